@@ -1,0 +1,3 @@
+module github.com/sipoauth/sdk
+
+go 1.26
