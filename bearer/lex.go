@@ -10,8 +10,7 @@ var (
 	// tokenChar: RFC 3261 §25.1 token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~").
 	tokenChar = makeTable("-.!%*_+`'~")
 	// b64Char: RFC 6750 §2.1 b64token = 1*(ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/") *"=".
-	// A JWT (base64url and '.') is a subset. Bytes rather than bools, so that
-	// eight lookups fold into one test.
+	// A JWT (base64url and '.') is a subset.
 	b64Char = func() (t [256]byte) {
 		for c, ok := range makeTable("-._~+/") {
 			if ok {
@@ -21,12 +20,15 @@ var (
 		return t
 	}()
 	// qdSafe: qdtext that needs no special handling: printable ASCII but DQUOTE
-	// and backslash, plus SP and HTAB.
-	qdSafe = func() (t [256]bool) {
+	// and backslash, plus SP and HTAB. This table and b64Char hold bytes
+	// rather than bools so that span can fold eight lookups into one test.
+	qdSafe = func() (t [256]byte) {
 		for c := 0x20; c < 0x7f; c++ {
-			t[c] = c != '"' && c != '\\'
+			if c != '"' && c != '\\' {
+				t[c] = 1
+			}
 		}
-		t['\t'] = true
+		t['\t'] = 1
 		return t
 	}()
 )
@@ -80,21 +82,26 @@ func scanToken(s string, i int) int {
 	return i
 }
 
-// b64TokenEnd returns the end of the b64token starting at i, or i when
-// there is none: at least one b64 character, then any number of '='.
-func b64TokenEnd(s string, i int) int {
-	j := i
-	// Tokens are long (a JWT is about a kilobyte): check eight bytes a step.
-	for ; j+8 <= len(s); j += 8 {
-		w := s[j : j+8]
-		if b64Char[w[0]]&b64Char[w[1]]&b64Char[w[2]]&b64Char[w[3]]&
-			b64Char[w[4]]&b64Char[w[5]]&b64Char[w[6]]&b64Char[w[7]] == 0 {
+// span returns the end of the run of bytes starting at i for which t is 1.
+// Tokens and quoted values can be long (a JWT is about a kilobyte), so it
+// checks eight bytes a step.
+func span(t *[256]byte, s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		if t[w[0]]&t[w[1]]&t[w[2]]&t[w[3]]&t[w[4]]&t[w[5]]&t[w[6]]&t[w[7]] == 0 {
 			break
 		}
 	}
-	for j < len(s) && b64Char[s[j]] != 0 {
-		j++
+	for i < len(s) && t[s[i]] != 0 {
+		i++
 	}
+	return i
+}
+
+// b64TokenEnd returns the end of the b64token starting at i, or i when
+// there is none: at least one b64 character, then any number of '='.
+func b64TokenEnd(s string, i int) int {
+	j := span(&b64Char, s, i)
 	if j == i {
 		return i
 	}
@@ -122,10 +129,7 @@ func checkB64Token(v string) int {
 // value aliases s unless an escape or a folded line had to be removed.
 func quoted(s string, open int) (string, int, *ParseError) {
 	start := open + 1
-	j := start
-	for j < len(s) && qdSafe[s[j]] {
-		j++
-	}
+	j := span(&qdSafe, s, start)
 	if j < len(s) && s[j] == '"' {
 		return s[start:j], j + 1, nil
 	}
@@ -323,9 +327,9 @@ func readScheme(s string, max int) (int, bool, *ParseError) {
 func appendQuoted(dst []byte, v string) []byte {
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(v); i++ {
+	for i := span(&qdSafe, v, 0); i < len(v); i++ {
 		c := v[i]
-		if qdSafe[c] || c >= utf8.RuneSelf {
+		if qdSafe[c] != 0 || c >= utf8.RuneSelf {
 			continue
 		}
 		dst = append(dst, v[start:i]...)
