@@ -265,20 +265,30 @@ func TestChallengeValidate(t *testing.T) {
 		{Challenge{Params: []Param{{Name: "x", Value: "\x00"}}}, ErrControlChar},
 	}
 	for _, tc := range cases {
-		err := tc.c.Validate()
-		if tc.err == nil {
-			if err != nil {
-				t.Errorf("%#v: %v", tc.c, err)
-			}
-			continue
+		checkValidate(t, tc.c, tc.err)
+	}
+}
+
+// checkValidate checks v's Validate against want, and that even an
+// invalid value is written without a control character that could split
+// or end a header line.
+func checkValidate(t *testing.T, v interface {
+	Validate() error
+	String() string
+}, want error) {
+	t.Helper()
+	err := v.Validate()
+	if want == nil {
+		if err != nil {
+			t.Errorf("%#v: %v", v, err)
 		}
-		if !errors.Is(err, tc.err) {
-			t.Errorf("%#v: Validate = %v, want %v", tc.c, err, tc.err)
-		}
-		// Even an invalid value never splits a header line.
-		if s := tc.c.String(); strings.ContainsAny(s, "\r\n\x00") {
-			t.Errorf("String() = %q carries a control character", s)
-		}
+		return
+	}
+	if !errors.Is(err, want) {
+		t.Errorf("%#v: Validate = %v, want %v", v, err, want)
+	}
+	if s := v.String(); strings.ContainsAny(s, "\r\n\x00") {
+		t.Errorf("String() = %q carries a control character", s)
 	}
 }
 

@@ -2,7 +2,6 @@ package bearer
 
 import (
 	"encoding/base64"
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -217,19 +216,7 @@ func TestCredentialsValidate(t *testing.T) {
 		{Credentials{Token: "a", Form: Form(9)}, ErrSyntax},
 	}
 	for _, tc := range cases {
-		err := tc.c.Validate()
-		if tc.err == nil {
-			if err != nil {
-				t.Errorf("%#v: %v", tc.c, err)
-			}
-			continue
-		}
-		if !errors.Is(err, tc.err) {
-			t.Errorf("%#v: Validate = %v, want %v", tc.c, err, tc.err)
-		}
-		if s := tc.c.String(); strings.ContainsAny(s, "\r\n\x00") {
-			t.Errorf("String() = %q carries a control character", s)
-		}
+		checkValidate(t, tc.c, tc.err)
 	}
 }
 

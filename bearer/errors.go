@@ -47,7 +47,11 @@ type ParseError struct {
 // `bearer: unterminated quoted string at offset 14 in parameter "realm"`.
 func (e *ParseError) Error() string {
 	var b strings.Builder
-	b.WriteString(e.Err.Error())
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	} else {
+		b.WriteString(ErrSyntax.Error())
+	}
 	if e.Detail != "" {
 		b.WriteString(" (")
 		b.WriteString(e.Detail)

@@ -22,19 +22,7 @@ func ParseChallenges(values []string) (challenges []Challenge, otherSchemes bool
 
 // ParseChallenges is the package function ParseChallenges with p's limits.
 func (p Parser) ParseChallenges(values []string) (challenges []Challenge, otherSchemes bool, err error) {
-	var errs []error
-	for i, v := range values {
-		c, perr := p.ParseChallenge(v)
-		switch {
-		case perr == nil:
-			challenges = append(challenges, c)
-		case errors.Is(perr, ErrNotBearer):
-			otherSchemes = true
-		default:
-			errs = append(errs, fmt.Errorf("header value %d: %w", i, perr))
-		}
-	}
-	return challenges, otherSchemes, errors.Join(errs...)
+	return parseAll(values, p.ParseChallenge, func(Challenge) bool { return true })
 }
 
 // CredentialsFor reads every value of an Authorization or
@@ -53,13 +41,21 @@ func CredentialsFor(values []string, realm string) (creds []Credentials, otherSc
 
 // CredentialsFor is the package function CredentialsFor with p's limits.
 func (p Parser) CredentialsFor(values []string, realm string) (creds []Credentials, otherSchemes bool, err error) {
+	return parseAll(values, p.ParseCredentials, func(c Credentials) bool {
+		return realm == "" || c.Realm == "" || c.Realm == realm
+	})
+}
+
+// parseAll parses each value, keeps the results that keep accepts, notes
+// other schemes and joins the errors of malformed values.
+func parseAll[T any](values []string, parse func(string) (T, error), keep func(T) bool) (out []T, otherSchemes bool, err error) {
 	var errs []error
 	for i, v := range values {
-		c, perr := p.ParseCredentials(v)
+		x, perr := parse(v)
 		switch {
 		case perr == nil:
-			if realm == "" || c.Realm == "" || c.Realm == realm {
-				creds = append(creds, c)
+			if keep(x) {
+				out = append(out, x)
 			}
 		case errors.Is(perr, ErrNotBearer):
 			otherSchemes = true
@@ -67,5 +63,5 @@ func (p Parser) CredentialsFor(values []string, realm string) (creds []Credentia
 			errs = append(errs, fmt.Errorf("header value %d: %w", i, perr))
 		}
 	}
-	return creds, otherSchemes, errors.Join(errs...)
+	return out, otherSchemes, errors.Join(errs...)
 }
