@@ -234,6 +234,15 @@ func TestParserLimits(t *testing.T) {
 	if _, err := p.ParseChallenge(`Bearer a=1,b=2,c=3`); !errors.Is(err, ErrTooManyParams) {
 		t.Fatalf("3 params with MaxParams 2: %v", err)
 	}
+	p.MaxLength = 64
+	for _, in := range []string{`Bearer token="t", a=1`, `Bearer token = "t", a=1`} {
+		if _, err := p.ParseCredentials(in + ", b=2"); !errors.Is(err, ErrTooManyParams) {
+			t.Fatalf("%s, b=2 with MaxParams 2: %v", in, err)
+		}
+		if c, err := p.ParseCredentials(in); err != nil || c.Token != "t" {
+			t.Fatalf("%s with MaxParams 2: %#v, %v", in, c, err)
+		}
+	}
 	if c, err := p.ParseCredentials(`Bearer t, a=1, b=2`); err != nil || len(c.Params) != 2 {
 		t.Fatalf("bare token and 2 params with MaxParams 2: %#v, %v", c, err)
 	}

@@ -89,20 +89,20 @@ func (p Parser) ParseCredentials(s string) (Credentials, error) {
 		}
 	}
 	first := !bare
+	n, maxParams := 0, p.maxParams()
 	// Fast path for Cisco's token="...": a b64token needs no unescaping, so
 	// the closing quote ends it and one pass checks its alphabet.
 	if !bare && b64End-i == len("token=") && b64End < len(s) && s[b64End] == '"' &&
 		strings.EqualFold(s[i:b64End], "token=") {
 		start := b64End + 1
-		if n := strings.IndexByte(s[start:], '"'); n > 0 && checkB64Token(s[start:start+n]) < 0 {
-			c.Token, first = s[start:start+n], false
-			if i, more, perr = afterParam(s, start+n+1); perr != nil {
+		if end := start + strings.IndexByte(s[start:], '"'); end > start && checkB64Token(s[start:end]) < 0 {
+			c.Token, first, n = s[start:end], false, 1
+			if i, more, perr = afterParam(s, end+1); perr != nil {
 				return Credentials{}, perr
 			}
 		}
 	}
 	realmSeen := false
-	n, maxParams := 0, p.maxParams()
 	for more {
 		if n++; n > maxParams {
 			return Credentials{}, errAt(i, ErrTooManyParams)
