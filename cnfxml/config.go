@@ -1,0 +1,516 @@
+package cnfxml
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// Default ports, used by clients when the file names none.
+const (
+	DefaultEthernetPhonePort = 2000
+	DefaultSIPPort           = 5060
+	DefaultSecuredSIPPort    = 5061
+	DefaultSIPOAuthPort      = 5090
+	DefaultSIPMRAOAuthPort   = 5091
+)
+
+// Limits of a zero Reader.
+const (
+	DefaultMaxSize  = 1 << 20
+	DefaultMaxDepth = 64
+)
+
+// SecurityMode is the value of deviceSecurityMode.
+type SecurityMode int
+
+// Device security modes of Unified CM.
+const (
+	NonSecure     SecurityMode = 1
+	Authenticated SecurityMode = 2
+	Encrypted     SecurityMode = 3
+)
+
+// String returns "non-secure", "authenticated", "encrypted", or the number.
+func (m SecurityMode) String() string {
+	switch m {
+	case NonSecure:
+		return "non-secure"
+	case Authenticated:
+		return "authenticated"
+	case Encrypted:
+		return "encrypted"
+	}
+	return strconv.Itoa(int(m))
+}
+
+// Config is the typed view of a device configuration file. Parse fills it
+// from a file and keeps the file's element tree underneath, so that Write
+// changes only what was changed here and keeps everything else: unknown
+// elements, comments, attribute order, the undeclared xsi prefix and
+// vendorConfig as they were.
+//
+// A number that is 0 or a string that is empty was absent from the file
+// (sipOAuthMode 0 also means disabled).
+type Config struct {
+	// DeviceName is the name the file is served under
+	// (<DeviceName>.cnf.xml), e.g. "CSFrado" or "SEP00562BA1C2D3". The
+	// file does not carry it: Parse leaves it empty, ParseFile and Source
+	// set it from the file name.
+	DeviceName string
+
+	Protocol               string       // deviceProtocol, e.g. "SIP"
+	SecurityMode           SecurityMode // deviceSecurityMode
+	TransportLayerProtocol int          // transportLayerProtocol; its meaning varies by release
+	SIPOAuthMode           int          // sipOAuthMode: 0 disabled, 1 enabled
+	EncryptedConfig        bool         // encrConfig
+	LoadInformation        string       // loadInformation: the firmware or client load
+	VersionStamp           string       // versionStamp: changes whenever the file does
+	UserID                 string       // userId
+	OwnerID                string       // ownerId
+
+	// CallManagers are the members of the device pool's call manager
+	// group, in priority order.
+	CallManagers []CallManager
+	// Lines are the SIP lines, in file order.
+	Lines []Line
+
+	doc  *etree.Document
+	root *etree.Element
+	// base holds the values as read, keyed by element, so that writing
+	// touches only what changed.
+	base       scalars
+	baseCM     map[*etree.Element]CallManager
+	baseLine   map[*etree.Element]Line
+	membersEl  *etree.Element             // callManagerGroup/members, once known
+	sipLinesEl *etree.Element             // sipProfile/sipLines, once known
+	tags       map[*etree.Element]tagNote // how start tags were written
+}
+
+// scalars are the Config fields that live directly under <device>.
+type scalars struct {
+	Protocol               string
+	SecurityMode           SecurityMode
+	TransportLayerProtocol int
+	SIPOAuthMode           int
+	EncryptedConfig        bool
+	LoadInformation        string
+	VersionStamp           string
+	UserID                 string
+	OwnerID                string
+}
+
+func (c *Config) scalars() scalars {
+	return scalars{c.Protocol, c.SecurityMode, c.TransportLayerProtocol, c.SIPOAuthMode, c.EncryptedConfig,
+		c.LoadInformation, c.VersionStamp, c.UserID, c.OwnerID}
+}
+
+// CallManager is one member of the call manager group: a Unified CM node.
+type CallManager struct {
+	Priority        int    // the member's priority attribute; 0 is tried first
+	Name            string // host name or IP address the client connects to
+	Description     string
+	ProcessNodeName string
+	Ports           Ports
+
+	el *etree.Element // the <member> this was read from
+}
+
+// Ports are a node's listening ports; 0 means the file names none.
+type Ports struct {
+	EthernetPhone int // ethernetPhonePort (SCCP), 2000
+	SIP           int // sipPort, 5060
+	SecuredSIP    int // securedSipPort, 5061
+	SIPOAuth      int // sipOAuthPort, 5090: TLS with a token, on premises
+	SIPMRAOAuth   int // sipMRAOAuthPort, 5091: mutual TLS from the edge proxy
+
+	// LegacyMRAName is true when the file spelled the MRA port
+	// sipMAOAuthPort. Parse sets it; writing a changed port uses Cisco's
+	// spelling.
+	LegacyMRAName bool
+}
+
+// Line is one SIP line of the device.
+type Line struct {
+	Button       int    // the button attribute
+	FeatureID    int    // featureID: 9 for a line
+	Name         string // the directory number
+	DisplayName  string
+	Proxy        string // e.g. USECALLMANAGER
+	Port         int
+	Contact      string
+	AuthName     string // digest user name; not supported with SIP OAuth
+	AuthPassword string // digest password; not supported with SIP OAuth
+
+	el *etree.Element
+}
+
+// HasDigestCredentials reports whether the line carries digest credentials.
+func (l Line) HasDigestCredentials() bool { return l.AuthName != "" || l.AuthPassword != "" }
+
+// Errors of Parse. A *ParseError wraps one of them.
+var (
+	ErrEmpty     = errors.New("cnfxml: empty input")
+	ErrTooLarge  = errors.New("cnfxml: input larger than the limit")
+	ErrTooDeep   = errors.New("cnfxml: elements nested deeper than the limit")
+	ErrNotXML    = errors.New("cnfxml: not well-formed XML")
+	ErrRoot      = errors.New("cnfxml: the root element is not <device>")
+	ErrTrailing  = errors.New("cnfxml: content after the root element")
+	ErrBadNumber = errors.New("cnfxml: not a number")
+	ErrBadBool   = errors.New("cnfxml: not true or false")
+	ErrBadPort   = errors.New("cnfxml: not a port number (1-65535)")
+)
+
+// ParseError says what is wrong with a configuration file, and where.
+type ParseError struct {
+	Path  string // element path, e.g. /device/devicePool/.../ports/sipOAuthPort
+	Value string // the offending text, if any (shortened)
+	Err   error  // one of the package's Err* values, or the XML decoder's error
+}
+
+func (e *ParseError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Err.Error())
+	if e.Path != "" {
+		b.WriteString(" at ")
+		b.WriteString(e.Path)
+	}
+	if e.Value != "" {
+		b.WriteString(": ")
+		b.WriteString(strconv.Quote(e.Value))
+	}
+	return b.String()
+}
+
+// Unwrap returns the reason.
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// Reader reads configuration files within limits. The zero value uses
+// DefaultMaxSize and DefaultMaxDepth.
+type Reader struct {
+	MaxSize  int // largest file accepted, in bytes
+	MaxDepth int // deepest element nesting accepted
+}
+
+// Parse reads a configuration file with the default limits.
+func Parse(b []byte) (*Config, error) { return Reader{}.Parse(b) }
+
+// Read reads a configuration file from r with the default limits.
+func Read(r io.Reader) (*Config, error) { return Reader{}.Read(r) }
+
+// Read reads at most MaxSize bytes from r and parses them.
+func (rd Reader) Read(r io.Reader) (*Config, error) {
+	max := rd.maxSize()
+	b, err := io.ReadAll(io.LimitReader(r, int64(max)+1))
+	if err != nil {
+		return nil, fmt.Errorf("cnfxml: reading: %w", err)
+	}
+	return rd.Parse(b)
+}
+
+func (rd Reader) maxSize() int {
+	if rd.MaxSize > 0 {
+		return rd.MaxSize
+	}
+	return DefaultMaxSize
+}
+
+// Parse parses a configuration file. It fails on empty input, input over
+// MaxSize or nested deeper than MaxDepth, XML that is not well-formed, a
+// root other than <device>, several roots or content after the root, and
+// text that is not a number where the model wants one; the *ParseError
+// names the element path.
+func (rd Reader) Parse(b []byte) (*Config, error) {
+	if len(b) > rd.maxSize() {
+		return nil, &ParseError{Err: ErrTooLarge, Value: strconv.Itoa(len(b)) + " bytes or more"}
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, &ParseError{Err: ErrEmpty}
+	}
+	depth := rd.MaxDepth
+	if depth <= 0 {
+		depth = DefaultMaxDepth
+	}
+	doc := etree.NewDocument()
+	doc.ReadSettings = etree.ReadSettings{MaxDepth: depth}
+	if err := doc.ReadFromBytes(b); err != nil {
+		if errors.Is(err, etree.ErrMaxDepth) {
+			return nil, &ParseError{Err: ErrTooDeep, Value: strconv.Itoa(depth) + " levels"}
+		}
+		return nil, &ParseError{Err: fmt.Errorf("%w: %v", ErrNotXML, strings.TrimPrefix(err.Error(), "XML syntax error "))}
+	}
+	root, err := checkDocument(doc)
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{doc: doc, root: root, tags: noteTags(b, root)}
+	if err := c.load(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkDocument finds the one root element and refuses anything else at
+// the top level but the XML declaration, comments and white space.
+func checkDocument(doc *etree.Document) (*etree.Element, error) {
+	var root *etree.Element
+	for _, t := range doc.Child {
+		switch t := t.(type) {
+		case *etree.Element:
+			if root != nil {
+				return nil, &ParseError{Err: ErrTrailing, Path: "/" + t.FullTag(), Value: "a second root element"}
+			}
+			root = t
+		case *etree.CharData:
+			if strings.TrimSpace(t.Data) != "" {
+				if root == nil {
+					return nil, &ParseError{Err: fmt.Errorf("%w: text outside any element", ErrNotXML), Value: shorten(t.Data)}
+				}
+				return nil, &ParseError{Err: ErrTrailing, Value: shorten(t.Data)}
+			}
+		case *etree.Directive:
+			return nil, &ParseError{Err: fmt.Errorf("%w: DOCTYPE and other directives are not allowed", ErrNotXML)}
+		}
+	}
+	if root == nil {
+		return nil, &ParseError{Err: fmt.Errorf("%w: no element", ErrNotXML)}
+	}
+	if root.Space != "" || root.Tag != "device" {
+		return nil, &ParseError{Err: ErrRoot, Path: "/" + root.FullTag()}
+	}
+	return root, nil
+}
+
+func shorten(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+// load fills c's fields from its tree.
+func (c *Config) load() error {
+	r := c.root
+	var err error
+	str := func(tag string) string { return childText(r, tag) }
+	num := func(tag string) int {
+		n, e := intChild(r, tag)
+		if err == nil {
+			err = e
+		}
+		return n
+	}
+	c.Protocol = str("deviceProtocol")
+	c.SecurityMode = SecurityMode(num("deviceSecurityMode"))
+	c.TransportLayerProtocol = num("transportLayerProtocol")
+	c.SIPOAuthMode = num("sipOAuthMode")
+	c.LoadInformation = str("loadInformation")
+	c.VersionStamp = str("versionStamp")
+	c.UserID = str("userId")
+	c.OwnerID = str("ownerId")
+	if err != nil {
+		return err
+	}
+	if c.EncryptedConfig, err = boolChild(r, "encrConfig"); err != nil {
+		return err
+	}
+	c.base = c.scalars()
+
+	c.membersEl = findPath(r, "devicePool", "callManagerGroup", "members")
+	c.baseCM = make(map[*etree.Element]CallManager)
+	if c.membersEl != nil {
+		for _, m := range c.membersEl.SelectElements("member") {
+			cm, err := readMember(m)
+			if err != nil {
+				return err
+			}
+			c.CallManagers = append(c.CallManagers, cm)
+			c.baseCM[m] = cm
+		}
+	}
+	slices.SortStableFunc(c.CallManagers, func(a, b CallManager) int { return a.Priority - b.Priority })
+
+	c.sipLinesEl = findPath(r, "sipProfile", "sipLines")
+	c.baseLine = make(map[*etree.Element]Line)
+	if c.sipLinesEl != nil {
+		for _, l := range c.sipLinesEl.SelectElements("line") {
+			line, err := readLine(l)
+			if err != nil {
+				return err
+			}
+			c.Lines = append(c.Lines, line)
+			c.baseLine[l] = line
+		}
+	}
+	return nil
+}
+
+func readMember(m *etree.Element) (CallManager, error) {
+	cm := CallManager{el: m}
+	if a := m.SelectAttr("priority"); a != nil {
+		p, err := strconv.Atoi(strings.TrimSpace(a.Value))
+		if err != nil {
+			return cm, &ParseError{Err: ErrBadNumber, Path: path(m) + "/@priority", Value: shorten(a.Value)}
+		}
+		cm.Priority = p
+	}
+	node := m.SelectElement("callManager")
+	if node == nil {
+		return cm, nil
+	}
+	cm.Name = childText(node, "name")
+	cm.Description = childText(node, "description")
+	cm.ProcessNodeName = childText(node, "processNodeName")
+	ports := node.SelectElement("ports")
+	if ports == nil {
+		return cm, nil
+	}
+	p := &cm.Ports
+	var err error
+	for _, f := range []struct {
+		tag string
+		dst *int
+	}{
+		{"ethernetPhonePort", &p.EthernetPhone},
+		{"sipPort", &p.SIP},
+		{"securedSipPort", &p.SecuredSIP},
+		{"sipOAuthPort", &p.SIPOAuth},
+		{"sipMRAOAuthPort", &p.SIPMRAOAuth},
+	} {
+		if *f.dst, err = portChild(ports, f.tag); err != nil {
+			return cm, err
+		}
+	}
+	if ports.SelectElement(legacyMRATag) != nil {
+		p.LegacyMRAName = true
+		if p.SIPMRAOAuth == 0 {
+			if p.SIPMRAOAuth, err = portChild(ports, legacyMRATag); err != nil {
+				return cm, err
+			}
+		}
+	}
+	return cm, nil
+}
+
+// legacyMRATag is the source document's spelling of sipMRAOAuthPort.
+const legacyMRATag = "sipMAOAuthPort"
+
+func readLine(l *etree.Element) (Line, error) {
+	line := Line{el: l}
+	if a := l.SelectAttr("button"); a != nil {
+		b, err := strconv.Atoi(strings.TrimSpace(a.Value))
+		if err != nil {
+			return line, &ParseError{Err: ErrBadNumber, Path: path(l) + "/@button", Value: shorten(a.Value)}
+		}
+		line.Button = b
+	}
+	var err error
+	if line.FeatureID, err = intChild(l, "featureID"); err != nil {
+		return line, err
+	}
+	if line.Port, err = intChild(l, "port"); err != nil {
+		return line, err
+	}
+	line.Name = childText(l, "name")
+	line.DisplayName = childText(l, "displayName")
+	line.Proxy = childText(l, "proxy")
+	line.Contact = childText(l, "contact")
+	line.AuthName = childText(l, "authName")
+	line.AuthPassword = childText(l, "authPassword")
+	return line, nil
+}
+
+func findPath(e *etree.Element, tags ...string) *etree.Element {
+	for _, t := range tags {
+		if e = e.SelectElement(t); e == nil {
+			return nil
+		}
+	}
+	return e
+}
+
+func childText(e *etree.Element, tag string) string {
+	if c := e.SelectElement(tag); c != nil {
+		return strings.TrimSpace(c.Text())
+	}
+	return ""
+}
+
+func intChild(e *etree.Element, tag string) (int, error) {
+	c := e.SelectElement(tag)
+	if c == nil {
+		return 0, nil
+	}
+	s := strings.TrimSpace(c.Text())
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, &ParseError{Err: ErrBadNumber, Path: path(c), Value: shorten(s)}
+	}
+	return n, nil
+}
+
+func portChild(e *etree.Element, tag string) (int, error) {
+	c := e.SelectElement(tag)
+	if c == nil {
+		return 0, nil
+	}
+	n, err := intChild(e, tag)
+	if err == nil && (n < 0 || n > 65535 || (n == 0 && strings.TrimSpace(c.Text()) != "")) {
+		err = &ParseError{Err: ErrBadPort, Path: path(c), Value: strings.TrimSpace(c.Text())}
+	}
+	return n, err
+}
+
+func boolChild(e *etree.Element, tag string) (bool, error) {
+	c := e.SelectElement(tag)
+	if c == nil {
+		return false, nil
+	}
+	switch s := strings.TrimSpace(c.Text()); strings.ToLower(s) {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	default:
+		return false, &ParseError{Err: ErrBadBool, Path: path(c), Value: shorten(s)}
+	}
+}
+
+// path returns e's XPath-like path, with a 1-based index where e has
+// siblings of its name: /device/sipProfile/sipLines/line[2]/name.
+func path(e *etree.Element) string {
+	var parts []string
+	for ; e != nil; e = e.Parent() {
+		if e.Parent() == nil { // the document
+			break
+		}
+		part := e.FullTag()
+		if p := e.Parent(); p != nil {
+			n, idx := 0, 0
+			for _, s := range p.ChildElements() {
+				if s.Tag == e.Tag && s.Space == e.Space {
+					n++
+					if s == e {
+						idx = n
+					}
+				}
+			}
+			if n > 1 {
+				part += "[" + strconv.Itoa(idx) + "]"
+			}
+		}
+		parts = append(parts, part)
+	}
+	slices.Reverse(parts)
+	return "/" + strings.Join(parts, "/")
+}
