@@ -57,7 +57,8 @@ func (m SecurityMode) String() string {
 // vendorConfig as they were.
 //
 // A number that is 0 or a string that is empty was absent from the file
-// (sipOAuthMode 0 also means disabled).
+// (sipOAuthMode 0 also means disabled). A Config is not safe for
+// concurrent use; Parse a file once per goroutine or guard it.
 type Config struct {
 	// DeviceName is the name the file is served under
 	// (<DeviceName>.cnf.xml), e.g. "CSFrado" or "SEP00562BA1C2D3". The
@@ -176,7 +177,11 @@ type ParseError struct {
 
 func (e *ParseError) Error() string {
 	var b strings.Builder
-	b.WriteString(e.Err.Error())
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	} else {
+		b.WriteString("cnfxml: invalid configuration")
+	}
 	if e.Path != "" {
 		b.WriteString(" at ")
 		b.WriteString(e.Path)
@@ -324,42 +329,52 @@ func (c *Config) load() error {
 	c.base = c.scalars()
 
 	c.membersEl = findPath(r, "devicePool", "callManagerGroup", "members")
-	c.baseCM = make(map[*etree.Element]CallManager)
-	if c.membersEl != nil {
-		for _, m := range c.membersEl.SelectElements("member") {
-			cm, err := readMember(m)
-			if err != nil {
-				return err
-			}
-			c.CallManagers = append(c.CallManagers, cm)
-			c.baseCM[m] = cm
-		}
+	if c.CallManagers, c.baseCM, err = readList(c.membersEl, "member", readMember); err != nil {
+		return err
 	}
 	slices.SortStableFunc(c.CallManagers, func(a, b CallManager) int { return a.Priority - b.Priority })
-
 	c.sipLinesEl = findPath(r, "sipProfile", "sipLines")
-	c.baseLine = make(map[*etree.Element]Line)
-	if c.sipLinesEl != nil {
-		for _, l := range c.sipLinesEl.SelectElements("line") {
-			line, err := readLine(l)
-			if err != nil {
-				return err
-			}
-			c.Lines = append(c.Lines, line)
-			c.baseLine[l] = line
-		}
+	c.Lines, c.baseLine, err = readList(c.sipLinesEl, "line", readLine)
+	return err
+}
+
+// readList reads parent's children named tag, and notes each one's values
+// by element for writing.
+func readList[T any](parent *etree.Element, tag string, read func(*etree.Element) (T, error)) ([]T, map[*etree.Element]T, error) {
+	bases := make(map[*etree.Element]T)
+	if parent == nil {
+		return nil, bases, nil
 	}
-	return nil
+	var out []T
+	for _, el := range parent.SelectElements(tag) {
+		v, err := read(el)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, v)
+		bases[el] = v
+	}
+	return out, bases, nil
+}
+
+// intAttr reads e's attribute name as a number; absent is 0.
+func intAttr(e *etree.Element, name string) (int, error) {
+	a := e.SelectAttr(name)
+	if a == nil {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(a.Value))
+	if err != nil {
+		return 0, &ParseError{Err: ErrBadNumber, Path: path(e) + "/@" + name, Value: shorten(a.Value)}
+	}
+	return n, nil
 }
 
 func readMember(m *etree.Element) (CallManager, error) {
 	cm := CallManager{el: m}
-	if a := m.SelectAttr("priority"); a != nil {
-		p, err := strconv.Atoi(strings.TrimSpace(a.Value))
-		if err != nil {
-			return cm, &ParseError{Err: ErrBadNumber, Path: path(m) + "/@priority", Value: shorten(a.Value)}
-		}
-		cm.Priority = p
+	var err error
+	if cm.Priority, err = intAttr(m, "priority"); err != nil {
+		return cm, err
 	}
 	node := m.SelectElement("callManager")
 	if node == nil {
@@ -373,7 +388,6 @@ func readMember(m *etree.Element) (CallManager, error) {
 		return cm, nil
 	}
 	p := &cm.Ports
-	var err error
 	for _, f := range []struct {
 		tag string
 		dst *int
@@ -404,14 +418,10 @@ const legacyMRATag = "sipMAOAuthPort"
 
 func readLine(l *etree.Element) (Line, error) {
 	line := Line{el: l}
-	if a := l.SelectAttr("button"); a != nil {
-		b, err := strconv.Atoi(strings.TrimSpace(a.Value))
-		if err != nil {
-			return line, &ParseError{Err: ErrBadNumber, Path: path(l) + "/@button", Value: shorten(a.Value)}
-		}
-		line.Button = b
-	}
 	var err error
+	if line.Button, err = intAttr(l, "button"); err != nil {
+		return line, err
+	}
 	if line.FeatureID, err = intChild(l, "featureID"); err != nil {
 		return line, err
 	}
