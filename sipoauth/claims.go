@@ -1,0 +1,29 @@
+package sipoauth
+
+// Claim names the package reads and the Issuer writes. ClaimNames changes
+// the ones that vary between authorization servers.
+const (
+	ClaimPrivate   = "private" // Unified CM: the only claim of the outer JWS, holding the JWE
+	ClaimCType     = "ctyp"    // Unified CM: "refresh" on a refresh token
+	ClaimTokenType = "token_type"
+)
+
+// ClaimNames says where a token keeps what the Identity reports.
+type ClaimNames struct {
+	User   string // default "sub"
+	Device string // default "device"; a token that names a device is bound to it
+	Scope  string // default "scope": a space-separated string, or an array ("scp" is also read)
+}
+
+func (n ClaimNames) withDefaults() ClaimNames {
+	if n.User == "" {
+		n.User = "sub"
+	}
+	if n.Device == "" {
+		n.Device = "device"
+	}
+	if n.Scope == "" {
+		n.Scope = "scope"
+	}
+	return n
+}

@@ -1,0 +1,53 @@
+package sipoauth
+
+import (
+	"errors"
+
+	"github.com/sipoauth/sdk/bearer"
+)
+
+// Why a token is refused. Validate returns an error that wraps exactly one
+// of them (with detail), so errors.Is tells "expired" from "bad signature".
+var (
+	ErrMalformed         = errors.New("sipoauth: malformed token")
+	ErrTooLarge          = errors.New("sipoauth: token larger than the limit")
+	ErrAlgorithm         = errors.New("sipoauth: signing algorithm not accepted")
+	ErrUnknownKey        = errors.New("sipoauth: unknown signing key")
+	ErrBadSignature      = errors.New("sipoauth: bad signature")
+	ErrDecrypt           = errors.New("sipoauth: cannot decrypt the token's private claims")
+	ErrMissingClaim      = errors.New("sipoauth: required claim missing")
+	ErrExpired           = errors.New("sipoauth: token expired")
+	ErrNotYetValid       = errors.New("sipoauth: token not valid yet")
+	ErrIssuer            = errors.New("sipoauth: wrong issuer")
+	ErrAudience          = errors.New("sipoauth: wrong audience")
+	ErrInsufficientScope = errors.New("sipoauth: insufficient scope")
+	ErrRevoked           = errors.New("sipoauth: token revoked")
+	ErrRefreshToken      = errors.New("sipoauth: a refresh token is not a credential")
+	ErrBindingMismatch   = errors.New("sipoauth: token not bound to this request")
+)
+
+var tokenErrors = []error{ErrMalformed, ErrAlgorithm, ErrUnknownKey, ErrBadSignature, ErrDecrypt,
+	ErrMissingClaim, ErrExpired, ErrNotYetValid, ErrIssuer, ErrAudience, ErrRevoked, ErrRefreshToken, ErrBindingMismatch}
+
+// ErrorCode maps a Validate error to the error code a registrar puts in its
+// challenge (RFC 6750 §3.1, RFC 8898 §2.3): insufficient_scope for missing
+// scope, invalid_request for an oversized token, invalid_token for every
+// other reason the token was refused, and "" for errors that are not the
+// token's fault (a key server that cannot be reached, a canceled context),
+// which call for a server error rather than a challenge.
+func ErrorCode(err error) bearer.ErrorCode {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrInsufficientScope):
+		return bearer.InsufficientScope
+	case errors.Is(err, ErrTooLarge):
+		return bearer.InvalidRequest
+	}
+	for _, e := range tokenErrors {
+		if errors.Is(err, e) {
+			return bearer.InvalidToken
+		}
+	}
+	return ""
+}

@@ -1,0 +1,311 @@
+package sipoauth
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"golang.org/x/time/rate"
+)
+
+// MinRSABits is the smallest RSA key accepted (RFC 7518 §3.3).
+const MinRSABits = 2048
+
+// KeySource finds the public key that verifies a token's signature.
+// Implementations must be safe for concurrent use.
+type KeySource interface {
+	// VerificationKey returns the *rsa.PublicKey, *ecdsa.PublicKey or
+	// ed25519.PublicKey with this key id, for a token signed with alg. kid
+	// is empty when the token names no key. An error wrapping
+	// ErrUnknownKey says there is none.
+	VerificationKey(ctx context.Context, kid, alg string) (crypto.PublicKey, error)
+}
+
+// checkPublicKey refuses key types the validator does not verify with and
+// RSA keys under MinRSABits.
+func checkPublicKey(k crypto.PublicKey) error {
+	switch k := k.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < MinRSABits {
+			return fmt.Errorf("RSA key of %d bits, under %d", k.N.BitLen(), MinRSABits)
+		}
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+		default:
+			return errors.New("unsupported elliptic curve")
+		}
+	case ed25519.PublicKey:
+	default:
+		return fmt.Errorf("unsupported key type %T", k)
+	}
+	return nil
+}
+
+// StaticKeys is a KeySource of keys given by the caller: public keys, or
+// the keys of certificates such as Unified CM's AUTHZ signing certificate.
+// Set replaces them all at once, so keys rotate without a restart. The
+// zero value holds no key.
+type StaticKeys struct {
+	keys atomic.Pointer[map[string]crypto.PublicKey]
+}
+
+// NewStaticKeys returns a StaticKeys holding keys, by key id. A key under
+// the empty id verifies tokens that name no key.
+func NewStaticKeys(keys map[string]crypto.PublicKey) (*StaticKeys, error) {
+	s := new(StaticKeys)
+	return s, s.Set(keys)
+}
+
+// Set replaces the keys. It refuses the whole set, keeping the old one,
+// if any key is of an unsupported type or an RSA key is under 2048 bits.
+func (s *StaticKeys) Set(keys map[string]crypto.PublicKey) error {
+	m := make(map[string]crypto.PublicKey, len(keys))
+	for kid, k := range keys {
+		if err := checkPublicKey(k); err != nil {
+			return fmt.Errorf("sipoauth: key %q: %w", kid, err)
+		}
+		m[kid] = k
+	}
+	s.keys.Store(&m)
+	return nil
+}
+
+// VerificationKey implements KeySource. A token that names no key is
+// verified with the key under the empty id, or with the only key.
+func (s *StaticKeys) VerificationKey(_ context.Context, kid, _ string) (crypto.PublicKey, error) {
+	p := s.keys.Load()
+	if p == nil {
+		return nil, fmt.Errorf("%w: no keys", ErrUnknownKey)
+	}
+	m := *p
+	if k, ok := m[kid]; ok {
+		return k, nil
+	}
+	if kid == "" && len(m) == 1 {
+		for _, k := range m {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
+}
+
+// ParsePublicKeysPEM reads every PUBLIC KEY, RSA PUBLIC KEY and
+// CERTIFICATE block of a PEM bundle and returns their public keys, in
+// order. Other blocks are an error, as are keys that StaticKeys refuses.
+func ParsePublicKeysPEM(data []byte) ([]crypto.PublicKey, error) {
+	var out []crypto.PublicKey
+	for n := 1; ; n++ {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		var k any
+		var err error
+		switch b.Type {
+		case "PUBLIC KEY":
+			k, err = x509.ParsePKIXPublicKey(b.Bytes)
+		case "RSA PUBLIC KEY":
+			k, err = x509.ParsePKCS1PublicKey(b.Bytes)
+		case "CERTIFICATE":
+			var c *x509.Certificate
+			if c, err = x509.ParseCertificate(b.Bytes); err == nil {
+				k = c.PublicKey
+			}
+		default:
+			err = fmt.Errorf("unexpected block %q", b.Type)
+		}
+		if err == nil {
+			err = checkPublicKey(k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sipoauth: PEM block %d: %w", n, err)
+		}
+		out = append(out, k)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("sipoauth: no public key or certificate in PEM data")
+	}
+	return out, nil
+}
+
+// JWKS is a KeySource over a JSON Web Key Set (RFC 7517), either a
+// document given once or one fetched from a URL and refreshed. It uses
+// github.com/MicahParks/keyfunc.
+type JWKS struct {
+	kf     keyfunc.Keyfunc
+	cancel context.CancelFunc
+}
+
+// NewJWKS returns a KeySource over a JWKS document.
+func NewJWKS(doc []byte) (*JWKS, error) {
+	if !json.Valid(doc) {
+		return nil, errors.New("sipoauth: JWKS is not JSON")
+	}
+	kf, err := keyfunc.NewJWKSetJSON(doc)
+	if err != nil {
+		return nil, fmt.Errorf("sipoauth: JWKS: %w", err)
+	}
+	return &JWKS{kf: kf, cancel: func() {}}, nil
+}
+
+// JWKSOptions tune NewJWKSURL. Zero values take the defaults.
+type JWKSOptions struct {
+	// Client fetches the set; http.DefaultClient with Timeout by default.
+	Client *http.Client
+	// Timeout bounds one fetch; 10 seconds by default.
+	Timeout time.Duration
+	// RefreshInterval is how often the set is fetched again; 1 hour by default.
+	RefreshInterval time.Duration
+	// UnknownKIDInterval is the least time between two fetches caused by
+	// tokens naming a key the set lacks, so that a flood of made-up key
+	// ids cannot hammer the key server; 1 minute by default. Such a token
+	// waits for a fetch at most UnknownKIDWait (250 ms by default) and is
+	// otherwise refused at once.
+	UnknownKIDInterval time.Duration
+	UnknownKIDWait     time.Duration
+	// OnError is told about fetches that fail; the last good set stays.
+	OnError func(error)
+}
+
+// NewJWKSURL returns a KeySource over the JWKS at url, fetched now, again
+// every RefreshInterval, and when a token names an unknown key (rate
+// limited). Close stops the refreshing. A first fetch that fails is not
+// an error: the set is fetched again on the next unknown key.
+func NewJWKSURL(url string, opt JWKSOptions) (*JWKS, error) {
+	if opt.Timeout <= 0 {
+		opt.Timeout = 10 * time.Second
+	}
+	if opt.RefreshInterval <= 0 {
+		opt.RefreshInterval = time.Hour
+	}
+	if opt.UnknownKIDInterval <= 0 {
+		opt.UnknownKIDInterval = time.Minute
+	}
+	if opt.UnknownKIDWait <= 0 {
+		opt.UnknownKIDWait = 250 * time.Millisecond
+	}
+	if opt.Client == nil {
+		opt.Client = &http.Client{Timeout: opt.Timeout}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	noErr := true
+	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{url}, keyfunc.Override{
+		Client:                    opt.Client,
+		HTTPTimeout:               opt.Timeout,
+		NoErrorReturnFirstHTTPReq: &noErr,
+		RateLimitWaitMax:          opt.UnknownKIDWait,
+		RefreshInterval:           opt.RefreshInterval,
+		RefreshUnknownKID:         rate.NewLimiter(rate.Every(opt.UnknownKIDInterval), 1),
+		RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
+			return func(_ context.Context, err error) {
+				if opt.OnError != nil {
+					opt.OnError(err)
+				}
+			}
+		},
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("sipoauth: JWKS %s: %w", url, err)
+	}
+	return &JWKS{kf: kf, cancel: cancel}, nil
+}
+
+// Close stops refreshing a JWKS fetched from a URL.
+func (j *JWKS) Close() { j.cancel() }
+
+// VerificationKey implements KeySource. A token that names no key is
+// verified with the set's only key.
+func (j *JWKS) VerificationKey(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
+	st := j.kf.Storage()
+	if kid == "" {
+		all, err := st.KeyReadAll(ctx)
+		if err != nil || len(all) != 1 {
+			return nil, fmt.Errorf("%w: the token names no key and the set has %d", ErrUnknownKey, len(all))
+		}
+		return jwkPublic(all[0].Key(), all[0].Marshal().ALG.String(), alg)
+	}
+	jwk, err := st.KeyRead(ctx, kid)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
+	}
+	return jwkPublic(jwk.Key(), jwk.Marshal().ALG.String(), alg)
+}
+
+// jwkPublic returns the public half of a JWK's key, refusing a key meant
+// for another algorithm.
+func jwkPublic(key any, keyAlg, alg string) (crypto.PublicKey, error) {
+	if keyAlg != "" && keyAlg != alg {
+		return nil, fmt.Errorf("%w: key is for %s, token says %s", ErrAlgorithm, keyAlg, alg)
+	}
+	if p, ok := key.(interface{ Public() crypto.PublicKey }); ok {
+		key = p.Public()
+	}
+	if err := checkPublicKey(key); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnknownKey, err)
+	}
+	return key, nil
+}
+
+// SymmetricKeys holds secret keys by key id: the keys that decrypt the
+// private claims of Unified CM's tokens (32 bytes for A128CBC-HS256), or
+// HMAC keys. Set replaces them all at once. The zero value holds none.
+type SymmetricKeys struct {
+	keys atomic.Pointer[map[string][]byte]
+}
+
+// NewSymmetricKeys returns SymmetricKeys holding keys, by key id.
+func NewSymmetricKeys(keys map[string][]byte) (*SymmetricKeys, error) {
+	s := new(SymmetricKeys)
+	return s, s.Set(keys)
+}
+
+// Set replaces the keys; each must be at least 32 bytes.
+func (s *SymmetricKeys) Set(keys map[string][]byte) error {
+	m := make(map[string][]byte, len(keys))
+	for kid, k := range keys {
+		if len(k) < 32 {
+			return fmt.Errorf("sipoauth: symmetric key %q: %d bytes, under 32", kid, len(k))
+		}
+		m[kid] = append([]byte(nil), k...)
+	}
+	s.keys.Store(&m)
+	return nil
+}
+
+// key returns the key with this id; with no id, the only key.
+func (s *SymmetricKeys) key(kid string) ([]byte, bool) {
+	if s == nil {
+		return nil, false
+	}
+	p := s.keys.Load()
+	if p == nil {
+		return nil, false
+	}
+	if k, ok := (*p)[kid]; ok {
+		return k, true
+	}
+	if kid == "" && len(*p) == 1 {
+		for _, k := range *p {
+			return k, true
+		}
+	}
+	return nil, false
+}

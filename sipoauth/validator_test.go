@@ -1,0 +1,566 @@
+package sipoauth
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/sipoauth/sdk/bearer"
+)
+
+// Keys are made once per test binary: RSA key generation is slow.
+var (
+	keysOnce              sync.Once
+	rsaKey, rsaKey2       *rsa.PrivateKey
+	rsaSmall              *rsa.PrivateKey
+	ecKey256, ecKey384    *ecdsa.PrivateKey
+	edKey                 ed25519.PrivateKey
+	encKey                = []byte("0123456789abcdef0123456789abcdef")
+	testNow               = time.Date(2026, 3, 30, 11, 3, 19, 0, time.UTC)
+	cucmKID               = "5e8f5d3e-29b4-4b4c-8a5a-0b1c2d3e4f50:8c1f5b6e2d4a7f9e0b3c6d8a1e4f7b2c5d9e0a3b6c8f1d4e7a2b5c8e1f4a7b0c3d"
+	errNoKeysForThisBuild = errors.New("no keys")
+)
+
+func testKeys(t testing.TB) {
+	t.Helper()
+	keysOnce.Do(func() {
+		var err error
+		must := func(e error) {
+			if e != nil && err == nil {
+				err = e
+			}
+		}
+		rsaKey, err = rsa.GenerateKey(rand.Reader, 2048)
+		rsaKey2, _ = rsa.GenerateKey(rand.Reader, 2048)
+		rsaSmall, _ = rsa.GenerateKey(rand.Reader, 1024)
+		var e error
+		ecKey256, e = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		must(e)
+		ecKey384, e = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+		must(e)
+		_, edKey, e = ed25519.GenerateKey(rand.Reader)
+		must(e)
+		if err != nil {
+			panic(err)
+		}
+	})
+	if rsaKey == nil {
+		t.Fatal(errNoKeysForThisBuild)
+	}
+}
+
+// claims returns a valid claim set for user rado at testNow.
+func claims() jwt.MapClaims {
+	return jwt.MapClaims{
+		"iss": "https://cucm.example.com", "sub": "rado", "aud": "sip", "jti": "tok-1",
+		"iat": testNow.Add(-time.Minute).Unix(), "nbf": testNow.Add(-time.Minute).Unix(),
+		"exp": testNow.Add(time.Hour).Unix(), "scope": "sip:register openid", "device": "CSFrado",
+	}
+}
+
+func sign(t testing.TB, method jwt.SigningMethod, key any, header map[string]any, c jwt.MapClaims) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(method, c)
+	for k, v := range header {
+		if v == nil {
+			delete(tok.Header, k)
+		} else {
+			tok.Header[k] = v
+		}
+	}
+	s, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// rs256 signs c with rsaKey under kid "k1".
+func rs256(t testing.TB, c jwt.MapClaims) string {
+	return sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1", "typ": "at+jwt"}, c)
+}
+
+// seal encrypts claims as Unified CM's JWE (dir, A128CBC-HS256).
+func seal(t testing.TB, key []byte, kid string, c any) string {
+	t.Helper()
+	enc, err := jose.NewEncrypter(jose.A128CBC_HS256, jose.Recipient{Algorithm: jose.DIRECT, Key: key, KeyID: kid}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := json.Marshal(c)
+	obj, err := enc.Encrypt(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := obj.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// cucm makes Unified CM's shape: an RS256 JWS whose only claim is the JWE.
+func cucm(t testing.TB, jwe string) string {
+	return sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": cucmKID, "typ": "JWT"}, jwt.MapClaims{"private": jwe})
+}
+
+func newValidator(t testing.TB, mod func(*Config)) *Validator {
+	t.Helper()
+	testKeys(t)
+	keys, err := NewStaticKeys(map[string]crypto.PublicKey{
+		"k1": &rsaKey.PublicKey, cucmKID: &rsaKey.PublicKey, "ec256": &ecKey256.PublicKey,
+		"ec384": &ecKey384.PublicKey, "ed": edKey.Public(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, _ := NewSymmetricKeys(map[string][]byte{"enc1": encKey})
+	cfg := Config{
+		Keys: keys, DecryptionKeys: dec, Issuers: []string{"https://cucm.example.com"}, Audiences: []string{"sip"},
+		Now: func() time.Time { return testNow }, CacheSize: -1,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	v, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestValidateShapes(t *testing.T) {
+	testKeys(t)
+	v := newValidator(t, nil)
+	want := Identity{
+		User: "rado", Device: "CSFrado", Scopes: []string{"sip:register", "openid"}, Issuer: "https://cucm.example.com",
+		Audience: []string{"sip"}, TokenID: "tok-1", IssuedAt: testNow.Add(-time.Minute), Expiry: testNow.Add(time.Hour),
+	}
+	cases := []struct {
+		name   string
+		token  string
+		nested bool
+	}{
+		{"RS256 at+jwt", rs256(t, claims()), false},
+		{"RS384", sign(t, jwt.SigningMethodRS384, rsaKey, map[string]any{"kid": "k1"}, claims()), false},
+		{"RS512 typ JWT", sign(t, jwt.SigningMethodRS512, rsaKey, map[string]any{"kid": "k1", "typ": "JWT"}, claims()), false},
+		{"PS256", sign(t, jwt.SigningMethodPS256, rsaKey, map[string]any{"kid": "k1"}, claims()), false},
+		{"ES256", sign(t, jwt.SigningMethodES256, ecKey256, map[string]any{"kid": "ec256"}, claims()), false},
+		{"ES384", sign(t, jwt.SigningMethodES384, ecKey384, map[string]any{"kid": "ec384"}, claims()), false},
+		{"EdDSA", sign(t, jwt.SigningMethodEdDSA, edKey, map[string]any{"kid": "ed"}, claims()), false},
+		{"Unified CM nested", cucm(t, seal(t, encKey, "enc1", claims())), true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			id, err := v.Validate(context.Background(), tc.token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id.Nested != tc.nested || id.Claims["sub"] != "rado" {
+				t.Fatalf("nested %v, claims %v", id.Nested, id.Claims)
+			}
+			id.Claims, id.Nested = nil, false
+			if !equalIdentity(id, want) {
+				t.Fatalf("identity\n got %+v\nwant %+v", id, want)
+			}
+		})
+	}
+}
+
+func equalIdentity(a, b Identity) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// TestAttacks: every RFC 8725 attack and every policy failure, refused with
+// its own error.
+func TestAttacks(t *testing.T) {
+	testKeys(t)
+	ctx := context.Background()
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: must(x509.MarshalPKIXPublicKey(&rsaKey.PublicKey))})
+	with := func(mod func(c jwt.MapClaims)) jwt.MapClaims {
+		c := claims()
+		mod(c)
+		return c
+	}
+	unsigned := func(header, payload string) string {
+		e := base64.RawURLEncoding.EncodeToString
+		return e([]byte(header)) + "." + e([]byte(payload)) + "."
+	}
+	payload, _ := json.Marshal(claims())
+	attackerJWK := map[string]any{"kty": "RSA", "n": base64.RawURLEncoding.EncodeToString(rsaKey2.N.Bytes()), "e": "AQAB"}
+	goodJWE := seal(t, encKey, "enc1", claims())
+	flip := func(s string, part, at int) string {
+		parts := strings.Split(s, ".")
+		b, _ := base64.RawURLEncoding.DecodeString(parts[part])
+		b[at%len(b)] ^= 1
+		parts[part] = base64.RawURLEncoding.EncodeToString(b)
+		return strings.Join(parts, ".")
+	}
+	good := rs256(t, claims())
+
+	cases := []struct {
+		name  string
+		token string
+		req   *Request
+		err   error
+		code  bearer.ErrorCode
+	}{
+		{"alg none", unsigned(`{"alg":"none","typ":"JWT"}`, string(payload)), nil, ErrAlgorithm, bearer.InvalidToken},
+		{"alg None", unsigned(`{"alg":"None","kid":"k1"}`, string(payload)), nil, ErrAlgorithm, bearer.InvalidToken},
+		{"HS256 signed with the RSA public key (confusion)", sign(t, jwt.SigningMethodHS256, pubPEM, map[string]any{"kid": "k1"}, claims()), nil, ErrAlgorithm, bearer.InvalidToken},
+		{"unknown alg", unsigned(`{"alg":"XS999","kid":"k1"}`, string(payload)) + "c2ln", nil, ErrAlgorithm, bearer.InvalidToken},
+		{"ES256 header over an RSA key", sign(t, jwt.SigningMethodES256, ecKey256, map[string]any{"kid": "k1"}, claims()), nil, ErrAlgorithm, bearer.InvalidToken},
+		{"unknown kid", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "nope"}, claims()), nil, ErrUnknownKey, bearer.InvalidToken},
+		{"path-like kid", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "../../keys/k1"}, claims()), nil, ErrUnknownKey, bearer.InvalidToken},
+		{"URL kid", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "https://evil.example/k"}, claims()), nil, ErrUnknownKey, bearer.InvalidToken},
+		{"numeric kid", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": 7}, claims()), nil, ErrUnknownKey, bearer.InvalidToken},
+		{"no kid, several keys", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": nil}, claims()), nil, ErrUnknownKey, bearer.InvalidToken},
+		{"jku header", sign(t, jwt.SigningMethodRS256, rsaKey2, map[string]any{"kid": "k1", "jku": "https://evil.example/jwks"}, claims()), nil, ErrMalformed, bearer.InvalidToken},
+		{"x5u header", sign(t, jwt.SigningMethodRS256, rsaKey2, map[string]any{"kid": "k1", "x5u": "https://evil.example/cert"}, claims()), nil, ErrMalformed, bearer.InvalidToken},
+		{"embedded jwk", sign(t, jwt.SigningMethodRS256, rsaKey2, map[string]any{"kid": "k1", "jwk": attackerJWK}, claims()), nil, ErrMalformed, bearer.InvalidToken},
+		{"x5c header", sign(t, jwt.SigningMethodRS256, rsaKey2, map[string]any{"kid": "k1", "x5c": []string{"MIIB"}}, claims()), nil, ErrMalformed, bearer.InvalidToken},
+		{"crit header", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1", "crit": []string{"exp"}, "exp": 1}, claims()), nil, ErrMalformed, bearer.InvalidToken},
+		{"signed by another key", sign(t, jwt.SigningMethodRS256, rsaKey2, map[string]any{"kid": "k1"}, claims()), nil, ErrBadSignature, bearer.InvalidToken},
+		{"flipped signature bit", flip(good, 2, 10), nil, ErrBadSignature, bearer.InvalidToken},
+		{"flipped payload bit", flip(good, 1, 20), nil, ErrMalformed, bearer.InvalidToken},
+		{"two parts", "eyJhbGciOiJSUzI1NiJ9.e30", nil, ErrMalformed, bearer.InvalidToken},
+		{"not base64", "a.b.c", nil, ErrMalformed, bearer.InvalidToken},
+		{"empty", "", nil, ErrMalformed, bearer.InvalidToken},
+		{"missing exp", rs256(t, with(func(c jwt.MapClaims) { delete(c, "exp") })), nil, ErrMissingClaim, bearer.InvalidToken},
+		{"expired", rs256(t, with(func(c jwt.MapClaims) { c["exp"] = testNow.Add(-time.Minute).Unix() })), nil, ErrExpired, bearer.InvalidToken},
+		{"exp as string", rs256(t, with(func(c jwt.MapClaims) { c["exp"] = "tomorrow" })), nil, ErrMalformed, bearer.InvalidToken},
+		{"nbf in the future", rs256(t, with(func(c jwt.MapClaims) { c["nbf"] = testNow.Add(10 * time.Minute).Unix() })), nil, ErrNotYetValid, bearer.InvalidToken},
+		{"iat far in the future", rs256(t, with(func(c jwt.MapClaims) { c["iat"] = testNow.Add(24 * time.Hour).Unix() })), nil, ErrNotYetValid, bearer.InvalidToken},
+		{"wrong issuer", rs256(t, with(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })), nil, ErrIssuer, bearer.InvalidToken},
+		{"no issuer", rs256(t, with(func(c jwt.MapClaims) { delete(c, "iss") })), nil, ErrIssuer, bearer.InvalidToken},
+		{"wrong audience", rs256(t, with(func(c jwt.MapClaims) { c["aud"] = []string{"web", "mail"} })), nil, ErrAudience, bearer.InvalidToken},
+		{"Unified CM refresh token", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": cucmKID, "typ": "JWT"},
+			jwt.MapClaims{"iss": "5e8f5d3e", "typ": "user", "tid": "t1", "ctyp": "refresh", "ccid": "C1", "exp": testNow.Add(time.Hour).Unix()}), nil, ErrRefreshToken, bearer.InvalidToken},
+		{"token_type refresh", rs256(t, with(func(c jwt.MapClaims) { c["token_type"] = "refresh_token" })), nil, ErrRefreshToken, bearer.InvalidToken},
+		{"typ header refresh", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1", "typ": "refresh"}, claims()), nil, ErrRefreshToken, bearer.InvalidToken},
+		{"refresh inside the JWE", cucm(t, seal(t, encKey, "enc1", with(func(c jwt.MapClaims) { c["ctyp"] = "refresh" }))), nil, ErrRefreshToken, bearer.InvalidToken},
+		{"typ of an ID token", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1", "typ": "id+jwt"}, claims()), nil, ErrMalformed, bearer.InvalidToken},
+		{"bound to another device", good, &Request{Device: "CSFother"}, ErrBindingMismatch, bearer.InvalidToken},
+		{"oversized", rs256(t, with(func(c jwt.MapClaims) { c["pad"] = strings.Repeat("x", 9000) })), nil, ErrTooLarge, bearer.InvalidRequest},
+		{"JWE with a wrong key", cucm(t, seal(t, []byte("ffffffffffffffffffffffffffffffff"), "enc1", claims())), nil, ErrDecrypt, bearer.InvalidToken},
+		{"JWE with an unknown key id", cucm(t, seal(t, encKey, "enc9", claims())), nil, ErrDecrypt, bearer.InvalidToken},
+		{"flipped ciphertext bit", cucm(t, flip(goodJWE, 3, 5)), nil, ErrDecrypt, bearer.InvalidToken},
+		{"flipped tag bit", cucm(t, flip(goodJWE, 4, 3)), nil, ErrDecrypt, bearer.InvalidToken},
+		{"JWE not compact", cucm(t, "not-a-jwe"), nil, ErrDecrypt, bearer.InvalidToken},
+		{"expired inside the JWE", cucm(t, seal(t, encKey, "enc1", with(func(c jwt.MapClaims) { c["exp"] = testNow.Add(-time.Hour).Unix() }))), nil, ErrExpired, bearer.InvalidToken},
+		{"insufficient scope", rs256(t, with(func(c jwt.MapClaims) { c["scope"] = "openid" })), nil, ErrInsufficientScope, bearer.InsufficientScope},
+		{"scope not a list", rs256(t, with(func(c jwt.MapClaims) { c["scope"] = 7 })), nil, ErrMalformed, bearer.InvalidToken},
+		{"sub not a string", rs256(t, with(func(c jwt.MapClaims) { c["sub"] = 7 })), nil, ErrMalformed, bearer.InvalidToken},
+	}
+	v := newValidator(t, func(c *Config) { c.RequiredScopes = []string{"sip:register"} })
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			if tc.req != nil {
+				_, err = v.ValidateRequest(ctx, tc.token, *tc.req)
+			} else {
+				_, err = v.Validate(ctx, tc.token)
+			}
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("error %v, want %v", err, tc.err)
+			}
+			for _, other := range tokenErrors {
+				if other != tc.err && errors.Is(err, other) {
+					t.Fatalf("error %v is also %v", err, other)
+				}
+			}
+			if code := ErrorCode(err); code != tc.code {
+				t.Fatalf("ErrorCode = %q, want %q", code, tc.code)
+			}
+		})
+	}
+	// The good token passes the same validator: the table's failures are
+	// the attacks', not the setup's.
+	if _, err := v.ValidateRequest(ctx, good, Request{Device: "CSFrado"}); err != nil {
+		t.Fatalf("good token: %v", err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func TestHMACOnlyWhenConfigured(t *testing.T) {
+	testKeys(t)
+	secret := []byte("a-lab-secret-of-32-bytes-or-more!")
+	tok := sign(t, jwt.SigningMethodHS256, secret, map[string]any{"kid": "lab"}, claims())
+	if _, err := newValidator(t, nil).Validate(context.Background(), tok); !errors.Is(err, ErrAlgorithm) {
+		t.Fatalf("HS256 without Config.HMAC: %v", err)
+	}
+	h, _ := NewSymmetricKeys(map[string][]byte{"lab": secret})
+	v := newValidator(t, func(c *Config) { c.HMAC = h })
+	if id, err := v.Validate(context.Background(), tok); err != nil || id.User != "rado" {
+		t.Fatalf("HS256 with Config.HMAC: %v", err)
+	}
+	// A public key id stays a public key even with HMAC configured.
+	h2, _ := NewSymmetricKeys(map[string][]byte{"k1": []byte(strings.Repeat("k", 32))})
+	v = newValidator(t, func(c *Config) { c.HMAC = h2 })
+	conf := sign(t, jwt.SigningMethodHS256, []byte(strings.Repeat("k", 32)), map[string]any{"kid": "k1"}, claims())
+	if _, err := v.Validate(context.Background(), conf); !errors.Is(err, ErrAlgorithm) {
+		t.Fatalf("HMAC under a public key's id: %v", err)
+	}
+	if _, err := NewSymmetricKeys(map[string][]byte{"short": []byte("short")}); err == nil {
+		t.Fatal("short secret accepted")
+	}
+	if _, err := New(Config{Keys: &StaticKeys{}, Algorithms: []string{"HS256"}}); err == nil {
+		t.Fatal("HS256 accepted without HMAC keys")
+	}
+	if _, err := New(Config{Keys: &StaticKeys{}, Algorithms: []string{"none"}}); err == nil {
+		t.Fatal("none accepted as an algorithm")
+	}
+}
+
+func TestStaticKeys(t *testing.T) {
+	testKeys(t)
+	if _, err := NewStaticKeys(map[string]crypto.PublicKey{"small": &rsaSmall.PublicKey}); err == nil || !strings.Contains(err.Error(), "1024 bits") {
+		t.Fatalf("RSA-1024 accepted: %v", err)
+	}
+	keys, _ := NewStaticKeys(map[string]crypto.PublicKey{"k1": &rsaKey.PublicKey})
+	v := newValidator(t, func(c *Config) { c.Keys = keys })
+	tok := rs256(t, claims())
+	if _, err := v.Validate(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	// A token without kid uses the only key.
+	if _, err := v.Validate(context.Background(), sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": nil}, claims())); err != nil {
+		t.Fatalf("no kid, one key: %v", err)
+	}
+	// Rotation: k1 goes, k2 comes; no restart.
+	if err := keys.Set(map[string]crypto.PublicKey{"k2": &rsaKey2.PublicKey}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Validate(context.Background(), tok); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("token of a rotated-out key: %v", err)
+	}
+	if _, err := v.Validate(context.Background(), sign(t, jwt.SigningMethodRS256, rsaKey2, map[string]any{"kid": "k2"}, claims())); err != nil {
+		t.Fatalf("token of the new key: %v", err)
+	}
+	// A bad set is refused whole and the old one stays.
+	if err := keys.Set(map[string]crypto.PublicKey{"k3": &rsaKey.PublicKey, "bad": &rsaSmall.PublicKey}); err == nil {
+		t.Fatal("set with a small key accepted")
+	}
+	if _, err := keys.VerificationKey(context.Background(), "k2", "RS256"); err != nil {
+		t.Fatal("old set lost")
+	}
+}
+
+func TestParsePublicKeysPEM(t *testing.T) {
+	testKeys(t)
+	der := must(x509.MarshalPKIXPublicKey(&rsaKey.PublicKey))
+	tmpl := &x509.Certificate{SerialNumber: bigOne(), NotBefore: testNow, NotAfter: testNow.Add(time.Hour)}
+	cert := must(x509.CreateCertificate(rand.Reader, tmpl, tmpl, &ecKey256.PublicKey, ecKey256))
+	bundle := append(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert})...)
+	bundle = append(bundle, pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&rsaKey2.PublicKey)})...)
+	keys, err := ParsePublicKeysPEM(bundle)
+	if err != nil || len(keys) != 3 {
+		t.Fatalf("%d keys, %v", len(keys), err)
+	}
+	if !keys[0].(*rsa.PublicKey).Equal(&rsaKey.PublicKey) || !keys[1].(*ecdsa.PublicKey).Equal(&ecKey256.PublicKey) || !keys[2].(*rsa.PublicKey).Equal(&rsaKey2.PublicKey) {
+		t.Fatal("keys differ")
+	}
+	small := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: must(x509.MarshalPKIXPublicKey(&rsaSmall.PublicKey))})
+	for name, in := range map[string][]byte{
+		"small RSA":   small,
+		"private key": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1}}),
+		"nothing":     []byte("not pem"),
+		"bad DER":     pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{1, 2}}),
+	} {
+		if _, err := ParsePublicKeysPEM(in); err == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
+}
+
+func TestRevocation(t *testing.T) {
+	testKeys(t)
+	rev := &MemoryRevocation{}
+	v := newValidator(t, func(c *Config) { c.Revocation = rev; c.CacheSize = 0 })
+	ctx := context.Background()
+	tok := rs256(t, claims())
+	if _, err := v.Validate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	// The cache holds the token now; revocation still applies.
+	rev.RevokeToken("tok-1", testNow.Add(time.Hour))
+	if _, err := v.Validate(ctx, tok); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("revoked id on a cache hit: %v", err)
+	}
+	other := rs256(t, func() jwt.MapClaims { c := claims(); c["jti"] = "tok-2"; return c }())
+	if _, err := v.Validate(ctx, other); err != nil {
+		t.Fatalf("another token of the user: %v", err)
+	}
+	rev.RevokeUser("rado", testNow)
+	if _, err := v.Validate(ctx, other); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("user revoked: %v", err)
+	}
+	later := rs256(t, func() jwt.MapClaims {
+		c := claims()
+		c["jti"], c["iat"] = "tok-3", testNow.Add(time.Second).Unix()
+		return c
+	}())
+	if _, err := v.Validate(ctx, later); err != nil {
+		t.Fatalf("token issued after the user's revocation: %v", err)
+	}
+	rev.RevokeUser("rado", testNow.Add(-time.Hour)) // earlier: ignored
+	if _, err := v.Validate(ctx, other); !errors.Is(err, ErrRevoked) {
+		t.Fatal("an earlier RevokeUser undid a later one")
+	}
+	rev.Forget(testNow.Add(2 * time.Hour))
+	if ok, _ := rev.Revoked(ctx, "tok-1", "someone", testNow); ok {
+		t.Fatal("expired id not forgotten")
+	}
+}
+
+func TestBinding(t *testing.T) {
+	testKeys(t)
+	owners := map[string]string{"CSFrado": "Rado", "CSFalice": "alice"}
+	v := newValidator(t, func(c *Config) {
+		c.Binding = &Binding{
+			DeviceOwner: func(_ context.Context, d string) (string, error) {
+				if o, ok := owners[d]; ok {
+					return o, nil
+				}
+				return "", errors.New("no such device")
+			},
+			MatchFromUser: true,
+		}
+	})
+	c := claims()
+	delete(c, "device") // a token that names no device
+	tok := rs256(t, c)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		req Request
+		err error
+	}{
+		{Request{Device: "CSFrado", FromUser: "rado"}, nil},
+		{Request{Device: "CSFalice", FromUser: "rado"}, ErrBindingMismatch},
+		{Request{Device: "CSFnone", FromUser: "rado"}, ErrBindingMismatch},
+		{Request{Device: "CSFrado", FromUser: "alice"}, ErrBindingMismatch},
+	} {
+		_, err := v.ValidateRequest(ctx, tok, tc.req)
+		if !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+			t.Errorf("%+v: %v, want %v", tc.req, err, tc.err)
+		}
+	}
+	// Validate alone does not bind.
+	if _, err := v.Validate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCache(t *testing.T) {
+	testKeys(t)
+	now := testNow
+	v := newValidator(t, func(c *Config) { c.CacheSize = 64; c.Now = func() time.Time { return now } })
+	ctx := context.Background()
+	tok := rs256(t, claims())
+	if _, err := v.Validate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if v.cache.len() != 1 {
+		t.Fatalf("cache holds %d", v.cache.len())
+	}
+	// A hit skips the key lookup: with the keys gone it still passes...
+	v.cfg.Keys = &StaticKeys{}
+	if _, err := v.Validate(ctx, tok); err != nil {
+		t.Fatalf("cache hit: %v", err)
+	}
+	// ...but the entry does not outlive the token: past its expiry the
+	// token is checked again (and the keys are gone).
+	now = testNow.Add(time.Hour + time.Second)
+	if _, err := v.Validate(ctx, tok); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("expired token served from the cache: %v", err)
+	}
+	v.cfg.Keys, _ = NewStaticKeys(map[string]crypto.PublicKey{"k1": &rsaKey.PublicKey})
+	now = testNow.Add(time.Hour + time.Minute)
+	if _, err := v.Validate(ctx, tok); !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired token: %v", err)
+	}
+	// Failures are remembered for FailureTTL only.
+	now = testNow
+	bad := sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1"}, jwt.MapClaims{"exp": 1})
+	v.cfg.Keys, _ = NewStaticKeys(map[string]crypto.PublicKey{"k1": &rsaKey.PublicKey})
+	if _, err := v.Validate(ctx, bad); !errors.Is(err, ErrExpired) {
+		t.Fatal(err)
+	}
+	v.cfg.Keys = &StaticKeys{}
+	if _, err := v.Validate(ctx, bad); !errors.Is(err, ErrExpired) {
+		t.Fatalf("remembered failure: %v", err)
+	}
+	now = now.Add(DefaultFailureTTL + time.Millisecond)
+	if _, err := v.Validate(ctx, bad); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("failure remembered too long: %v", err)
+	}
+	// The cache stays bounded.
+	v.cfg.Keys, _ = NewStaticKeys(map[string]crypto.PublicKey{"k1": &rsaKey.PublicKey})
+	for i := range 300 {
+		c := claims()
+		c["jti"] = i
+		v.Validate(ctx, rs256(t, c))
+	}
+	if n := v.cache.len(); n > 64 {
+		t.Fatalf("cache grew to %d entries, limit 64", n)
+	}
+}
+
+func TestLeeway(t *testing.T) {
+	testKeys(t)
+	c := claims()
+	c["exp"] = testNow.Add(-10 * time.Second).Unix()
+	tok := rs256(t, c)
+	if _, err := newValidator(t, nil).Validate(context.Background(), tok); err != nil {
+		t.Fatalf("10 s late within the default leeway: %v", err)
+	}
+	if _, err := newValidator(t, func(c *Config) { c.Leeway = -1 }).Validate(context.Background(), tok); !errors.Is(err, ErrExpired) {
+		t.Fatalf("no leeway: %v", err)
+	}
+}
+
+func TestRequiredClaimsAndClaimNames(t *testing.T) {
+	testKeys(t)
+	c := claims()
+	c["userid"], c["devname"], c["scp"] = "rado2", "CSFrado2", []string{"sip:register"}
+	delete(c, "scope")
+	v := newValidator(t, func(cfg *Config) {
+		cfg.Claims = ClaimNames{User: "userid", Device: "devname"}
+		cfg.RequiredClaims = []string{"jti", "client_id"}
+	})
+	if _, err := v.Validate(context.Background(), rs256(t, c)); !errors.Is(err, ErrMissingClaim) {
+		t.Fatalf("client_id missing: %v", err)
+	}
+	c["client_id"] = "jabber"
+	id, err := v.Validate(context.Background(), rs256(t, c))
+	if err != nil || id.User != "rado2" || id.Device != "CSFrado2" || !id.HasScope("sip:register") {
+		t.Fatalf("%+v, %v", id, err)
+	}
+}
+
+func bigOne() *big.Int { return big.NewInt(1) }
