@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,7 +75,7 @@ type Config struct {
 }
 
 // Identity is what a valid token says. It is shared with the cache:
-// treat it, its Scopes and its Claims as read-only.
+// treat its Scopes, Audience and RawClaims as read-only.
 type Identity struct {
 	User     string
 	Device   string // the device the token names, if any
@@ -86,9 +87,16 @@ type Identity struct {
 	Expiry   time.Time
 	// Nested is true for Unified CM's shape, whose claims were decrypted.
 	Nested bool
-	// Claims are all the claims (the inner ones of a nested token), for
-	// callers with their own claim names.
-	Claims map[string]any
+	// RawClaims is the JSON object of all the claims (the inner ones of a
+	// nested token), for callers with their own claim names.
+	RawClaims json.RawMessage
+}
+
+// Claims decodes RawClaims into a map.
+func (id *Identity) Claims() (map[string]any, error) {
+	var m map[string]any
+	err := json.Unmarshal(id.RawClaims, &m)
+	return m, err
 }
 
 // HasScope reports whether the identity's scopes include s.
@@ -99,7 +107,6 @@ type Validator struct {
 	cfg    Config
 	algs   map[string]bool
 	leeway time.Duration
-	parser *jwt.Parser
 	names  ClaimNames
 	cache  *cache
 }
@@ -151,9 +158,6 @@ func New(cfg Config) (*Validator, error) {
 		}
 		v.cache = newCache(size)
 	}
-	// Claims are checked here, not by the jwt package, because a nested
-	// token's claims are inside its JWE.
-	v.parser = jwt.NewParser(jwt.WithoutClaimsValidation())
 	return v, nil
 }
 
@@ -254,102 +258,142 @@ func (v *Validator) bind(ctx context.Context, id *Identity, req *Request) error 
 
 // verify does the work a cache hit skips: signature, decryption, claims.
 func (v *Validator) verify(ctx context.Context, token string, now time.Time) (*Identity, error) {
-	kf := keyFinder{v: v, ctx: ctx}
-	t, err := v.parser.Parse(token, kf.find)
+	h, claims, input, sig, err := splitJWS(token)
 	if err != nil {
-		return nil, jwtError(err)
+		return nil, err
 	}
-	claims := t.Claims.(jwt.MapClaims)
+	method, key, err := v.keyFor(ctx, h, claims)
+	if err != nil {
+		return nil, err
+	}
+	if err := method.Verify(input, sig, key); err != nil {
+		return nil, ErrBadSignature
+	}
+	return v.identity(claims, now)
+}
+
+// identity checks the claims of a verified token, decrypting the private
+// claims of Unified CM's shape first, and returns whose it is.
+func (v *Validator) identity(c *claimSet, now time.Time) (*Identity, error) {
 	id := &Identity{}
-	if priv, ok := claims[ClaimPrivate]; ok {
-		s, ok := priv.(string)
-		if !ok {
-			return nil, fmt.Errorf("%w: claim %q is not a string", ErrMalformed, ClaimPrivate)
-		}
+	if c.Private != nil {
 		// The outer token's own time claims, if any, must hold too.
-		if err := v.checkTimes(claims, now, false); err != nil {
+		if err := v.checkTimes(c, now, false); err != nil {
 			return nil, err
 		}
-		if claims, err = v.decrypt(s); err != nil {
+		var err error
+		if c, err = v.decrypt(*c.Private); err != nil {
 			return nil, err
 		}
-		if isRefresh(nil, claims) {
+		if c.refresh() {
 			return nil, ErrRefreshToken
 		}
 		id.Nested = true
 	}
-	if err := v.checkTimes(claims, now, true); err != nil {
+	if err := v.checkTimes(c, now, true); err != nil {
 		return nil, err
 	}
-	if err := v.fill(id, claims); err != nil {
+	if err := v.fill(id, c); err != nil {
 		return nil, err
 	}
 	return id, nil
 }
 
-// keyFinder is the jwt.Keyfunc of one validation: it checks the header
-// before any signature work and finds the key.
-type keyFinder struct {
-	v   *Validator
-	ctx context.Context
+// header is the JOSE header of a JWS. The members that would let a token
+// choose its own key, or ask for extensions, are kept raw to refuse them.
+type header struct {
+	Alg  string          `json:"alg"`
+	Kid  json.RawMessage `json:"kid"`
+	Typ  *string         `json:"typ"`
+	Jku  json.RawMessage `json:"jku"`
+	Jwk  json.RawMessage `json:"jwk"`
+	X5u  json.RawMessage `json:"x5u"`
+	X5c  json.RawMessage `json:"x5c"`
+	Crit json.RawMessage `json:"crit"`
 }
 
-func (k keyFinder) find(t *jwt.Token) (any, error) {
-	h := t.Header
+// splitJWS decodes a compact JWS: header, claims, signing input, signature.
+func splitJWS(token string) (h header, claims *claimSet, input string, sig []byte, err error) {
+	i := strings.IndexByte(token, '.')
+	j := strings.LastIndexByte(token, '.')
+	if i < 0 || i == j || strings.IndexByte(token[i+1:j], '.') >= 0 {
+		return h, nil, "", nil, fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
+	}
+	enc := base64.RawURLEncoding
+	hb, err := enc.DecodeString(token[:i])
+	if err != nil || json.Unmarshal(hb, &h) != nil {
+		return h, nil, "", nil, fmt.Errorf("%w: header is not base64url JSON", ErrMalformed)
+	}
+	cb, err := enc.DecodeString(token[i+1 : j])
+	if err != nil {
+		return h, nil, "", nil, fmt.Errorf("%w: claims are not base64url", ErrMalformed)
+	}
+	if claims, err = decodeClaims(cb); err != nil {
+		return h, nil, "", nil, err
+	}
+	if sig, err = enc.DecodeString(token[j+1:]); err != nil {
+		return h, nil, "", nil, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
+	}
+	return h, claims, token[:j], sig, nil
+}
+
+// keyFor checks the header before any signature work and finds the
+// signing method and key.
+func (v *Validator) keyFor(ctx context.Context, h header, claims *claimSet) (jwt.SigningMethod, any, error) {
 	// RFC 8725 §3.10: never let a token choose its own key, or tell us of
 	// extensions we do not understand.
-	for _, name := range [...]string{"jku", "jwk", "x5u", "x5c", "crit"} {
-		if _, ok := h[name]; ok {
-			return nil, fmt.Errorf("%w: header %q not accepted", ErrMalformed, name)
+	for _, m := range [...]struct {
+		name string
+		raw  json.RawMessage
+	}{{"jku", h.Jku}, {"jwk", h.Jwk}, {"x5u", h.X5u}, {"x5c", h.X5c}, {"crit", h.Crit}} {
+		if m.raw != nil {
+			return nil, nil, fmt.Errorf("%w: header %q not accepted", ErrMalformed, m.name)
 		}
 	}
-	if isRefresh(h, t.Claims.(jwt.MapClaims)) {
-		return nil, ErrRefreshToken
+	if claims.refresh() || (h.Typ != nil && isRefreshWord(*h.Typ)) {
+		return nil, nil, ErrRefreshToken
 	}
-	if typ, ok := h["typ"]; ok {
-		s, _ := typ.(string)
-		switch strings.ToLower(s) {
+	if h.Typ != nil {
+		switch strings.ToLower(*h.Typ) {
 		case "jwt", "at+jwt", "application/at+jwt":
 		default:
-			return nil, fmt.Errorf("%w: typ %q is not an access token", ErrMalformed, s)
+			return nil, nil, fmt.Errorf("%w: typ %q is not an access token", ErrMalformed, *h.Typ)
 		}
 	}
-	alg := t.Method.Alg()
-	if h["alg"] != alg || !k.v.algs[alg] {
-		return nil, fmt.Errorf("%w: %q", ErrAlgorithm, h["alg"])
+	method := jwt.GetSigningMethod(h.Alg)
+	if method == nil || !v.algs[h.Alg] {
+		return nil, nil, fmt.Errorf("%w: %q", ErrAlgorithm, h.Alg)
 	}
 	kid := ""
-	if x, ok := h["kid"]; ok {
-		s, ok := x.(string)
-		if !ok || !validKID(s) {
-			return nil, fmt.Errorf("%w: kid %q not accepted", ErrUnknownKey, fmt.Sprint(x))
+	if h.Kid != nil {
+		if json.Unmarshal(h.Kid, &kid) != nil || !validKID(kid) {
+			return nil, nil, fmt.Errorf("%w: kid %s not accepted", ErrUnknownKey, h.Kid)
 		}
-		kid = s
 	}
-	if strings.HasPrefix(alg, "HS") {
+	if strings.HasPrefix(h.Alg, "HS") {
 		// An HMAC secret is used only under a key id that names no public
 		// key: a public key can never become an HMAC secret.
-		if k.v.cfg.Keys != nil {
-			if _, err := k.v.cfg.Keys.VerificationKey(k.ctx, kid, alg); err == nil {
-				return nil, fmt.Errorf("%w: %s with the public key %q", ErrAlgorithm, alg, kid)
+		if v.cfg.Keys != nil {
+			if _, err := v.cfg.Keys.VerificationKey(ctx, kid, h.Alg); err == nil {
+				return nil, nil, fmt.Errorf("%w: %s with the public key %q", ErrAlgorithm, h.Alg, kid)
 			}
 		}
-		if key, ok := k.v.cfg.HMAC.key(kid); ok {
-			return key, nil
+		if key, ok := v.cfg.HMAC.key(kid); ok {
+			return method, key, nil
 		}
-		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
+		return nil, nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
 	}
-	if k.v.cfg.Keys == nil {
-		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
+	if v.cfg.Keys == nil {
+		return nil, nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
 	}
-	key, err := k.v.cfg.Keys.VerificationKey(k.ctx, kid, alg)
+	key, err := v.cfg.Keys.VerificationKey(ctx, kid, h.Alg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if !keyFits(key, alg) {
-		return nil, fmt.Errorf("%w: %s with a %T key", ErrAlgorithm, alg, key)
+	if !keyFits(key, h.Alg) {
+		return nil, nil, fmt.Errorf("%w: %s with a %T key", ErrAlgorithm, h.Alg, key)
 	}
-	return key, nil
+	return method, key, nil
 }
 
 // validKID accepts printable ASCII key ids up to 256 bytes that could not
@@ -380,60 +424,8 @@ func keyFits(key crypto.PublicKey, alg string) bool {
 	return false
 }
 
-// isRefresh recognizes refresh tokens: Unified CM's ctyp "refresh", or a
-// token_type, typ claim or typ header saying refresh.
-func isRefresh(h map[string]any, c map[string]any) bool {
-	is := func(x any) bool {
-		s, _ := x.(string)
-		s = strings.ToLower(s)
-		return s == "refresh" || s == "refresh_token" || s == "rt+jwt"
-	}
-	return is(c[ClaimCType]) || is(c[ClaimTokenType]) || is(c["typ"]) || (h != nil && is(h["typ"]))
-}
-
-// jwtError maps the jwt package's errors to ours, keeping ours as they are.
-func jwtError(err error) error {
-	for _, e := range tokenErrors {
-		if errors.Is(err, e) {
-			return unwrapJWT(err, e)
-		}
-	}
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return err
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return ErrBadSignature
-	case errors.Is(err, jwt.ErrTokenUnverifiable):
-		// The jwt package knows no such signing method.
-		return fmt.Errorf("%w: %v", ErrAlgorithm, err)
-	}
-	return fmt.Errorf("%w: %v", ErrMalformed, err)
-}
-
-// unwrapJWT returns the keyfunc's own error rather than the jwt package's
-// wrapping of it, so messages read well.
-func unwrapJWT(err, sentinel error) error {
-	for {
-		var joined interface{ Unwrap() []error }
-		if errors.As(err, &joined) {
-			for _, e := range joined.Unwrap() {
-				if errors.Is(e, sentinel) {
-					err = e
-				}
-			}
-		}
-		if u := errors.Unwrap(err); u != nil && errors.Is(u, sentinel) && u != sentinel {
-			err = u
-			continue
-		}
-		return err
-	}
-}
-
 // decrypt opens the JWE of a Unified CM token and returns its claims.
-func (v *Validator) decrypt(s string) (map[string]any, error) {
+func (v *Validator) decrypt(s string) (*claimSet, error) {
 	jwe, err := jose.ParseEncryptedCompact(s, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A128CBC_HS256})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
@@ -446,19 +438,19 @@ func (v *Validator) decrypt(s string) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
 	}
-	var claims map[string]any
-	if err := json.Unmarshal(plain, &claims); err != nil || claims == nil {
-		return nil, fmt.Errorf("%w: private claims are not a JSON object", ErrMalformed)
+	claims, err := decodeClaims(plain)
+	if err != nil {
+		return nil, err
 	}
-	if _, nested := claims[ClaimPrivate]; nested {
+	if claims.Private != nil {
 		return nil, fmt.Errorf("%w: private claims nested twice", ErrMalformed)
 	}
 	return claims, nil
 }
 
 // checkTimes checks exp, nbf and iat; exp must be there when required.
-func (v *Validator) checkTimes(c map[string]any, now time.Time, required bool) error {
-	exp, ok, err := numericDate(c, "exp")
+func (v *Validator) checkTimes(c *claimSet, now time.Time, required bool) error {
+	exp, ok, err := date(c.Exp, "exp")
 	switch {
 	case err != nil:
 		return err
@@ -467,12 +459,12 @@ func (v *Validator) checkTimes(c map[string]any, now time.Time, required bool) e
 	case ok && now.After(exp.Add(v.leeway)):
 		return fmt.Errorf("%w at %s", ErrExpired, exp.UTC().Format(time.RFC3339))
 	}
-	if nbf, ok, err := numericDate(c, "nbf"); err != nil {
+	if nbf, ok, err := date(c.Nbf, "nbf"); err != nil {
 		return err
 	} else if ok && nbf.After(now.Add(v.leeway)) {
 		return fmt.Errorf("%w: nbf %s", ErrNotYetValid, nbf.UTC().Format(time.RFC3339))
 	}
-	if iat, ok, err := numericDate(c, "iat"); err != nil {
+	if iat, ok, err := date(c.Iat, "iat"); err != nil {
 		return err
 	} else if ok && iat.After(now.Add(v.leeway)) {
 		return fmt.Errorf("%w: issued in the future, %s", ErrNotYetValid, iat.UTC().Format(time.RFC3339))
@@ -480,64 +472,38 @@ func (v *Validator) checkTimes(c map[string]any, now time.Time, required bool) e
 	return nil
 }
 
-func numericDate(c map[string]any, name string) (time.Time, bool, error) {
-	x, ok := c[name]
-	if !ok {
-		return time.Time{}, false, nil
-	}
-	f, ok := x.(float64)
-	if !ok || f < 0 || f > 1<<40 {
-		return time.Time{}, false, fmt.Errorf("%w: %s is not a NumericDate", ErrMalformed, name)
-	}
-	sec := int64(f)
-	return time.Unix(sec, int64((f-float64(sec))*1e9)), true, nil
-}
-
 // fill checks the claims that policy asks for and fills id.
-func (v *Validator) fill(id *Identity, c map[string]any) error {
+func (v *Validator) fill(id *Identity, c *claimSet) error {
 	for _, name := range v.cfg.RequiredClaims {
-		if _, ok := c[name]; !ok {
+		if ok, err := c.has(name); err != nil {
+			return err
+		} else if !ok {
 			return fmt.Errorf("%w: %s", ErrMissingClaim, name)
 		}
 	}
-	str := func(name string) (string, error) {
-		x, ok := c[name]
-		if !ok {
-			return "", nil
-		}
-		s, ok := x.(string)
-		if !ok {
-			return "", fmt.Errorf("%w: %s is not a string", ErrMalformed, name)
-		}
-		return s, nil
-	}
-	var err error
-	if id.Issuer, err = str("iss"); err != nil {
-		return err
-	}
+	id.Issuer = c.Iss
 	if len(v.cfg.Issuers) > 0 && !slices.Contains(v.cfg.Issuers, id.Issuer) {
 		return fmt.Errorf("%w: %q", ErrIssuer, id.Issuer)
 	}
-	if id.Audience, err = stringList(c, "aud", ErrMalformed); err != nil {
+	var err error
+	if id.Audience, err = c.list("aud"); err != nil {
 		return err
 	}
 	if len(v.cfg.Audiences) > 0 && !slices.ContainsFunc(id.Audience, func(a string) bool { return slices.Contains(v.cfg.Audiences, a) }) {
 		return fmt.Errorf("%w: %q", ErrAudience, id.Audience)
 	}
-	if id.User, err = str(v.names.User); err != nil {
+	if id.User, err = c.str(v.names.User); err != nil {
 		return err
 	}
-	if id.Device, err = str(v.names.Device); err != nil {
+	if id.Device, err = c.str(v.names.Device); err != nil {
 		return err
 	}
-	if id.TokenID, err = str("jti"); err != nil {
-		return err
-	}
-	if id.Scopes, err = stringList(c, v.names.Scope, ErrMalformed); err != nil {
+	id.TokenID = c.Jti
+	if id.Scopes, err = c.list(v.names.Scope); err != nil {
 		return err
 	}
 	if id.Scopes == nil && v.names.Scope == "scope" {
-		if id.Scopes, err = stringList(c, "scp", ErrMalformed); err != nil {
+		if id.Scopes, err = c.list("scp"); err != nil {
 			return err
 		}
 	}
@@ -546,30 +512,8 @@ func (v *Validator) fill(id *Identity, c map[string]any) error {
 			return fmt.Errorf("%w: %q required", ErrInsufficientScope, s)
 		}
 	}
-	exp, _, _ := numericDate(c, "exp")
-	iat, _, _ := numericDate(c, "iat")
-	id.Expiry, id.IssuedAt, id.Claims = exp, iat, c
+	id.Expiry, _, _ = date(c.Exp, "exp")
+	id.IssuedAt, _, _ = date(c.Iat, "iat")
+	id.RawClaims = c.raw
 	return nil
-}
-
-// stringList reads a claim that is a space-separated string or an array
-// of strings.
-func stringList(c map[string]any, name string, bad error) ([]string, error) {
-	switch x := c[name].(type) {
-	case nil:
-		return nil, nil
-	case string:
-		return strings.Fields(x), nil
-	case []any:
-		out := make([]string, 0, len(x))
-		for _, e := range x {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("%w: %s holds a %T", bad, name, e)
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("%w: %s is neither a string nor an array", bad, name)
 }

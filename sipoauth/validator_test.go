@@ -172,10 +172,11 @@ func TestValidateShapes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if id.Nested != tc.nested || id.Claims["sub"] != "rado" {
-				t.Fatalf("nested %v, claims %v", id.Nested, id.Claims)
+			all, err := id.Claims()
+			if id.Nested != tc.nested || err != nil || all["sub"] != "rado" || all["device"] != "CSFrado" {
+				t.Fatalf("nested %v, claims %v, %v", id.Nested, all, err)
 			}
-			id.Claims, id.Nested = nil, false
+			id.RawClaims, id.Nested = nil, false
 			if !equalIdentity(id, want) {
 				t.Fatalf("identity\n got %+v\nwant %+v", id, want)
 			}
