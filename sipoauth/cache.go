@@ -3,24 +3,26 @@ package sipoauth
 import (
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// cache remembers validations by a hash of the token, in shards so that
-// concurrent registrations rarely share a lock. An entry holds the token
-// itself too: two tokens with one hash are a miss, never a mix-up.
+// cache remembers validations by a hash of the token. Reads take no lock
+// (sync.Map), so that registrations on every core scale; it is split in
+// shards to keep each bounded. An entry holds the token itself too: two
+// tokens with one hash are a miss, never a mix-up.
 type cache struct {
 	seed     maphash.Seed
-	perShard int
+	perShard int64
 	shards   [cacheShards]cacheShard
 }
 
-const cacheShards = 64
+const cacheShards = 16
 
 type cacheShard struct {
-	mu sync.RWMutex
-	m  map[uint64]*cacheEntry
-	_  [32]byte // keep shards on separate cache lines
+	m  sync.Map // uint64 -> *cacheEntry
+	n  atomic.Int64
+	mu sync.Mutex // serializes writers, to keep n exact
 }
 
 type cacheEntry struct {
@@ -31,51 +33,52 @@ type cacheEntry struct {
 }
 
 func newCache(size int) *cache {
-	c := &cache{seed: maphash.MakeSeed(), perShard: max(1, size/cacheShards)}
-	for i := range c.shards {
-		c.shards[i].m = make(map[uint64]*cacheEntry)
-	}
-	return c
+	return &cache{seed: maphash.MakeSeed(), perShard: int64(max(1, size/cacheShards))}
 }
 
 // get returns what was remembered of token, if it is still fresh.
 func (c *cache) get(token string, now time.Time) (*Identity, error, bool) {
 	h := maphash.String(c.seed, token)
-	s := &c.shards[h%cacheShards]
-	s.mu.RLock()
-	e := s.m[h]
-	s.mu.RUnlock()
-	if e == nil || e.token != token || now.UnixNano() >= e.expires {
+	x, ok := c.shards[h%cacheShards].m.Load(h)
+	if !ok {
+		return nil, nil, false
+	}
+	e := x.(*cacheEntry)
+	if e.token != token || now.UnixNano() >= e.expires {
 		return nil, nil, false
 	}
 	return e.id, e.err, true
 }
 
 // put remembers the outcome for token until expires. A full shard drops
-// an arbitrary entry (Go's map order is random), which keeps the cost of
-// a flood of distinct tokens constant.
+// an arbitrary entry, which keeps the cost of a flood of distinct tokens
+// constant.
 func (c *cache) put(token string, id *Identity, err error, expires time.Time) {
 	h := maphash.String(c.seed, token)
 	s := &c.shards[h%cacheShards]
+	e := &cacheEntry{token: token, id: id, err: err, expires: expires.UnixNano()}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.m[h]; !ok && len(s.m) >= c.perShard {
-		for k := range s.m {
-			delete(s.m, k)
-			break
-		}
+	if _, loaded := s.m.Swap(h, e); loaded {
+		return
 	}
-	s.m[h] = &cacheEntry{token: token, id: id, err: err, expires: expires.UnixNano()}
+	if s.n.Add(1) > c.perShard {
+		s.m.Range(func(k, _ any) bool {
+			if k.(uint64) == h {
+				return true
+			}
+			s.m.Delete(k)
+			s.n.Add(-1)
+			return false
+		})
+	}
 }
 
 // len returns the number of entries, for tests.
 func (c *cache) len() int {
 	n := 0
 	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.RLock()
-		n += len(s.m)
-		s.mu.RUnlock()
+		n += int(c.shards[i].n.Load())
 	}
 	return n
 }
