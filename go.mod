@@ -1,6 +1,6 @@
 module github.com/sipoauth/sdk
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/MicahParks/keyfunc/v3 v3.9.1
@@ -10,4 +10,8 @@ require (
 	golang.org/x/time v0.15.0
 )
 
-require github.com/MicahParks/jwkset v0.11.4 // indirect
+require (
+	github.com/MicahParks/jwkset v0.11.4 // indirect
+	golang.org/x/crypto v0.59.0 // indirect
+	software.sslmate.com/src/go-pkcs12 v0.7.4 // indirect
+)

@@ -1,0 +1,128 @@
+package mtlstrust
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+)
+
+// Authorizer decides whether a peer whose chain has been verified may
+// connect: the edge-proxy policy of the MRA OAuth port. It returns nil to
+// allow, or an error that says why not.
+type Authorizer func(peer *x509.Certificate, verifiedChains [][]*x509.Certificate) error
+
+// ErrNotAuthorized is wrapped by every refusal of the package's authorizers.
+var ErrNotAuthorized = errors.New("mtlstrust: peer not authorized")
+
+// NotInTableError is the refusal of a peer none of whose names is in the
+// edge-proxy table (or the allowed names).
+type NotInTableError struct {
+	Names Names // what the peer's certificate presents
+}
+
+func (e *NotInTableError) Error() string {
+	if len(e.Names.DNS)+len(e.Names.IPs) == 0 {
+		return "mtlstrust: peer certificate presents no name to match against the edge-proxy table"
+	}
+	return "mtlstrust: no name of the peer certificate (" + e.Names.String() + ") is in the edge-proxy table"
+}
+
+// Is makes errors.Is(err, ErrNotAuthorized) true.
+func (e *NotInTableError) Is(target error) bool { return target == ErrNotAuthorized }
+
+// MatchOption adjusts how names are matched.
+type MatchOption interface{ apply(*matchOptions) }
+
+type matchOptions struct{ cn CommonNamePolicy }
+
+type cnOption CommonNamePolicy
+
+func (o cnOption) apply(m *matchOptions) { m.cn = CommonNamePolicy(o) }
+
+// WithCommonName sets when the subject CN counts as a name;
+// CNWhenNoDNSSAN by default.
+func WithCommonName(p CommonNamePolicy) MatchOption { return cnOption(p) }
+
+func matchOpts(opts []MatchOption) matchOptions {
+	var m matchOptions
+	for _, o := range opts {
+		o.apply(&m)
+	}
+	return m
+}
+
+// AuthorizeAny allows every peer whose chain verified.
+func AuthorizeAny() Authorizer {
+	return func(*x509.Certificate, [][]*x509.Certificate) error { return nil }
+}
+
+// AuthorizeTable allows a peer one of whose names (RFC 6125, see Names)
+// is in the table. The table is consulted on every handshake, so entries
+// added or removed take effect at once.
+func AuthorizeTable(t Table, opts ...MatchOption) Authorizer {
+	o := matchOpts(opts)
+	return func(peer *x509.Certificate, _ [][]*x509.Certificate) error {
+		if peer == nil {
+			return fmt.Errorf("%w: no peer certificate", ErrNotAuthorized)
+		}
+		n := PeerNames(peer, o.cn)
+		if _, ok := t.Match(n); !ok {
+			return &NotInTableError{Names: n}
+		}
+		return nil
+	}
+}
+
+// AuthorizeNames allows a peer that presents one of names: DNS names,
+// IP addresses, or left-most wildcards ("*.example.com"). Names that are
+// none of these are ignored: nothing could match them.
+func AuthorizeNames(names []string, opts ...MatchOption) Authorizer {
+	o := matchOpts(opts)
+	var idx index
+	for _, n := range names {
+		if (Entry{HostNameOrIP: "x", Names: []string{n}}).Validate() == nil {
+			idx.add("allowed", []string{n})
+		}
+	}
+	return func(peer *x509.Certificate, _ [][]*x509.Certificate) error {
+		if peer == nil {
+			return fmt.Errorf("%w: no peer certificate", ErrNotAuthorized)
+		}
+		n := PeerNames(peer, o.cn)
+		if _, ok := idx.match(n); !ok {
+			return &NotInTableError{Names: n}
+		}
+		return nil
+	}
+}
+
+// AuthorizeAllOf allows a peer that every authorizer allows.
+func AuthorizeAllOf(as ...Authorizer) Authorizer {
+	return func(peer *x509.Certificate, chains [][]*x509.Certificate) error {
+		for _, a := range as {
+			if err := a(peer, chains); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// AuthorizeOneOf allows a peer that at least one authorizer allows; the
+// refusal lists why each refused.
+func AuthorizeOneOf(as ...Authorizer) Authorizer {
+	return func(peer *x509.Certificate, chains [][]*x509.Certificate) error {
+		errs := make([]error, 0, len(as))
+		for _, a := range as {
+			err := a(peer, chains)
+			if err == nil {
+				return nil
+			}
+			errs = append(errs, err)
+		}
+		if len(errs) == 0 {
+			return fmt.Errorf("%w: no authorizer", ErrNotAuthorized)
+		}
+		return errors.Join(errs...)
+	}
+}

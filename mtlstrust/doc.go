@@ -1,0 +1,15 @@
+// Package mtlstrust gives a Unified CM-style node the TLS side of SIP OAuth
+// mode. Both OAuth ports present the node's server ("Tomcat") certificate:
+// port 5090 is server-authenticated TLS for clients that carry a token,
+// port 5091 is mutual TLS for edge proxies (Expressway-C), whose chain must
+// verify against the Tomcat-trust store and whose CN or a SAN must be in
+// the edge-proxy table each proxy pushes to the node.
+//
+// The package has trust stores and certificate sources that reload from
+// disk without a restart, the edge-proxy table (in memory or in a JSON
+// file, with an HTTP handler for the proxies' refresh), RFC 6125 name
+// matching, authorizers with combinators, tls.Config builders for the
+// three roles, optional OCSP checking, certificate checks that return
+// diag findings, and a diagnosis of failed handshakes in terms of the
+// troubleshooting scenarios of a real deployment.
+package mtlstrust

@@ -1,0 +1,323 @@
+package mtlstrust
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sipoauth/sdk/internal/testca"
+)
+
+// pki is a deployment: the node's CA and certificate, the edge proxy's
+// CA and certificate, and the stores each side trusts.
+type pki struct {
+	nodeCA, proxyCA *testca.CA
+	node, proxy     *testca.Leaf
+	nodeCert        *CertSource
+	proxyCert       *CertSource
+	tomcatTrust     *TrustStore // the node trusts the proxy's signer
+	proxyTrust      *TrustStore // the proxy trusts the node's signer
+	table           *MemoryTable
+}
+
+const nodeName = "cucm-pub.example.com"
+
+func newPKI(t testing.TB) *pki {
+	t.Helper()
+	p := &pki{nodeCA: testca.New(t, "Node CA"), proxyCA: testca.New(t, "Expressway CA")}
+	p.node = p.nodeCA.Server(t, nodeName, "10.10.10.1")
+	p.proxy = p.proxyCA.Client(t, "expc1.example.com")
+	var err error
+	if p.nodeCert, err = NewCertSource(p.node.TLS()); err != nil {
+		t.Fatal(err)
+	}
+	if p.proxyCert, err = NewCertSource(p.proxy.TLS()); err != nil {
+		t.Fatal(err)
+	}
+	p.tomcatTrust = NewTrustStore(p.proxyCA.Cert)
+	p.proxyTrust = NewTrustStore(p.nodeCA.Cert)
+	p.table = &MemoryTable{}
+	if err := p.table.Put(Entry{HostNameOrIP: "expc1.example.com", Description: "Expressway-C 1", Names: []string{"expc1.example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (p *pki) edgeServer(opts ...Option) *tls.Config {
+	return EdgeServerConfig(p.nodeCert, p.tomcatTrust, AuthorizeTable(p.table), opts...)
+}
+
+func (p *pki) edgeClient() *tls.Config {
+	return EdgeClientConfig(p.proxyCert, p.proxyTrust, nodeName)
+}
+
+// result is what each side of a handshake saw.
+type result struct {
+	serverErr, clientErr error
+	server, client       tls.ConnectionState
+}
+
+// handshake runs one TLS connection over 127.0.0.1: the server completes
+// its handshake and writes a byte; the client handshakes and reads it (in
+// TLS 1.3 the server's refusal of a client certificate arrives then).
+func handshake(t testing.TB, server, client *tls.Config) result {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		c, err := ln.Accept()
+		if err != nil {
+			r.serverErr = err
+			done <- r
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		tc := tls.Server(c, server)
+		if r.serverErr = tc.Handshake(); r.serverErr == nil {
+			r.server = tc.ConnectionState()
+			_, r.serverErr = tc.Write([]byte{1})
+		}
+		done <- r
+	}()
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	tc := tls.Client(c, client)
+	var clientErr error
+	if clientErr = tc.Handshake(); clientErr == nil {
+		var b [1]byte
+		if _, clientErr = io.ReadFull(tc, b[:]); clientErr == nil {
+			clientErr = nil
+		}
+	}
+	cs := tc.ConnectionState()
+	r := <-done
+	r.clientErr, r.client = clientErr, cs
+	return r
+}
+
+func TestOAuthPortHandshake(t *testing.T) {
+	p := newPKI(t)
+	client := &tls.Config{RootCAs: p.nodeCA.Pool(), ServerName: nodeName}
+	r := handshake(t, OAuthServerConfig(p.nodeCert), client)
+	if r.serverErr != nil || r.clientErr != nil {
+		t.Fatalf("server %v, client %v", r.serverErr, r.clientErr)
+	}
+	if len(r.server.PeerCertificates) != 0 {
+		t.Fatal("the OAuth port asked for a client certificate")
+	}
+	if r.client.PeerCertificates[0].Subject.CommonName != nodeName {
+		t.Fatalf("served %s", r.client.PeerCertificates[0].Subject)
+	}
+	// A client offering a certificate anyway is not asked for it.
+	client.Certificates = []tls.Certificate{p.proxy.TLS()}
+	if r := handshake(t, OAuthServerConfig(p.nodeCert), client); r.serverErr != nil || len(r.server.PeerCertificates) != 0 {
+		t.Fatalf("%v, %d peer certificates", r.serverErr, len(r.server.PeerCertificates))
+	}
+	// TLS 1.1 is refused.
+	old := &tls.Config{RootCAs: p.nodeCA.Pool(), ServerName: nodeName, MaxVersion: tls.VersionTLS11, MinVersion: tls.VersionTLS10}
+	if r := handshake(t, OAuthServerConfig(p.nodeCert), old); r.serverErr == nil {
+		t.Fatal("TLS 1.1 accepted")
+	}
+}
+
+func TestEdgePortHandshake(t *testing.T) {
+	p := newPKI(t)
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		client := p.edgeClient()
+		client.MaxVersion = v
+		r := handshake(t, p.edgeServer(), client)
+		if r.serverErr != nil || r.clientErr != nil {
+			t.Fatalf("TLS %x: server %v, client %v", v, r.serverErr, r.clientErr)
+		}
+		if r.server.Version != v || r.server.PeerCertificates[0].Subject.CommonName != "expc1.example.com" {
+			t.Fatalf("version %x, peer %s", r.server.Version, r.server.PeerCertificates[0].Subject)
+		}
+	}
+}
+
+func TestScenarios(t *testing.T) {
+	other := testca.New(t, "Some Other CA")
+	cases := []struct {
+		name                 string
+		setup                func(p *pki) (server, client *tls.Config)
+		nodeCode, edgeCode   string
+		nodeScenario, edgeSc int
+	}{
+		{"2: the proxy does not trust the node's signer", func(p *pki) (*tls.Config, *tls.Config) {
+			p.proxyTrust = NewTrustStore(other.Cert)
+			return p.edgeServer(), p.edgeClient()
+		}, CodeBadCertificate, CodeUnknownCAAtEdge, 2, 2},
+		{"3: the node does not trust the proxy's signer", func(p *pki) (*tls.Config, *tls.Config) {
+			p.tomcatTrust = NewTrustStore(other.Cert)
+			return p.edgeServer(), p.edgeClient()
+		}, CodeUnknownCAAtNode, CodeUnknownCAAtNode, 3, 3},
+		{"3: the proxy is not in the table", func(p *pki) (*tls.Config, *tls.Config) {
+			p.table.Remove("expc1.example.com")
+			p.table.Put(Entry{HostNameOrIP: "expc2", Names: []string{"expc2.example.com"}})
+			return p.edgeServer(), p.edgeClient()
+		}, CodeNotInTable, CodeBadCertificate, 3, 3},
+		{"expired proxy certificate", func(p *pki) (*tls.Config, *tls.Config) {
+			old := p.proxyCA.Issue(t, testca.Options{CommonName: "expc1.example.com", DNSNames: []string{"expc1.example.com"},
+				ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
+			p.proxyCert, _ = NewCertSource(old.TLS())
+			return p.edgeServer(), p.edgeClient()
+		}, CodeCertificateExpired, CodeCertificateExpired, 3, 3},
+		{"no client certificate on 5091", func(p *pki) (*tls.Config, *tls.Config) {
+			return p.edgeServer(), &tls.Config{RootCAs: p.nodeCA.Pool(), ServerName: nodeName}
+		}, CodeNoClientCertificate, CodeNoClientCertificate, 3, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPKI(t)
+			server, client := tc.setup(p)
+			r := handshake(t, server, client)
+			if r.serverErr == nil || r.clientErr == nil {
+				t.Fatalf("handshake passed: server %v, client %v", r.serverErr, r.clientErr)
+			}
+			nd, ed := Diagnose(r.serverErr, NodeSide), Diagnose(r.clientErr, EdgeSide)
+			if nd.Code != tc.nodeCode || nd.Scenario != tc.nodeScenario || nd.Fix == "" {
+				t.Errorf("node side: %+v (from %v)", nd, r.serverErr)
+			}
+			if ed.Code != tc.edgeCode || ed.Scenario != tc.edgeSc || ed.Fix == "" {
+				t.Errorf("edge side: %+v (from %v)", ed, r.clientErr)
+			}
+		})
+	}
+}
+
+func TestNodeNameMismatch(t *testing.T) {
+	p := newPKI(t)
+	client := EdgeClientConfig(p.proxyCert, p.proxyTrust, "cucm-sub.example.com")
+	r := handshake(t, p.edgeServer(), client)
+	if d := Diagnose(r.clientErr, EdgeSide); d.Code != CodeNodeNameMismatch {
+		t.Fatalf("%+v from %v", d, r.clientErr)
+	}
+	if d := Diagnose(errors.New("boom"), NodeSide); d.Code != CodeHandshakeUnexplained || d.Scenario != 0 {
+		t.Fatalf("%+v", d)
+	}
+	if d := Diagnose(nil, NodeSide); d.Code != "" {
+		t.Fatalf("%+v", d)
+	}
+}
+
+// TestCertificateSwappedOnDisk: a new certificate written over the files
+// is served on the next handshake, without a restart.
+func TestCertificateSwappedOnDisk(t *testing.T) {
+	p := newPKI(t)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "tomcat.pem"), filepath.Join(dir, "tomcat.key")
+	write := func(l *testca.Leaf) {
+		// Write then rename, as certificate tools do.
+		os.WriteFile(certFile+".tmp", l.CertPEM(), 0o600)
+		os.WriteFile(keyFile+".tmp", l.KeyPEM(), 0o600)
+		os.Rename(keyFile+".tmp", keyFile)
+		os.Rename(certFile+".tmp", certFile)
+	}
+	write(p.node)
+	src, err := LoadCertSource(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errs := make(chan error, 10)
+	go src.Watch(ctx, 20*time.Millisecond, func(err error) { errs <- err })
+	p.nodeCert = src
+	server := p.edgeServer()
+	r := handshake(t, server, p.edgeClient())
+	if r.clientErr != nil || r.client.PeerCertificates[0].SerialNumber.Cmp(p.node.Cert.SerialNumber) != 0 {
+		t.Fatalf("first handshake: %v", r.clientErr)
+	}
+	renewed := p.nodeCA.Server(t, nodeName)
+	write(renewed)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r = handshake(t, server, p.edgeClient())
+		if r.clientErr == nil && r.client.PeerCertificates[0].SerialNumber.Cmp(renewed.Cert.SerialNumber) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("renewed certificate not served: %v", r.clientErr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A broken write keeps the old certificate and is reported.
+	os.WriteFile(keyFile, []byte("not a key"), 0o600)
+	select {
+	case err := <-errs:
+		var fe *FileError
+		if !errors.As(err, &fe) || fe.Path != certFile+" + "+keyFile {
+			t.Fatalf("reload error %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reload error reported")
+	}
+	if r = handshake(t, server, p.edgeClient()); r.clientErr != nil || r.client.PeerCertificates[0].SerialNumber.Cmp(renewed.Cert.SerialNumber) != 0 {
+		t.Fatalf("after a broken write: %v", r.clientErr)
+	}
+}
+
+// TestTrustStoreReloadAddsSigner: the node starts without the proxy's
+// signer in tomcat-trust; once it is added and the store reloaded, the
+// next handshake passes.
+func TestTrustStoreReloadAddsSigner(t *testing.T) {
+	p := newPKI(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "node-ca.pem"), testca.CertPEM(p.nodeCA.Cert), 0o644)
+	trust, err := LoadTrustStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.tomcatTrust = trust
+	server := p.edgeServer()
+	r := handshake(t, server, p.edgeClient())
+	if d := Diagnose(r.serverErr, NodeSide); d.Code != CodeUnknownCAAtNode {
+		t.Fatalf("before: %+v", d)
+	}
+	os.WriteFile(filepath.Join(dir, "expressway-ca.der"), p.proxyCA.Cert.Raw, 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go trust.Watch(ctx, 20*time.Millisecond, nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if r = handshake(t, server, p.edgeClient()); r.serverErr == nil && r.clientErr == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("signer not picked up: %v", r.serverErr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(trust.Certificates()); n != 2 {
+		t.Fatalf("%d certificates in the store", n)
+	}
+}
+
+func TestTableChangeTakesEffect(t *testing.T) {
+	p := newPKI(t)
+	server := p.edgeServer()
+	if r := handshake(t, server, p.edgeClient()); r.serverErr != nil {
+		t.Fatal(r.serverErr)
+	}
+	p.table.Remove("expc1.example.com")
+	if r := handshake(t, server, p.edgeClient()); !errors.Is(r.serverErr, ErrNotAuthorized) {
+		t.Fatalf("removed entry still accepted: %v", r.serverErr)
+	}
+}

@@ -1,0 +1,250 @@
+package mtlstrust
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Entry is one edge proxy the node accepts on its MRA OAuth port: the
+// fields of Unified CM's AXL ExpresswayCConfiguration, which each
+// Expressway-C pushes on discover and refresh.
+type Entry struct {
+	// HostNameOrIP identifies the edge proxy; entries are keyed by it,
+	// case-insensitively.
+	HostNameOrIP string `json:"hostNameOrIp"`
+	Description  string `json:"description,omitempty"`
+	// Names are the names its certificate presents (the AXL field
+	// X509SubjectNameorSubjectAlternateName): DNS names, IP addresses, or
+	// a wildcard name as a whole left-most label ("*.example.com").
+	Names []string `json:"names"`
+}
+
+// Limits of an Entry.
+const (
+	MaxNamesPerEntry = 256
+	MaxNameLength    = 253
+	maxDescription   = 1024
+)
+
+// ErrInvalidEntry is wrapped by the errors of Entry.Validate.
+var ErrInvalidEntry = errors.New("mtlstrust: invalid edge-proxy entry")
+
+// Validate checks that the entry can be stored: a host, at least one
+// name, each a valid DNS name (with at most a left-most wildcard label)
+// or IP address, and sizes within limits.
+func (e Entry) Validate() error {
+	if e.HostNameOrIP == "" || len(e.HostNameOrIP) > MaxNameLength || !printable(e.HostNameOrIP) {
+		return fmt.Errorf("%w: hostNameOrIp %q", ErrInvalidEntry, e.HostNameOrIP)
+	}
+	if len(e.Description) > maxDescription || !printable(e.Description) {
+		return fmt.Errorf("%w: description too long or not printable", ErrInvalidEntry)
+	}
+	if len(e.Names) == 0 || len(e.Names) > MaxNamesPerEntry {
+		return fmt.Errorf("%w: %d names, want 1 to %d", ErrInvalidEntry, len(e.Names), MaxNamesPerEntry)
+	}
+	for _, n := range e.Names {
+		if _, err := netip.ParseAddr(n); err == nil {
+			continue
+		}
+		if !validDNSName(n, true) {
+			return fmt.Errorf("%w: name %q is neither a DNS name nor an IP address", ErrInvalidEntry, n)
+		}
+	}
+	return nil
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// Table holds the edge proxies allowed on the MRA OAuth port.
+// Implementations must be safe for concurrent use.
+type Table interface {
+	// Match returns the entry one of whose names matches a name the peer
+	// certificate presents (RFC 6125, see Names).
+	Match(n Names) (Entry, bool)
+	// List returns the entries, sorted by HostNameOrIP.
+	List() ([]Entry, error)
+	// Put adds the entry, or replaces the one with its HostNameOrIP.
+	Put(e Entry) error
+	// Remove deletes the entry with this HostNameOrIP and reports
+	// whether there was one.
+	Remove(hostNameOrIP string) (bool, error)
+}
+
+// MemoryTable is a Table in memory, indexed so that matching costs the
+// same whatever its size. The zero value is empty and ready to use.
+type MemoryTable struct {
+	mu      sync.RWMutex
+	entries map[string]Entry // by lower-cased HostNameOrIP
+	idx     index
+}
+
+// index maps names to the keys of the entries that list them.
+type index struct {
+	exact    map[string][]string     // lower-cased DNS name (wildcards as written) -> entry keys
+	children map[string][]string     // parent domain of a plain name -> entry keys, for wildcard certificates
+	wild     map[string][]string     // parent domain of a wildcard name -> entry keys
+	ips      map[netip.Addr][]string // IP address -> entry keys
+}
+
+func (x *index) add(key string, names []string) {
+	if x.exact == nil {
+		*x = index{exact: map[string][]string{}, children: map[string][]string{}, wild: map[string][]string{}, ips: map[netip.Addr][]string{}}
+	}
+	for _, n := range names {
+		if ip, err := netip.ParseAddr(n); err == nil {
+			x.ips[ip.Unmap()] = appendOnce(x.ips[ip.Unmap()], key)
+			continue
+		}
+		n = strings.ToLower(strings.TrimSuffix(n, "."))
+		x.exact[n] = appendOnce(x.exact[n], key)
+		if parent, ok := strings.CutPrefix(n, "*."); ok {
+			x.wild[parent] = appendOnce(x.wild[parent], key)
+		} else if _, parent, ok := strings.Cut(n, "."); ok {
+			x.children[parent] = appendOnce(x.children[parent], key)
+		}
+	}
+}
+
+func (x *index) remove(key string) {
+	for _, m := range []map[string][]string{x.exact, x.children, x.wild} {
+		for k, keys := range m {
+			if keys = slices.DeleteFunc(keys, func(s string) bool { return s == key }); len(keys) == 0 {
+				delete(m, k)
+			} else {
+				m[k] = keys
+			}
+		}
+	}
+	for k, keys := range x.ips {
+		if keys = slices.DeleteFunc(keys, func(s string) bool { return s == key }); len(keys) == 0 {
+			delete(x.ips, k)
+		} else {
+			x.ips[k] = keys
+		}
+	}
+}
+
+func appendOnce(keys []string, k string) []string {
+	if slices.Contains(keys, k) {
+		return keys
+	}
+	return append(keys, k)
+}
+
+// match finds an entry key for the presented names: each DNS name
+// exactly, a presented wildcard against the names one label under it, a
+// presented name against the table's wildcards, each IP as an address.
+func (x *index) match(n Names) (string, bool) {
+	for _, d := range n.DNS {
+		if keys := x.exact[d]; len(keys) > 0 {
+			return keys[0], true
+		}
+		if parent, ok := strings.CutPrefix(d, "*."); ok {
+			if keys := x.children[parent]; len(keys) > 0 {
+				return keys[0], true
+			}
+		} else if _, parent, ok := strings.Cut(d, "."); ok {
+			if keys := x.wild[parent]; len(keys) > 0 {
+				return keys[0], true
+			}
+		}
+	}
+	for _, ip := range n.IPs {
+		if keys := x.ips[ip]; len(keys) > 0 {
+			return keys[0], true
+		}
+	}
+	return "", false
+}
+
+// Match implements Table.
+func (t *MemoryTable) Match(n Names) (Entry, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	key, ok := t.idx.match(n)
+	if !ok {
+		return Entry{}, false
+	}
+	return t.entries[key], true
+}
+
+// List implements Table.
+func (t *MemoryTable) List() ([]Entry, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]Entry, 0, len(t.entries))
+	for _, e := range t.entries {
+		e.Names = slices.Clone(e.Names)
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b Entry) int {
+		return strings.Compare(strings.ToLower(a.HostNameOrIP), strings.ToLower(b.HostNameOrIP))
+	})
+	return out, nil
+}
+
+// Put implements Table. The entry must pass Validate.
+func (t *MemoryTable) Put(e Entry) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	e.Names = slices.Clone(e.Names)
+	key := strings.ToLower(e.HostNameOrIP)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.entries == nil {
+		t.entries = map[string]Entry{}
+	}
+	if _, ok := t.entries[key]; ok {
+		t.idx.remove(key)
+	}
+	t.entries[key] = e
+	t.idx.add(key, e.Names)
+	return nil
+}
+
+// Remove implements Table.
+func (t *MemoryTable) Remove(hostNameOrIP string) (bool, error) {
+	key := strings.ToLower(hostNameOrIP)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.entries[key]; !ok {
+		return false, nil
+	}
+	delete(t.entries, key)
+	t.idx.remove(key)
+	return true, nil
+}
+
+// replaceAll swaps the whole content, for stores that load from disk.
+func (t *MemoryTable) replaceAll(entries []Entry) error {
+	m := make(map[string]Entry, len(entries))
+	var idx index
+	for _, e := range entries {
+		if err := e.Validate(); err != nil {
+			return err
+		}
+		key := strings.ToLower(e.HostNameOrIP)
+		if _, dup := m[key]; dup {
+			idx.remove(key)
+		}
+		e.Names = slices.Clone(e.Names)
+		m[key] = e
+		idx.add(key, e.Names)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.entries, t.idx = m, idx
+	return nil
+}
