@@ -7,8 +7,11 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -319,5 +322,48 @@ func TestTableChangeTakesEffect(t *testing.T) {
 	p.table.Remove("expc1.example.com")
 	if r := handshake(t, server, p.edgeClient()); !errors.Is(r.serverErr, ErrNotAuthorized) {
 		t.Fatalf("removed entry still accepted: %v", r.serverErr)
+	}
+}
+
+// TestTableEntryAddedOverHTTP: an edge proxy is refused until its entry is
+// pushed through the table's HTTP handler (as Expressway-C does on
+// refresh); the next handshake passes, and the entry survives a restart.
+func TestTableEntryAddedOverHTTP(t *testing.T) {
+	p := newPKI(t)
+	path := filepath.Join(t.TempDir(), "edge-proxies.json")
+	ft, err := OpenFileTable(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := EdgeServerConfig(p.nodeCert, p.tomcatTrust, AuthorizeTable(ft))
+	if r := handshake(t, server, p.edgeClient()); Diagnose(r.serverErr, NodeSide).Code != CodeNotInTable {
+		t.Fatalf("before: %v", r.serverErr)
+	}
+
+	api := httptest.NewTLSServer(NewTableHandler(ft, map[string]string{"axl": "s3cret"}))
+	defer api.Close()
+	client := api.Client()
+	client.Timeout = 5 * time.Second
+	req, _ := http.NewRequest("PUT", api.URL+"/entries",
+		strings.NewReader(`{"hostNameOrIp":"expc1.example.com","description":"Expressway-C 1","names":["expc1.example.com"]}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("axl", "s3cret")
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT: %d", res.StatusCode)
+	}
+	if r := handshake(t, server, p.edgeClient()); r.serverErr != nil || r.clientErr != nil {
+		t.Fatalf("after: server %v, client %v", r.serverErr, r.clientErr)
+	}
+	reopened, err := OpenFileTable(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := reopened.Match(PeerNames(p.proxy.Cert, CNWhenNoDNSSAN)); !ok || e.Description != "Expressway-C 1" {
+		t.Fatalf("after a restart: %+v %v", e, ok)
 	}
 }
