@@ -1,0 +1,745 @@
+package registrar
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/sipoauth"
+)
+
+// Role is what a listener is for; a request's role comes from the local
+// address of the connection it arrived on.
+type Role int
+
+const (
+	// RoleLegacy is 5060/5061: digest or certificate registration.
+	RoleLegacy Role = iota
+	// RoleOAuth is 5090: TLS without a client certificate, a bearer token.
+	RoleOAuth
+	// RoleEdge is 5091: mutual TLS from an authorized edge proxy.
+	RoleEdge
+)
+
+var roleNames = [...]string{"legacy", "oauth", "edge"}
+
+// String returns "legacy", "oauth" or "edge".
+func (r Role) String() string {
+	if int(r) < len(roleNames) {
+		return roleNames[r]
+	}
+	return "role(" + strconv.Itoa(int(r)) + ")"
+}
+
+// Ports maps local ports to roles; ports not listed are RoleLegacy.
+type Ports map[int]Role
+
+// DefaultPorts are Unified CM's.
+var DefaultPorts = Ports{5060: RoleLegacy, 5061: RoleLegacy, 5090: RoleOAuth, 5091: RoleEdge}
+
+// Role returns the role of a connection by its local address.
+func (p Ports) Role(local net.Addr) Role {
+	var port int
+	switch a := local.(type) {
+	case *net.TCPAddr:
+		port = a.Port
+	case *net.UDPAddr:
+		port = a.Port
+	default:
+		if local != nil {
+			if _, ps, err := net.SplitHostPort(local.String()); err == nil {
+				port, _ = strconv.Atoi(ps)
+			}
+		}
+	}
+	return p[port]
+}
+
+// PeerInfo is what the registrar knows of the connection a request came on.
+type PeerInfo struct {
+	Local, Remote net.Addr
+	// TLS is the connection's TLS state, nil for plain TCP or UDP.
+	TLS *tls.ConnectionState
+}
+
+// PeerInfoFunc tells the registrar about a request's connection. The
+// default, SipgoPeerInfo, asks sipgo; tests and other stacks supply their own.
+type PeerInfoFunc func(req *sip.Request, tx sip.ServerTransaction) PeerInfo
+
+// SipgoPeerInfo finds the connection through sipgo's server transaction
+// (Connection() → *sip.TCPConnection → *tls.Conn).
+func SipgoPeerInfo(req *sip.Request, tx sip.ServerTransaction) PeerInfo {
+	var p PeerInfo
+	if st, ok := tx.(interface{ Connection() sip.Connection }); ok {
+		if conn := st.Connection(); conn != nil {
+			p.Local = conn.LocalAddr()
+			if tc, ok := conn.(*sip.TCPConnection); ok {
+				p.Remote = tc.RemoteAddr()
+				if t, ok := tc.Conn.(*tls.Conn); ok {
+					cs := t.ConnectionState()
+					p.TLS = &cs
+				}
+			}
+		}
+	}
+	if p.Remote == nil {
+		if a, err := net.ResolveUDPAddr("udp", req.Source()); err == nil {
+			p.Remote = a
+		}
+	}
+	return p
+}
+
+// Device is a registered phone or soft client.
+type Device struct {
+	Name  string   `json:"name"`
+	Owner string   `json:"owner"` // the user who owns it
+	Lines []string `json:"lines,omitempty"`
+	// OAuth is true when its security profile enables OAuth
+	// (Enable OAuth Authentication).
+	OAuth bool `json:"oauth"`
+}
+
+// Devices finds devices by name. Implementations must be safe for
+// concurrent use.
+type Devices interface {
+	// Device returns the named device, and false when there is none.
+	Device(ctx context.Context, name string) (Device, bool, error)
+}
+
+// MemoryDevices is a Devices in a map, by name.
+type MemoryDevices map[string]Device
+
+// Device implements Devices.
+func (m MemoryDevices) Device(_ context.Context, name string) (Device, bool, error) {
+	d, ok := m[name]
+	return d, ok, nil
+}
+
+// Request is a REGISTER on its way through the pipeline.
+type Request struct {
+	SIP  *sip.Request
+	Peer PeerInfo
+	Role Role
+	// DeviceName is the Contact's +u.sip!devicename.ccm.cisco.com, or the
+	// AOR's user part for other clients.
+	DeviceName string
+	// AOR is the To URI without parameters (sip:user@host).
+	AOR      string
+	Contacts []*sip.ContactHeader
+	Device   Device
+	Identity *sipoauth.Identity
+	// Reason records why a request was refused, for logs and metrics.
+	Reason string
+}
+
+// Step is one stage of the pipeline: it returns a final response to stop
+// the request there, or nil to pass it on.
+type Step interface {
+	Handle(ctx context.Context, r *Request) *sip.Response
+}
+
+// StepFunc adapts a function to Step.
+type StepFunc func(ctx context.Context, r *Request) *sip.Response
+
+// Handle implements Step.
+func (f StepFunc) Handle(ctx context.Context, r *Request) *sip.Response { return f(ctx, r) }
+
+// respond builds a response to r with extra headers.
+func respond(r *Request, code int, reason string, headers ...sip.Header) *sip.Response {
+	res := sip.NewResponseFromRequest(r.SIP, code, reason, nil)
+	for _, h := range headers {
+		res.AppendHeader(h)
+	}
+	return res
+}
+
+// ClusterSwitch is Unified CM's ClusterSIPOAuthMode: while it is off, the
+// OAuth ports refuse registrations with the port-mismatch answer.
+type ClusterSwitch struct {
+	Enabled  *atomic.Bool
+	Mismatch PortMismatch
+}
+
+// Handle implements Step.
+func (s ClusterSwitch) Handle(_ context.Context, r *Request) *sip.Response {
+	if r.Role != RoleLegacy && (s.Enabled == nil || !s.Enabled.Load()) {
+		r.Reason = "oauth-disabled"
+		return s.Mismatch.response(r)
+	}
+	return nil
+}
+
+// DeviceParam is the Contact parameter naming a Cisco device.
+const DeviceParam = "+u.sip!devicename.ccm.cisco.com"
+
+// DeviceLookup finds the device the REGISTER is for.
+type DeviceLookup struct{ Devices Devices }
+
+// Handle implements Step.
+func (s DeviceLookup) Handle(ctx context.Context, r *Request) *sip.Response {
+	d, ok, err := s.Devices.Device(ctx, r.DeviceName)
+	if err != nil {
+		r.Reason = "device-lookup"
+		return respond(r, 500, "Server Internal Error")
+	}
+	if !ok {
+		r.Reason = "unknown-device"
+		return respond(r, 404, "Not Found")
+	}
+	r.Device = d
+	return nil
+}
+
+// PortMismatch is Unified CM's answer to a registration on the wrong port
+// or over the wrong kind of connection:
+//
+//	SIP/2.0 403 Forbidden
+//	Retry-After: 35
+//	Warning: 399 UCM2-PUB "SIP OAuth Registration port Mismatch"
+type PortMismatch struct {
+	NodeName   string
+	RetryAfter int // seconds; 35 when 0
+}
+
+func (m PortMismatch) response(r *Request) *sip.Response {
+	ra := m.RetryAfter
+	if ra == 0 {
+		ra = 35
+	}
+	return respond(r, 403, "Forbidden",
+		sip.NewHeader("Retry-After", strconv.Itoa(ra)),
+		sip.NewHeader("Warning", `399 `+m.NodeName+` "SIP OAuth Registration port Mismatch"`))
+}
+
+// PortCheck refuses a device on a port its profile or the connection does
+// not allow: an OAuth device off the OAuth ports, a device without OAuth
+// on them, mutual TLS or proxied traffic on 5090 (the edge proxy belongs
+// on 5091), no verified client certificate on 5091.
+type PortCheck struct{ Mismatch PortMismatch }
+
+// Handle implements Step.
+func (s PortCheck) Handle(_ context.Context, r *Request) *sip.Response {
+	switch {
+	case r.Role != RoleLegacy && !r.Device.OAuth:
+		r.Reason = "profile-without-oauth"
+	case r.Role == RoleLegacy && r.Device.OAuth:
+		r.Reason = "oauth-device-on-legacy-port"
+	case r.Role != RoleLegacy && r.Peer.TLS == nil:
+		r.Reason = "not-tls"
+	case r.Role == RoleOAuth && len(r.Peer.TLS.PeerCertificates) > 0:
+		r.Reason = "mtls-on-oauth-port"
+	case r.Role == RoleOAuth && len(r.SIP.GetHeaders("Via")) > 1:
+		// A proxied REGISTER: edge-proxy traffic belongs on the MRA port.
+		r.Reason = "proxied-on-oauth-port"
+	case r.Role == RoleEdge && len(r.Peer.TLS.VerifiedChains) == 0:
+		r.Reason = "no-edge-certificate"
+	default:
+		return nil
+	}
+	return s.Mismatch.response(r)
+}
+
+// ChallengeMode selects the dialect of the bearer challenge.
+type ChallengeMode int
+
+const (
+	// CiscoMode answers 407 with Proxy-Authenticate: Bearer realm="ccmsipline".
+	CiscoMode ChallengeMode = iota
+	// RFC8898Mode answers 401 with WWW-Authenticate: Bearer realm, authz_server, scope.
+	RFC8898Mode
+)
+
+// Authenticator authenticates a REGISTER. It returns the identity, or a
+// final response: a challenge, or a refusal.
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *Request) (*sipoauth.Identity, *sip.Response)
+}
+
+// BearerAuth authenticates with a bearer token (RFC 8898, Cisco's form).
+type BearerAuth struct {
+	Validator *sipoauth.Validator
+	Mode      ChallengeMode
+	// Challenge is the challenge sent; bearer.CiscoChallenge() in
+	// CiscoMode when zero. Its Error is set on a refused token.
+	Challenge bearer.Challenge
+	// Limit, if set, bounds concurrent validations; beyond it the
+	// registrar answers 503 with Retry-After.
+	Limit chan struct{}
+}
+
+// Authenticate implements Authenticator.
+func (a BearerAuth) Authenticate(ctx context.Context, r *Request) (*sipoauth.Identity, *sip.Response) {
+	ch := a.Challenge
+	if ch.Realm == "" && a.Mode == CiscoMode {
+		ch = bearer.CiscoChallenge()
+	}
+	var values []string
+	for _, name := range []string{"Proxy-Authorization", "Authorization"} {
+		for _, h := range r.SIP.GetHeaders(name) {
+			values = append(values, h.Value())
+		}
+	}
+	creds, _, err := bearer.CredentialsFor(values, ch.Realm)
+	switch {
+	case err != nil:
+		r.Reason = "malformed-credentials"
+		return nil, respond(r, 400, "Bad Request: malformed credentials")
+	case len(creds) == 0:
+		r.Reason = "no-credentials"
+		return nil, a.challenge(r, ch)
+	case len(creds) > 1:
+		r.Reason = "duplicate-credentials"
+		return nil, respond(r, 400, "Bad Request: duplicate credentials")
+	}
+	if a.Limit != nil {
+		select {
+		case a.Limit <- struct{}{}:
+			defer func() { <-a.Limit }()
+		default:
+			r.Reason = "overload"
+			return nil, respond(r, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
+		}
+	}
+	id, err := a.Validator.ValidateRequest(ctx, creds[0].Token, sipoauth.Request{Device: r.DeviceName, FromUser: fromUser(r.SIP)})
+	if err == nil {
+		return &id, nil
+	}
+	code := sipoauth.ErrorCode(err)
+	r.Reason = reasonOf(err)
+	switch code {
+	case "":
+		return nil, respond(r, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
+	case bearer.InsufficientScope:
+		ch.Error = code
+		return nil, respond(r, 403, "Forbidden", sip.NewHeader(a.challengeHeader(), ch.String()))
+	}
+	if errors.Is(err, sipoauth.ErrBindingMismatch) {
+		return nil, respond(r, 403, "Forbidden")
+	}
+	ch.Error = code
+	return nil, a.challenge(r, ch)
+}
+
+func (a BearerAuth) challengeHeader() string {
+	if a.Mode == RFC8898Mode {
+		return "WWW-Authenticate"
+	}
+	return "Proxy-Authenticate"
+}
+
+func (a BearerAuth) challenge(r *Request, ch bearer.Challenge) *sip.Response {
+	if a.Mode == RFC8898Mode {
+		return respond(r, 401, "Unauthorized", sip.NewHeader("WWW-Authenticate", ch.String()))
+	}
+	return respond(r, 407, "Proxy Authentication Required", sip.NewHeader("Proxy-Authenticate", ch.String()))
+}
+
+// reasonOf names a validation failure for logs and metrics.
+func reasonOf(err error) string {
+	for _, e := range []struct {
+		err  error
+		name string
+	}{
+		{sipoauth.ErrExpired, "expired"}, {sipoauth.ErrRevoked, "revoked"}, {sipoauth.ErrRefreshToken, "refresh-token"},
+		{sipoauth.ErrBindingMismatch, "binding-mismatch"}, {sipoauth.ErrBadSignature, "bad-signature"},
+		{sipoauth.ErrUnknownKey, "unknown-key"}, {sipoauth.ErrInsufficientScope, "insufficient-scope"},
+		{sipoauth.ErrTooLarge, "too-large"}, {sipoauth.ErrNotYetValid, "not-yet-valid"},
+	} {
+		if errors.Is(err, e.err) {
+			return e.name
+		}
+	}
+	return "invalid-token"
+}
+
+func fromUser(req *sip.Request) string {
+	if f := req.From(); f != nil {
+		return f.Address.User
+	}
+	return ""
+}
+
+// Authenticate is the authentication step: the Authenticator for the
+// request's role (OAuth and edge ports use Bearer; legacy ports may have
+// Digest or none).
+type Authenticate struct {
+	ByRole map[Role]Authenticator
+}
+
+// Handle implements Step.
+func (s Authenticate) Handle(ctx context.Context, r *Request) *sip.Response {
+	a, ok := s.ByRole[r.Role]
+	if !ok {
+		return nil
+	}
+	id, res := a.Authenticate(ctx, r)
+	if res != nil {
+		return res
+	}
+	r.Identity = id
+	return nil
+}
+
+// OwnerBinding refuses a token whose user does not own the device.
+type OwnerBinding struct{}
+
+// Handle implements Step.
+func (OwnerBinding) Handle(_ context.Context, r *Request) *sip.Response {
+	if r.Identity == nil || strings.EqualFold(r.Identity.User, r.Device.Owner) {
+		return nil
+	}
+	r.Reason = "not-owner"
+	return respond(r, 403, "Forbidden")
+}
+
+// Registrar handles REGISTER requests for a sipgo server: parse, then the
+// pipeline, then the answer.
+type Registrar struct {
+	Pipeline []Step
+	Ports    Ports
+	PeerInfo PeerInfoFunc
+	Logger   *slog.Logger
+	// Observe, if set, is told the outcome of each REGISTER (metrics).
+	Observe func(r *Request, status int, elapsed time.Duration)
+	// Admit, if set, may refuse a request before any work (rate limits);
+	// it returns a response to send instead.
+	Admit func(r *Request) *sip.Response
+}
+
+// HandleRegister is a sipgo RequestHandler: srv.OnRegister(reg.HandleRegister).
+func (g *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
+	start := time.Now()
+	res, r := g.Serve(context.Background(), req, tx)
+	if err := tx.Respond(res); err != nil && g.Logger != nil {
+		g.Logger.Warn("register: respond", "error", err)
+	}
+	if g.Observe != nil {
+		g.Observe(r, res.StatusCode, time.Since(start))
+	}
+	if g.Logger != nil {
+		g.Logger.Info("register", "status", res.StatusCode, "reason", r.Reason, "role", r.Role.String(),
+			"device", r.DeviceName, "aor", r.AOR, "user", userOf(r), "source", addrString(r.Peer.Remote))
+	}
+}
+
+func userOf(r *Request) string {
+	if r.Identity != nil {
+		return r.Identity.User
+	}
+	return ""
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
+
+// Serve runs a REGISTER through the pipeline and returns the answer.
+func (g *Registrar) Serve(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) (*sip.Response, *Request) {
+	peerInfo := g.PeerInfo
+	if peerInfo == nil {
+		peerInfo = SipgoPeerInfo
+	}
+	r := &Request{SIP: req, Peer: peerInfo(req, tx)}
+	ports := g.Ports
+	if ports == nil {
+		ports = DefaultPorts
+	}
+	r.Role = ports.Role(r.Peer.Local)
+	if g.Admit != nil {
+		if res := g.Admit(r); res != nil {
+			return res, r
+		}
+	}
+	if res := parse(r); res != nil {
+		return res, r
+	}
+	for _, s := range g.Pipeline {
+		if res := s.Handle(ctx, r); res != nil {
+			return res, r
+		}
+	}
+	r.Reason = "internal"
+	return respond(r, 500, "Server Internal Error: no step answered"), r
+}
+
+// Limits of a REGISTER the registrar accepts.
+const (
+	maxContacts    = 32
+	maxHeaderBytes = 8 << 10
+)
+
+// parse reads what the pipeline needs, refusing malformed REGISTERs with
+// a 400-class answer.
+func parse(r *Request) *sip.Response {
+	req := r.SIP
+	for _, h := range req.Headers() {
+		if len(h.Value()) > maxHeaderBytes {
+			r.Reason = "oversized-header"
+			return respond(r, 400, "Bad Request: header "+h.Name()+" too long")
+		}
+	}
+	to := req.To()
+	if to == nil || to.Address.Host == "" {
+		r.Reason = "bad-to"
+		return respond(r, 400, "Bad Request: missing or bad To")
+	}
+	if req.CallID() == nil || req.CSeq() == nil {
+		r.Reason = "bad-call-id-or-cseq"
+		return respond(r, 400, "Bad Request: missing Call-ID or CSeq")
+	}
+	r.AOR = aorOf(to.Address)
+	for _, h := range req.GetHeaders("Contact") {
+		c, ok := h.(*sip.ContactHeader)
+		if !ok {
+			r.Reason = "bad-contact"
+			return respond(r, 400, "Bad Request: bad Contact")
+		}
+		r.Contacts = append(r.Contacts, c)
+	}
+	if len(r.Contacts) > maxContacts {
+		r.Reason = "too-many-contacts"
+		return respond(r, 400, "Bad Request: too many contacts")
+	}
+	if len(r.Contacts) == 0 && req.GetHeader("Expires") == nil {
+		// A query (RFC 3261 §10.2.3) is answered with the bindings; a
+		// REGISTER that neither queries nor changes anything is refused.
+		r.DeviceName = to.Address.User
+		return nil
+	}
+	for _, c := range r.Contacts {
+		if v, ok := c.Params.Get(DeviceParam); ok {
+			r.DeviceName = strings.Trim(v, `"`)
+			break
+		}
+	}
+	if r.DeviceName == "" {
+		r.DeviceName = to.Address.User
+	}
+	if r.DeviceName == "" {
+		r.Reason = "no-device-name"
+		return respond(r, 400, "Bad Request: no device name")
+	}
+	return nil
+}
+
+func aorOf(u sip.Uri) string {
+	scheme := "sip"
+	if u.Scheme != "" {
+		scheme = strings.ToLower(u.Scheme)
+	}
+	host := strings.ToLower(u.Host)
+	if u.User == "" {
+		return scheme + ":" + host
+	}
+	return scheme + ":" + u.User + "@" + host
+}
+
+// Bind is the final step: RFC 3261 §10.3 on the Store, and the 200 OK.
+type Bind struct {
+	Store Store
+	// DefaultExpires applies when the request names none; 3600 when 0.
+	DefaultExpires time.Duration
+	// MaxExpires caps what clients ask for; Unified CM grants 120 s to a
+	// request for 3600. 120 s when 0.
+	MaxExpires time.Duration
+	// MinExpires refuses shorter requests with 423 Interval Too Brief;
+	// 60 s when 0.
+	MinExpires time.Duration
+	Now        func() time.Time
+}
+
+// Handle implements Step.
+func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	def, maxE, minE := orDur(s.DefaultExpires, time.Hour), orDur(s.MaxExpires, 120*time.Second), orDur(s.MinExpires, 60*time.Second)
+	headerExpires := time.Duration(-1)
+	if h := r.SIP.GetHeader("Expires"); h != nil {
+		n, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
+		if err != nil {
+			r.Reason = "bad-expires"
+			return respond(r, 400, "Bad Request: bad Expires")
+		}
+		headerExpires = time.Duration(n) * time.Second
+	}
+	u := Update{Now: now, CallID: r.SIP.CallID().Value(), CSeq: r.SIP.CSeq().SeqNo}
+	if len(r.Contacts) == 0 {
+		bs, err := s.Store.Lookup(ctx, r.AOR)
+		if err != nil {
+			r.Reason = "store"
+			return respond(r, 500, "Server Internal Error")
+		}
+		return s.ok(r, Result{Bindings: bs}, now, -1)
+	}
+	granted := time.Duration(-1)
+	for _, c := range r.Contacts {
+		if c.Address.Wildcard {
+			if len(r.Contacts) != 1 || headerExpires != 0 {
+				r.Reason = "bad-wildcard"
+				return respond(r, 400, "Bad Request: Contact * needs Expires: 0 and no other contact")
+			}
+			u.RemoveAll = true
+			break
+		}
+		exp := headerExpires
+		if v, ok := c.Params.Get("expires"); ok {
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				r.Reason = "bad-expires"
+				return respond(r, 400, "Bad Request: bad expires parameter")
+			}
+			exp = time.Duration(n) * time.Second
+		}
+		if exp < 0 {
+			exp = def
+		}
+		if exp > 0 && exp < minE {
+			r.Reason = "interval-too-brief"
+			return respond(r, 423, "Interval Too Brief", sip.NewHeader("Min-Expires", strconv.Itoa(int(minE/time.Second))))
+		}
+		exp = min(exp, maxE)
+		if granted < 0 {
+			granted = exp
+		}
+		u.Changes = append(u.Changes, Change{Binding: bindingOf(r, c), Expires: exp})
+	}
+	res, err := s.Store.Update(ctx, r.AOR, u)
+	if errors.Is(err, ErrOutOfOrder) {
+		r.Reason = "out-of-order"
+		return respond(r, 500, "Server Internal Error: out of order")
+	}
+	if err != nil {
+		r.Reason = "store"
+		return respond(r, 500, "Server Internal Error")
+	}
+	r.Reason = "registered"
+	if u.RemoveAll || granted == 0 {
+		r.Reason = "unregistered"
+	}
+	return s.ok(r, res, now, granted)
+}
+
+func orDur(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// bindingOf makes the binding of one Contact, keeping its parameters
+// (but expires) to echo them.
+func bindingOf(r *Request, c *sip.ContactHeader) Binding {
+	b := Binding{Contact: c.Address.String(), Device: r.DeviceName, Source: addrString(r.Peer.Remote)}
+	if r.Identity != nil {
+		b.User = r.Identity.User
+	}
+	var params []string
+	for _, kv := range c.Params {
+		switch strings.ToLower(kv.K) {
+		case "expires", "x-cisco-newreg":
+			continue
+		case "+sip.instance":
+			b.Instance = kv.V
+		case "reg-id":
+			b.RegID, _ = strconv.Atoi(kv.V)
+		}
+		if kv.V == "" {
+			params = append(params, kv.K)
+		} else {
+			params = append(params, kv.K+"="+kv.V)
+		}
+	}
+	b.Params = strings.Join(params, ";")
+	return b
+}
+
+// ok is the 200 OK: every current binding with its remaining time, the new
+// ones marked ;x-cisco-newreg, and Expires with what this request got.
+func (s Bind) ok(r *Request, res Result, now time.Time, granted time.Duration) *sip.Response {
+	resp := respond(r, 200, "OK")
+	if granted >= 0 {
+		resp.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(granted/time.Second))))
+	}
+	for _, b := range res.Bindings {
+		var v strings.Builder
+		v.WriteString("<" + b.Contact + ">")
+		if b.Params != "" {
+			v.WriteString(";" + b.Params)
+		}
+		fmt.Fprintf(&v, ";expires=%d", int(b.Expires.Sub(now).Round(time.Second)/time.Second))
+		if res.New[b.Contact] {
+			v.WriteString(";x-cisco-newreg")
+		}
+		resp.AppendHeader(sip.NewHeader("Contact", v.String()))
+	}
+	return resp
+}
+
+// Config builds the default pipeline.
+type Config struct {
+	// NodeName is this node's name in the port-mismatch Warning, e.g. "UCM2-PUB".
+	NodeName string
+	// OAuthEnabled is the cluster switch; nil means on.
+	OAuthEnabled *atomic.Bool
+	Devices      Devices
+	Validator    *sipoauth.Validator
+	Store        Store // NewMemoryStore() when nil
+	Mode         ChallengeMode
+	Challenge    bearer.Challenge
+	Ports        Ports
+	// MaxExpires, MinExpires, DefaultExpires: see Bind.
+	MaxExpires, MinExpires, DefaultExpires time.Duration
+	// MaxValidations bounds concurrent token validations; 0 is unbounded.
+	MaxValidations int
+	Logger         *slog.Logger
+	PeerInfo       PeerInfoFunc
+}
+
+// New returns a Registrar with the default pipeline: cluster switch,
+// device lookup, port check, bearer authentication on the OAuth and edge
+// ports, owner binding, store.
+func New(cfg Config) (*Registrar, error) {
+	if cfg.Devices == nil || cfg.Validator == nil {
+		return nil, errors.New("registrar: Config needs Devices and Validator")
+	}
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore()
+	}
+	if cfg.OAuthEnabled == nil {
+		cfg.OAuthEnabled = new(atomic.Bool)
+		cfg.OAuthEnabled.Store(true)
+	}
+	mm := PortMismatch{NodeName: cfg.NodeName}
+	auth := BearerAuth{Validator: cfg.Validator, Mode: cfg.Mode, Challenge: cfg.Challenge}
+	if cfg.MaxValidations > 0 {
+		auth.Limit = make(chan struct{}, cfg.MaxValidations)
+	}
+	return &Registrar{
+		Ports:    cfg.Ports,
+		PeerInfo: cfg.PeerInfo,
+		Logger:   cfg.Logger,
+		Pipeline: []Step{
+			ClusterSwitch{Enabled: cfg.OAuthEnabled, Mismatch: mm},
+			DeviceLookup{Devices: cfg.Devices},
+			PortCheck{Mismatch: mm},
+			Authenticate{ByRole: map[Role]Authenticator{RoleOAuth: auth, RoleEdge: auth}},
+			OwnerBinding{},
+			Bind{Store: cfg.Store, MaxExpires: cfg.MaxExpires, MinExpires: cfg.MinExpires, DefaultExpires: cfg.DefaultExpires},
+		},
+	}, nil
+}
