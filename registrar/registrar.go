@@ -225,10 +225,19 @@ func (m PortMismatch) response(r *Request) *sip.Response {
 // not allow: an OAuth device off the OAuth ports, a device without OAuth
 // on them, mutual TLS or proxied traffic on 5090 (the edge proxy belongs
 // on 5091), no verified client certificate on 5091.
-type PortCheck struct{ Mismatch PortMismatch }
+type PortCheck struct {
+	Mismatch PortMismatch
+	// AllowPlaintext accepts OAuth registrations over plain TCP or UDP, for
+	// load tests with tools that cannot speak TLS. Never in production:
+	// tokens then cross the network in the clear.
+	AllowPlaintext bool
+}
 
 // Handle implements Step.
 func (s PortCheck) Handle(_ context.Context, r *Request) *sip.Response {
+	if s.AllowPlaintext && r.Peer.TLS == nil && r.Role == RoleOAuth && r.Device.OAuth {
+		return nil
+	}
 	switch {
 	case r.Role != RoleLegacy && !r.Device.OAuth:
 		r.Reason = "profile-without-oauth"
@@ -706,8 +715,12 @@ type Config struct {
 	MaxExpires, MinExpires, DefaultExpires time.Duration
 	// MaxValidations bounds concurrent token validations; 0 is unbounded.
 	MaxValidations int
-	Logger         *slog.Logger
-	PeerInfo       PeerInfoFunc
+	// PlaintextForLoadTests lets the OAuth role accept plain TCP and UDP
+	// (give the plaintext port RoleOAuth in Ports), for SIPp, which speaks
+	// no TLS. New logs a loud warning: tokens cross the network in clear.
+	PlaintextForLoadTests bool
+	Logger                *slog.Logger
+	PeerInfo              PeerInfoFunc
 }
 
 // New returns a Registrar with the default pipeline: cluster switch,
@@ -725,6 +738,13 @@ func New(cfg Config) (*Registrar, error) {
 		cfg.OAuthEnabled.Store(true)
 	}
 	mm := PortMismatch{NodeName: cfg.NodeName}
+	if cfg.PlaintextForLoadTests {
+		l := cfg.Logger
+		if l == nil {
+			l = slog.Default()
+		}
+		l.Warn("!!! registrar: OAuth registrations accepted WITHOUT TLS: bearer tokens travel in clear text. For load tests only, never in production !!!")
+	}
 	auth := BearerAuth{Validator: cfg.Validator, Mode: cfg.Mode, Challenge: cfg.Challenge}
 	if cfg.MaxValidations > 0 {
 		auth.Limit = make(chan struct{}, cfg.MaxValidations)
@@ -736,7 +756,7 @@ func New(cfg Config) (*Registrar, error) {
 		Pipeline: []Step{
 			ClusterSwitch{Enabled: cfg.OAuthEnabled, Mismatch: mm},
 			DeviceLookup{Devices: cfg.Devices},
-			PortCheck{Mismatch: mm},
+			PortCheck{Mismatch: mm, AllowPlaintext: cfg.PlaintextForLoadTests},
 			Authenticate{ByRole: map[Role]Authenticator{RoleOAuth: auth, RoleEdge: auth}},
 			OwnerBinding{},
 			Bind{Store: cfg.Store, MaxExpires: cfg.MaxExpires, MinExpires: cfg.MinExpires, DefaultExpires: cfg.DefaultExpires},
