@@ -1,0 +1,231 @@
+package registrar
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+)
+
+// FileDevices is a Devices read from a JSON file: an array of Device.
+// Reload swaps the set atomically; a reload that fails keeps the old one.
+type FileDevices struct {
+	path string
+	set  atomic.Pointer[map[string]Device]
+}
+
+// maxDevicesFile bounds the devices file.
+const maxDevicesFile = 64 << 20
+
+// OpenFileDevices reads the devices file at path.
+func OpenFileDevices(path string) (*FileDevices, error) {
+	f := &FileDevices{path: path}
+	return f, f.Reload()
+}
+
+// Reload reads the file again.
+func (f *FileDevices) Reload() error {
+	fh, err := os.Open(f.path)
+	if err != nil {
+		return fmt.Errorf("registrar: devices: %w", err)
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, maxDevicesFile+1))
+	if err != nil {
+		return fmt.Errorf("registrar: devices %s: %w", f.path, err)
+	}
+	if len(b) > maxDevicesFile {
+		return fmt.Errorf("registrar: devices %s: larger than %d bytes", f.path, maxDevicesFile)
+	}
+	var list []Device
+	if err := json.Unmarshal(b, &list); err != nil {
+		return fmt.Errorf("registrar: devices %s: %w", f.path, err)
+	}
+	m := make(map[string]Device, len(list))
+	for i, d := range list {
+		if d.Name == "" {
+			return fmt.Errorf("registrar: devices %s: device %d has no name", f.path, i)
+		}
+		if _, dup := m[d.Name]; dup {
+			return fmt.Errorf("registrar: devices %s: device %q listed twice", f.path, d.Name)
+		}
+		m[d.Name] = d
+	}
+	f.set.Store(&m)
+	return nil
+}
+
+// Device implements Devices.
+func (f *FileDevices) Device(_ context.Context, name string) (Device, bool, error) {
+	d, ok := (*f.set.Load())[name]
+	return d, ok, nil
+}
+
+// SourceLimiter limits the REGISTERs of each source IP address
+// (golang.org/x/time/rate), answering 503 Service Unavailable with
+// Retry-After beyond the limit. Use its Admit as Registrar.Admit. It
+// remembers at most MaxSources addresses, forgetting the idlest.
+type SourceLimiter struct {
+	Rate       rate.Limit
+	Burst      int
+	MaxSources int // 100,000 when 0
+	RetryAfter int // seconds; 5 when 0
+
+	mu      sync.Mutex
+	sources map[string]*sourceEntry
+}
+
+type sourceEntry struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// Admit refuses a request from a source over its rate.
+func (l *SourceLimiter) Admit(r *Request) *sip.Response {
+	ip := ""
+	if r.Peer.Remote != nil {
+		ip = r.Peer.Remote.String()
+		if h, _, err := net.SplitHostPort(ip); err == nil {
+			ip = h
+		}
+	}
+	now := time.Now()
+	l.mu.Lock()
+	if l.sources == nil {
+		l.sources = map[string]*sourceEntry{}
+	}
+	e := l.sources[ip]
+	if e == nil {
+		max := l.MaxSources
+		if max <= 0 {
+			max = 100000
+		}
+		if len(l.sources) >= max {
+			l.forgetIdlest(now)
+		}
+		e = &sourceEntry{lim: rate.NewLimiter(l.Rate, l.Burst)}
+		l.sources[ip] = e
+	}
+	e.seen = now
+	ok := e.lim.AllowN(now, 1)
+	l.mu.Unlock()
+	if ok {
+		return nil
+	}
+	r.Reason = "rate-limited"
+	ra := l.RetryAfter
+	if ra <= 0 {
+		ra = 5
+	}
+	return respond(r, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(ra)))
+}
+
+// forgetIdlest makes room: it drops the sources idle for a minute (their
+// limiters are full again anyway), or else an arbitrary tenth.
+func (l *SourceLimiter) forgetIdlest(now time.Time) {
+	before := len(l.sources)
+	for ip, e := range l.sources {
+		if now.Sub(e.seen) > time.Minute {
+			delete(l.sources, ip)
+		}
+	}
+	if len(l.sources) < before {
+		return
+	}
+	n := max(1, before/10)
+	for ip := range l.sources {
+		delete(l.sources, ip)
+		if n--; n == 0 {
+			return
+		}
+	}
+}
+
+// Metrics are the registrar's Prometheus metrics.
+type Metrics struct {
+	Registrations *prometheus.CounterVec // by outcome: registered, unregistered, challenged, refused, error
+	AuthFailures  *prometheus.CounterVec // by reason: expired, revoked, ...
+	Latency       prometheus.Histogram   // seconds per REGISTER
+	Bindings      prometheus.GaugeFunc   // active bindings, when the store can count
+}
+
+// Counter is implemented by stores that can count their bindings.
+type Counter interface{ Count() int }
+
+// Count implements Counter.
+func (m *MemoryStore) Count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, bs := range m.aors {
+		n += len(bs)
+	}
+	return n
+}
+
+// NewMetrics registers the registrar's metrics on reg. store, if it
+// implements Counter, backs the active-bindings gauge.
+func NewMetrics(reg prometheus.Registerer, store Store) (*Metrics, error) {
+	m := &Metrics{
+		Registrations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sipoauth_registrations_total", Help: "REGISTER requests by outcome.",
+		}, []string{"outcome"}),
+		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sipoauth_auth_failures_total", Help: "Refused or missing credentials by reason.",
+		}, []string{"reason"}),
+		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sipoauth_register_seconds", Help: "Time to answer a REGISTER.",
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
+		}),
+	}
+	cs := []prometheus.Collector{m.Registrations, m.AuthFailures, m.Latency}
+	if c, ok := store.(Counter); ok {
+		m.Bindings = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sipoauth_bindings", Help: "Active bindings.",
+		}, func() float64 { return float64(c.Count()) })
+		cs = append(cs, m.Bindings)
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// authReasons are the Reasons that count as authentication failures.
+var authReasons = map[string]bool{
+	"no-credentials": true, "malformed-credentials": true, "duplicate-credentials": true, "expired": true,
+	"revoked": true, "refresh-token": true, "binding-mismatch": true, "bad-signature": true, "unknown-key": true,
+	"insufficient-scope": true, "too-large": true, "not-yet-valid": true, "invalid-token": true, "not-owner": true,
+}
+
+// Observe records one REGISTER; use it as Registrar.Observe.
+func (m *Metrics) Observe(r *Request, status int, elapsed time.Duration) {
+	outcome := "refused"
+	switch {
+	case status == 200 && r.Reason == "unregistered":
+		outcome = "unregistered"
+	case status == 200:
+		outcome = "registered"
+	case status == 401 || status == 407:
+		outcome = "challenged"
+	case status >= 500:
+		outcome = "error"
+	}
+	m.Registrations.WithLabelValues(outcome).Inc()
+	if authReasons[r.Reason] {
+		m.AuthFailures.WithLabelValues(r.Reason).Inc()
+	}
+	m.Latency.Observe(elapsed.Seconds())
+}
