@@ -156,6 +156,7 @@ type Metrics struct {
 	Registrations *prometheus.CounterVec // by outcome: registered, unregistered, challenged, refused, error
 	AuthFailures  *prometheus.CounterVec // by reason: expired, revoked, ...
 	Latency       prometheus.Histogram   // seconds per REGISTER
+	Validation    prometheus.Histogram   // seconds per token validation
 	Bindings      prometheus.GaugeFunc   // active bindings, when the store can count
 }
 
@@ -188,7 +189,11 @@ func NewMetrics(reg prometheus.Registerer, store Store) (*Metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
 		}),
 	}
-	cs := []prometheus.Collector{m.Registrations, m.AuthFailures, m.Latency}
+	m.Validation = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "sipoauth_token_validation_seconds", Help: "Time to validate a bearer token.",
+		Buckets: prometheus.ExponentialBuckets(0.0000005, 2, 20),
+	})
+	cs := []prometheus.Collector{m.Registrations, m.AuthFailures, m.Latency, m.Validation}
 	if c, ok := store.(Counter); ok {
 		m.Bindings = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sipoauth_bindings", Help: "Active bindings.",

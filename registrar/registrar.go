@@ -284,6 +284,8 @@ type BearerAuth struct {
 	// Limit, if set, bounds concurrent validations; beyond it the
 	// registrar answers 503 with Retry-After.
 	Limit chan struct{}
+	// OnValidate, if set, is told how long each token validation took.
+	OnValidate func(time.Duration)
 }
 
 // Authenticate implements Authenticator.
@@ -319,7 +321,11 @@ func (a BearerAuth) Authenticate(ctx context.Context, r *Request) (*sipoauth.Ide
 			return nil, respond(r, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
 		}
 	}
+	start := time.Now()
 	id, err := a.Validator.ValidateRequest(ctx, creds[0].Token, sipoauth.Request{Device: r.DeviceName, FromUser: fromUser(r.SIP)})
+	if a.OnValidate != nil {
+		a.OnValidate(time.Since(start))
+	}
 	if err == nil {
 		return &id, nil
 	}
@@ -721,6 +727,8 @@ type Config struct {
 	PlaintextForLoadTests bool
 	Logger                *slog.Logger
 	PeerInfo              PeerInfoFunc
+	// Metrics, if set (see NewMetrics), count outcomes and time validations.
+	Metrics *Metrics
 }
 
 // New returns a Registrar with the default pipeline: cluster switch,
@@ -749,7 +757,13 @@ func New(cfg Config) (*Registrar, error) {
 	if cfg.MaxValidations > 0 {
 		auth.Limit = make(chan struct{}, cfg.MaxValidations)
 	}
+	var observe func(*Request, int, time.Duration)
+	if cfg.Metrics != nil {
+		observe = cfg.Metrics.Observe
+		auth.OnValidate = func(d time.Duration) { cfg.Metrics.Validation.Observe(d.Seconds()) }
+	}
 	return &Registrar{
+		Observe:  observe,
 		Ports:    cfg.Ports,
 		PeerInfo: cfg.PeerInfo,
 		Logger:   cfg.Logger,
