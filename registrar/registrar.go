@@ -500,10 +500,14 @@ const (
 // a 400-class answer.
 func parse(r *Request) *sip.Response {
 	req := r.SIP
-	for _, h := range req.Headers() {
-		if len(h.Value()) > maxHeaderBytes {
-			r.Reason = "oversized-header"
-			return respond(r, 400, "Bad Request: header "+h.Name()+" too long")
+	// The headers the pipeline reads are bounded; others only pass
+	// through sipgo, whose parser bounds the message.
+	for _, name := range [...]string{"Contact", "Proxy-Authorization", "Authorization", "To", "From", "Expires"} {
+		for _, h := range req.GetHeaders(name) {
+			if len(h.Value()) > maxHeaderBytes {
+				r.Reason = "oversized-header"
+				return respond(r, 400, "Bad Request: header "+h.Name()+" too long")
+			}
 		}
 	}
 	to := req.To()

@@ -142,7 +142,7 @@ func TestMalformedRegisters(t *testing.T) {
 	}{
 		{"no contact, To user not a device", "", 404, "Not Found"},
 		{"missing device name", "Contact: <sip:@10.10.10.10>", 400, "Bad Request: no device name"},
-		{"oversized header", csfContact + "\nX-Big: " + strings.Repeat("a", 9000), 400, "Bad Request: header X-Big too long"},
+		{"oversized header", strings.Replace(csfContact, ";video", ";video;x="+strings.Repeat("a", 9000), 1), 400, "Bad Request: header Contact too long"},
 		{"two bearer credentials", csfContact + "\nProxy-Authorization: Bearer token=\"" + tok + "\"\nProxy-Authorization: Bearer " + tok, 400, "Bad Request: duplicate credentials"},
 		{"malformed credentials", csfContact + "\nProxy-Authorization: Bearer token=\"abc", 400, "Bad Request: malformed credentials"},
 		{"wildcard with Expires", "Contact: *\nProxy-Authorization: Bearer token=\"" + tok + "\"", 400, "Bad Request: Contact * needs Expires: 0 and no other contact"},
