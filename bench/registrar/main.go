@@ -1,0 +1,298 @@
+// Command registrar is the target of the SIPp load test in bench/run.sh.
+//
+// In registrar mode it serves the OAuth registrar of package registrar over
+// plain UDP or TCP (PlaintextForLoadTests), with an in-memory issuer whose
+// nested tokens (Unified CM's shape) its validator trusts. In bare mode it
+// measures the SIP stack alone on the same message flow: a REGISTER
+// without Proxy-Authorization gets the registrar's 407 challenge, any other
+// REGISTER a 200 OK echoing its Contact with Expires: 120, with no lookup,
+// validation or binding.
+//
+// Before serving, it writes the SIPp injection file: SEQUENTIAL, then one
+// line "user;device;token" per device, with a fresh 60-minute token. It
+// prints "ready" on stdout once listening and stops on SIGINT or SIGTERM,
+// printing what it answered and the CPU time it used on stderr.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/registrar"
+	"github.com/sipoauth/sdk/sipoauth"
+)
+
+func main() {
+	mode := flag.String("mode", "registrar", "registrar (OAuth pipeline) or bare (407, then 200 OK to any credentials)")
+	listen := flag.String("listen", "127.0.0.1:5070", "address to serve on")
+	transport := flag.String("transport", "udp", "udp or tcp")
+	devices := flag.Int("devices", 10000, "number of devices (CSFload%05d owned by load%05d)")
+	csvPath := flag.String("csv", "bench/out/devices.csv", "SIPp injection file to write")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the serving phase to this file on exit")
+	flag.Parse()
+
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	slog.SetDefault(logger)
+	sip.SetDefaultLogger(logger)
+
+	if err := run(*mode, *listen, *transport, *devices, *csvPath, *cpuProfile, logger); err != nil {
+		fmt.Fprintln(os.Stderr, "registrar:", err)
+		os.Exit(1)
+	}
+}
+
+func run(mode, listen, transport string, n int, csvPath, cpuProfile string, logger *slog.Logger) error {
+	if transport != "udp" && transport != "tcp" {
+		return fmt.Errorf("-transport %q: want udp or tcp", transport)
+	}
+	if mode != "registrar" && mode != "bare" {
+		return fmt.Errorf("-mode %q: want registrar or bare", mode)
+	}
+	if n < 1 {
+		return errors.New("-devices must be at least 1")
+	}
+	ap, err := netip.ParseAddrPort(listen)
+	if err != nil {
+		return fmt.Errorf("-listen: %w", err)
+	}
+	local := addrOf(transport, ap)
+
+	issuer, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{Issuer: "https://bench.invalid", Nested: true})
+	if err != nil {
+		return err
+	}
+	if err := writeCSV(csvPath, issuer, n); err != nil {
+		return err
+	}
+
+	var counts statusCounts
+	var handler sipgo.RequestHandler
+	switch mode {
+	case "registrar":
+		reg, err := newRegistrar(issuer, n, ap, local, transport, logger)
+		if err != nil {
+			return err
+		}
+		reg.Observe = func(_ *registrar.Request, status int, _ time.Duration) { counts.add(status) }
+		handler = reg.HandleRegister
+	case "bare":
+		challenge := bearer.CiscoChallenge().String()
+		handler = func(req *sip.Request, tx sip.ServerTransaction) {
+			var res *sip.Response
+			if req.GetHeader("Proxy-Authorization") == nil {
+				res = sip.NewResponseFromRequest(req, 407, "Proxy Authentication Required", nil)
+				res.AppendHeader(sip.NewHeader("Proxy-Authenticate", challenge))
+			} else {
+				res = sip.NewResponseFromRequest(req, 200, "OK", nil)
+				if c := req.Contact(); c != nil {
+					res.AppendHeader(c.Clone())
+				}
+				res.AppendHeader(sip.NewHeader("Expires", "120"))
+			}
+			if err := tx.Respond(res); err != nil {
+				logger.Warn("bare: respond", "error", err)
+			}
+			counts.add(res.StatusCode)
+		}
+	}
+
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("BENCH"))
+	if err != nil {
+		return err
+	}
+	defer ua.Close()
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(logger))
+	if err != nil {
+		return err
+	}
+	srv.OnRegister(handler)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	var startCPU time.Duration
+	var startWall time.Time
+	ready := sipgo.ListenReadyFuncCtxValue(func(string, string) {
+		startCPU, startWall = cpuTime(), time.Now()
+		fmt.Println("ready")
+	})
+	//lint:ignore SA1029 sipgo looks its readiness hook up by this string key.
+	serveCtx := context.WithValue(ctx, sipgo.ListenReadyCtxKey, ready)
+	err = srv.ListenAndServe(serveCtx, transport, listen)
+	if ctx.Err() == nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	wall := time.Since(startWall)
+	fmt.Fprintf(os.Stderr, "%s: answered %s; CPU %.2f s over %.1f s serving (%.2f cores)\n",
+		mode, counts.String(), (cpuTime() - startCPU).Seconds(), wall.Seconds(), (cpuTime()-startCPU).Seconds()/wall.Seconds())
+	return nil
+}
+
+// addrOf is ap as the net.Addr of transport's connections.
+func addrOf(transport string, ap netip.AddrPort) net.Addr {
+	if transport == "tcp" {
+		return net.TCPAddrFromAddrPort(ap)
+	}
+	return net.UDPAddrFromAddrPort(ap)
+}
+
+// newRegistrar builds the registrar: devices CSFload%05d owned by
+// load%05d, a validator trusting issuer, the listen port as the OAuth port.
+func newRegistrar(issuer *sipoauth.Issuer, n int, ap netip.AddrPort, local net.Addr, transport string, logger *slog.Logger) (*registrar.Registrar, error) {
+	keys, err := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{issuer.KeyID(): issuer.PublicKey()})
+	if err != nil {
+		return nil, err
+	}
+	kid, key := issuer.EncryptionKey()
+	dec, err := sipoauth.NewSymmetricKeys(map[string][]byte{kid: key})
+	if err != nil {
+		return nil, err
+	}
+	v, err := sipoauth.New(sipoauth.Config{Keys: keys, DecryptionKeys: dec})
+	if err != nil {
+		return nil, err
+	}
+	devs := make(registrar.MemoryDevices, n)
+	for i := range n {
+		name := deviceName(i)
+		devs[name] = registrar.Device{Name: name, Owner: userName(i), OAuth: true}
+	}
+	return registrar.New(registrar.Config{
+		NodeName:              "BENCH",
+		Devices:               devs,
+		Validator:             v,
+		Ports:                 registrar.Ports{int(ap.Port()): registrar.RoleOAuth},
+		PlaintextForLoadTests: true,
+		Logger:                logger,
+		PeerInfo:              peerInfo(local, transport),
+	})
+}
+
+// peerInfo reports the listen address as the local end (sipgo exposes
+// connections of TCP only) and the request's source as the remote end.
+func peerInfo(local net.Addr, transport string) registrar.PeerInfoFunc {
+	return func(req *sip.Request, _ sip.ServerTransaction) registrar.PeerInfo {
+		p := registrar.PeerInfo{Local: local}
+		if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
+			p.Remote = addrOf(transport, ap)
+		}
+		return p
+	}
+}
+
+func deviceName(i int) string { return fmt.Sprintf("CSFload%05d", i) }
+func userName(i int) string   { return fmt.Sprintf("load%05d", i) }
+
+// writeCSV writes the SIPp injection file, minting the tokens on all CPUs.
+func writeCSV(path string, issuer *sipoauth.Issuer, n int) error {
+	tokens := make([]string, n)
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				tokens[i], errs[i] = issuer.Mint(sipoauth.TokenRequest{User: userName(i), Device: deviceName(i), TTL: 60 * time.Minute})
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintln(w, "SEQUENTIAL")
+	for i, tok := range tokens {
+		fmt.Fprintf(w, "%s;%s;%s\n", userName(i), deviceName(i), tok)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// statusCounts counts final answers by status code.
+type statusCounts struct {
+	mu sync.Mutex
+	m  map[int]int
+}
+
+func (c *statusCounts) add(status int) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[int]int{}
+	}
+	c.m[status]++
+	c.mu.Unlock()
+}
+
+// String is "200=10000 407=10000", by status.
+func (c *statusCounts) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	codes := make([]int, 0, len(c.m))
+	for code := range c.m {
+		codes = append(codes, code)
+	}
+	sort.Ints(codes)
+	s := ""
+	for _, code := range codes {
+		if s != "" {
+			s += " "
+		}
+		s += fmt.Sprintf("%d=%d", code, c.m[code])
+	}
+	if s == "" {
+		return "nothing"
+	}
+	return s
+}
+
+// cpuTime is the user and system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
