@@ -43,8 +43,14 @@ func (r Role) String() string {
 // Ports maps local ports to roles; ports not listed are RoleLegacy.
 type Ports map[int]Role
 
-// DefaultPorts are Unified CM's.
-var DefaultPorts = Ports{5060: RoleLegacy, 5061: RoleLegacy, 5090: RoleOAuth, 5091: RoleEdge}
+// defaultPorts is read only; DefaultPorts hands out copies.
+var defaultPorts = DefaultPorts()
+
+// DefaultPorts returns Unified CM's ports: 5060 and 5061 legacy, 5090
+// OAuth, 5091 edge.
+func DefaultPorts() Ports {
+	return Ports{5060: RoleLegacy, 5061: RoleLegacy, 5090: RoleOAuth, 5091: RoleEdge}
+}
 
 // Role returns the role of a connection by its local address.
 func (p Ports) Role(local net.Addr) Role {
@@ -468,11 +474,11 @@ func (g *Registrar) Serve(ctx context.Context, req *sip.Request, tx sip.ServerTr
 		peerInfo = SipgoPeerInfo
 	}
 	r := &Request{SIP: req, Peer: peerInfo(req, tx)}
-	ports := g.Ports
-	if ports == nil {
-		ports = DefaultPorts
+	if g.Ports != nil {
+		r.Role = g.Ports.Role(r.Peer.Local)
+	} else {
+		r.Role = defaultPorts.Role(r.Peer.Local)
 	}
-	r.Role = ports.Role(r.Peer.Local)
 	if g.Admit != nil {
 		if res := g.Admit(r); res != nil {
 			return res, r

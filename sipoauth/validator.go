@@ -19,9 +19,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// DefaultAlgorithms are the signing algorithms accepted unless Config says
-// otherwise. "none" is never accepted; HMAC only with Config.HMAC.
-var DefaultAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"}
+// DefaultAlgorithms returns the signing algorithms accepted unless Config
+// says otherwise. "none" is never accepted; HMAC only with Config.HMAC.
+func DefaultAlgorithms() []string {
+	return []string{"RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"}
+}
 
 // Defaults of Config.
 const (
@@ -119,7 +121,7 @@ func New(cfg Config) (*Validator, error) {
 	v := &Validator{cfg: cfg, algs: map[string]bool{}, names: cfg.Claims.withDefaults()}
 	algs := cfg.Algorithms
 	if len(algs) == 0 {
-		algs = DefaultAlgorithms
+		algs = DefaultAlgorithms()
 	}
 	for _, a := range algs {
 		switch a {
