@@ -109,7 +109,7 @@ const csfContact = `Contact: <sip:rado@10.10.10.10:62162;transport=tls>;+sip.ins
 
 // unitRegistrar is a registrar whose peer is supplied by the test, as
 // another SIP stack would.
-func unitRegistrar(t *testing.T, tlsPeer bool) (*Registrar, *sipoauth.Issuer) {
+func unitRegistrar(t testing.TB, tlsPeer bool) (*Registrar, *sipoauth.Issuer) {
 	t.Helper()
 	iss, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
 	if err != nil {
