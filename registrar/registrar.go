@@ -146,6 +146,11 @@ type Request struct {
 	Identity *sipoauth.Identity
 	// Reason records why a request was refused, for logs and metrics.
 	Reason string
+
+	// Read once by parse, in one pass over the headers.
+	authValues []string   // Proxy-Authorization and Authorization values
+	expires    sip.Header // the Expires header, if any
+	vias       int
 }
 
 // Step is one stage of the pipeline: it returns a final response to stop
@@ -253,7 +258,7 @@ func (s PortCheck) Handle(_ context.Context, r *Request) *sip.Response {
 		r.Reason = "not-tls"
 	case r.Role == RoleOAuth && len(r.Peer.TLS.PeerCertificates) > 0:
 		r.Reason = "mtls-on-oauth-port"
-	case r.Role == RoleOAuth && len(r.SIP.GetHeaders("Via")) > 1:
+	case r.Role == RoleOAuth && r.vias > 1:
 		// A proxied REGISTER: edge-proxy traffic belongs on the MRA port.
 		r.Reason = "proxied-on-oauth-port"
 	case r.Role == RoleEdge && len(r.Peer.TLS.VerifiedChains) == 0:
@@ -300,13 +305,7 @@ func (a BearerAuth) Authenticate(ctx context.Context, r *Request) (*sipoauth.Ide
 	if ch.Realm == "" && a.Mode == CiscoMode {
 		ch = bearer.CiscoChallenge()
 	}
-	var values []string
-	for _, name := range []string{"Proxy-Authorization", "Authorization"} {
-		for _, h := range r.SIP.GetHeaders(name) {
-			values = append(values, h.Value())
-		}
-	}
-	creds, _, err := bearer.CredentialsFor(values, ch.Realm)
+	creds, _, err := bearer.CredentialsFor(r.authValues, ch.Realm)
 	switch {
 	case err != nil:
 		r.Reason = "malformed-credentials"
@@ -506,14 +505,34 @@ const (
 // a 400-class answer.
 func parse(r *Request) *sip.Response {
 	req := r.SIP
-	// The headers the pipeline reads are bounded; others only pass
-	// through sipgo, whose parser bounds the message.
-	for _, name := range [...]string{"Contact", "Proxy-Authorization", "Authorization", "To", "From", "Expires"} {
-		for _, h := range req.GetHeaders(name) {
-			if len(h.Value()) > maxHeaderBytes {
-				r.Reason = "oversized-header"
-				return respond(r, 400, "Bad Request: header "+h.Name()+" too long")
+	// One pass over the headers: sipgo's lookups by name lower-case the
+	// name on every call. The raw headers the pipeline reads are bounded
+	// here, contacts when their binding is made; others only pass through
+	// sipgo, whose parser bounds the message.
+	for _, h := range req.Headers() {
+		name := h.Name()
+		switch {
+		case strings.EqualFold(name, "Via"), strings.EqualFold(name, "v"):
+			r.vias++
+			continue
+		case strings.EqualFold(name, "Contact"), strings.EqualFold(name, "m"):
+			c, ok := h.(*sip.ContactHeader)
+			if !ok {
+				r.Reason = "bad-contact"
+				return respond(r, 400, "Bad Request: bad Contact")
 			}
+			r.Contacts = append(r.Contacts, c)
+			continue // bounded when its binding is made
+		case strings.EqualFold(name, "Proxy-Authorization"), strings.EqualFold(name, "Authorization"):
+			r.authValues = append(r.authValues, h.Value())
+		case strings.EqualFold(name, "Expires"):
+			r.expires = h
+		default:
+			continue
+		}
+		if len(h.Value()) > maxHeaderBytes {
+			r.Reason = "oversized-header"
+			return respond(r, 400, "Bad Request: header "+name+" too long")
 		}
 	}
 	to := req.To()
@@ -526,19 +545,11 @@ func parse(r *Request) *sip.Response {
 		return respond(r, 400, "Bad Request: missing Call-ID or CSeq")
 	}
 	r.AOR = aorOf(to.Address)
-	for _, h := range req.GetHeaders("Contact") {
-		c, ok := h.(*sip.ContactHeader)
-		if !ok {
-			r.Reason = "bad-contact"
-			return respond(r, 400, "Bad Request: bad Contact")
-		}
-		r.Contacts = append(r.Contacts, c)
-	}
 	if len(r.Contacts) > maxContacts {
 		r.Reason = "too-many-contacts"
 		return respond(r, 400, "Bad Request: too many contacts")
 	}
-	if len(r.Contacts) == 0 && req.GetHeader("Expires") == nil {
+	if len(r.Contacts) == 0 && r.expires == nil {
 		// A query (RFC 3261 §10.2.3) is answered with the bindings; a
 		// REGISTER that neither queries nor changes anything is refused.
 		r.DeviceName = to.Address.User
@@ -594,7 +605,7 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 	}
 	def, maxE, minE := orDur(s.DefaultExpires, time.Hour), orDur(s.MaxExpires, 120*time.Second), orDur(s.MinExpires, 60*time.Second)
 	headerExpires := time.Duration(-1)
-	if h := r.SIP.GetHeader("Expires"); h != nil {
+	if h := r.expires; h != nil {
 		n, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
 		if err != nil {
 			r.Reason = "bad-expires"
@@ -641,7 +652,12 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 		if granted < 0 {
 			granted = exp
 		}
-		u.Changes = append(u.Changes, Change{Binding: bindingOf(r, c), Expires: exp})
+		b := bindingOf(r, c)
+		if len(b.Contact)+len(b.Params) > maxHeaderBytes {
+			r.Reason = "oversized-header"
+			return respond(r, 400, "Bad Request: header Contact too long")
+		}
+		u.Changes = append(u.Changes, Change{Binding: b, Expires: exp})
 	}
 	res, err := s.Store.Update(ctx, r.AOR, u)
 	if errors.Is(err, ErrOutOfOrder) {

@@ -82,7 +82,7 @@ func TestApply(t *testing.T) {
 // fakeTx is a server transaction the tests answer through Serve.
 type fakeTx struct{ sip.ServerTransaction }
 
-func parseRequest(t *testing.T, raw string) *sip.Request {
+func parseRequest(t testing.TB, raw string) *sip.Request {
 	t.Helper()
 	msg, err := sip.ParseMessage([]byte(strings.ReplaceAll(raw, "\n", "\r\n")))
 	if err != nil {
@@ -142,7 +142,8 @@ func TestMalformedRegisters(t *testing.T) {
 	}{
 		{"no contact, To user not a device", "", 404, "Not Found"},
 		{"missing device name", "Contact: <sip:@10.10.10.10>", 400, "Bad Request: no device name"},
-		{"oversized header", strings.Replace(csfContact, ";video", ";video;x="+strings.Repeat("a", 9000), 1), 400, "Bad Request: header Contact too long"},
+		{"oversized contact", strings.Replace(csfContact, ";video", ";video;x="+strings.Repeat("a", 9000), 1) + "\nProxy-Authorization: Bearer token=\"" + tok + "\"", 400, "Bad Request: header Contact too long"},
+		{"oversized credentials", csfContact + "\nProxy-Authorization: Bearer token=\"" + strings.Repeat("a", 9000) + "\"", 400, "Bad Request: header Proxy-Authorization too long"},
 		{"two bearer credentials", csfContact + "\nProxy-Authorization: Bearer token=\"" + tok + "\"\nProxy-Authorization: Bearer " + tok, 400, "Bad Request: duplicate credentials"},
 		{"malformed credentials", csfContact + "\nProxy-Authorization: Bearer token=\"abc", 400, "Bad Request: malformed credentials"},
 		{"wildcard with Expires", "Contact: *\nProxy-Authorization: Bearer token=\"" + tok + "\"", 400, "Bad Request: Contact * needs Expires: 0 and no other contact"},
