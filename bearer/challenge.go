@@ -254,6 +254,7 @@ type ParamError struct {
 	Err   error
 }
 
+// Error returns the reason and the parameter.
 func (e *ParamError) Error() string { return e.Err.Error() + " in parameter " + `"` + e.Param + `"` }
 
 // Unwrap returns the reason, one of the package's sentinel errors.

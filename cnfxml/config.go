@@ -175,6 +175,7 @@ type ParseError struct {
 	Err   error  // one of the package's Err* values, or the XML decoder's error
 }
 
+// Error returns the reason, the element path and the offending text.
 func (e *ParseError) Error() string {
 	var b strings.Builder
 	if e.Err != nil {

@@ -20,6 +20,7 @@ type NotInTableError struct {
 	Names Names // what the peer's certificate presents
 }
 
+// Error lists the names the peer presented.
 func (e *NotInTableError) Error() string {
 	if len(e.Names.DNS)+len(e.Names.IPs) == 0 {
 		return "mtlstrust: peer certificate presents no name to match against the edge-proxy table"

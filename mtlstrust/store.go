@@ -30,6 +30,7 @@ type FileError struct {
 	Err  error
 }
 
+// Error names the file and the reason.
 func (e *FileError) Error() string { return "mtlstrust: " + e.Path + ": " + e.Err.Error() }
 
 // Unwrap returns the reason.
