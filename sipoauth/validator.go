@@ -3,6 +3,7 @@ package sipoauth
 import (
 	"context"
 	"crypto"
+	"crypto/aes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -15,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
+	josecipher "github.com/go-jose/go-jose/v4/cipher"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -426,17 +427,67 @@ func keyFits(key crypto.PublicKey, alg string) bool {
 	return false
 }
 
-// decrypt opens the JWE of a Unified CM token and returns its claims.
+// jweHeader is the protected header of Unified CM's JWE. Members that
+// would change how it is read (compression, critical extensions) are kept
+// raw to refuse them.
+type jweHeader struct {
+	Alg  string          `json:"alg"`
+	Enc  string          `json:"enc"`
+	Kid  string          `json:"kid"`
+	Zip  json.RawMessage `json:"zip"`
+	Crit json.RawMessage `json:"crit"`
+}
+
+// decrypt opens the compact JWE of a Unified CM token (alg dir, enc
+// A128CBC-HS256, RFC 7516 and RFC 7518 §5.2) and returns its claims. The
+// serialization is read here, in one pass; the authenticated decryption is
+// go-jose's CBC-HMAC AEAD. (go-jose's own parser decodes the header with
+// a reflective JSON decoder that cost a third of the time of a whole
+// nested validation.)
 func (v *Validator) decrypt(s string) (*claimSet, error) {
-	jwe, err := jose.ParseEncryptedCompact(s, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A128CBC_HS256})
+	var parts [5]string
+	rest := s
+	for i := range 4 {
+		j := strings.IndexByte(rest, '.')
+		if j < 0 {
+			return nil, fmt.Errorf("%w: not a compact JWE", ErrDecrypt)
+		}
+		parts[i], rest = rest[:j], rest[j+1:]
+	}
+	parts[4] = rest
+	if strings.IndexByte(rest, '.') >= 0 {
+		return nil, fmt.Errorf("%w: not a compact JWE", ErrDecrypt)
+	}
+	enc := base64.RawURLEncoding
+	hb, err := enc.DecodeString(parts[0])
+	var h jweHeader
+	if err != nil || json.Unmarshal(hb, &h) != nil {
+		return nil, fmt.Errorf("%w: header is not base64url JSON", ErrDecrypt)
+	}
+	switch {
+	case h.Alg != "dir" || h.Enc != "A128CBC-HS256":
+		return nil, fmt.Errorf("%w: alg %q enc %q, want dir and A128CBC-HS256", ErrDecrypt, h.Alg, h.Enc)
+	case h.Zip != nil || h.Crit != nil:
+		return nil, fmt.Errorf("%w: zip and crit are not accepted", ErrDecrypt)
+	case parts[1] != "":
+		return nil, fmt.Errorf("%w: dir takes no encrypted key", ErrDecrypt)
+	}
+	key, ok := v.cfg.DecryptionKeys.key(h.Kid)
+	if !ok || len(key) != 32 {
+		return nil, fmt.Errorf("%w: no 32-byte key %q", ErrDecrypt, h.Kid)
+	}
+	iv, err1 := enc.DecodeString(parts[2])
+	ct, err2 := enc.DecodeString(parts[3])
+	tag, err3 := enc.DecodeString(parts[4])
+	if err1 != nil || err2 != nil || err3 != nil || len(iv) != aes.BlockSize || len(tag) != 16 {
+		return nil, fmt.Errorf("%w: bad iv, ciphertext or tag", ErrDecrypt)
+	}
+	aead, err := josecipher.NewCBCHMAC(key, aes.NewCipher)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
 	}
-	key, ok := v.cfg.DecryptionKeys.key(jwe.Header.KeyID)
-	if !ok {
-		return nil, fmt.Errorf("%w: no key %q", ErrDecrypt, jwe.Header.KeyID)
-	}
-	plain, err := jwe.Decrypt(key)
+	// The additional data is the encoded protected header (RFC 7516 §5.2 step 14).
+	plain, err := aead.Open(nil, iv, append(ct, tag...), []byte(parts[0]))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
 	}

@@ -266,6 +266,13 @@ func TestAttacks(t *testing.T) {
 		{"flipped ciphertext bit", cucm(t, flip(goodJWE, 3, 5)), nil, ErrDecrypt, bearer.InvalidToken},
 		{"flipped tag bit", cucm(t, flip(goodJWE, 4, 3)), nil, ErrDecrypt, bearer.InvalidToken},
 		{"JWE not compact", cucm(t, "not-a-jwe"), nil, ErrDecrypt, bearer.InvalidToken},
+		{"JWE with six parts", cucm(t, goodJWE+".x"), nil, ErrDecrypt, bearer.InvalidToken},
+		{"JWE with an encrypted key", cucm(t, withJWEPart(goodJWE, 1, "AAAA")), nil, ErrDecrypt, bearer.InvalidToken},
+		{"JWE alg A128KW", cucm(t, withJWEHeader(goodJWE, `{"alg":"A128KW","enc":"A128CBC-HS256","kid":"enc1"}`)), nil, ErrDecrypt, bearer.InvalidToken},
+		{"JWE enc A256GCM", cucm(t, withJWEHeader(goodJWE, `{"alg":"dir","enc":"A256GCM","kid":"enc1"}`)), nil, ErrDecrypt, bearer.InvalidToken},
+		{"JWE with zip", cucm(t, withJWEHeader(goodJWE, `{"alg":"dir","enc":"A128CBC-HS256","kid":"enc1","zip":"DEF"}`)), nil, ErrDecrypt, bearer.InvalidToken},
+		{"JWE header swapped, tag kept", cucm(t, withJWEHeader(goodJWE, `{"alg":"dir","enc":"A128CBC-HS256","kid":"enc1","x":1}`)), nil, ErrDecrypt, bearer.InvalidToken},
+		{"JWE short IV", cucm(t, withJWEPart(goodJWE, 2, "AAAA")), nil, ErrDecrypt, bearer.InvalidToken},
 		{"expired inside the JWE", cucm(t, seal(t, encKey, "enc1", with(func(c jwt.MapClaims) { c["exp"] = testNow.Add(-time.Hour).Unix() }))), nil, ErrExpired, bearer.InvalidToken},
 		{"insufficient scope", rs256(t, with(func(c jwt.MapClaims) { c["scope"] = "openid" })), nil, ErrInsufficientScope, bearer.InsufficientScope},
 		{"scope not a list", rs256(t, with(func(c jwt.MapClaims) { c["scope"] = 7 })), nil, ErrMalformed, bearer.InvalidToken},
@@ -298,6 +305,18 @@ func TestAttacks(t *testing.T) {
 	if _, err := v.ValidateRequest(ctx, good, Request{Device: "CSFrado"}); err != nil {
 		t.Fatalf("good token: %v", err)
 	}
+}
+
+// withJWEPart replaces part i of a compact JWE.
+func withJWEPart(jwe string, i int, v string) string {
+	parts := strings.Split(jwe, ".")
+	parts[i] = v
+	return strings.Join(parts, ".")
+}
+
+// withJWEHeader replaces the protected header of a compact JWE.
+func withJWEHeader(jwe, header string) string {
+	return withJWEPart(jwe, 0, base64.RawURLEncoding.EncodeToString([]byte(header)))
 }
 
 func must[T any](v T, err error) T {
