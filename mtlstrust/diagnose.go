@@ -85,7 +85,7 @@ func Diagnose(err error, side Side) Diagnosis {
 		if side == EdgeSide {
 			who = "the node's"
 		}
-		return set(CodeCertificateExpired, scenarioOf(side), AlertCertificateExpired,
+		return set(CodeCertificateExpired, peerCertScenario(side), AlertCertificateExpired,
 			who+" certificate is expired or not yet valid: "+invalid.Detail,
 			"renew the certificate; the node serves a renewed Tomcat certificate on the next handshake")
 	case errors.As(err, &host):
@@ -109,7 +109,7 @@ func Diagnose(err error, side Side) Diagnosis {
 			"the node refused the edge proxy's certificate (bad certificate): its signer is not trusted or its names are not in the edge-proxy table",
 			"check the node's tomcat-trust for the Expressway-C CA, and refresh the Expressway-C's Unified CM discovery")
 	case remote && alert == AlertCertificateExpired:
-		return set(CodeCertificateExpired, scenarioOf(side^1), alert,
+		return set(CodeCertificateExpired, ownCertScenario(side), alert,
 			"the peer refused our certificate as expired",
 			"renew the certificate")
 	case remote && alert == AlertCertificateRequired,
@@ -122,11 +122,21 @@ func Diagnose(err error, side Side) Diagnosis {
 	return set(CodeHandshakeUnexplained, 0, alert, msg, "")
 }
 
-func scenarioOf(side Side) int {
+// peerCertScenario is the scenario of a peer certificate refused on
+// side: the node refusing a proxy's is 3, a proxy refusing the node's is 2.
+func peerCertScenario(side Side) int {
 	if side == EdgeSide {
 		return 2
 	}
 	return 3
+}
+
+// ownCertScenario is the scenario of our certificate refused by the peer.
+func ownCertScenario(side Side) int {
+	if side == EdgeSide {
+		return 3
+	}
+	return 2
 }
 
 func issuerOf(c *x509.Certificate) string {

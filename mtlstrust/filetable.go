@@ -229,14 +229,6 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
-// sortEntries sorts as MemoryTable.List does, so that the file and List
-// agree and the file diffs cleanly between versions.
-func sortEntries(entries []Entry) {
-	slices.SortFunc(entries, func(a, b Entry) int {
-		return strings.Compare(strings.ToLower(a.HostNameOrIP), strings.ToLower(b.HostNameOrIP))
-	})
-}
-
 // write replaces the file with entries: temporary file in the same
 // directory (a rename is atomic only within one file system), write,
 // fsync, close, rename over the file, fsync the directory so the rename

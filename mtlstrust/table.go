@@ -188,9 +188,7 @@ func (t *MemoryTable) List() ([]Entry, error) {
 		e.Names = slices.Clone(e.Names)
 		out = append(out, e)
 	}
-	slices.SortFunc(out, func(a, b Entry) int {
-		return strings.Compare(strings.ToLower(a.HostNameOrIP), strings.ToLower(b.HostNameOrIP))
-	})
+	sortEntries(out)
 	return out, nil
 }
 
@@ -225,6 +223,13 @@ func (t *MemoryTable) Remove(hostNameOrIP string) (bool, error) {
 	delete(t.entries, key)
 	t.idx.remove(key)
 	return true, nil
+}
+
+// sortEntries orders entries by HostNameOrIP, case-insensitively, as List returns them.
+func sortEntries(entries []Entry) {
+	slices.SortFunc(entries, func(a, b Entry) int {
+		return strings.Compare(strings.ToLower(a.HostNameOrIP), strings.ToLower(b.HostNameOrIP))
+	})
 }
 
 // replaceAll swaps the whole content, for stores that load from disk.

@@ -164,14 +164,12 @@ func TestMalformedRegisters(t *testing.T) {
 			if res.StatusCode != tc.status || res.Reason != tc.reason {
 				t.Fatalf("%d %s, want %d %s", res.StatusCode, res.Reason, tc.status, tc.reason)
 			}
-			if tc.status == 423 && header(resAsResponse(res), "Min-Expires") != "60" {
+			if tc.status == 423 && header(res, "Min-Expires") != "60" {
 				t.Fatal("no Min-Expires")
 			}
 		})
 	}
 }
-
-func resAsResponse(r *sip.Response) *sip.Response { return r }
 
 // TestInjectedPeerInfo: a request over plain TCP on the OAuth port is a
 // port mismatch; the peer comes from the injected function.
@@ -240,12 +238,18 @@ func TestSourceLimiterAndMetrics(t *testing.T) {
 	if v := testutil.ToFloat64(m.Bindings); v != 1 {
 		t.Fatalf("bindings gauge %v", v)
 	}
-	noCred, r := reg.Serve(context.Background(), parseRequest(t, strings.Replace(fmt.Sprintf(rawRegister, csfContact), "10.10.10.10:62162;branch", "10.10.10.10:62162;branch", 1)), fakeTx{})
-	_ = noCred
-	m.Observe(r, 407, time.Millisecond)
-	if r.Reason != "rate-limited" {
-		// The limiter is still refusing this source; use another to count a challenge.
-		t.Fatalf("reason %q", r.Reason)
+	// The source stays limited: a REGISTER without credentials is refused
+	// before any work, and counted as an error, not an auth failure.
+	res, r := reg.Serve(context.Background(), parseRequest(t, fmt.Sprintf(rawRegister, csfContact)), fakeTx{})
+	m.Observe(r, res.StatusCode, time.Millisecond)
+	if res.StatusCode != 503 || r.Reason != "rate-limited" {
+		t.Fatalf("%d %q", res.StatusCode, r.Reason)
+	}
+	if v := testutil.ToFloat64(m.Registrations.WithLabelValues("error")); v != 2 {
+		t.Fatalf("error %v", v)
+	}
+	if v := testutil.ToFloat64(m.AuthFailures.WithLabelValues("no-credentials")); v != 0 {
+		t.Fatalf("no-credentials counted before admission: %v", v)
 	}
 }
 
