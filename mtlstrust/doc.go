@@ -10,6 +10,8 @@
 // file, with an HTTP handler for the proxies' refresh), RFC 6125 name
 // matching, authorizers with combinators, tls.Config builders for the
 // three roles, optional OCSP checking, certificate checks that return
-// diag findings, and a diagnosis of failed handshakes in terms of the
-// troubleshooting scenarios of a real deployment.
+// diag findings, and a diagnosis of failed handshakes (Diagnose) in terms
+// of the troubleshooting scenarios of a real deployment. A Listener
+// completes handshakes before handing connections to the SIP stack, so
+// that the node learns why an edge proxy could not connect.
 package mtlstrust
