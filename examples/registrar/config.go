@@ -1,0 +1,551 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sipoauth/sdk/bearer"
+)
+
+// settings is the registrar's configuration. The JSON names are the flag
+// names: a config file says {"oauth": "0.0.0.0:5090", "cert": "node.pem"}
+// where the command line says -oauth 0.0.0.0:5090 -cert node.pem.
+type settings struct {
+	// Listeners. An empty address turns the listener off.
+	OAuth                 string `json:"oauth"`
+	Edge                  string `json:"edge"`
+	Legacy                string `json:"legacy"`
+	LegacyUnauthenticated bool   `json:"legacy-unauthenticated"`
+	PlaintextForLoadTests string `json:"plaintext-for-load-tests"`
+
+	// TLS.
+	Cert          string `json:"cert"`
+	Key           string `json:"key"`
+	Trust         string `json:"trust"`
+	EdgeTable     string `json:"edge-table"`
+	TableAPI      string `json:"table-api"`
+	TableUser     string `json:"table-user"`
+	TablePassword string `json:"table-password"`
+
+	// Tokens.
+	Keys          string     `json:"keys"`
+	JWKS          string     `json:"jwks"`
+	DecryptionKey string     `json:"decryption-key"`
+	Issuers       stringList `json:"issuer"`
+	Audiences     stringList `json:"audience"`
+
+	// Registrations.
+	Devices     string  `json:"devices"`
+	Store       string  `json:"store"`
+	NodeName    string  `json:"node-name"`
+	MaxExpires  seconds `json:"max-expires"`
+	MinExpires  seconds `json:"min-expires"`
+	RFC8898     bool    `json:"rfc8898"`
+	Realm       string  `json:"realm"`
+	AuthzServer string  `json:"authz-server"`
+	Rate        float64 `json:"rate"`
+	RateBurst   int     `json:"rate-burst"`
+
+	// Operations.
+	Metrics        string  `json:"metrics"`
+	LogLevel       string  `json:"log-level"`
+	ReloadInterval seconds `json:"reload-interval"`
+
+	// config is the -config file the settings were read from, if any.
+	config string
+	// logOut receives the log; standard error when nil.
+	logOut io.Writer
+}
+
+// defaults returns the settings before any file or flag.
+func defaults() settings {
+	node, _ := os.Hostname()
+	if i := strings.IndexByte(node, '.'); i > 0 {
+		node = node[:i]
+	}
+	return settings{
+		OAuth:          "0.0.0.0:5090",
+		Edge:           "0.0.0.0:5091",
+		Store:          "memory",
+		NodeName:       node,
+		MaxExpires:     120,
+		MinExpires:     60,
+		Realm:          bearer.CiscoRealm,
+		LogLevel:       "info",
+		ReloadInterval: 5,
+	}
+}
+
+// settingError is a configuration error: it names the setting at fault.
+// The command exits with status 2 on one.
+type settingError struct {
+	name string // the flag name, without the dash
+	err  error
+}
+
+func (e *settingError) Error() string { return "-" + e.name + ": " + e.err.Error() }
+func (e *settingError) Unwrap() error { return e.err }
+
+func badSetting(name, format string, args ...any) error {
+	return &settingError{name: name, err: fmt.Errorf(format, args...)}
+}
+
+// stringList is a setting given several times on the command line
+// (-issuer a -issuer b), as a comma-separated list, or in a file as a
+// string or an array of strings.
+type stringList []string
+
+func (l *stringList) UnmarshalJSON(b []byte) error {
+	var one string
+	if json.Unmarshal(b, &one) == nil {
+		*l = splitList(one)
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return errors.New("want a string or an array of strings")
+	}
+	*l = nil
+	for _, s := range many {
+		*l = append(*l, splitList(s)...)
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// listFlag is the flag.Value of a stringList. Its first use replaces
+// what the config file said; later uses add to it.
+type listFlag struct {
+	p   *stringList
+	set bool
+}
+
+func (f *listFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return strings.Join(*f.p, ",")
+}
+
+func (f *listFlag) Set(v string) error {
+	if !f.set {
+		*f.p, f.set = nil, true
+	}
+	*f.p = append(*f.p, splitList(v)...)
+	return nil
+}
+
+// seconds is a time in whole seconds, as SIP counts Expires: 120 or
+// "2m" on the command line, 120 or "2m" in a file.
+type seconds int
+
+func parseSeconds(v string) (seconds, error) {
+	v = strings.TrimSpace(v)
+	if n, err := strconv.Atoi(v); err == nil {
+		return seconds(n), nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%q is neither a number of seconds nor a duration such as 2m", v)
+	}
+	if d%time.Second != 0 {
+		return 0, fmt.Errorf("%q is not a whole number of seconds", v)
+	}
+	return seconds(d / time.Second), nil
+}
+
+func (s *seconds) UnmarshalJSON(b []byte) error {
+	var n int
+	if json.Unmarshal(b, &n) == nil {
+		*s = seconds(n)
+		return nil
+	}
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return errors.New("want a number of seconds or a duration string such as \"2m\"")
+	}
+	p, err := parseSeconds(v)
+	if err == nil {
+		*s = p
+	}
+	return err
+}
+
+func (s seconds) duration() time.Duration { return time.Duration(s) * time.Second }
+
+type secondsFlag struct{ p *seconds }
+
+func (f secondsFlag) String() string {
+	if f.p == nil {
+		return "0"
+	}
+	return strconv.Itoa(int(*f.p))
+}
+
+func (f secondsFlag) Set(v string) error {
+	n, err := parseSeconds(v)
+	if err == nil {
+		*f.p = n
+	}
+	return err
+}
+
+// flagSet declares the flags over s: each flag's default is what s holds.
+func flagSet(s *settings, config *string) *flag.FlagSet {
+	fs := flag.NewFlagSet("registrar", flag.ContinueOnError)
+	fs.StringVar(config, "config", "", "JSON `file` of settings, named as the flags; flags given too override it")
+
+	fs.StringVar(&s.OAuth, "oauth", s.OAuth, "`address` of the OAuth port: TLS, server certificate only, clients send a bearer token (empty: off)")
+	fs.StringVar(&s.Edge, "edge", s.Edge, "`address` of the edge port: mutual TLS from edge proxies listed in -edge-table (empty: off)")
+	fs.StringVar(&s.Legacy, "legacy", s.Legacy, "`address` of the legacy port, plain TCP and UDP (e.g. 0.0.0.0:5060): OAuth devices get 403 \"SIP OAuth Registration port Mismatch\"")
+	fs.BoolVar(&s.LegacyUnauthenticated, "legacy-unauthenticated", s.LegacyUnauthenticated, "let devices without OAuth register on -legacy with no authentication at all (labs only; refused with 403 otherwise)")
+	fs.StringVar(&s.PlaintextForLoadTests, "plaintext-for-load-tests", s.PlaintextForLoadTests, "`address` where OAuth registrations are taken over plain TCP and UDP, for load tools without TLS; tokens travel in clear, NEVER in production")
+
+	fs.StringVar(&s.Cert, "cert", s.Cert, "PEM `file` of the node certificate, leaf first then its chain (reloaded when it changes)")
+	fs.StringVar(&s.Key, "key", s.Key, "PEM `file` of the node certificate's private key")
+	fs.StringVar(&s.Trust, "trust", s.Trust, "trust store of the edge proxies' signers: a PEM, DER or PKCS#12 `file`, or a directory of them (reloaded when it changes)")
+	fs.StringVar(&s.EdgeTable, "edge-table", s.EdgeTable, "JSON `file` of the edge proxies allowed on -edge: {\"entries\":[{\"hostNameOrIp\":...,\"names\":[...]}]} (created when missing)")
+	fs.StringVar(&s.TableAPI, "table-api", s.TableAPI, "`address` of the HTTPS API through which edge proxies push their entry to -edge-table (empty: off)")
+	fs.StringVar(&s.TableUser, "table-user", s.TableUser, "user `name` of -table-api (HTTP Basic)")
+	fs.StringVar(&s.TablePassword, "table-password", s.TablePassword, "`password` of -table-user (better in the config file: command lines are visible to other users)")
+
+	fs.StringVar(&s.Keys, "keys", s.Keys, "`file` of the token signing keys: PEM public keys or certificates, or a JWKS document (reloaded when it changes)")
+	fs.StringVar(&s.JWKS, "jwks", s.JWKS, "`URL` of the token signing keys as a JWKS, fetched now, hourly and on an unknown key id")
+	fs.StringVar(&s.DecryptionKey, "decryption-key", s.DecryptionKey, "JSON `file` {\"<kid>\": \"<base64 of 32 bytes>\"} of the keys that decrypt Unified CM's nested tokens")
+	fs.Var(&listFlag{p: &s.Issuers}, "issuer", "accepted token `issuer` (iss); repeat or separate with commas; any when unset")
+	fs.Var(&listFlag{p: &s.Audiences}, "audience", "accepted token `audience` (aud); repeat or separate with commas; any when unset")
+
+	fs.StringVar(&s.Devices, "devices", s.Devices, "JSON `file` of the devices: [{\"name\":\"CSFrado\",\"owner\":\"rado\",\"oauth\":true}, ...] (reloaded when it changes)")
+	fs.StringVar(&s.Store, "store", s.Store, "where bindings live: memory, or redis://[user:password@]host:port/db (shared by several nodes, with token revocations)")
+	fs.StringVar(&s.NodeName, "node-name", s.NodeName, "this node's `name` in the Warning of the port-mismatch 403")
+	fs.Var(secondsFlag{&s.MaxExpires}, "max-expires", "longest registration granted, in `seconds` or as a duration")
+	fs.Var(secondsFlag{&s.MinExpires}, "min-expires", "shortest registration accepted (423 Interval Too Brief below), in `seconds` or as a duration")
+	fs.BoolVar(&s.RFC8898, "rfc8898", s.RFC8898, "challenge in RFC 8898's form (401, WWW-Authenticate) instead of Unified CM's (407, Proxy-Authenticate)")
+	fs.StringVar(&s.Realm, "realm", s.Realm, "`realm` of the RFC 8898 challenge")
+	fs.StringVar(&s.AuthzServer, "authz-server", s.AuthzServer, "https `URL` of the authorization server, in the RFC 8898 challenge")
+	fs.Float64Var(&s.Rate, "rate", s.Rate, "REGISTERs per second allowed from one source address on the OAuth, legacy and plaintext ports (0: no limit); edge proxies are not limited")
+	fs.IntVar(&s.RateBurst, "rate-burst", s.RateBurst, "REGISTERs one source may send at once (0: twice -rate)")
+
+	fs.StringVar(&s.Metrics, "metrics", s.Metrics, "`address` serving Prometheus metrics on /metrics over HTTP (empty: off)")
+	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info (one line per REGISTER), warn or error")
+	fs.Var(secondsFlag{&s.ReloadInterval}, "reload-interval", "how often files are checked for changes, in `seconds` or as a duration")
+	return fs
+}
+
+// loadConfig reads the settings: defaults, then the -config file, then
+// the other flags. It checks them all before returning.
+func loadConfig(args []string) (settings, error) {
+	// First pass: find -config, and report bad flags.
+	var config string
+	scratch := defaults()
+	fs := flagSet(&scratch, &config)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return settings{}, err
+	}
+	if fs.NArg() > 0 {
+		return settings{}, fmt.Errorf("unexpected argument %q: every setting is a flag", fs.Arg(0))
+	}
+	s := defaults()
+	if config != "" {
+		if err := readConfigFile(config, &s); err != nil {
+			return settings{}, err
+		}
+	}
+	// Second pass: the flags given override the file.
+	fs = flagSet(&s, &config)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return settings{}, err
+	}
+	s.config = config
+	return s, s.check()
+}
+
+// maxConfigFile bounds the config file.
+const maxConfigFile = 1 << 20
+
+// readConfigFile reads a JSON config file over s. Unknown names are
+// errors, so that a misspelt setting is not silently ignored. Relative
+// paths in it are relative to the file's directory.
+func readConfigFile(path string, s *settings) error {
+	data, err := readLimited(path, maxConfigFile)
+	if err != nil {
+		return badSetting("config", "%v", err)
+	}
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&raw); err != nil {
+		return badSetting("config", "%s: not a JSON object of settings: %v", path, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badSetting("config", "%s: unexpected data after the JSON object", path)
+	}
+	fields := settingFields(s)
+	names := make([]string, 0, len(raw))
+	for name := range raw {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, name := range names {
+		f, ok := fields[name]
+		if !ok {
+			errs = append(errs, badSetting("config", "%s: unknown setting %q", path, name))
+			continue
+		}
+		if err := json.Unmarshal(raw[name], f); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				err = fmt.Errorf("want a JSON %s, not %s", te.Type, te.Value)
+			}
+			errs = append(errs, badSetting(name, "in %s: %v", path, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	for _, p := range []*string{&s.Cert, &s.Key, &s.Trust, &s.EdgeTable, &s.Keys, &s.DecryptionKey, &s.Devices} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	return nil
+}
+
+// settingFields maps the JSON names of the settings to their fields.
+func settingFields(s *settings) map[string]any {
+	v := reflect.ValueOf(s).Elem()
+	t := v.Type()
+	m := make(map[string]any, t.NumField())
+	for i := range t.NumField() {
+		if name := t.Field(i).Tag.Get("json"); name != "" && name != "-" {
+			m[name] = v.Field(i).Addr().Interface()
+		}
+	}
+	return m
+}
+
+// readLimited reads at most limit bytes of a file.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
+	}
+	return b, nil
+}
+
+// sipListeners are the SIP listener settings, by flag name.
+func (s *settings) sipListeners() []struct{ name, addr string } {
+	return []struct{ name, addr string }{
+		{"oauth", s.OAuth}, {"edge", s.Edge}, {"legacy", s.Legacy}, {"plaintext-for-load-tests", s.PlaintextForLoadTests},
+	}
+}
+
+// check validates the settings that can be checked without touching
+// files or the network; start reports the rest.
+func (s *settings) check() error {
+	var errs []error
+	bad := func(name, format string, args ...any) { errs = append(errs, badSetting(name, format, args...)) }
+
+	ports := map[int]string{}
+	for _, l := range s.sipListeners() {
+		if l.addr == "" {
+			continue
+		}
+		port, err := checkAddr(l.addr)
+		if err != nil {
+			bad(l.name, "%v", err)
+			continue
+		}
+		// The registrar tells roles apart by the local port.
+		if other, dup := ports[port]; dup && port != 0 {
+			bad(l.name, "port %d is already the port of -%s: each role needs its own port", port, other)
+		}
+		ports[port] = l.name
+	}
+	if s.OAuth == "" && s.Edge == "" && s.PlaintextForLoadTests == "" {
+		bad("oauth", "no OAuth listener: set -oauth, -edge or -plaintext-for-load-tests")
+	}
+	for _, l := range []struct{ name, addr string }{{"table-api", s.TableAPI}, {"metrics", s.Metrics}} {
+		if l.addr != "" {
+			if _, err := checkAddr(l.addr); err != nil {
+				bad(l.name, "%v", err)
+			}
+		}
+	}
+	if s.LegacyUnauthenticated && s.Legacy == "" {
+		bad("legacy-unauthenticated", "has no effect without -legacy")
+	}
+
+	needCert := s.OAuth != "" || s.Edge != "" || s.TableAPI != ""
+	switch {
+	case needCert && s.Cert == "":
+		bad("cert", "missing: -oauth, -edge and -table-api present the node certificate")
+	case s.Cert != "" && s.Key == "":
+		bad("key", "missing: the private key of -cert")
+	case s.Cert == "" && s.Key != "":
+		bad("cert", "missing: -key is given without its certificate")
+	}
+	if s.Edge != "" {
+		if s.Trust == "" {
+			bad("trust", "missing: -edge verifies the edge proxies' certificates against it (set -edge \"\" to serve no edge proxy)")
+		}
+		if s.EdgeTable == "" {
+			bad("edge-table", "missing: -edge accepts only the edge proxies listed in it (set -edge \"\" to serve no edge proxy)")
+		}
+	}
+	if s.TableAPI != "" {
+		if s.EdgeTable == "" {
+			bad("table-api", "needs -edge-table, the table it writes")
+		}
+		if s.TableUser == "" {
+			bad("table-user", "missing: -table-api lets in this user only")
+		}
+		if s.TablePassword == "" {
+			bad("table-password", "missing: -table-api needs a password")
+		}
+	} else if s.TableUser != "" || s.TablePassword != "" {
+		bad("table-api", "missing: -table-user and -table-password are for it")
+	}
+
+	switch {
+	case s.Keys == "" && s.JWKS == "":
+		bad("keys", "missing: set -keys FILE or -jwks URL, the keys that verify tokens")
+	case s.Keys != "" && s.JWKS != "":
+		bad("jwks", "give -keys or -jwks, not both")
+	case s.JWKS != "":
+		if u, err := url.Parse(s.JWKS); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("jwks", "%q is not an http or https URL", s.JWKS)
+		}
+	}
+	for _, l := range []struct {
+		name string
+		vs   stringList
+	}{{"issuer", s.Issuers}, {"audience", s.Audiences}} {
+		for _, v := range l.vs {
+			if !printableASCII(v) {
+				bad(l.name, "%q has spaces or control characters", v)
+			}
+		}
+	}
+
+	if s.Devices == "" {
+		bad("devices", "missing: the JSON file of the devices allowed to register")
+	}
+	if s.Store != "memory" {
+		if !strings.HasPrefix(s.Store, "redis://") && !strings.HasPrefix(s.Store, "rediss://") {
+			bad("store", "%q: want memory or redis://host:port/db", s.Store)
+		} else if _, err := redis.ParseURL(s.Store); err != nil {
+			bad("store", "%v", err)
+		}
+	}
+	if s.NodeName == "" {
+		bad("node-name", "missing (the host name could not be read)")
+	} else if !printableASCII(s.NodeName) || strings.ContainsAny(s.NodeName, `"\`) {
+		bad("node-name", "%q: want printable characters without spaces or quotes, e.g. UCM2-PUB", s.NodeName)
+	}
+	switch {
+	case s.MinExpires <= 0:
+		bad("min-expires", "%d: must be positive", s.MinExpires)
+	case s.MaxExpires <= 0:
+		bad("max-expires", "%d: must be positive", s.MaxExpires)
+	case s.MaxExpires < s.MinExpires:
+		bad("max-expires", "%d is under -min-expires %d", s.MaxExpires, s.MinExpires)
+	}
+	if s.RFC8898 {
+		ch := bearer.Challenge{Realm: s.Realm, AuthzServer: s.AuthzServer}
+		if err := ch.Validate(); err != nil {
+			var pe *bearer.ParamError
+			if errors.As(err, &pe) && pe.Param == "authz_server" {
+				bad("authz-server", "%q: want an https URL", s.AuthzServer)
+			} else {
+				bad("realm", "%v", err)
+			}
+		}
+		if s.Realm == "" {
+			bad("realm", "missing: RFC 8898 challenges carry a realm")
+		}
+	} else {
+		if s.AuthzServer != "" {
+			bad("authz-server", "only in RFC 8898 challenges: add -rfc8898")
+		}
+		if s.Realm != bearer.CiscoRealm {
+			bad("realm", "%q: Unified CM's challenge always has realm %q; other realms need -rfc8898", s.Realm, bearer.CiscoRealm)
+		}
+	}
+	if s.Rate < 0 {
+		bad("rate", "%v: must be 0 (no limit) or more", s.Rate)
+	}
+	if s.RateBurst < 0 {
+		bad("rate-burst", "%d: must be 0 (twice -rate) or more", s.RateBurst)
+	}
+	if _, err := parseLevel(s.LogLevel); err != nil {
+		bad("log-level", "%v", err)
+	}
+	if s.ReloadInterval <= 0 {
+		bad("reload-interval", "%d: must be positive", s.ReloadInterval)
+	}
+	return errors.Join(errs...)
+}
+
+// checkAddr checks a listen address and returns its port.
+func checkAddr(addr string) (int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			err = errors.New(ae.Err)
+		}
+		return 0, fmt.Errorf("%q is not host:port: %v", addr, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return 0, fmt.Errorf("%q: port %q is not a number from 0 to 65535", addr, p)
+	}
+	if strings.ContainsAny(host, " /") {
+		return 0, fmt.Errorf("%q: bad host %q", addr, host)
+	}
+	return port, nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,201 @@
+// Command registrar is a standalone SIP OAuth registrar: the node that
+// Jabber-like soft clients register with over TLS using an OAuth bearer
+// token, directly on the OAuth port or through an edge proxy over mutual
+// TLS on the edge port, answering as Unified CM does (407 with
+// Proxy-Authenticate: Bearer realm="ccmsipline", then 200 OK with
+// Expires: 120), or in RFC 8898's form.
+//
+// A typical command line:
+//
+//	registrar -cert node.pem -key node.key \
+//	    -trust edge-ca/ -edge-table edge-proxies.json \
+//	    -keys authz.pem -decryption-key cluster-key.json \
+//	    -issuer https://cucm.example.com \
+//	    -devices devices.json -node-name UCM2-PUB -metrics 127.0.0.1:9090
+//
+// It prints the addresses it listens on, one per line, such as
+//
+//	listening oauth                    tls   0.0.0.0:5090
+//	listening edge                     tls   0.0.0.0:5091
+//	listening metrics                  http  127.0.0.1:9090
+//
+// and stops cleanly on SIGINT or SIGTERM. registrar -h lists every
+// setting. A bad setting is reported by name before anything starts, with
+// exit status 2; any other failure exits with status 1.
+//
+// # Listeners
+//
+// -oauth (0.0.0.0:5090) is server-authenticated TLS: clients present no
+// certificate and authenticate with a token. -edge (0.0.0.0:5091) is
+// mutual TLS for edge proxies: their chain must verify against -trust and
+// a name of their certificate must be in -edge-table. -legacy (off; e.g.
+// 0.0.0.0:5060) is plain TCP and UDP, where an OAuth device is answered
+// 403 with Warning: 399 <node> "SIP OAuth Registration port Mismatch", as
+// Unified CM answers it. This registrar has no digest or certificate
+// authentication, so devices without OAuth are refused there too, unless
+// -legacy-unauthenticated lets them register with no authentication at
+// all (labs only). -plaintext-for-load-tests takes OAuth registrations
+// over plain TCP and UDP for load tools that cannot speak TLS; tokens then
+// travel in clear, and the registrar says so loudly. Set -oauth "" or
+// -edge "" to turn a port off. Each listener needs its own port: the
+// registrar tells roles apart by the local port.
+//
+// # Files
+//
+// -cert and -key are the node certificate (PEM, leaf first, then its
+// chain) and its key, and -trust a PEM, DER or PKCS#12 file, or a
+// directory of them, holding the signers of the edge proxies'
+// certificates. -edge-table is the edge-proxy table:
+//
+//	{"entries": [{"hostNameOrIp": "expc1", "description": "Expressway-C 1",
+//	              "names": ["expc1.example.com"]}]}
+//
+// A missing table file is an empty table, created by the first change.
+// With -table-api, -table-user and -table-password, edge proxies push
+// their entry over HTTPS (GET, PUT and POST /entries, DELETE
+// /entries/{hostNameOrIp}, HTTP Basic authentication).
+//
+// -keys holds the keys that verify token signatures: PEM public keys or
+// certificates, or a JWKS document ({"keys": [...]}). A PEM key is known
+// by its fingerprint, the lowercase hex SHA-256 of its DER
+// SubjectPublicKeyInfo: a token whose kid is that fingerprint, or ends
+// with ":<fingerprint>" as Unified CM's "<cluster-uuid>:<fingerprint>"
+// does, is verified with it, and a token without kid is verified with the
+// file's only key. A PEM block may instead name its key id in a header:
+//
+//	-----BEGIN PUBLIC KEY-----
+//	Key-ID: lab-1
+//
+//	MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA...
+//	-----END PUBLIC KEY-----
+//
+// -jwks fetches a JWKS from a URL instead, hourly and when a token names
+// an unknown key. -decryption-key holds the keys that decrypt the private
+// claims of Unified CM's nested tokens (JWE, alg dir, enc A128CBC-HS256),
+// a JSON object of key id (the JWE's kid) to the 32-byte key in base64
+// (standard or URL alphabet, padding optional):
+//
+//	{"5f0c1d8e-2a4b-4c6d-8e0f-1a2b3c4d5e6f": "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80="}
+//
+// -devices is the JSON array of the devices allowed to register; oauth
+// says whether the device's security profile enables OAuth:
+//
+//	[{"name": "CSFrado", "owner": "rado", "lines": ["1001"], "oauth": true},
+//	 {"name": "SEP00112233AABB", "owner": "rado", "oauth": false}]
+//
+// The certificate, the trust store, the edge-proxy table, the keys, the
+// decryption keys and the devices are reloaded when their files change
+// (checked every -reload-interval, 5 s); a reload that fails is logged
+// and the previous content stays in use.
+//
+// # Configuration file
+//
+// -config reads a JSON object whose names are the flag names; flags given
+// on the command line override it, and relative paths in it are relative
+// to its directory. Unknown names are errors. Lists (issuer, audience)
+// are a string or an array; times (max-expires, min-expires,
+// reload-interval) are seconds or a duration string such as "2m".
+//
+//	{
+//	  "oauth": "0.0.0.0:5090", "edge": "0.0.0.0:5091",
+//	  "cert": "node.pem", "key": "node.key", "trust": "edge-ca",
+//	  "edge-table": "edge-proxies.json", "table-api": "0.0.0.0:8443",
+//	  "table-user": "expressway", "table-password": "s3cret",
+//	  "keys": "authz.pem", "decryption-key": "cluster-key.json",
+//	  "issuer": ["https://cucm.example.com"], "audience": "sip",
+//	  "devices": "devices.json", "store": "redis://10.0.0.5:6379/0",
+//	  "node-name": "UCM2-PUB", "max-expires": 120, "min-expires": 60,
+//	  "metrics": "127.0.0.1:9090", "rate": 5, "log-level": "info"
+//	}
+//
+// With -store redis://host:port/db several nodes share their bindings,
+// and token revocations (keys sipoauth:revoked:jti:<id> and
+// sipoauth:revoked:user:<user>, see registrar.RedisRevocation) are read
+// from the same Redis. -metrics serves Prometheus metrics on /metrics:
+// sipoauth_registrations_total by outcome, sipoauth_auth_failures_total by
+// reason, latency histograms, and sipoauth_bindings with the memory store.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+func main() {
+	// The few messages of the SIP stack that do not go through the
+	// registrar's logger (connection bookkeeping) keep its format.
+	sip.SetDefaultLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the command: it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	s, err := loadConfig(args)
+	if errors.Is(err, flag.ErrHelp) {
+		usage(stdout)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "registrar: bad configuration:\n  %s\nregistrar -h lists the settings.\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		return 2
+	}
+	s.logOut = stderr
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, err := start(ctx, s)
+	if err != nil {
+		fmt.Fprintln(stderr, "registrar:", err)
+		var se *settingError
+		if errors.As(err, &se) {
+			return 2
+		}
+		return 1
+	}
+	for _, a := range r.addrs {
+		fmt.Fprintf(stdout, "listening %-24s %-5s %s\n", a.Setting, a.Transport, a.Addr)
+	}
+
+	status := 0
+	select {
+	case <-ctx.Done():
+		r.log.Info("stopping")
+	case err := <-r.Failed():
+		r.log.Error("a listener failed; stopping", "error", err)
+		status = 1
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.Close(cctx); err != nil {
+		r.log.Error("stopping", "error", err)
+		status = 1
+	}
+	r.log.Info("stopped")
+	return status
+}
+
+func usage(w io.Writer) {
+	var config string
+	s := defaults()
+	fs := flagSet(&s, &config)
+	fs.SetOutput(w)
+	fmt.Fprint(w, `Usage: registrar [flags]
+
+A SIP OAuth registrar: clients register over TLS with a bearer token on
+-oauth, edge proxies over mutual TLS on -edge. Settings may also come from
+a JSON file (-config) named as the flags; flags override it.
+
+`)
+	fs.PrintDefaults()
+}

@@ -1,0 +1,591 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+
+	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/mtlstrust"
+	"github.com/sipoauth/sdk/registrar"
+	"github.com/sipoauth/sdk/sipoauth"
+)
+
+// boundAddr is one listening socket.
+type boundAddr struct {
+	Setting   string // the flag that asked for it: oauth, edge, legacy, ...
+	Transport string // tls, tcp, udp, https, http
+	Addr      string // as bound, with the real port
+}
+
+// running is a started registrar.
+type running struct {
+	addrs []boundAddr
+	log   *slog.Logger
+
+	ua        *sipgo.UserAgent
+	listeners []io.Closer
+	https     []*http.Server
+	closers   []func() // JWKS refresh, Redis client
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
+	failed    chan error
+	closing   atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// addr returns the address bound for a setting and transport, or "".
+func (r *running) addr(setting, transport string) string {
+	for _, a := range r.addrs {
+		if a.Setting == setting && a.Transport == transport {
+			return a.Addr
+		}
+	}
+	return ""
+}
+
+// Failed delivers the error of a listener that stopped on its own.
+func (r *running) Failed() <-chan error { return r.failed }
+
+// Close stops the listeners, lets the HTTP requests in progress finish
+// until ctx ends, closes the SIP connections, stops the file watchers and
+// closes the connections to Redis and the key server.
+func (r *running) Close(ctx context.Context) error {
+	r.closeOnce.Do(func() {
+		r.closing.Store(true)
+		var errs []error
+		// Shutdown closes the listeners of the HTTP servers it serves and
+		// waits for their requests; the other listeners close here.
+		for _, h := range r.https {
+			if err := h.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
+				errs = append(errs, err)
+			}
+		}
+		for _, l := range r.listeners {
+			_ = l.Close() // already closed when its server has stopped
+		}
+		if r.ua != nil {
+			_ = r.ua.Close()
+		}
+		r.stop()
+		done := make(chan struct{})
+		go func() { r.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("stopping: %w", ctx.Err()))
+		}
+		for _, c := range slices.Backward(r.closers) {
+			c()
+		}
+		r.closeErr = errors.Join(errs...)
+	})
+	return r.closeErr
+}
+
+// goRun runs f in the background; Close waits for it. A server that
+// returns while the registrar is not closing is reported on Failed.
+func (r *running) goRun(name string, f func() error) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		err := f()
+		if r.closing.Load() {
+			return
+		}
+		if err == nil {
+			err = errors.New("stopped")
+		}
+		select {
+		case r.failed <- fmt.Errorf("%s: %w", name, err):
+		default:
+		}
+	}()
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil || !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(s)) {
+		return 0, fmt.Errorf("%q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func newLogger(s settings) *slog.Logger {
+	out := s.logOut
+	if out == nil {
+		out = os.Stderr
+	}
+	lvl, _ := parseLevel(s.LogLevel)
+	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: lvl}))
+}
+
+// start assembles the registrar from checked settings and starts serving.
+// Errors caused by a setting (a file that cannot be read, say) are
+// *settingError values.
+func start(ctx context.Context, s settings) (_ *running, err error) {
+	log := newLogger(s)
+	wctx, stop := context.WithCancel(context.Background())
+	r := &running{log: log, stop: stop, failed: make(chan error, 16)}
+	defer func() {
+		if err != nil {
+			_ = r.Close(context.Background())
+		}
+	}()
+	interval := s.ReloadInterval.duration()
+
+	// TLS: the node certificate, the edge proxies' signers and table.
+	var cert *mtlstrust.CertSource
+	if s.Cert != "" {
+		if cert, err = mtlstrust.LoadCertSource(s.Cert, s.Key); err != nil {
+			return nil, badSetting("cert", "%v", err)
+		}
+		r.goRun("certificate watcher", func() error {
+			cert.Watch(wctx, interval, r.reloadFailed("-cert", s.Cert))
+			return nil
+		})
+	}
+	var trust *mtlstrust.TrustStore
+	if s.Trust != "" {
+		if trust, err = mtlstrust.LoadTrustStore(s.Trust); err != nil {
+			return nil, badSetting("trust", "%v", err)
+		}
+		r.goRun("trust watcher", func() error {
+			trust.Watch(wctx, interval, r.reloadFailed("-trust", s.Trust))
+			return nil
+		})
+	}
+	var table *mtlstrust.FileTable
+	if s.EdgeTable != "" {
+		if table, err = mtlstrust.OpenFileTable(s.EdgeTable); err != nil {
+			return nil, badSetting("edge-table", "%v", err)
+		}
+		r.watchFile(wctx, interval, "-edge-table", s.EdgeTable, table.Reload)
+		if entries, _ := table.List(); len(entries) == 0 && s.Edge != "" {
+			log.Warn("the edge-proxy table is empty: no edge proxy can connect until one is added", "edge-table", s.EdgeTable)
+		}
+	}
+
+	// Tokens.
+	keys := new(swapKeys)
+	if s.Keys != "" {
+		ks, err := loadKeysFile(s.Keys)
+		if err != nil {
+			return nil, badSetting("keys", "%v", err)
+		}
+		keys.set(ks)
+		r.watchFile(wctx, interval, "-keys", s.Keys, func() error {
+			ks, err := loadKeysFile(s.Keys)
+			if err == nil {
+				keys.set(ks)
+			}
+			return err
+		})
+	} else {
+		jwks, err := sipoauth.NewJWKSURL(s.JWKS, sipoauth.JWKSOptions{OnError: func(err error) {
+			log.Warn("fetching the signing keys failed; the last good set stays", "jwks", s.JWKS, "error", err)
+		}})
+		if err != nil {
+			return nil, badSetting("jwks", "%v", err)
+		}
+		r.closers = append(r.closers, jwks.Close)
+		keys.set(jwks)
+		if strings.HasPrefix(s.JWKS, "http:") {
+			log.Warn("signing keys fetched over plain HTTP: whoever can change them on the way can mint tokens", "jwks", s.JWKS)
+		}
+	}
+	var decryption *sipoauth.SymmetricKeys
+	if s.DecryptionKey != "" {
+		m, err := loadDecryptionKeys(s.DecryptionKey)
+		if err != nil {
+			return nil, badSetting("decryption-key", "%v", err)
+		}
+		if decryption, err = sipoauth.NewSymmetricKeys(m); err != nil {
+			return nil, badSetting("decryption-key", "%v", err)
+		}
+		if st, err := os.Stat(s.DecryptionKey); err == nil && st.Mode().Perm()&0o077 != 0 {
+			log.Warn("the decryption key file can be read by other users; chmod 600 it", "decryption-key", s.DecryptionKey)
+		}
+		r.watchFile(wctx, interval, "-decryption-key", s.DecryptionKey, func() error {
+			m, err := loadDecryptionKeys(s.DecryptionKey)
+			if err == nil {
+				err = decryption.Set(m)
+			}
+			return err
+		})
+	}
+
+	// Bindings, and revocations shared with the other nodes.
+	var store registrar.Store
+	var revocation sipoauth.Revocation
+	if s.Store == "memory" {
+		mem := registrar.NewMemoryStore()
+		store = mem
+		r.goRun("binding sweeper", func() error {
+			sweep(wctx, mem)
+			return nil
+		})
+	} else {
+		opts, _ := redis.ParseURL(s.Store) // checked by loadConfig
+		client := redis.NewClient(opts)
+		r.closers = append(r.closers, func() { _ = client.Close() })
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := client.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("-store %s: %w", redactURL(s.Store), err)
+		}
+		store = registrar.NewRedisStore(client, "")
+		revocation = registrar.NewRedisRevocation(client, "")
+	}
+
+	validator, err := sipoauth.New(sipoauth.Config{
+		Keys: keys, DecryptionKeys: decryption, Issuers: s.Issuers, Audiences: s.Audiences, Revocation: revocation,
+	})
+	if err != nil {
+		return nil, err
+	}
+	devices, err := registrar.OpenFileDevices(s.Devices)
+	if err != nil {
+		return nil, badSetting("devices", "%v", err)
+	}
+	r.watchFile(wctx, interval, "-devices", s.Devices, devices.Reload)
+
+	var promReg *prometheus.Registry
+	var metrics *registrar.Metrics
+	if s.Metrics != "" {
+		promReg = prometheus.NewRegistry()
+		promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		if metrics, err = registrar.NewMetrics(promReg, store); err != nil {
+			return nil, err
+		}
+	}
+
+	// Bind every listener first: the registrar tells roles apart by port.
+	ports := registrar.Ports{}
+	sipPorts := 0
+	var serve []func()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sipoauth-registrar"),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log)))
+	if err != nil {
+		return nil, err
+	}
+	r.ua = ua
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	tlsListener := func(setting, addr string, role registrar.Role, cfg *tls.Config) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("-%s: %w", setting, err)
+		}
+		r.listeners = append(r.listeners, ln)
+		r.addrs = append(r.addrs, boundAddr{setting, "tls", ln.Addr().String()})
+		ports[ln.Addr().(*net.TCPAddr).Port] = role
+		sipPorts++
+		tl := tls.NewListener(ln, cfg)
+		serve = append(serve, func() { r.goRun("-"+setting, func() error { return srv.ServeTLS(tl) }) })
+		return nil
+	}
+	plainListeners := func(setting, addr string, role registrar.Role) error {
+		tl, ul, err := listenTCPAndUDP(addr)
+		if err != nil {
+			return fmt.Errorf("-%s: %w", setting, err)
+		}
+		r.listeners = append(r.listeners, tl, ul)
+		r.addrs = append(r.addrs, boundAddr{setting, "tcp", tl.Addr().String()}, boundAddr{setting, "udp", ul.LocalAddr().String()})
+		ports[tl.Addr().(*net.TCPAddr).Port] = role
+		sipPorts++
+		serve = append(serve, func() {
+			r.goRun("-"+setting+" tcp", func() error { return srv.ServeTCP(tl) })
+			r.goRun("-"+setting+" udp", func() error { return srv.ServeUDP(ul) })
+		})
+		return nil
+	}
+	if s.OAuth != "" {
+		if err := tlsListener("oauth", s.OAuth, registrar.RoleOAuth, mtlstrust.OAuthServerConfig(cert)); err != nil {
+			return nil, err
+		}
+	}
+	if s.Edge != "" {
+		if err := tlsListener("edge", s.Edge, registrar.RoleEdge, mtlstrust.EdgeServerConfig(cert, trust, mtlstrust.AuthorizeTable(table))); err != nil {
+			return nil, err
+		}
+	}
+	if s.Legacy != "" {
+		if err := plainListeners("legacy", s.Legacy, registrar.RoleLegacy); err != nil {
+			return nil, err
+		}
+	}
+	if s.PlaintextForLoadTests != "" {
+		if err := plainListeners("plaintext-for-load-tests", s.PlaintextForLoadTests, registrar.RoleOAuth); err != nil {
+			return nil, err
+		}
+	}
+	if len(ports) != sipPorts {
+		return nil, errors.New("two SIP listeners were bound to the same port; each role needs its own")
+	}
+
+	cfg := registrar.Config{
+		NodeName:              s.NodeName,
+		Devices:               devices,
+		Validator:             validator,
+		Store:                 store,
+		Ports:                 ports,
+		MaxExpires:            s.MaxExpires.duration(),
+		MinExpires:            s.MinExpires.duration(),
+		PlaintextForLoadTests: s.PlaintextForLoadTests != "",
+		Logger:                log,
+		Metrics:               metrics,
+	}
+	if s.RFC8898 {
+		cfg.Mode = registrar.RFC8898Mode
+		cfg.Challenge = bearer.Challenge{Realm: s.Realm, AuthzServer: s.AuthzServer}
+	}
+	reg, err := registrar.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if s.Legacy != "" {
+		if s.LegacyUnauthenticated {
+			log.Warn("devices without OAuth register on the legacy port WITHOUT authentication: anyone can take over their registrations", "legacy", s.Legacy)
+		} else {
+			reg.Pipeline = insertBeforeBind(reg.Pipeline, legacyGate{node: s.NodeName})
+		}
+	}
+	if s.Rate > 0 {
+		burst := s.RateBurst
+		if burst == 0 {
+			burst = max(1, int(math.Ceil(2*s.Rate)))
+		}
+		lim := &registrar.SourceLimiter{Rate: rate.Limit(s.Rate), Burst: burst}
+		reg.Admit = func(q *registrar.Request) *sip.Response {
+			if q.Role == registrar.RoleEdge {
+				// Every remote client comes through its edge proxy's one
+				// address: a per-source limit would throttle them together.
+				return nil
+			}
+			return lim.Admit(q)
+		}
+	}
+	srv.OnRegister(reg.HandleRegister)
+	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		// Edge proxies and clients ping with OPTIONS to see the node is up.
+		if err := tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil)); err != nil {
+			log.Debug("options: respond", "error", err)
+		}
+	})
+
+	// HTTP: the edge-proxy table API and the metrics.
+	if s.TableAPI != "" {
+		h := mtlstrust.NewTableHandler(table, map[string]string{s.TableUser: s.TablePassword})
+		h.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelError)
+		tcfg := mtlstrust.OAuthServerConfig(cert)
+		tcfg.NextProtos = []string{"http/1.1"}
+		if err := r.httpServer("table-api", "https", s.TableAPI, h, tcfg, &serve); err != nil {
+			return nil, err
+		}
+	}
+	if s.Metrics != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(promReg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
+		if err := r.httpServer("metrics", "http", s.Metrics, mux, nil, &serve); err != nil {
+			return nil, err
+		}
+	}
+
+	for _, f := range serve {
+		f()
+	}
+	if s.PlaintextForLoadTests != "" {
+		log.Warn("!!! -plaintext-for-load-tests: bearer tokens accepted over plain TCP and UDP; never in production !!!", "address", r.addr("plaintext-for-load-tests", "tcp"))
+	}
+	log.Info("registrar started", "config", s.config, "node", s.NodeName, "store", redactURL(s.Store), "challenge", map[bool]string{false: "cisco", true: "rfc8898"}[s.RFC8898])
+	return r, nil
+}
+
+// httpServer binds an HTTP server, over TLS when cfg is set.
+func (r *running) httpServer(setting, transport, addr string, h http.Handler, cfg *tls.Config, serve *[]func()) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("-%s: %w", setting, err)
+	}
+	r.listeners = append(r.listeners, ln)
+	r.addrs = append(r.addrs, boundAddr{setting, transport, ln.Addr().String()})
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
+	}
+	r.https = append(r.https, hs)
+	if cfg != nil {
+		ln = tls.NewListener(ln, cfg)
+	}
+	*serve = append(*serve, func() {
+		r.goRun("-"+setting, func() error {
+			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	})
+	return nil
+}
+
+// listenTCPAndUDP binds TCP and UDP on the same port, as SIP serves both
+// on 5060. With port 0 the system picks the TCP port, which may be taken
+// in UDP: then it tries again.
+func listenTCPAndUDP(addr string) (net.Listener, net.PacketConn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		tl, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		p := strconv.Itoa(tl.Addr().(*net.TCPAddr).Port)
+		ul, err := net.ListenPacket("udp", net.JoinHostPort(host, p))
+		if err == nil {
+			return tl, ul, nil
+		}
+		tl.Close()
+		if port != "0" || attempt == 5 || !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, nil, err
+		}
+	}
+}
+
+// legacyGate refuses the registrations the pipeline would otherwise make
+// without any authentication: devices without OAuth on the legacy port.
+// (OAuth devices there already get the port-mismatch 403.) This registrar
+// has no digest or certificate authentication for them.
+type legacyGate struct{ node string }
+
+// Handle implements registrar.Step.
+func (g legacyGate) Handle(_ context.Context, r *registrar.Request) *sip.Response {
+	if r.Role != registrar.RoleLegacy || r.Identity != nil {
+		return nil
+	}
+	r.Reason = "legacy-unauthenticated"
+	res := sip.NewResponseFromRequest(r.SIP, 403, "Forbidden", nil)
+	res.AppendHeader(sip.NewHeader("Warning", `399 `+g.node+` "Legacy registration not enabled on this node"`))
+	return res
+}
+
+// insertBeforeBind puts step just before the pipeline's Bind step (the
+// store), or last when there is none.
+func insertBeforeBind(p []registrar.Step, step registrar.Step) []registrar.Step {
+	i := slices.IndexFunc(p, func(s registrar.Step) bool { _, ok := s.(registrar.Bind); return ok })
+	if i < 0 {
+		i = len(p)
+	}
+	return slices.Insert(slices.Clone(p), i, step)
+}
+
+// sweep drops expired bindings from memory every half minute, so that the
+// bindings gauge counts live ones and abandoned addresses do not pile up.
+func sweep(ctx context.Context, m *registrar.MemoryStore) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			m.Sweep(now)
+		}
+	}
+}
+
+// reloadFailed logs a reload that failed: the previous content stays.
+func (r *running) reloadFailed(setting, path string) func(error) {
+	return func(err error) {
+		r.log.Error("reload failed; the previous content stays in use", "setting", setting, "file", path, "error", err)
+	}
+}
+
+// watchFile calls reload whenever the file changes (another file in its
+// place, another size or modification time), checking every interval. A
+// change that fails to load is reported once.
+func (r *running) watchFile(ctx context.Context, interval time.Duration, setting, path string, reload func() error) {
+	stat := func() os.FileInfo {
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil
+		}
+		return st
+	}
+	loaded := stat()
+	r.goRun(setting+" watcher", func() error {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		var failed os.FileInfo
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+			cur := stat()
+			if sameFileState(cur, loaded) || (failed != nil && sameFileState(cur, failed)) {
+				continue
+			}
+			if err := reload(); err != nil {
+				failed = cur
+				r.reloadFailed(setting, path)(err)
+				continue
+			}
+			loaded, failed = cur, nil
+			r.log.Info("reloaded", "setting", setting, "file", path)
+		}
+	})
+}
+
+// sameFileState reports whether two looks at a file (nil: missing) saw
+// the same content, as far as the file system tells.
+func sameFileState(a, b os.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+// redactURL hides the password of a Redis URL.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
+}
