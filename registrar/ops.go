@@ -163,13 +163,18 @@ type Metrics struct {
 // Counter is implemented by stores that can count their bindings.
 type Counter interface{ Count() int }
 
-// Count implements Counter.
+// Count implements Counter: the bindings that have not expired.
 func (m *MemoryStore) Count() int {
+	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
 	for _, bs := range m.aors {
-		n += len(bs)
+		for _, b := range bs {
+			if b.Expires.After(now) {
+				n++
+			}
+		}
 	}
 	return n
 }

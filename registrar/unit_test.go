@@ -279,3 +279,18 @@ func BenchmarkMemoryStoreBinding(b *testing.B) {
 		}
 	}
 }
+
+func TestMemoryStoreCountSkipsExpired(t *testing.T) {
+	s := NewMemoryStore()
+	now := time.Now()
+	ctx := context.Background()
+	if _, err := s.Update(ctx, "sip:old@x", Update{Now: now.Add(-2 * time.Minute), CallID: "a", CSeq: 1, Changes: []Change{applyChange("sip:old@1", time.Minute)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, "sip:new@x", Update{Now: now, CallID: "b", CSeq: 1, Changes: []Change{applyChange("sip:new@1", time.Minute), applyChange("sip:new@2", time.Minute)}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Count(); n != 2 {
+		t.Fatalf("Count = %d, want 2 (one binding has expired)", n)
+	}
+}
