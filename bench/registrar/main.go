@@ -200,8 +200,9 @@ func newRegistrar(issuer *sipoauth.Issuer, n int, ap netip.AddrPort, local net.A
 	})
 }
 
-// peerInfo reports the listen address as the local end (sipgo exposes
-// connections of TCP only) and the request's source as the remote end.
+// peerInfo reports the one listen address as the local end, with no
+// connection lookup per request, and the request's source as the remote
+// end.
 func peerInfo(local net.Addr, transport string) registrar.PeerInfoFunc {
 	return func(req *sip.Request, _ sip.ServerTransaction) registrar.PeerInfo {
 		p := registrar.PeerInfo{Local: local}
