@@ -1,0 +1,220 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/sipoauth"
+)
+
+// DeviceParam is the Contact parameter naming a Cisco device, which a
+// token may be bound to.
+const DeviceParam = "+u.sip!devicename.ccm.cisco.com"
+
+// maxAuthValue bounds the credentials header values read at the edge.
+const maxAuthValue = 16 << 10
+
+// route answers one REGISTER: validated, possibly authorized, forwarded.
+// Provisional answers are relayed as they come; the final one is returned.
+func (p *Proxy) route(req *sip.Request, tx sip.ServerTransaction) *sip.Response {
+	ctx, cancel := context.WithTimeout(p.ctx, p.cfg.Timeout)
+	defer cancel()
+	markReceived(req)
+	if res := p.check(req); res != nil {
+		p.stats.rejected.Add(1)
+		return res
+	}
+	if p.cfg.Validator != nil {
+		if res := p.authorize(ctx, req); res != nil {
+			p.stats.rejected.Add(1)
+			return res
+		}
+	}
+	return p.forward(ctx, req, p.prepare(req), tx)
+}
+
+// check is the request validation of RFC 3261 §16.3 that applies here.
+func (p *Proxy) check(req *sip.Request) *sip.Response {
+	if h := req.GetHeader("Max-Forwards"); h != nil {
+		mf := req.MaxForwards()
+		if mf == nil {
+			p.log.Info("edge: REGISTER refused", "reason", "bad-max-forwards", "source", req.Source())
+			return p.local(req, 400, "Bad Request: bad Max-Forwards")
+		}
+		if mf.Val() == 0 {
+			p.log.Info("edge: REGISTER refused", "reason", "too-many-hops", "source", req.Source())
+			return p.local(req, 483, "Too Many Hops")
+		}
+	}
+	// This proxy supports no extension a client could require of it.
+	var unsupported []string
+	for _, h := range req.GetHeaders("Proxy-Require") {
+		for _, opt := range strings.Split(h.Value(), ",") {
+			if opt = strings.TrimSpace(opt); opt != "" && len(unsupported) < 16 {
+				unsupported = append(unsupported, opt)
+			}
+		}
+	}
+	if len(unsupported) > 0 {
+		p.log.Info("edge: REGISTER refused", "reason", "proxy-require", "source", req.Source())
+		return p.local(req, 420, "Bad Extension", sip.NewHeader("Unsupported", strings.Join(unsupported, ", ")))
+	}
+	return nil
+}
+
+// authorize checks the bearer token as the node would, and answers the
+// way the node would when it is missing or refused.
+func (p *Proxy) authorize(ctx context.Context, req *sip.Request) *sip.Response {
+	var values []string
+	for _, h := range req.Headers() {
+		name := h.Name()
+		if strings.EqualFold(name, "Proxy-Authorization") || strings.EqualFold(name, "Authorization") {
+			if len(h.Value()) > maxAuthValue {
+				return p.refuse(req, "oversized-credentials", p.local(req, 400, "Bad Request: credentials too long"))
+			}
+			values = append(values, h.Value())
+		}
+	}
+	ch := p.cfg.Challenge
+	creds, _, err := bearer.CredentialsFor(values, ch.Realm)
+	switch {
+	case err != nil:
+		return p.refuse(req, "malformed-credentials", p.local(req, 400, "Bad Request: malformed credentials"))
+	case len(creds) == 0:
+		return p.refuse(req, "no-credentials", p.challenge(req, ch))
+	case len(creds) > 1:
+		return p.refuse(req, "duplicate-credentials", p.local(req, 400, "Bad Request: duplicate credentials"))
+	}
+	id, err := p.cfg.Validator.ValidateRequest(ctx, creds[0].Token, sipoauth.Request{Device: deviceName(req), FromUser: fromUser(req)})
+	if err == nil {
+		p.log.Debug("edge: token accepted", "user", id.User, "device", deviceName(req), "source", req.Source())
+		return nil
+	}
+	code := sipoauth.ErrorCode(err)
+	reason := reasonOf(err)
+	switch {
+	case code == "":
+		// Not the token's fault (a key server out of reach): no challenge.
+		p.log.Warn("edge: token could not be checked", "error", err.Error())
+		return p.refuse(req, reason, p.local(req, 503, "Service Unavailable", p.warning("Token validation unavailable"), p.retryAfter()))
+	case code == bearer.InsufficientScope:
+		ch.Error = code
+		return p.refuse(req, reason, p.local(req, 403, "Forbidden", sip.NewHeader("Proxy-Authenticate", ch.String())))
+	case errors.Is(err, sipoauth.ErrBindingMismatch):
+		return p.refuse(req, reason, p.local(req, 403, "Forbidden"))
+	}
+	ch.Error = code
+	return p.refuse(req, reason, p.challenge(req, ch))
+}
+
+func (p *Proxy) challenge(req *sip.Request, ch bearer.Challenge) *sip.Response {
+	return p.local(req, 407, "Proxy Authentication Required", sip.NewHeader("Proxy-Authenticate", ch.String()))
+}
+
+// refuse logs a REGISTER answered at the edge; the token is never logged.
+func (p *Proxy) refuse(req *sip.Request, reason string, res *sip.Response) *sip.Response {
+	p.log.Info("edge: REGISTER answered at the edge", "status", res.StatusCode, "reason", reason,
+		"device", deviceName(req), "source", req.Source())
+	return res
+}
+
+// reasonOf names a validation failure for logs.
+func reasonOf(err error) string {
+	for _, e := range []struct {
+		err  error
+		name string
+	}{
+		{sipoauth.ErrExpired, "expired"}, {sipoauth.ErrRevoked, "revoked"}, {sipoauth.ErrRefreshToken, "refresh-token"},
+		{sipoauth.ErrBindingMismatch, "binding-mismatch"}, {sipoauth.ErrBadSignature, "bad-signature"},
+		{sipoauth.ErrUnknownKey, "unknown-key"}, {sipoauth.ErrInsufficientScope, "insufficient-scope"},
+		{sipoauth.ErrTooLarge, "too-large"}, {sipoauth.ErrNotYetValid, "not-yet-valid"}, {sipoauth.ErrMalformed, "malformed"},
+	} {
+		if errors.Is(err, e.err) {
+			return e.name
+		}
+	}
+	return "invalid-token"
+}
+
+// deviceName is the device the REGISTER is for: the Contact's
+// +u.sip!devicename.ccm.cisco.com, else the To user.
+func deviceName(req *sip.Request) string {
+	for _, h := range req.GetHeaders("Contact") {
+		c, ok := h.(*sip.ContactHeader)
+		if !ok {
+			continue
+		}
+		if v, ok := c.Params.Get(DeviceParam); ok {
+			if v = strings.Trim(v, `"`); v != "" {
+				return v
+			}
+		}
+	}
+	if to := req.To(); to != nil {
+		return to.Address.User
+	}
+	return ""
+}
+
+func fromUser(req *sip.Request) string {
+	if f := req.From(); f != nil {
+		return f.Address.User
+	}
+	return ""
+}
+
+// markReceived marks the client's Via with the address the request came
+// from, when it names another (RFC 3261 §18.2.1, RFC 3581), so that the
+// answers made here and the ones relayed carry it alike.
+func markReceived(req *sip.Request) {
+	v := req.Via()
+	if v == nil {
+		return
+	}
+	host, port, err := net.SplitHostPort(req.Source())
+	if err != nil {
+		return
+	}
+	if v.Host != host {
+		v.Params.Add("received", host)
+	}
+	if rport, ok := v.Params.Get("rport"); ok && rport == "" {
+		v.Params.Add("rport", port)
+	}
+}
+
+// prepare returns the request to forward, without the proxy's Via, which
+// each attempt adds with its own branch (RFC 3261 §16.6): the
+// Request-URI and every header kept, Max-Forwards decremented or set.
+func (p *Proxy) prepare(req *sip.Request) *sip.Request {
+	fwd := req.Clone()
+	// A clone shares the parsed Max-Forwards with the original, so it is
+	// replaced rather than decremented in place.
+	n := sip.MaxForwardsHeader(DefaultMaxForwards)
+	if mf := fwd.MaxForwards(); mf != nil {
+		n = sip.MaxForwardsHeader(mf.Val() - 1)
+		fwd.ReplaceHeader(&n)
+	} else {
+		fwd.AppendHeader(&n)
+	}
+	return fwd
+}
+
+// viaFor is the proxy's Via for a request sent on c.
+func viaFor(c *upConn, branch string) *sip.ViaHeader {
+	host, port := "127.0.0.1", 0
+	if a, ok := c.conn.LocalAddr().(*net.TCPAddr); ok {
+		host, port = a.IP.String(), a.Port
+	} else if h, ps, err := net.SplitHostPort(c.conn.LocalAddr().String()); err == nil {
+		host = h
+		port, _ = strconv.Atoi(ps)
+	}
+	params := sip.NewParams()
+	params.Add("branch", branch)
+	return &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "TLS", Host: host, Port: port, Params: params}
+}
