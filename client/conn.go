@@ -1,0 +1,274 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// writeTimeout bounds each write on the connection.
+const writeTimeout = 10 * time.Second
+
+// errTimeout: no final response within the transaction's time.
+var errTimeout = errors.New("no final response (transaction timeout)")
+
+// sipConn is one TLS connection to a registrar or edge proxy, carrying
+// non-INVITE client transactions over a reliable transport (RFC 3261
+// §17.1.2: no retransmission, Timer F bounds the wait). Requests from the
+// peer are answered: OPTIONS with 200, anything else but ACK with 501.
+type sipConn struct {
+	tls    *tls.Conn
+	target Target
+	log    *slog.Logger
+	local  *net.TCPAddr
+	// sentCert is true when the client presented a certificate.
+	sentCert bool
+
+	wmu sync.Mutex // serializes writes
+
+	mu      sync.Mutex
+	pending map[string]chan *sip.Response // by client transaction key
+	err     error                         // why the connection closed
+	done    chan struct{}
+}
+
+// dial connects to t.Addr and completes the TLS handshake, verifying the
+// peer's certificate for t.ServerName.
+func dial(ctx context.Context, s *settings, t Target) (*sipConn, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.DialTimeout)
+	defer cancel()
+	raw, err := s.Dial(ctx, "tcp", t.Addr)
+	if err != nil {
+		return nil, &TargetError{Target: t, Op: "dial", Err: err}
+	}
+	cfg := &tls.Config{}
+	if s.TLSConfig != nil {
+		cfg = s.TLSConfig.Clone()
+	}
+	cfg.ServerName = t.ServerName
+	if cfg.MinVersion == 0 {
+		cfg.MinVersion = tls.VersionTLS12
+	}
+	// crypto/tls does not say whether a client certificate was sent; a
+	// port-mismatch diagnosis needs to know.
+	var sent atomic.Bool
+	if cfg.GetClientCertificate != nil || len(cfg.Certificates) > 0 {
+		get, certs := cfg.GetClientCertificate, cfg.Certificates
+		cfg.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			cert := new(tls.Certificate)
+			if get != nil {
+				var err error
+				if cert, err = get(cri); err != nil {
+					return nil, err
+				}
+			} else {
+				for i := range certs {
+					if cri.SupportsCertificate(&certs[i]) == nil {
+						cert = &certs[i]
+						break
+					}
+				}
+			}
+			if cert != nil && len(cert.Certificate) > 0 {
+				sent.Store(true)
+			}
+			return cert, nil
+		}
+	}
+	tc := tls.Client(raw, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, &TargetError{Target: t, Op: "tls", Err: err}
+	}
+	local, _ := raw.LocalAddr().(*net.TCPAddr)
+	if local == nil {
+		// A Dial that is not TCP: take the address as written.
+		local = &net.TCPAddr{IP: net.IPv4zero}
+		if h, p, err := net.SplitHostPort(raw.LocalAddr().String()); err == nil {
+			local.IP = net.ParseIP(h)
+			fmt.Sscan(p, &local.Port)
+		}
+	}
+	c := &sipConn{
+		tls: tc, target: t, log: s.Logger, local: local, sentCert: sent.Load(),
+		pending: make(map[string]chan *sip.Response),
+		done:    make(chan struct{}),
+	}
+	go c.readLoop()
+	return c, nil
+}
+
+// alive reports whether the connection is still open.
+func (c *sipConn) alive() bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// close closes the connection with err as the reason.
+func (c *sipConn) close(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	c.err = err
+	close(c.done)
+	c.tls.Close()
+}
+
+// closeErr returns why the connection closed.
+func (c *sipConn) closeErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// do sends req as a client transaction and returns its final response.
+func (c *sipConn) do(ctx context.Context, req *sip.Request, timeout time.Duration) (*sip.Response, error) {
+	if err := ctx.Err(); err != nil {
+		// Nothing is sent for a caller that has gone.
+		return nil, err
+	}
+	key, err := sip.ClientTxKeyMake(req)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan *sip.Response, 1)
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%w: %v", ErrConnectionLost, err)
+	}
+	c.pending[key] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, key)
+		c.mu.Unlock()
+	}()
+
+	if err := c.write(req); err != nil {
+		c.close(err)
+		return nil, err
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case res := <-ch:
+		return res, nil
+	case <-c.done:
+		return nil, fmt.Errorf("%w: %v", ErrConnectionLost, c.closeErr())
+	case <-t.C:
+		return nil, errTimeout
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// write sends one message.
+func (c *sipConn) write(m sip.Message) error {
+	var b strings.Builder
+	m.StringWrite(&b)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.tls.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		return err
+	}
+	_, err := c.tls.Write([]byte(b.String()))
+	return err
+}
+
+// readLoop reads messages until the connection closes.
+func (c *sipConn) readLoop() {
+	stream := sip.NewParser().NewSIPStream()
+	defer stream.Close()
+	buf := make([]byte, 32<<10)
+	idle := true
+	for {
+		n, err := c.tls.Read(buf)
+		if err != nil {
+			c.close(err)
+			return
+		}
+		data := buf[:n]
+		// RFC 5626 §3.5.1: a double CRLF between messages is a ping,
+		// answered with a single CRLF.
+		if idle && len(bytes.Trim(data, "\r\n")) == 0 {
+			if bytes.Contains(data, []byte("\r\n\r\n")) {
+				c.wmu.Lock()
+				c.tls.SetWriteDeadline(time.Now().Add(writeTimeout))
+				_, err := c.tls.Write([]byte("\r\n"))
+				c.wmu.Unlock()
+				if err != nil {
+					c.close(err)
+					return
+				}
+			}
+			continue
+		}
+		err = stream.ParseSIPStream(data, c.handle)
+		switch {
+		case errors.Is(err, sip.ErrParseSipPartial):
+			idle = false
+		case err != nil:
+			// No message boundary to resynchronize on.
+			c.close(fmt.Errorf("malformed message from %s: %w", c.target.Addr, err))
+			return
+		default:
+			idle = true
+		}
+	}
+}
+
+// handle dispatches one message read from the connection.
+func (c *sipConn) handle(m sip.Message) {
+	switch m := m.(type) {
+	case *sip.Response:
+		if m.IsProvisional() {
+			return
+		}
+		key, err := sip.ClientTxKeyMake(m)
+		if err != nil {
+			c.log.Debug("client: response without a transaction key", "error", err)
+			return
+		}
+		c.mu.Lock()
+		ch := c.pending[key]
+		delete(c.pending, key)
+		c.mu.Unlock()
+		if ch == nil {
+			c.log.Debug("client: response to no pending request", "status", m.StatusCode)
+			return
+		}
+		ch <- m // buffered, and removed from pending: never blocks
+	case *sip.Request:
+		if m.IsAck() {
+			return
+		}
+		res := sip.NewResponseFromRequest(m, 501, "Not Implemented", nil)
+		if m.Method == sip.OPTIONS {
+			res = sip.NewResponseFromRequest(m, 200, "OK", nil)
+			res.AppendHeader(sip.NewHeader("Allow", "OPTIONS"))
+		}
+		if err := c.write(res); err != nil {
+			c.close(err)
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/sipoauth/sdk/cnfxml"
+)
+
+// DeviceConfig is a device configuration file as the client read it.
+type DeviceConfig struct {
+	*cnfxml.Config
+	// Timers are the SIP stack timers the file sets.
+	Timers StackTimers
+}
+
+// StackTimers are the registration timers of the file's
+// sipProfile/sipStack, in seconds; 0 when absent.
+type StackTimers struct {
+	// RegisterExpires is timerRegisterExpires: the Expires a client asks
+	// for (3600 in Unified CM's files).
+	RegisterExpires int
+	// RegisterDelta is timerRegisterDelta: how many seconds before the
+	// granted expiry a client registers again (5).
+	RegisterDelta int
+}
+
+// FetchConfig gets the configuration file at url with hc (or
+// http.DefaultClient), reading at most maxSize bytes (cnfxml.DefaultMaxSize
+// when 0): a larger file fails with an error that wraps cnfxml.ErrTooLarge.
+// The context bounds the whole exchange. DeviceName is set from the URL's
+// last path element.
+func FetchConfig(ctx context.Context, hc *http.Client, url string, maxSize int64) (*DeviceConfig, error) {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	if maxSize <= 0 {
+		maxSize = cnfxml.DefaultMaxSize
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("client: configuration URL: %w", err)
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("client: fetching the configuration: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("client: fetching %s: HTTP %s", url, res.Status)
+	}
+	if res.ContentLength > maxSize {
+		return nil, fmt.Errorf("client: fetching %s: %w (%d bytes, limit %d)", url, cnfxml.ErrTooLarge, res.ContentLength, maxSize)
+	}
+	b, err := io.ReadAll(io.LimitReader(res.Body, maxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("client: fetching %s: %w", url, err)
+	}
+	if int64(len(b)) > maxSize {
+		return nil, fmt.Errorf("client: fetching %s: %w (limit %d bytes)", url, cnfxml.ErrTooLarge, maxSize)
+	}
+	cfg, err := cnfxml.Reader{MaxSize: int(min(maxSize, int64(^uint(0)>>1)))}.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("client: %s: %w", url, err)
+	}
+	name := url[strings.LastIndexByte(url, '/')+1:]
+	if i := strings.IndexAny(name, "?#"); i >= 0 {
+		name = name[:i]
+	}
+	cfg.DeviceName = strings.TrimSuffix(name, cnfxml.Suffix)
+	return &DeviceConfig{Config: cfg, Timers: ParseStackTimers(b)}, nil
+}
+
+// ParseStackTimers reads timerRegisterExpires and timerRegisterDelta from
+// /device/sipProfile/sipStack of a configuration file. Missing, malformed
+// or out-of-range values (outside 0-86400 s) read as 0; so does a file
+// that is not well-formed XML, whose other errors Parse reports.
+func ParseStackTimers(b []byte) StackTimers {
+	var t StackTimers
+	if len(b) > cnfxml.DefaultMaxSize*16 {
+		return t
+	}
+	d := xml.NewDecoder(bytes.NewReader(b))
+	d.Strict = false
+	var path []string
+	var text strings.Builder
+	for {
+		tok, err := d.RawToken()
+		if err != nil {
+			return t
+		}
+		switch e := tok.(type) {
+		case xml.StartElement:
+			if len(path) >= cnfxml.DefaultMaxDepth {
+				return t
+			}
+			path = append(path, e.Name.Local)
+			text.Reset()
+		case xml.CharData:
+			if text.Len() < 64 {
+				text.Write(e)
+			}
+		case xml.EndElement:
+			if len(path) == 0 {
+				return t
+			}
+			if len(path) == 4 && path[0] == "device" && path[1] == "sipProfile" && path[2] == "sipStack" {
+				if n, err := strconv.Atoi(strings.TrimSpace(text.String())); err == nil && n >= 0 && n <= 86400 {
+					switch path[3] {
+					case "timerRegisterExpires":
+						t.RegisterExpires = n
+					case "timerRegisterDelta":
+						t.RegisterDelta = n
+					}
+				}
+			}
+			path = path[:len(path)-1]
+			text.Reset()
+		}
+	}
+}
+
+// errNoConfig: neither a configuration nor a URL to fetch it from.
+var errNoConfig = errors.New("client: Config needs Device or ConfigURL")

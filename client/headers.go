@@ -1,0 +1,122 @@
+package client
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"time"
+)
+
+// maxHeaderValue bounds the header values this package parses.
+const maxHeaderValue = 8 << 10
+
+// Warning is one warning-value of a SIP Warning header (RFC 3261 §20.43),
+// e.g. `399 UCM2-PUB "SIP OAuth Registration port Mismatch"`.
+type Warning struct {
+	Code  int    // warn-code, three digits
+	Agent string // warn-agent: the host or pseudonym that added it
+	Text  string // warn-text, unquoted
+}
+
+// errBadWarning: a Warning value that does not follow RFC 3261's grammar.
+var errBadWarning = errors.New("client: malformed Warning header")
+
+// ParseWarnings reads a Warning header value: one or more comma-separated
+// warning-values. It reads at most 8 KiB and returns the values read
+// before any error.
+func ParseWarnings(s string) ([]Warning, error) {
+	if len(s) > maxHeaderValue {
+		return nil, errBadWarning
+	}
+	var out []Warning
+	for {
+		s = trimLWS(s)
+		if len(s) < 3 || !isDigit(s[0]) || !isDigit(s[1]) || !isDigit(s[2]) {
+			return out, errBadWarning
+		}
+		w := Warning{Code: int(s[0]-'0')*100 + int(s[1]-'0')*10 + int(s[2]-'0')}
+		s = s[3:]
+		if len(s) == 0 || (s[0] != ' ' && s[0] != '\t') {
+			return out, errBadWarning
+		}
+		s = trimLWS(s)
+		i := 0
+		for i < len(s) && s[i] > ' ' && s[i] != '"' && s[i] != ',' && s[i] < 0x7f {
+			i++
+		}
+		if i == 0 {
+			return out, errBadWarning
+		}
+		w.Agent, s = s[:i], trimLWS(s[i:])
+		text, rest, ok := unquote(s)
+		if !ok {
+			return out, errBadWarning
+		}
+		w.Text = text
+		out = append(out, w)
+		s = trimLWS(rest)
+		if s == "" {
+			return out, nil
+		}
+		if s[0] != ',' {
+			return out, errBadWarning
+		}
+		s = s[1:]
+	}
+}
+
+// unquote reads a quoted-string at the start of s (RFC 3261 §25.1) and
+// returns its content, unescaped, and what follows it.
+func unquote(s string) (string, string, bool) {
+	if len(s) == 0 || s[0] != '"' {
+		return "", s, false
+	}
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return b.String(), s[i+1:], true
+		case c == '\\':
+			if i+1 == len(s) || s[i+1] == '\r' || s[i+1] == '\n' || s[i+1] > 0x7f {
+				return "", s, false
+			}
+			i++
+			b.WriteByte(s[i])
+		case c < ' ' && c != '\t', c == 0x7f:
+			return "", s, false
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", s, false
+}
+
+// ParseRetryAfter reads a Retry-After header value (RFC 3261 §20.33):
+// delta-seconds, optionally followed by a comment and parameters, which
+// are ignored. Values beyond 2^32-1 seconds are capped there.
+func ParseRetryAfter(s string) (time.Duration, bool) {
+	if len(s) > maxHeaderValue {
+		return 0, false
+	}
+	s = trimLWS(s)
+	i := 0
+	var n uint64
+	for i < len(s) && isDigit(s[i]) {
+		if n < math.MaxUint32 {
+			n = n*10 + uint64(s[i]-'0')
+		}
+		i++
+	}
+	if i == 0 {
+		return 0, false
+	}
+	if rest := trimLWS(s[i:]); rest != "" && rest[0] != '(' && rest[0] != ';' {
+		return 0, false
+	}
+	n = min(n, math.MaxUint32)
+	return time.Duration(n) * time.Second, true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func trimLWS(s string) string { return strings.Trim(s, " \t\r\n") }

@@ -1,0 +1,255 @@
+// Command client registers a device with a SIP OAuth registrar as Cisco
+// Jabber does, prints the exchange, stays registered until interrupted,
+// and unregisters.
+//
+//	go run ./examples/client -config http://10.10.10.1:6970/ -device CSFrado \
+//	    -ca tomcat-ca.pem -token-url https://10.10.10.1:8443/ssosp/oauth/token
+//
+// The refresh token is read from -refresh-token or the environment variable
+// SIPOAUTH_REFRESH_TOKEN, a static access token from -token or
+// SIPOAUTH_TOKEN: the environment keeps them out of the process list.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/client"
+	"github.com/sipoauth/sdk/cnfxml"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "client:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command's flags.
+type options struct {
+	config, device, user                 string
+	token, tokenURL, refreshToken        string
+	clientID, clientSecret               string
+	ca, serverName, edge, edgeServerName string
+	mra, rfc8898, verbose                bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	var o options
+	fs := flag.NewFlagSet("client", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.config, "config", "", "configuration file URL, e.g. http://10.10.10.1:6970/ (the device's file name is appended to a URL ending in /)")
+	fs.StringVar(&o.device, "device", "", "device name, e.g. CSFrado")
+	fs.StringVar(&o.user, "user", "", "user of the address of record; the file's userId when empty")
+	fs.StringVar(&o.token, "token", "", "static access token (or $SIPOAUTH_TOKEN)")
+	fs.StringVar(&o.tokenURL, "token-url", "", "token endpoint for the refresh_token grant")
+	fs.StringVar(&o.refreshToken, "refresh-token", "", "refresh token (or $SIPOAUTH_REFRESH_TOKEN)")
+	fs.StringVar(&o.clientID, "client-id", "", "OAuth client id for the token endpoint")
+	fs.StringVar(&o.clientSecret, "client-secret", "", "OAuth client secret (or $SIPOAUTH_CLIENT_SECRET)")
+	fs.StringVar(&o.ca, "ca", "", "PEM file of the CAs that sign the node's (or the edge proxy's) certificate; the system roots when empty")
+	fs.StringVar(&o.serverName, "server-name", "", "name every node's certificate must carry; each node's own name when empty")
+	fs.StringVar(&o.edge, "edge", "", "edge proxy host:port, for -mra")
+	fs.StringVar(&o.edgeServerName, "edge-name", "", "name the edge proxy's certificate must carry; the -edge host when empty")
+	fs.BoolVar(&o.mra, "mra", false, "register through the edge proxy (Mobile and Remote Access)")
+	fs.BoolVar(&o.rfc8898, "rfc8898", false, "send the token in RFC 6750's form (Bearer <token>) instead of Cisco's (Bearer token=\"<token>\")")
+	fs.BoolVar(&o.verbose, "v", false, "log the client's steps")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.token == "" {
+		o.token = os.Getenv("SIPOAUTH_TOKEN")
+	}
+	if o.refreshToken == "" {
+		o.refreshToken = os.Getenv("SIPOAUTH_REFRESH_TOKEN")
+	}
+	if o.clientSecret == "" {
+		o.clientSecret = os.Getenv("SIPOAUTH_CLIENT_SECRET")
+	}
+	switch {
+	case o.config == "" || o.device == "":
+		return nil, errors.New("-config and -device are required")
+	case o.token == "" && (o.tokenURL == "" || o.refreshToken == ""):
+		return nil, errors.New("give -token, or -token-url with -refresh-token")
+	case o.mra && o.edge == "":
+		return nil, errors.New("-mra needs -edge host:port")
+	}
+	return &o, nil
+}
+
+// clientConfig builds the client's configuration from the flags.
+func (o *options) clientConfig(stdout, stderr io.Writer) (client.Config, error) {
+	tlsCfg := &tls.Config{ServerName: o.serverName}
+	if o.ca != "" {
+		pem, err := os.ReadFile(o.ca)
+		if err != nil {
+			return client.Config{}, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return client.Config{}, fmt.Errorf("%s: no PEM certificate", o.ca)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	var tokens client.TokenSource
+	if o.tokenURL != "" && o.refreshToken != "" {
+		src, err := client.NewRefreshTokenSource(client.RefreshConfig{
+			TokenURL: o.tokenURL, RefreshToken: o.refreshToken,
+			ClientID: o.clientID, ClientSecret: o.clientSecret,
+		})
+		if err != nil {
+			return client.Config{}, err
+		}
+		tokens = src
+	} else {
+		tokens = client.StaticTokenSource(&client.Token{AccessToken: o.token})
+	}
+	level := slog.LevelWarn
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	cfg := client.Config{
+		DeviceName: o.device, User: o.user, ConfigURL: o.config,
+		TLSConfig: tlsCfg, Tokens: tokens,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		OnEvent: func(e client.Event) {
+			switch e.Kind {
+			case client.EventRefreshed:
+				fmt.Fprintf(stdout, "%s refreshed at %s, expires in %s\n", e.Time.Format(time.TimeOnly), e.Target, e.Expires)
+			case client.EventRegistered:
+				fmt.Fprintf(stdout, "%s registered at %s, expires in %s\n", e.Time.Format(time.TimeOnly), e.Target, e.Expires)
+			case client.EventTargetSwitched:
+				fmt.Fprintf(stdout, "%s trying %s: %v\n", e.Time.Format(time.TimeOnly), e.Target, e.Err)
+			case client.EventFailed, client.EventPortMismatch:
+				fmt.Fprintf(stdout, "%s %s: %v\n", e.Time.Format(time.TimeOnly), e.Kind, e.Err)
+			case client.EventUnregistered:
+				fmt.Fprintf(stdout, "%s unregistered from %s\n", e.Time.Format(time.TimeOnly), e.Target)
+			}
+		},
+	}
+	if o.rfc8898 {
+		cfg.Form = bearer.FormRFC6750
+	}
+	if o.mra {
+		cfg.Deployment, cfg.EdgeAddr, cfg.EdgeServerName = cnfxml.MRA, o.edge, o.edgeServerName
+	}
+	return cfg, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	cfg, err := o.clientConfig(stdout, stderr)
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	targets, err := c.Targets(ctx)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = t.String()
+	}
+	fmt.Fprintf(stdout, "targets (%s): %s\n", cfg.Deployment, strings.Join(names, ", "))
+
+	reg, err := c.Register(ctx)
+	printTranscript(stdout, reg)
+	if err != nil {
+		explain(stdout, err)
+		return err
+	}
+	fmt.Fprintf(stdout, "registered at %s, expires in %s%s; Ctrl-C to unregister\n", reg.Target, reg.Expires, newreg(reg))
+
+	if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, client.ErrClosed) {
+		explain(stdout, err)
+		return err
+	}
+	if err := c.Close(); err != nil {
+		return fmt.Errorf("unregistering: %w", err)
+	}
+	return nil
+}
+
+func newreg(reg client.Registration) string {
+	if reg.NewRegistration {
+		return " (x-cisco-newreg)"
+	}
+	return ""
+}
+
+// printTranscript prints each REGISTER and its answer, without the token.
+func printTranscript(w io.Writer, reg client.Registration) {
+	if len(reg.Exchanges) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "connected %s -> %s (%s)\n", reg.LocalAddr, reg.RemoteAddr, reg.Target)
+	fmt.Fprintf(w, "  Contact: %s\n", reg.Contact)
+	for _, x := range reg.Exchanges {
+		creds := "no credentials"
+		if x.Credentials != "" {
+			creds = x.Credentials + " (" + x.CredentialsForm.String() + " form)"
+		}
+		fmt.Fprintf(w, "REGISTER CSeq %d, Expires %d, %s\n", x.CSeq, int(x.Expires/time.Second), creds)
+		if x.Status == 0 {
+			fmt.Fprintln(w, "  <- no answer")
+			continue
+		}
+		fmt.Fprintf(w, "  <- %d %s\n", x.Status, x.Reason)
+		if x.Challenge != "" {
+			fmt.Fprintf(w, "     challenge: %s\n", x.Challenge)
+		}
+		if x.Warning != "" {
+			fmt.Fprintf(w, "     Warning: %s\n", x.Warning)
+		}
+		if x.RetryAfter > 0 {
+			fmt.Fprintf(w, "     Retry-After: %s\n", x.RetryAfter)
+		}
+	}
+}
+
+// explain prints what an error means and what to do.
+func explain(w io.Writer, err error) {
+	var pm *client.PortMismatchError
+	if errors.As(err, &pm) {
+		fmt.Fprintf(w, "port mismatch from %s; possible causes, likeliest first:\n", pm.Node)
+		for _, f := range pm.Causes() {
+			fmt.Fprintf(w, "  - %s: %s\n    fix: %s\n", f.Code, f.Message, f.Fix)
+		}
+		return
+	}
+	var verr *tls.CertificateVerificationError
+	if errors.As(err, &verr) {
+		fmt.Fprintln(w, "the peer's certificate did not verify: give -ca the CA that signed it (the node's Tomcat certificate, or the edge proxy's)")
+	}
+	if errors.Is(err, client.ErrTokenRefused) {
+		fmt.Fprintln(w, "the registrar refused the token: sign in again for a new one")
+	}
+}

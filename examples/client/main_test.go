@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/cnfxml"
+	"github.com/sipoauth/sdk/internal/testca"
+	"github.com/sipoauth/sdk/mtlstrust"
+	"github.com/sipoauth/sdk/registrar"
+	"github.com/sipoauth/sdk/sipoauth"
+)
+
+func TestMain(m *testing.M) {
+	// sipgo logs to its default logger; the test reads what it checks.
+	sip.SetDefaultLogger(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
+
+// syncBuffer is a bytes.Buffer safe for the event goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRun registers with a registrar on 127.0.0.1, using a refresh token
+// at the issuer's token endpoint, stays registered until the context ends
+// and unregisters.
+func TestRun(t *testing.T) {
+	issuer, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{Nested: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{issuer.KeyID(): issuer.PublicKey()})
+	kid, key := issuer.EncryptionKey()
+	dec, _ := sipoauth.NewSymmetricKeys(map[string][]byte{kid: key})
+	v, _ := sipoauth.New(sipoauth.Config{Keys: keys, DecryptionKeys: dec})
+	tokens := httptest.NewServer(issuer.Handler())
+	defer tokens.Close()
+	refresh, _ := issuer.MintRefresh("rado", "")
+
+	ca := testca.New(t, "Node CA")
+	cert, _ := mtlstrust.NewCertSource(ca.Server(t, "127.0.0.1").TLS())
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", mtlstrust.OAuthServerConfig(cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	store := registrar.NewMemoryStore()
+	reg, err := registrar.New(registrar.Config{
+		NodeName: "UCM-PUB", Validator: v, Store: store,
+		Devices: registrar.MemoryDevices{"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}},
+		Ports:   registrar.Ports{port: registrar.RoleOAuth},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ua, _ := sipgo.NewUA()
+	srv, _ := sipgo.NewServer(ua)
+	srv.OnRegister(reg.HandleRegister)
+	go srv.ServeTLS(ln)
+	defer func() { ln.Close(); srv.Close(); ua.Close() }()
+
+	dir := t.TempDir()
+	dev, err := cnfxml.ParseFile("../../cnfxml/testdata/CSFrado.cnf.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.CallManagers = dev.CallManagers[:1]
+	dev.CallManagers[0].Name, dev.CallManagers[0].Ports.SIPOAuth = "127.0.0.1", port
+	os.WriteFile(filepath.Join(dir, "CSFrado.cnf.xml"), dev.Bytes(), 0o600)
+	tftp := httptest.NewServer(cnfxml.NewHandler(dir))
+	defer tftp.Close()
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, testca.CertPEM(ca.Cert), 0o600)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stdout syncBuffer
+	done := make(chan error, 1)
+	t.Setenv("SIPOAUTH_REFRESH_TOKEN", refresh)
+	go func() {
+		done <- run(ctx, []string{"-config", tftp.URL + "/", "-device", "CSFrado", "-ca", caFile, "-token-url", tokens.URL + "/token"}, &stdout, io.Discard)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stdout.String(), "Ctrl-C to unregister") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if bs, _ := store.Lookup(context.Background(), "sip:rado@127.0.0.1"); len(bs) != 1 {
+		t.Fatalf("bindings %+v; output:\n%s", bs, stdout.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v\n%s", err, stdout.String())
+	}
+	out := stdout.String()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	for _, want := range []string{
+		"targets (on-premises): " + addr + "\n",
+		"  <- 407 Proxy Authentication Required\n     challenge: Bearer realm=\"ccmsipline\"\n",
+		", Expires 3600, Proxy-Authorization (cisco form)\n  <- 200 OK\n",
+		"registered at " + addr + ", expires in 2m0s (x-cisco-newreg); Ctrl-C to unregister\n",
+		"unregistered from " + addr + "\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, refresh) {
+		t.Error("the output shows the refresh token")
+	}
+	if bs, _ := store.Lookup(context.Background(), "sip:rado@127.0.0.1"); len(bs) != 0 {
+		t.Errorf("bindings after exit: %+v", bs)
+	}
+}
+
+// TestFlags refuses incomplete command lines.
+func TestFlags(t *testing.T) {
+	t.Setenv("SIPOAUTH_TOKEN", "")
+	t.Setenv("SIPOAUTH_REFRESH_TOKEN", "")
+	for _, args := range [][]string{
+		{"-device", "CSFrado", "-token", "x"},
+		{"-config", "http://x/", "-token", "x"},
+		{"-config", "http://x/", "-device", "CSFrado"},
+		{"-config", "http://x/", "-device", "CSFrado", "-token", "x", "-mra"},
+	} {
+		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
+}
