@@ -15,6 +15,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/mtlstrust"
 )
 
@@ -93,7 +94,7 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	sipLog := slog.New(redactHandler{c.Logger.Handler()}).With("component", "sipgo")
+	sipLog := slog.New(bearer.RedactHandler(c.Logger.Handler())).With("component", "sipgo")
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(c.Name),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),

@@ -43,6 +43,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipoauth/sdk/bearer"
 )
 
 func main() {
@@ -105,7 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logLevel = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
-	sip.SetDefaultLogger(log)
+	sip.SetDefaultLogger(slog.New(bearer.RedactHandler(log.Handler())))
 
 	tl := newTimeline(stdout)
 	l, err := startLab(o, log)

@@ -130,12 +130,14 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipoauth/sdk/bearer"
 )
 
 func main() {
 	// The few messages of the SIP stack that do not go through the
 	// registrar's logger (connection bookkeeping) keep its format.
-	sip.SetDefaultLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	sip.SetDefaultLogger(slog.New(bearer.RedactHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 

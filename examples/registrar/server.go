@@ -289,14 +289,17 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	ports := registrar.Ports{}
 	sipPorts := 0
 	var serve []func()
+	// The SIP stack logs the bytes of a message it cannot parse: with
+	// credentials withheld, no token reaches the log.
+	sipLog := slog.New(bearer.RedactHandler(log.Handler()))
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sipoauth-registrar"),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log)))
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)))
 	if err != nil {
 		return nil, err
 	}
 	r.ua = ua
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log))
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipLog))
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package edge
+package bearer
 
 import (
 	"context"
@@ -7,10 +7,17 @@ import (
 	"strings"
 )
 
-// redactHandler wraps the handler sipgo logs to: sipgo logs the raw bytes
-// of a message it cannot parse, which may hold a client's token, so raw
-// data and any value that carries credentials are withheld.
+// redactHandler is the handler RedactHandler returns.
 type redactHandler struct{ h slog.Handler }
+
+// RedactHandler returns a slog.Handler that passes records to h with
+// credentials withheld: an attribute named "data" (the raw bytes a SIP
+// stack logs when it cannot parse a message) and any value that mentions
+// Authorization, Proxy-Authorization or Bearer are replaced by their
+// length. A SIP stack's logger wrapped with it never writes a token, e.g.
+//
+//	sip.SetDefaultLogger(slog.New(bearer.RedactHandler(slog.Default().Handler())))
+func RedactHandler(h slog.Handler) slog.Handler { return redactHandler{h} }
 
 func (r redactHandler) Enabled(ctx context.Context, l slog.Level) bool { return r.h.Enabled(ctx, l) }
 
