@@ -1,456 +1,82 @@
 package mtlstrust
 
 import (
-	"bytes"
-	"crypto/rsa"
 	"crypto/x509"
-	"encoding/pem"
-	"errors"
-	"fmt"
-	"net/netip"
-	"slices"
-	"strings"
 	"time"
 
+	"github.com/sipoauth/sdk/certcheck"
 	"github.com/sipoauth/sdk/diag"
 )
 
-// Role says what a checked certificate is for.
-type Role int
+// The certificate checks live in package certcheck, which the browser
+// inspector can carry; these names keep them where callers of mtlstrust
+// find them.
+
+// Role says what a checked certificate is for: certcheck.Role.
+type Role = certcheck.Role
 
 const (
 	// RoleNode is the node's server ("Tomcat") certificate, presented on
 	// ports 5090 and 5091: it needs serverAuth.
-	RoleNode Role = iota
+	RoleNode = certcheck.RoleNode
 	// RoleEdgeProxy is an edge proxy's (Expressway-C's) certificate: it
 	// needs clientAuth, because the proxy is the TLS client on port 5091.
-	RoleEdgeProxy
+	RoleEdgeProxy = certcheck.RoleEdgeProxy
 )
 
-// String returns "node" or "edge proxy".
-func (r Role) String() string {
-	switch r {
-	case RoleNode:
-		return "node"
-	case RoleEdgeProxy:
-		return "edge proxy"
-	}
-	return fmt.Sprintf("Role(%d)", int(r))
-}
-
-// Finding codes of CheckCertificate, stable across releases.
+// Finding codes of CheckCertificate, stable across releases; the same
+// strings as certcheck's.
 const (
-	CodeCertExpired          = "cert-expired"
-	CodeCertNotYetValid      = "cert-not-yet-valid"
-	CodeCertExpiring         = "cert-expiring"
-	CodeRSAKeyTooSmall       = "rsa-key-too-small"
-	CodeSHA1Signature        = "sha1-signature"
-	CodeWeakSignature        = "weak-signature"
-	CodeCAFlagOnLeaf         = "ca-flag-on-leaf"
-	CodeMissingServerAuthEKU = "missing-server-auth-eku"
-	CodeMissingClientAuthEKU = "missing-client-auth-eku"
-	CodeNoSAN                = "no-san"
-	CodeNameMismatch         = "name-mismatch"
-	CodeSelfSignedLeaf       = "self-signed-leaf"
-	CodeIncompleteChain      = "incomplete-chain"
-	CodeUntrustedChain       = "untrusted-chain"
+	CodeCertExpired          = certcheck.CodeCertExpired
+	CodeCertNotYetValid      = certcheck.CodeCertNotYetValid
+	CodeCertExpiring         = certcheck.CodeCertExpiring
+	CodeRSAKeyTooSmall       = certcheck.CodeRSAKeyTooSmall
+	CodeSHA1Signature        = certcheck.CodeSHA1Signature
+	CodeWeakSignature        = certcheck.CodeWeakSignature
+	CodeCAFlagOnLeaf         = certcheck.CodeCAFlagOnLeaf
+	CodeMissingServerAuthEKU = certcheck.CodeMissingServerAuthEKU
+	CodeMissingClientAuthEKU = certcheck.CodeMissingClientAuthEKU
+	CodeNoSAN                = certcheck.CodeNoSAN
+	CodeNameMismatch         = certcheck.CodeNameMismatch
+	CodeSelfSignedLeaf       = certcheck.CodeSelfSignedLeaf
+	CodeIncompleteChain      = certcheck.CodeIncompleteChain
+	CodeUntrustedChain       = certcheck.CodeUntrustedChain
+	// CodeChainNotChecked is reported only in builds for js, which do
+	// not verify chains.
+	CodeChainNotChecked = certcheck.CodeChainNotChecked
 )
 
 // Defaults and limits of the certificate checks.
 const (
 	// DefaultExpiryWarning is how long before NotAfter cert-expiring is
-	// reported when CheckOptions.ExpiryWarning is zero: a month leaves time
-	// for a CA to sign a new certificate.
-	DefaultExpiryWarning = 30 * 24 * time.Hour
-	// MinRSABits is the smallest RSA key accepted: Unified CM and
-	// Expressway no longer generate smaller ones, and NIST retired 1024-bit
-	// RSA in 2013.
-	MinRSABits = 2048
-	// maxPEMCertificates bounds a pasted bundle, so that a form accepting
-	// one cannot be made to build chains from thousands of certificates.
-	maxPEMCertificates = 64
+	// reported when CheckOptions.ExpiryWarning is zero.
+	DefaultExpiryWarning = certcheck.DefaultExpiryWarning
+	// MinRSABits is the smallest RSA key accepted.
+	MinRSABits = certcheck.MinRSABits
+	// maxPEMCertificates bounds a pasted bundle.
+	maxPEMCertificates = certcheck.MaxPEMCertificates
 )
 
-// CheckOptions say what a certificate is checked against.
-type CheckOptions struct {
-	// Role selects the extended key usage required and the wording of the
-	// fixes.
-	Role Role
-	// Host is the name (DNS or IP) the certificate must match, by the rules
-	// of PeerNames; not checked when empty.
-	Host string
-	// Roots is the trust store the chain must reach; the chain is not
-	// checked when nil.
-	Roots *x509.CertPool
-	// Intermediates are the CA certificates offered with the certificate.
-	Intermediates []*x509.Certificate
-	// Now is the time validity is checked at; time.Now() when zero.
-	Now time.Time
-	// ExpiryWarning is how long before NotAfter cert-expiring is reported:
-	// DefaultExpiryWarning when zero, never when negative.
-	ExpiryWarning time.Duration
-	// CommonName says when the subject CN counts as a name for Host.
-	CommonName CommonNamePolicy
-}
+// CheckOptions say what a certificate is checked against:
+// certcheck.Options.
+type CheckOptions = certcheck.Options
 
-// CheckCertificate returns the findings for cert, which must not be nil,
-// in a stable order: validity, key, signature, basic constraints,
-// extended key usage, names, issuer, chain.
-//
-//	code                     severity  when
-//	cert-not-yet-valid       error     Now is before NotBefore
-//	cert-expired             error     Now is after NotAfter
-//	cert-expiring            warning   NotAfter is within ExpiryWarning of Now
-//	rsa-key-too-small        error     an RSA key under 2048 bits
-//	sha1-signature           error     signed with SHA-1 (RSA, ECDSA or DSA)
-//	weak-signature           error     signed with MD5 or MD2
-//	ca-flag-on-leaf          error     basic constraints say CA:TRUE
-//	missing-server-auth-eku  error     RoleNode, and extended key usages without serverAuth
-//	missing-client-auth-eku  error     RoleEdgeProxy, and extended key usages without clientAuth
-//	no-san                   warning   no DNS or IP subject alternative name
-//	name-mismatch            error     Host is given and no name of the certificate matches it
-//	self-signed-leaf         warning   signed by its own key, and not a CA
-//	incomplete-chain         error     Roots given, and an issuer is neither offered nor trusted
-//	untrusted-chain          error     Roots given, and the chain fails otherwise
-//
-// A certificate without extended key usages may be used for anything, so
-// it gets no EKU finding. The chain is verified at Now or, for a
-// certificate outside its validity period, at the nearest time inside it,
-// so that its own expiry is reported once and the chain's faults still
-// show.
+// CheckCertificate returns the findings for cert, which must not be nil:
+// certcheck.Check, whose documentation lists the codes and their order.
 func CheckCertificate(cert *x509.Certificate, opts CheckOptions) diag.Findings {
-	if opts.Now.IsZero() {
-		opts.Now = time.Now()
-	}
-	if opts.ExpiryWarning == 0 {
-		opts.ExpiryWarning = DefaultExpiryWarning
-	}
-	c := &certChecker{cert: cert, opts: opts}
-	c.validity()
-	c.publicKey()
-	c.signature()
-	c.basicConstraints()
-	c.extKeyUsage()
-	c.names()
-	c.selfSigned()
-	c.chain()
-	return c.fs
+	return certcheck.Check(cert, opts)
 }
 
 // CheckPEM parses a PEM bundle, the certificate to check first and then
 // the intermediates offered with it, and runs CheckCertificate on the
-// first with the others appended to opts.Intermediates. The error names
-// the PEM block (counting from 1) that cannot be used, and why: truncated
-// or malformed, not a CERTIFICATE, or not a parsable certificate. Text
-// around the blocks is ignored, as tools print subjects and issuers there.
+// first with the others appended to opts.Intermediates. The error is a
+// *certcheck.PEMError that names the PEM block (counting from 1) that
+// cannot be used, and why: truncated or malformed, not a CERTIFICATE, or
+// not a parsable certificate. Text around the blocks is ignored, as tools
+// print subjects and issuers there.
 func CheckPEM(data []byte, opts CheckOptions) (diag.Findings, error) {
-	begin := []byte("-----BEGIN")
-	var certs []*x509.Certificate
-	rest := data
-	for n := 1; ; n++ {
-		i := bytes.Index(rest, begin)
-		if i < 0 {
-			break
-		}
-		// pem.Decode skips a block it cannot read and returns the next
-		// one: a block is taken only if it is the one that starts at i, so
-		// that no certificate of the bundle is silently lost.
-		b, after := pem.Decode(rest[i:])
-		if b == nil || bytes.Count(rest[i:len(rest)-len(after)], begin) != 1 {
-			return nil, fmt.Errorf("mtlstrust: PEM block %d is truncated or malformed", n)
-		}
-		rest = after
-		if b.Type != "CERTIFICATE" {
-			advice := "paste certificates only"
-			if strings.Contains(b.Type, "PRIVATE KEY") {
-				advice += ", never a private key"
-			}
-			return nil, fmt.Errorf("mtlstrust: PEM block %d is %q, not CERTIFICATE: %s", n, b.Type, advice)
-		}
-		if n > maxPEMCertificates {
-			return nil, fmt.Errorf("mtlstrust: PEM block %d: more than %d certificates", n, maxPEMCertificates)
-		}
-		cert, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("mtlstrust: PEM block %d: %w", n, err)
-		}
-		certs = append(certs, cert)
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("mtlstrust: no PEM block found: want -----BEGIN CERTIFICATE-----")
-	}
-	opts.Intermediates = append(slices.Clip(opts.Intermediates), certs[1:]...)
-	return CheckCertificate(certs[0], opts), nil
-}
-
-// certChecker collects the findings of one CheckCertificate call.
-type certChecker struct {
-	cert *x509.Certificate
-	opts CheckOptions
-	fs   diag.Findings
-}
-
-func (c *certChecker) add(code string, sev diag.Severity, field, msg, fix string) {
-	c.fs = append(c.fs, diag.Finding{Code: code, Severity: sev, Path: "certificate/" + field, Message: msg, Fix: fix})
-}
-
-// label names the certificate in messages: its kind and subject CN, or
-// the whole subject when it has no CN.
-func (c *certChecker) label() string {
-	kind := "certificate"
-	switch c.opts.Role {
-	case RoleNode:
-		kind = "Tomcat certificate"
-	case RoleEdgeProxy:
-		kind = "Expressway-C certificate"
-	}
-	name := c.cert.Subject.CommonName
-	if name == "" {
-		name = c.cert.Subject.String()
-	}
-	return fmt.Sprintf("%s %q", kind, name)
-}
-
-// fix picks the advice for the role: Unified CM's Tomcat certificate is
-// handled in OS Administration, Expressway-C's in its own web interface.
-func (c *certChecker) fix(node, edge string) string {
-	if c.opts.Role == RoleEdgeProxy {
-		return edge
-	}
-	return node
+	fs, _, err := certcheck.CheckPEM(data, opts)
+	return fs, err
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-const (
-	renewNode = "regenerate the Tomcat certificate (Cisco Unified OS Administration > Security > Certificate Management: Generate CSR, have the CA sign it, upload it as tomcat) and restart nothing: this SDK reloads it"
-	renewEdge = "generate a new CSR on Expressway-C (Maintenance > Security > Server certificate), have the CA sign it and upload the signed certificate"
-)
-
-func (c *certChecker) validity() {
-	now, nb, na := c.opts.Now, c.cert.NotBefore, c.cert.NotAfter
-	if now.Before(nb) {
-		c.add(CodeCertNotYetValid, diag.Error, "notBefore",
-			fmt.Sprintf("%s is not valid before %s; it is now %s", c.label(), rfc3339(nb), rfc3339(now)),
-			"check the clocks (NTP) of the host and of the CA that signed it, or wait until "+rfc3339(nb))
-	}
-	if now.After(na) {
-		c.add(CodeCertExpired, diag.Error, "notAfter",
-			fmt.Sprintf("%s expired at %s; it is now %s", c.label(), rfc3339(na), rfc3339(now)),
-			c.fix(renewNode, renewEdge))
-		return
-	}
-	if c.opts.ExpiryWarning > 0 && !na.After(now.Add(c.opts.ExpiryWarning)) {
-		left := "less than a day"
-		if days := int(na.Sub(now) / (24 * time.Hour)); days == 1 {
-			left = "1 day"
-		} else if days > 1 {
-			left = fmt.Sprintf("%d days", days)
-		}
-		c.add(CodeCertExpiring, diag.Warning, "notAfter",
-			fmt.Sprintf("%s expires at %s, in %s", c.label(), rfc3339(na), left),
-			"before "+rfc3339(na)+", "+c.fix(renewNode, renewEdge))
-	}
-}
-
-func (c *certChecker) publicKey() {
-	pub, ok := c.cert.PublicKey.(*rsa.PublicKey)
-	if !ok || pub.N == nil || pub.N.BitLen() >= MinRSABits {
-		return
-	}
-	c.add(CodeRSAKeyTooSmall, diag.Error, "publicKey",
-		fmt.Sprintf("%s has a %d-bit RSA key; at least %d bits are needed", c.label(), pub.N.BitLen(), MinRSABits),
-		c.fix("regenerate the Tomcat certificate with a 2048-bit or larger key (Generate CSR, Key Length 2048 or more) and restart nothing: this SDK reloads it",
-			"generate a new Expressway-C CSR with a 2048-bit or larger key (Maintenance > Security > Server certificate) and upload the signed certificate"))
-}
-
-func (c *certChecker) signature() {
-	alg := c.cert.SignatureAlgorithm
-	code := ""
-	switch alg {
-	case x509.SHA1WithRSA, x509.ECDSAWithSHA1, x509.DSAWithSHA1:
-		code = CodeSHA1Signature
-	case x509.MD5WithRSA, x509.MD2WithRSA:
-		code = CodeWeakSignature
-	default:
-		return
-	}
-	c.add(code, diag.Error, "signatureAlgorithm",
-		fmt.Sprintf("%s is signed with %s, which TLS peers reject as forgeable", c.label(), alg),
-		c.fix("generate the Tomcat CSR with Hash Algorithm SHA256 and have the CA sign it with SHA-256 or stronger",
-			"generate the Expressway-C CSR with Digest algorithm SHA-256 and have the CA sign it with SHA-256 or stronger"))
-}
-
-func (c *certChecker) basicConstraints() {
-	if !c.cert.IsCA {
-		return
-	}
-	c.add(CodeCAFlagOnLeaf, diag.Error, "basicConstraints",
-		fmt.Sprintf("%s is a CA certificate (basic constraints CA:TRUE), not an end-entity certificate", c.label()),
-		c.fix("have the CA issue the Tomcat certificate from an end-entity (web server) template with CA:FALSE; a CA certificate belongs in tomcat-trust",
-			"have the CA issue the Expressway-C certificate from an end-entity template with CA:FALSE; a CA certificate belongs in the trusted CA list"))
-}
-
-func (c *certChecker) extKeyUsage() {
-	var want x509.ExtKeyUsage
-	var code, why, fix string
-	switch c.opts.Role {
-	case RoleNode:
-		want, code = x509.ExtKeyUsageServerAuth, CodeMissingServerAuthEKU
-		why = "clients and Expressway-C refuse it as the server on ports 5090 and 5091"
-		fix = "have the CA sign the Tomcat CSR with a template that includes TLS Web Server Authentication (serverAuth)"
-	case RoleEdgeProxy:
-		want, code = x509.ExtKeyUsageClientAuth, CodeMissingClientAuthEKU
-		why = "the node refuses it from the TLS client on port 5091"
-		fix = "have the CA sign the Expressway-C CSR with a template that includes both TLS Web Client Authentication (clientAuth) and TLS Web Server Authentication"
-	default:
-		return
-	}
-	ekus := c.cert.ExtKeyUsage
-	if len(ekus) == 0 && len(c.cert.UnknownExtKeyUsage) == 0 {
-		return
-	}
-	if slices.Contains(ekus, want) || slices.Contains(ekus, x509.ExtKeyUsageAny) {
-		return
-	}
-	var have []string
-	for _, u := range ekus {
-		have = append(have, u.String())
-	}
-	for _, oid := range c.cert.UnknownExtKeyUsage {
-		have = append(have, oid.String())
-	}
-	c.add(code, diag.Error, "extKeyUsage",
-		fmt.Sprintf("%s has extended key usages %s but not %s: %s", c.label(), strings.Join(have, ", "), want, why),
-		fix)
-}
-
-func (c *certChecker) names() {
-	if len(c.cert.DNSNames) == 0 && len(c.cert.IPAddresses) == 0 {
-		c.add(CodeNoSAN, diag.Warning, "subjectAltName",
-			fmt.Sprintf("%s has no DNS or IP subject alternative name; clients match names against SANs, and many (Go, browsers) ignore the CN", c.label()),
-			c.fix("regenerate the Tomcat CSR with the node's FQDN (and any name clients dial) as Subject Alternative Names",
-				"generate the Expressway-C CSR with its FQDN (and its cluster name) as Subject Alternative Names"))
-	}
-	if c.opts.Host == "" {
-		return
-	}
-	presented := PeerNames(c.cert, c.opts.CommonName)
-	if hostMatchesNames(c.opts.Host, presented) {
-		return
-	}
-	have := presented.String()
-	if have == "" {
-		have = "no usable name"
-	}
-	c.add(CodeNameMismatch, diag.Error, "subjectAltName",
-		fmt.Sprintf("%s does not match %q: it has %s", c.label(), c.opts.Host, have),
-		c.fix(fmt.Sprintf("regenerate the Tomcat certificate with %s as a Subject Alternative Name, or have clients and Expressway-C use a name it has", c.opts.Host),
-			fmt.Sprintf("add %s to the Expressway-C certificate's Subject Alternative Names, or refresh Expressway-C's Unified CM servers so the edge-proxy table lists the names it has", c.opts.Host)))
-}
-
-// hostMatchesNames applies RFC 6125 to names normalized by PeerNames: an
-// IP host matches only an equal address (IPv4-mapped IPv6 equals IPv4), a
-// DNS host matches a name equal to it case-insensitively, or a wildcard
-// whose "*" stands for exactly its left-most label.
-func hostMatchesNames(host string, n Names) bool {
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return slices.Contains(n.IPs, ip.Unmap().WithZone(""))
-	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if !validDNSName(host, false) {
-		return false
-	}
-	_, parent, hasParent := strings.Cut(host, ".")
-	for _, d := range n.DNS {
-		if d == host {
-			return true
-		}
-		if p, ok := strings.CutPrefix(d, "*."); ok && hasParent && p == parent {
-			return true
-		}
-	}
-	return false
-}
-
-// selfSigned flags a leaf signed by its own key: it chains to nothing, so
-// each peer must trust it one by one. A CA certificate is already flagged
-// by basicConstraints.
-func (c *certChecker) selfSigned() {
-	if c.cert.IsCA || !isSelfSigned(c.cert) {
-		return
-	}
-	c.add(CodeSelfSignedLeaf, diag.Warning, "issuer",
-		fmt.Sprintf("%s is self-signed (issuer %q is its own subject)", c.label(), c.cert.Issuer),
-		c.fix("use a CA-signed Tomcat certificate; a self-signed one must be trusted by each client and by Expressway-C (Maintenance > Security > Trusted CA certificate)",
-			"use a CA-signed Expressway-C certificate, or upload this one to the node's tomcat-trust"))
-}
-
-// isSelfSigned reports whether cert names itself as issuer and its own key
-// verifies its signature. MD5 and MD2 signatures cannot be verified: for
-// them, a missing or self-referencing authority key ID is taken instead.
-func isSelfSigned(cert *x509.Certificate) bool {
-	if !bytes.Equal(cert.RawIssuer, cert.RawSubject) {
-		return false
-	}
-	err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature)
-	var insecure x509.InsecureAlgorithmError
-	if errors.As(err, &insecure) {
-		return len(cert.AuthorityKeyId) == 0 || bytes.Equal(cert.AuthorityKeyId, cert.SubjectKeyId)
-	}
-	return err == nil
-}
-
-func (c *certChecker) chain() {
-	if c.opts.Roots == nil {
-		return
-	}
-	inter := x509.NewCertPool()
-	for _, ic := range c.opts.Intermediates {
-		if ic != nil {
-			inter.AddCert(ic)
-		}
-	}
-	// The leaf's own validity is already reported; verifying at a time it
-	// is valid lets the chain's problems show rather than that again.
-	at := c.opts.Now
-	if at.Before(c.cert.NotBefore) {
-		at = c.cert.NotBefore
-	} else if at.After(c.cert.NotAfter) {
-		at = c.cert.NotAfter
-	}
-	_, err := c.cert.Verify(x509.VerifyOptions{
-		Roots:         c.opts.Roots,
-		Intermediates: inter,
-		CurrentTime:   at,
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	})
-	if err == nil {
-		return
-	}
-	// An unknown authority without a hint means no certificate with the
-	// issuer's name was found: the chain stops short. With a hint, a
-	// candidate was found and rejected (wrong key, weak signature, expired),
-	// which the x509 error explains.
-	var ua x509.UnknownAuthorityError
-	if errors.As(err, &ua) && ua.Cert != nil && !bytes.Equal(ua.Cert.RawIssuer, ua.Cert.RawSubject) &&
-		ua.Error() == (x509.UnknownAuthorityError{Cert: ua.Cert}).Error() {
-		issuer := ua.Cert.Issuer.String()
-		c.add(CodeIncompleteChain, diag.Error, "issuer",
-			fmt.Sprintf("%s: issuer %q of %q is neither among the intermediates offered nor in the trust store; the chain must include it or the trust store must hold its root",
-				c.label(), issuer, ua.Cert.Subject.String()),
-			c.fix(fmt.Sprintf("upload the CA certificates up to the root (%s and the CAs above it) to tomcat-trust, so Unified CM sends the whole chain with the Tomcat certificate, and the root to Expressway-C's trusted CA list", issuer),
-				fmt.Sprintf("upload the CA certificates up to the root (%s and the CAs above it) to the node's tomcat-trust, or add the intermediates to Expressway-C's server certificate chain", issuer)))
-		return
-	}
-	msg := fmt.Sprintf("%s does not chain to the trust store: %v", c.label(), err)
-	if ua.Cert != nil && bytes.Equal(ua.Cert.RawIssuer, ua.Cert.RawSubject) {
-		// The chain is whole but ends at a self-issued certificate the
-		// trust store does not hold: name it.
-		msg = fmt.Sprintf("%s chains to %q, which is self-issued and not in the trust store: %v", c.label(), ua.Cert.Subject.String(), err)
-	}
-	c.add(CodeUntrustedChain, diag.Error, "issuer", msg,
-		c.fix("add the root CA that signed the Tomcat certificate to the trust store of its clients (Expressway-C: Maintenance > Security > Trusted CA certificate)",
-			"upload the root CA that signed the Expressway-C certificate to the node's tomcat-trust"))
-}

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	mrand "math/rand/v2"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipoauth/sdk/certcheck"
 	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/internal/testca"
 )
@@ -485,4 +487,41 @@ func FuzzCheckPEM(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestValidDNSNameAgreesWithPeerNames: the table validates names with
+// validDNSName, and certcheck normalizes the names certificates present;
+// a name one accepts and the other drops would never match.
+func TestValidDNSNameAgreesWithPeerNames(t *testing.T) {
+	names := []string{
+		"expc1.example.com", "EXPC1.Example.COM.", "*.mra.example.com", "*.com", "f*.example.com", "a.*.example.com",
+		"ok_label.example.com", "bad_label-.example.com", "-bad.example.com", "a..b", ".", "", "single",
+		strings.Repeat("a", 63) + ".example.com", strings.Repeat("a", 64) + ".example.com",
+		strings.Repeat("abcdefghi.", 25) + "com", strings.Repeat("abcdefghi.", 26) + "com", "é.example.com", "a b.example.com",
+	}
+	for _, n := range names {
+		kept := len(PeerNames(&x509.Certificate{DNSNames: []string{n}}, CNNever).DNS) == 1
+		if got := validDNSName(n, true); got != kept {
+			t.Errorf("%q: validDNSName %v, PeerNames keeps it %v", n, got, kept)
+		}
+		if strings.Contains(n, "*") {
+			continue
+		}
+		matched := Names{DNS: []string{strings.ToLower(strings.TrimSuffix(n, "."))}}.MatchesHost(n)
+		if got := validDNSName(n, false); got != matched {
+			t.Errorf("%q as a host: validDNSName %v, MatchesHost %v", n, got, matched)
+		}
+	}
+}
+
+// TestCheckPEMError: the error of CheckPEM is certcheck's, with its cause.
+func TestCheckPEMError(t *testing.T) {
+	_, err := CheckPEM([]byte("no certificate here"), CheckOptions{})
+	var pe *certcheck.PEMError
+	if !errors.As(err, &pe) || !errors.Is(err, certcheck.ErrNoPEM) || pe.Block != 0 {
+		t.Fatalf("error %#v", err)
+	}
+	if CodeCertExpired != certcheck.CodeCertExpired || CodeUntrustedChain != "untrusted-chain" || RoleEdgeProxy != certcheck.RoleEdgeProxy {
+		t.Fatal("codes or roles differ from certcheck's")
+	}
 }

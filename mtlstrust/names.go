@@ -2,73 +2,43 @@ package mtlstrust
 
 import (
 	"crypto/x509"
-	"net/netip"
 	"strings"
+
+	"github.com/sipoauth/sdk/certcheck"
 )
 
 // Names are the identifiers a certificate presents, normalized for
-// matching (RFC 6125): DNS names lower-cased without a trailing dot,
-// wildcards kept only as a whole left-most label, IP addresses as
-// addresses.
-type Names struct {
-	DNS []string
-	IPs []netip.Addr
-}
+// matching (RFC 6125): certcheck.Names.
+type Names = certcheck.Names
 
 // CommonNamePolicy says when a certificate's subject common name counts
-// as a DNS name.
-type CommonNamePolicy int
+// as a DNS name: certcheck.CommonNamePolicy.
+type CommonNamePolicy = certcheck.CommonNamePolicy
 
 const (
 	// CNWhenNoDNSSAN uses the CN only when the certificate has no DNS
 	// SAN, as RFC 6125 §6.4.4 allows. The default.
-	CNWhenNoDNSSAN CommonNamePolicy = iota
+	CNWhenNoDNSSAN = certcheck.CNWhenNoDNSSAN
 	// CNNever ignores the CN.
-	CNNever
+	CNNever = certcheck.CNNever
 	// CNAlways adds the CN to the DNS SANs. Unified CM's table lists "CN
 	// or SAN", and some Expressway certificates carry their cluster name
 	// only in the CN.
-	CNAlways
+	CNAlways = certcheck.CNAlways
 )
 
 // PeerNames returns the names cert presents under policy. Malformed DNS
 // names, and wildcards anywhere but the whole left-most label, are
 // dropped: they never match.
 func PeerNames(cert *x509.Certificate, policy CommonNamePolicy) Names {
-	var n Names
-	for _, d := range cert.DNSNames {
-		if d = normalizeDNS(d); d != "" {
-			n.DNS = append(n.DNS, d)
-		}
-	}
-	if cn := cert.Subject.CommonName; cn != "" && (policy == CNAlways || policy == CNWhenNoDNSSAN && len(cert.DNSNames) == 0) {
-		if ip, err := netip.ParseAddr(cn); err == nil {
-			n.IPs = append(n.IPs, ip.Unmap())
-		} else if d := normalizeDNS(cn); d != "" {
-			n.DNS = append(n.DNS, d)
-		}
-	}
-	for _, ip := range cert.IPAddresses {
-		if a, ok := netip.AddrFromSlice(ip); ok {
-			n.IPs = append(n.IPs, a.Unmap())
-		}
-	}
-	return n
-}
-
-// normalizeDNS lower-cases d and drops a trailing dot, or returns "" when
-// d is not a DNS name with at most a left-most wildcard label.
-func normalizeDNS(d string) string {
-	d = strings.ToLower(strings.TrimSuffix(d, "."))
-	if !validDNSName(d, true) {
-		return ""
-	}
-	return d
+	return certcheck.PeerNames(cert, policy)
 }
 
 // validDNSName reports whether d is a DNS name of LDH labels; with
 // wildcard, "*" may be the whole left-most label of a name of at least
-// three labels ("*.example.com", never "*.com" or "f*.example.com").
+// three labels ("*.example.com", never "*.com" or "f*.example.com"). The
+// table validates its names with it; it must accept exactly the names
+// certcheck.PeerNames keeps (TestValidDNSNameAgreesWithPeerNames).
 func validDNSName(d string, wildcard bool) bool {
 	d = strings.TrimSuffix(d, ".")
 	if d == "" || len(d) > MaxNameLength {
@@ -90,13 +60,4 @@ func validDNSName(d string, wildcard bool) bool {
 		}
 	}
 	return true
-}
-
-// String lists the names, for messages.
-func (n Names) String() string {
-	parts := append([]string(nil), n.DNS...)
-	for _, ip := range n.IPs {
-		parts = append(parts, ip.String())
-	}
-	return strings.Join(parts, ", ")
 }

@@ -1,0 +1,130 @@
+package certcheck
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sipoauth/sdk/internal/testca"
+)
+
+// FuzzParse: the lite parser never panics, never refuses what x509
+// accepts, and when both accept, every field Parse documents is equal.
+// Check and PublicKeyInfo never panic on what it accepts.
+func FuzzParse(f *testing.F) {
+	for _, s := range corpus(f) {
+		f.Add(s.der)
+	}
+	f.Add([]byte{})
+	f.Add([]byte{0x30, 0x80})
+	f.Add([]byte{0x30, 0x84, 0xff, 0xff, 0xff, 0xff})
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, der []byte) {
+		lite, liteErr := parseLite(der)
+		std, stdErr := x509.ParseCertificate(der)
+		if liteErr != nil {
+			if lite != nil {
+				t.Fatalf("certificate with error %v", liteErr)
+			}
+			if stdErr == nil {
+				t.Fatalf("lite parser refuses what x509 accepts: %v", liteErr)
+			}
+			return
+		}
+		for _, o := range []Options{
+			{Role: RoleNode, Host: "cucm1.example.com", Now: now},
+			{Role: RoleEdgeProxy, Host: "192.0.2.1", Now: now, CommonName: CNAlways},
+		} {
+			for _, f := range Check(lite, o) {
+				if f.Code == "" || f.Message == "" || f.Fix == "" || !strings.HasPrefix(f.Path, "certificate/") {
+					t.Fatalf("incomplete finding %+v", f)
+				}
+			}
+		}
+		_ = PublicKeyInfo(lite).String()
+		if stdErr != nil {
+			return
+		}
+		if d := diffFields(lite, std); len(d) > 0 {
+			t.Fatalf("fields differ:\n%s", strings.Join(d, "\n"))
+		}
+	})
+}
+
+// FuzzCheckPEM: CheckPEM never panics, returns findings or a *PEMError,
+// never both, and complete findings.
+func FuzzCheckPEM(f *testing.F) {
+	ca := testca.New(f, "Fuzz Root CA")
+	leaf := ca.Server(f, "cucm1.example.com", "192.0.2.10")
+	full := leaf.CertPEM()
+	f.Add(full)
+	f.Add(testca.CertPEM(leaf.Cert, ca.Cert))
+	f.Add(full[:len(full)/2])
+	f.Add(append(leaf.KeyPEM(), full...))
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"))
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\n"))
+	f.Add([]byte{})
+	fixtures, _ := filepath.Glob("testdata/*.pem")
+	for _, name := range fixtures {
+		if data, err := os.ReadFile(name); err == nil {
+			f.Add(data)
+		}
+	}
+	pool := ca.Pool()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for _, o := range []Options{
+			{Role: RoleNode, Host: "cucm1.example.com", Now: now},
+			{Role: RoleEdgeProxy, Host: "::ffff:192.0.2.10", Roots: pool, CommonName: CNAlways, Now: now},
+		} {
+			fs, certs, err := CheckPEM(in, o)
+			if err != nil {
+				var pe *PEMError
+				if fs != nil || certs != nil || !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), "certcheck: ") {
+					t.Fatalf("findings %v, certificates %d, error %#v", fs, len(certs), err)
+				}
+				continue
+			}
+			if len(certs) == 0 || len(certs) > MaxPEMCertificates {
+				t.Fatalf("%d certificates", len(certs))
+			}
+			for _, f := range fs {
+				if f.Code == "" || f.Message == "" || f.Fix == "" || !strings.HasPrefix(f.Path, "certificate/") {
+					t.Fatalf("incomplete finding %+v", f)
+				}
+			}
+		}
+		if b, _ := pem.Decode(in); b != nil && b.Type == "CERTIFICATE" {
+			// What Parse accepts in a PEM block, the lite parser accepts too.
+			if _, err := Parse(b.Bytes); err == nil {
+				if _, lerr := parseLite(b.Bytes); lerr != nil {
+					t.Fatalf("lite parser refuses a block x509 accepts: %v", lerr)
+				}
+			}
+		}
+	})
+}
+
+// FuzzParseASN1Time: the time reader agrees with cryptobyte's, which x509
+// uses, on every input.
+func FuzzParseASN1Time(f *testing.F) {
+	for _, s := range []string{"260101120000Z", "2601011200+0530", "491231235959Z", "500101000000Z", "000229000000Z",
+		"260101120000-2400", "260101120000+0000", "260101120000.5Z"} {
+		f.Add(s, true)
+	}
+	for _, s := range []string{"20260101120000Z", "99991231235959Z", "00000101000000Z", "19000228235959-0100", "20260101120000.000Z"} {
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, s string, utc bool) {
+		got, ok := parseASN1Time([]byte(s), utc)
+		ref, refOK := cryptobyteTime(s, utc)
+		if ok != refOK || ok && !sameTime(got, ref) {
+			t.Fatalf("%q (utc %v): lite %v %v, cryptobyte %v %v", s, utc, got, ok, ref, refOK)
+		}
+	})
+}
