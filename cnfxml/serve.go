@@ -1,3 +1,8 @@
+//go:build !js
+
+// The HTTP handler is left out of js/wasm builds (a browser serves no
+// files), which keeps net/http and crypto/tls out of them.
+
 package cnfxml
 
 import (
