@@ -14,5 +14,6 @@
 // Validate returns diag findings for what stops or weakens SIP OAuth
 // registration; Targets returns the ordered list of nodes, ports and
 // transports a client tries; NewCSF builds a Jabber configuration from
-// scratch; Handler serves files from a directory or any Source.
+// scratch; Handler serves files from a directory or any Source (not in
+// js/wasm builds, where the package is used to check files in a browser).
 package cnfxml
