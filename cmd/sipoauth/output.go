@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sipoauth/sdk/diag"
+)
+
+// maxInput bounds every input read whole (all but logs, which are
+// streamed): far above any configuration file, certificate chain, token
+// or header, low enough that a wrong file name cannot exhaust memory.
+const maxInput = 8 << 20
+
+// errEmptyInput is the error of an input with nothing but white space.
+var errEmptyInput = errors.New("empty input")
+
+// open opens the named file, or standard input for "-".
+func (e *env) open(name string) (io.ReadCloser, string, error) {
+	if name == "-" {
+		return io.NopCloser(e.stdin), "standard input", nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, name, err
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, name, fmt.Errorf("%s is a directory", name)
+	}
+	return f, name, nil
+}
+
+// readInput reads the named file, or standard input for "-", refusing
+// more than max bytes and input with nothing but white space.
+func (e *env) readInput(name string, max int64) ([]byte, error) {
+	rc, label, err := e.open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", label, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes", label, max)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, fmt.Errorf("%s: %w", label, errEmptyInput)
+	}
+	return b, nil
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// status returns the exit status for fs: exitFindings when one has
+// severity error.
+func status(fs diag.Findings) int {
+	if fs.HasErrors() {
+		return exitFindings
+	}
+	return exitOK
+}
+
+// printFindings prints a summary line, then each finding on one line
+// ("error code path: message") with its fix on the next.
+func printFindings(w io.Writer, fs diag.Findings) {
+	fmt.Fprintln(w, summarize(fs))
+	for _, f := range fs {
+		fmt.Fprintln(w, f.String())
+		if f.Fix != "" {
+			fmt.Fprintln(w, "  fix: "+f.Fix)
+		}
+	}
+}
+
+// summarize counts findings by severity: "2 findings: 1 error, 1 warning".
+func summarize(fs diag.Findings) string {
+	if len(fs) == 0 {
+		return "no findings"
+	}
+	var n [3]int
+	for _, f := range fs {
+		if int(f.Severity) < len(n) {
+			n[f.Severity]++
+		}
+	}
+	var parts []string
+	for _, s := range []diag.Severity{diag.Error, diag.Warning, diag.Info} {
+		c := n[s]
+		if c == 0 {
+			continue
+		}
+		word := s.String()
+		if c > 1 && s != diag.Info {
+			word += "s"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", c, word))
+	}
+	return fmt.Sprintf("%s: %s", plural(len(fs), "finding"), strings.Join(parts, ", "))
+}
+
+// plural returns "1 finding" or "3 findings".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// table writes aligned columns.
+type table struct{ tw *tabwriter.Writer }
+
+func newTable(w io.Writer, indent string, header ...string) *table {
+	t := &table{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
+	if header != nil {
+		t.row(indent, header...)
+	}
+	return t
+}
+
+func (t *table) row(indent string, cells ...string) {
+	fmt.Fprintln(t.tw, indent+strings.Join(cells, "\t"))
+}
+
+func (t *table) flush() { t.tw.Flush() }
+
+// fields prints "name  value" lines, aligned, skipping empty values.
+func fields(w io.Writer, indent string, kv ...string) {
+	t := newTable(w, indent)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			t.row(indent, kv[i], kv[i+1])
+		}
+	}
+	t.flush()
+}
+
+// when formats a time in UTC with the time left or past at now.
+func when(t, now time.Time) string {
+	s := t.UTC().Format(time.RFC3339)
+	d := t.Sub(now).Round(time.Second)
+	switch {
+	case d > 0:
+		return s + " (in " + d.String() + ")"
+	case d < 0:
+		return s + " (" + (-d).String() + " ago)"
+	}
+	return s + " (now)"
+}
+
+// yesNo returns "yes" or "no".
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

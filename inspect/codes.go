@@ -1,0 +1,96 @@
+package inspect
+
+// Finding codes of this package, stable across releases. The checks also
+// return the codes of the packages they call: cnfxml's Validate for a
+// configuration file, the certificate checks for a chain, the client-log
+// analyzer for a log.
+const (
+	// CodeCNFUnreadable: the configuration file cannot be parsed.
+	CodeCNFUnreadable = "cnf-unreadable"
+	// CodeCertUnreadable: no PEM certificate, or one that cannot be parsed.
+	CodeCertUnreadable = "cert-unreadable"
+
+	// CodeTokenUnreadable: the token does not decode as a JWS or JWE.
+	CodeTokenUnreadable = "token-unreadable"
+	// CodeTokenExpired: exp is at or before Options.Now.
+	CodeTokenExpired = "token-expired"
+	// CodeTokenNotYetValid: nbf or iat is after Options.Now.
+	CodeTokenNotYetValid = "token-not-yet-valid"
+	// CodeTokenRefresh: a refresh token, which is never a SIP credential.
+	CodeTokenRefresh = "token-refresh"
+	// CodeTokenAlgNone: an unsigned token (alg "none").
+	CodeTokenAlgNone = "token-alg-none"
+	// CodeTokenHMAC: a token signed with a shared secret.
+	CodeTokenHMAC = "token-hmac"
+	// CodeTokenNoExp: readable claims without exp.
+	CodeTokenNoExp = "token-no-exp"
+	// CodeTokenEncryptedClaims: the claims are encrypted (Unified CM's
+	// nested token, or a JWE): only a holder of the key reads them.
+	CodeTokenEncryptedClaims = "token-encrypted-claims"
+
+	// CodeHeaderUnreadable: the header value is not a well-formed Bearer
+	// challenge or credentials.
+	CodeHeaderUnreadable = "header-unreadable"
+	// CodeHeaderInvalidToken: a challenge with error="invalid_token".
+	CodeHeaderInvalidToken = "header-invalid-token"
+	// CodeHeaderInsufficientScope: a challenge with
+	// error="insufficient_scope".
+	CodeHeaderInsufficientScope = "header-insufficient-scope"
+	// CodeHeaderChallengeError: a challenge with another error
+	// (invalid_request, invalid_scope, ...).
+	CodeHeaderChallengeError = "header-challenge-error"
+	// CodeHeaderNotBearer: a header of another scheme, such as Digest.
+	CodeHeaderNotBearer = "header-not-bearer"
+	// CodeHeaderForm: which of the four credentials forms the header uses.
+	CodeHeaderForm = "header-form"
+	// CodeHeaderRealmMismatch: credentials for a realm other than Unified
+	// CM's ccmsipline, which a Unified CM registrar skips.
+	CodeHeaderRealmMismatch = "header-realm-mismatch"
+	// CodeChallenge: a Bearer challenge without error: the first answer
+	// to a REGISTER without credentials, to be retried with a token.
+	CodeChallenge = "challenge"
+	// CodeChallengeMissing: a 401 or 407 without its challenge header.
+	CodeChallengeMissing = "challenge-missing"
+
+	// CodeResponseUnreadable: the input is not a SIP response.
+	CodeResponseUnreadable = "response-unreadable"
+	// CodeRegistered: a 2xx answer to a REGISTER.
+	CodeRegistered = "registered"
+	// CodeEdgeUpstreamFailed: an edge proxy's 503 for a failure of its
+	// hop to the node that is not a certificate problem.
+	CodeEdgeUpstreamFailed = "edge-upstream-failed"
+	// CodeNodeRefusedEdgeProxy: an edge proxy's 503 saying the node
+	// refused its certificate (scenario 3; the proxy's log has the exact
+	// cause).
+	CodeNodeRefusedEdgeProxy = "node-refused-edge-proxy"
+
+	// Scenario 1 (port mismatch), the codes of client.PortMismatchError.Causes.
+
+	// CodeOAuthDisabled: SIP OAuth is not enabled cluster-wide.
+	CodeOAuthDisabled = "oauth-disabled-cluster-wide"
+	// CodeProfileWithoutOAuth: the device's security profile lacks OAuth.
+	CodeProfileWithoutOAuth = "profile-without-oauth"
+	// CodeWrongConnectionKind: the OAuth port reached over the wrong kind
+	// of connection.
+	CodeWrongConnectionKind = "wrong-connection-kind"
+
+	// Scenarios 2 and 3 (TLS between edge proxy and node), the codes of
+	// mtlstrust.Diagnose.
+
+	// CodeUnknownCAAtEdge: the edge proxy does not trust the node's signer (scenario 2).
+	CodeUnknownCAAtEdge = "unknown-ca-at-edge-proxy"
+	// CodeUnknownCAAtNode: the node does not trust the edge proxy's signer (scenario 3).
+	CodeUnknownCAAtNode = "unknown-ca-at-node"
+	// CodeNotInTable: the edge proxy's names are not in the edge-proxy table (scenario 3).
+	CodeNotInTable = "not-in-edge-proxy-table"
+	// CodeBadCertificate: a bad_certificate alert (scenario 2 or 3 by side).
+	CodeBadCertificate = "bad-certificate"
+	// CodeCertificateExpired: a certificate expired or not yet valid.
+	CodeCertificateExpired = "certificate-expired"
+	// CodeNoClientCertificate: the MRA OAuth port reached without a client certificate.
+	CodeNoClientCertificate = "no-client-certificate"
+	// CodeNodeNameMismatch: the node's certificate lacks the name dialed.
+	CodeNodeNameMismatch = "node-name-mismatch"
+	// CodeHandshakeFailed: a TLS failure none of the above explains.
+	CodeHandshakeFailed = "handshake-failed"
+)

@@ -1,0 +1,456 @@
+package inspect
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sipoauth/sdk/diag"
+)
+
+// maxResponseHeaders bounds the header fields of a response.
+const maxResponseHeaders = 256
+
+// sipResponse is a parsed SIP response: status line and header fields in
+// order, names canonical for the fields this package knows.
+type sipResponse struct {
+	Status  int
+	Reason  string
+	Headers []sipHeader
+}
+
+type sipHeader struct{ Name, Value string }
+
+// values returns the values of the header fields named name.
+func (r *sipResponse) values(name string) []string {
+	var out []string
+	for _, h := range r.Headers {
+		if h.Name == name {
+			out = append(out, h.Value)
+		}
+	}
+	return out
+}
+
+// responseError says why a text is not a SIP response, and where.
+type responseError struct {
+	// Line is the 1-based line of the problem.
+	Line int
+	// Msg says what is wrong.
+	Msg string
+}
+
+// Error returns "inspect: line N: msg".
+func (e *responseError) Error() string { return "inspect: line " + strconv.Itoa(e.Line) + ": " + e.Msg }
+
+// knownHeaders are the names a response flattened onto one line is split
+// at (see parseFlattened).
+var knownHeaders = []string{
+	"Via", "From", "To", "Call-ID", "CSeq", "Contact", "Date", "Server", "User-Agent", "Max-Forwards",
+	"Expires", "Retry-After", "Warning", "Content-Length", "Content-Type", "Proxy-Authenticate",
+	"WWW-Authenticate", "Supported", "Require", "Allow", "Allow-Events", "Record-Route", "Route",
+	"Reason", "Session-ID", "Mime-Version", "Accept", "Min-Expires", "P-Asserted-Identity",
+	"Path", "Service-Route", "Unsupported", "Authentication-Info",
+}
+
+// canonicalNames are the header names the parser knows, by lower-case
+// name and compact form (RFC 3261 §7.3.3).
+var canonicalNames = func() map[string]string {
+	m := map[string]string{"v": "Via", "f": "From", "t": "To", "i": "Call-ID", "m": "Contact",
+		"l": "Content-Length", "c": "Content-Type", "k": "Supported", "x": "Session-Expires"}
+	for _, n := range knownHeaders {
+		m[strings.ToLower(n)] = n
+	}
+	return m
+}()
+
+func canonical(name string) string {
+	if n, ok := canonicalNames[strings.ToLower(name)]; ok {
+		return n
+	}
+	return name
+}
+
+// parseResponse reads a SIP response's status line and header fields,
+// with CRLF or LF line ends and folded lines; the body is ignored. A
+// response whose header fields were flattened onto the status line, as
+// when it is copied from a web page, is split at the known header names.
+func parseResponse(b []byte) (*sipResponse, error) {
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	b = bytes.TrimLeft(b, " \t\r\n")
+	lines := splitLines(b)
+	if len(lines) == 0 {
+		return nil, &responseError{Line: 1, Msg: "empty"}
+	}
+	r := &sipResponse{}
+	tail, err := r.statusLine(lines[0])
+	if err != nil {
+		return nil, err
+	}
+	if tail != "" {
+		return r, r.parseFlattened(tail, lines[1:])
+	}
+	for i, line := range lines[1:] {
+		n := i + 2
+		if line == "" {
+			break // the end of the header fields; the body is not read
+		}
+		if strings.TrimSpace(line) == "" {
+			continue // logs that wrap long lines leave lines of blanks
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if len(r.Headers) == 0 {
+				return nil, &responseError{Line: n, Msg: "a continuation line before any header field"}
+			}
+			h := &r.Headers[len(r.Headers)-1]
+			h.Value = strings.TrimSpace(h.Value + " " + strings.TrimSpace(line))
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		name = strings.TrimRight(name, " \t")
+		if !ok || !isHeaderName(name) {
+			return nil, &responseError{Line: n, Msg: fmt.Sprintf("%q is not a header field (name: value)", clip(line, 40))}
+		}
+		if err := r.add(n, name, value); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (r *sipResponse) add(line int, name, value string) error {
+	if len(r.Headers) == maxResponseHeaders {
+		return &responseError{Line: line, Msg: "more than " + strconv.Itoa(maxResponseHeaders) + " header fields"}
+	}
+	r.Headers = append(r.Headers, sipHeader{Name: canonical(name), Value: strings.TrimSpace(value)})
+	return nil
+}
+
+// statusLine reads "SIP/2.0 NNN Reason" and returns what follows the
+// reason when header fields follow on the same line.
+func (r *sipResponse) statusLine(line string) (string, error) {
+	if !isStatusLine([]byte(line)) {
+		return "", &responseError{Line: 1, Msg: fmt.Sprintf("%q is not a SIP status line (SIP/2.0 NNN Reason)", clip(line, 40))}
+	}
+	r.Status, _ = strconv.Atoi(line[8:11])
+	if r.Status < 100 {
+		return "", &responseError{Line: 1, Msg: "status " + line[8:11] + " is not a response code (100-699)"}
+	}
+	reason := strings.TrimSpace(line[11:])
+	if i := nextHeaderName(reason, 0); i >= 0 {
+		r.Reason = strings.TrimSpace(reason[:i])
+		return reason[i:], nil
+	}
+	r.Reason = reason
+	return "", nil
+}
+
+// parseFlattened reads header fields written one after the other on a
+// line, and on the lines after it, as a copied page shows a response:
+// "SIP/2.0 403 Forbidden Via: SIP/2.0/TLS ... Warning: 399 UCM2-PUB "...""
+// Lines are joined with spaces and split where a known header name
+// follows a space outside a quoted string.
+func (r *sipResponse) parseFlattened(tail string, rest []string) error {
+	var b strings.Builder
+	b.WriteString(strings.TrimSpace(tail))
+	for _, l := range rest {
+		if l = strings.TrimSpace(l); l != "" {
+			// A page wraps long values after a hyphen, as in a Call-ID.
+			if !strings.HasSuffix(b.String(), "-") {
+				b.WriteByte(' ')
+			}
+			b.WriteString(l)
+		}
+	}
+	s := b.String()
+	for s != "" {
+		colon := strings.IndexByte(s, ':')
+		next := nextHeaderName(s, colon+1)
+		field := s
+		if next >= 0 {
+			field, s = s[:next], s[next:]
+		} else {
+			s = ""
+		}
+		name, value, _ := strings.Cut(field, ":")
+		if err := r.add(1, name, value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nextHeaderName returns the index in s, from from on, of a known header
+// name followed by a colon and preceded by white space, outside quoted
+// strings; -1 when there is none.
+func nextHeaderName(s string, from int) int {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && i >= from && i > 0 && (s[i-1] == ' ' || s[i-1] == '\t'):
+			for _, n := range knownHeaders {
+				if len(s)-i > len(n) && strings.EqualFold(s[i:i+len(n)], n) && s[i+len(n)] == ':' {
+					return i
+				}
+			}
+		}
+	}
+	return -1
+}
+
+func isHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(isB64URL(c) && c != '=' || strings.IndexByte("!%*.+`'~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// splitLines splits at LF, dropping a CR before it.
+func splitLines(b []byte) []string {
+	s := string(b)
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
+	return lines
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// warning is one warning-value of a Warning header (RFC 3261 §20.43).
+type warning struct {
+	Code  int
+	Agent string
+	Text  string
+}
+
+// parseWarnings reads the warning-values of a Warning header value; it
+// returns those read before a malformed one.
+func parseWarnings(s string) []warning {
+	var out []warning
+	for {
+		s = strings.TrimLeft(s, " \t")
+		if len(s) < 4 || !isDigit(s[0]) || !isDigit(s[1]) || !isDigit(s[2]) || (s[3] != ' ' && s[3] != '\t') {
+			return out
+		}
+		w := warning{Code: int(s[0]-'0')*100 + int(s[1]-'0')*10 + int(s[2]-'0')}
+		s = strings.TrimLeft(s[3:], " \t")
+		i := strings.IndexAny(s, " \t\",")
+		if i <= 0 {
+			return out
+		}
+		w.Agent, s = s[:i], strings.TrimLeft(s[i:], " \t")
+		if len(s) == 0 || s[0] != '"' {
+			return out
+		}
+		var text strings.Builder
+		j := 1
+		for ; j < len(s) && s[j] != '"'; j++ {
+			if s[j] == '\\' && j+1 < len(s) {
+				j++
+			}
+			text.WriteByte(s[j])
+		}
+		if j == len(s) {
+			return out
+		}
+		w.Text = text.String()
+		out = append(out, w)
+		s = strings.TrimLeft(s[j+1:], " \t")
+		if len(s) == 0 || s[0] != ',' {
+			return out
+		}
+		s = s[1:]
+	}
+}
+
+// PortMismatchText is the warn-text of Unified CM's port-mismatch answer.
+const PortMismatchText = "SIP OAuth Registration port Mismatch"
+
+// responseHeaders are the header fields ResponseView shows.
+var responseHeaders = []string{"Call-ID", "CSeq", "Contact", "Expires", "Proxy-Authenticate", "Retry-After",
+	"Server", "Warning", "WWW-Authenticate"}
+
+// checkResponse explains a SIP response to a REGISTER: a port mismatch
+// (scenario 1), a challenge and its error, an edge proxy's 503 (scenarios
+// 2 and 3), or a registration.
+func checkResponse(input []byte, opts Options) Result {
+	resp, err := parseResponse(input)
+	if err != nil {
+		f := diag.Finding{Code: CodeResponseUnreadable, Severity: diag.Error, Path: "status-line", Message: err.Error(),
+			Fix: "paste the response from its status line (SIP/2.0 NNN Reason) through its header fields"}
+		var re *responseError
+		if errors.As(err, &re) && re.Line > 1 {
+			f.Path = "line " + strconv.Itoa(re.Line)
+		}
+		return Result{Findings: diag.Findings{f}}
+	}
+	v := &ResponseView{Status: resp.Status, Reason: resp.Reason}
+	for _, n := range responseHeaders {
+		if vals := resp.values(n); len(vals) > 0 {
+			if v.Headers == nil {
+				v.Headers = map[string]string{}
+			}
+			v.Headers[n] = strings.Join(vals, ", ")
+		}
+	}
+	r := Result{Response: v}
+	warnings := parseWarnings(strings.Join(resp.values("Warning"), ", "))
+	switch s := resp.Status; {
+	case s == 403 && hasPortMismatch(warnings):
+		v.Scenario = 1
+		port := opts.Port
+		if port == 0 {
+			port = 5090
+		}
+		r.Findings = portMismatchCauses(port)
+	case s == 401 || s == 407:
+		r.Header, r.Findings = responseChallenges(resp, opts.now())
+	case s == 503 && len(warnings) > 0:
+		r.Findings, v.Scenario = edgeWarnings(warnings)
+	case s >= 200 && s < 300 && strings.HasSuffix(strings.ToUpper(strings.TrimSpace(strings.Join(resp.values("CSeq"), ""))), "REGISTER"):
+		msg := "the registrar accepted the registration"
+		if e := resp.values("Expires"); len(e) > 0 {
+			msg += " for " + e[0] + " seconds (Expires)"
+		}
+		r.Findings = diag.Findings{{Code: CodeRegistered, Severity: diag.Info, Path: "status-line", Message: msg}}
+	}
+	return r
+}
+
+func hasPortMismatch(ws []warning) bool {
+	for _, w := range ws {
+		if w.Code == 399 && strings.EqualFold(w.Text, PortMismatchText) {
+			return true
+		}
+	}
+	return false
+}
+
+// portMismatchCauses are the three causes of scenario 1, in the words of
+// client.PortMismatchError.Causes, the likeliest first.
+func portMismatchCauses(port int) diag.Findings {
+	return diag.Findings{
+		{
+			Code: CodeProfileWithoutOAuth, Severity: diag.Error, Path: "Warning",
+			Message: "the device's security profile does not enable OAuth, so the device may not register on port " + strconv.Itoa(port),
+			Fix:     "in System > Security > Phone Security Profile, check Enable OAuth Authentication on the device's profile, save and reset the device",
+		},
+		{
+			Code: CodeOAuthDisabled, Severity: diag.Error, Path: "Warning",
+			Message: "SIP OAuth is not enabled cluster-wide (ClusterSIPOAuthMode 0): every OAuth port refuses registrations",
+			Fix:     "enable SIP OAuth mode cluster-wide on the publisher, with the CLI command `utils sipOAuth-mode enable`",
+		},
+		{
+			Code: CodeWrongConnectionKind, Severity: diag.Error, Path: "Warning",
+			Message: "the request reached an OAuth port over the wrong kind of connection: the on-premises port (5090) takes TLS without a client certificate straight from the client, the MRA port (5091) mutual TLS from a registered Expressway-C",
+			Fix:     "connect on premises to sipOAuthPort without a client certificate, or over MRA through the Expressway to sipMRAOAuthPort",
+		},
+	}
+}
+
+// responseChallenges explains the challenges of a 401 or 407: the Bearer
+// ones if there are any, else the other schemes'.
+func responseChallenges(resp *sipResponse, now time.Time) (*HeaderView, diag.Findings) {
+	var (
+		view   *HeaderView
+		fs     diag.Findings
+		others diag.Findings
+		seen   bool
+	)
+	for _, name := range []string{"Proxy-Authenticate", "WWW-Authenticate"} {
+		for _, val := range resp.values(name) {
+			seen = true
+			hr := inspectHeader(name, val, now)
+			if len(hr.Findings) > 0 && hr.Findings[0].Code == CodeHeaderNotBearer {
+				others = append(others, hr.Findings...)
+				continue
+			}
+			if view == nil {
+				view = hr.Header
+			}
+			fs = append(fs, hr.Findings...)
+		}
+	}
+	switch {
+	case !seen:
+		want := "WWW-Authenticate"
+		if resp.Status == 407 {
+			want = "Proxy-Authenticate"
+		}
+		return nil, diag.Findings{{Code: CodeChallengeMissing, Severity: diag.Error, Path: want,
+			Message: fmt.Sprintf("a %d without a %s header: the client cannot tell how to authenticate", resp.Status, want),
+			Fix:     `the registrar must challenge with ` + want + `: Bearer realm="ccmsipline"`}}
+	case len(fs) == 0:
+		return nil, others[:1]
+	}
+	return view, fs
+}
+
+// edgeWarningTexts are the warn-texts of package edge's 503 answers that
+// name a certificate problem on the hop to the node.
+var edgeWarningTexts = map[string]struct {
+	code     string
+	scenario int
+}{
+	"edge proxy does not trust the registrar certificate":  {CodeUnknownCAAtEdge, 2},
+	"registrar refused the edge proxy certificate":         {CodeNodeRefusedEdgeProxy, 3},
+	"expired certificate between edge proxy and registrar": {CodeCertificateExpired, 0},
+	"registrar certificate does not match its name":        {CodeNodeNameMismatch, 0},
+}
+
+// edgeWarnings explains the Warning of an edge proxy's 503: the failed
+// hop to the node, scenario 2 or 3 when it is a certificate problem.
+func edgeWarnings(ws []warning) (diag.Findings, int) {
+	for _, w := range ws {
+		quoted := fmt.Sprintf("%s says %q", w.Agent, w.Text)
+		if e, ok := edgeWarningTexts[strings.ToLower(w.Text)]; ok {
+			f := diag.Finding{Code: e.code, Severity: diag.Error, Path: "Warning"}
+			switch e.code {
+			case CodeUnknownCAAtEdge:
+				f.Message = "scenario 2: the edge proxy does not trust the signer of the node's certificate (" + quoted + ")"
+				f.Fix = fixUnknownCAAtEdge
+			case CodeNodeRefusedEdgeProxy:
+				f.Message = "scenario 3: the node refused the edge proxy's certificate (" + quoted + "): its signer is not in the node's tomcat-trust, or none of its names is in the edge-proxy table"
+				f.Fix = "upload the CA that signed the Expressway-C certificate to the node's tomcat-trust, and refresh the Unified CM discovery on Expressway-C so that it pushes its names; the edge proxy's log names the exact cause"
+			case CodeCertificateExpired:
+				f.Message = "a certificate on the hop between the edge proxy and the node is expired (" + quoted + ")"
+				f.Fix = "renew the expired certificate, the node's Tomcat certificate or the Expressway-C's; the edge proxy's log names which"
+			case CodeNodeNameMismatch:
+				f.Message = "the node's certificate does not carry the name the edge proxy dialed (" + quoted + ")"
+				f.Fix = fixNodeNameMismatch
+			}
+			return diag.Findings{f}, e.scenario
+		}
+		if containsAny([]byte(strings.ToLower(w.Text)), tlsMarkers) {
+			c := classifyTLS(w.Text, false)
+			c.Finding.Path = "Warning"
+			c.Finding.Message += " (" + quoted + ")"
+			return diag.Findings{c.Finding}, c.Scenario
+		}
+		if strings.Contains(strings.ToLower(w.Text), "registrar") {
+			return diag.Findings{{Code: CodeEdgeUpstreamFailed, Severity: diag.Error, Path: "Warning",
+				Message: "the edge proxy could not get an answer from the node (" + quoted + ")",
+				Fix:     "check the edge proxy's log for the failed hop to the node: address, MRA OAuth port (5091), TLS"}}, 0
+		}
+	}
+	return nil, 0
+}
