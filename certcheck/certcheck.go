@@ -2,8 +2,6 @@ package certcheck
 
 import (
 	"bytes"
-	"crypto/rsa"
-	"crypto/x509"
 	"fmt"
 	"slices"
 	"strings"
@@ -51,8 +49,11 @@ const (
 	CodeSelfSignedLeaf       = "self-signed-leaf"
 	CodeIncompleteChain      = "incomplete-chain"
 	CodeUntrustedChain       = "untrusted-chain"
-	// CodeChainNotChecked is reported only by builds for js (the browser),
-	// which leave chain verification out, when Options.Roots is set.
+	// CodeChainNotChecked is reported when Options.Roots is set but the
+	// chain cannot be verified, as crypto/x509 cannot read the
+	// certificate: a Cert not made by NewCert or ParseCert whose Raw x509
+	// refuses. Builds for js have no Options.Roots: they never verify
+	// chains.
 	CodeChainNotChecked = "chain-not-checked"
 )
 
@@ -71,33 +72,10 @@ const (
 	MaxPEMCertificates = 64
 )
 
-// Options say what a certificate is checked against.
-type Options struct {
-	// Role selects the extended key usage required and the wording of the
-	// fixes.
-	Role Role
-	// Host is the name (DNS or IP) the certificate must match, by the rules
-	// of PeerNames and Names.MatchesHost; not checked when empty.
-	Host string
-	// Roots is the trust store the chain must reach; the chain is not
-	// checked when nil. Builds for js do not verify chains: there, a
-	// non-nil Roots gives the info finding chain-not-checked instead.
-	Roots *x509.CertPool
-	// Intermediates are the CA certificates offered with the certificate;
-	// like Roots, they are used only to verify the chain.
-	Intermediates []*x509.Certificate
-	// Now is the time validity is checked at; time.Now() when zero.
-	Now time.Time
-	// ExpiryWarning is how long before NotAfter cert-expiring is reported:
-	// DefaultExpiryWarning when zero, never when negative.
-	ExpiryWarning time.Duration
-	// CommonName says when the subject CN counts as a name for Host.
-	CommonName CommonNamePolicy
-}
-
-// Check returns the findings for cert, which must not be nil, in a stable
-// order: validity, key, signature, basic constraints, extended key usage,
-// names, issuer, chain.
+// CheckCert returns the findings for cert, which must not be nil, in a
+// stable order: validity, key, signature, basic constraints, extended key
+// usage, names, issuer, chain. The chain codes need Options.Roots, which
+// builds for js do not have.
 //
 //	code                     severity  when
 //	cert-not-yet-valid       error     Now is before NotBefore
@@ -114,7 +92,7 @@ type Options struct {
 //	self-signed-leaf         warning   signed by its own key, and not a CA
 //	incomplete-chain         error     Roots given, and an issuer is neither offered nor trusted
 //	untrusted-chain          error     Roots given, and the chain fails otherwise
-//	chain-not-checked        info      Roots given, in a build for js
+//	chain-not-checked        info      Roots given, and crypto/x509 cannot read the certificate
 //
 // A certificate without extended key usages may be used for anything, so
 // it gets no EKU finding. The chain is verified at Now or, for a
@@ -124,12 +102,15 @@ type Options struct {
 //
 // Self-signed means that the issuer name is the subject name and the
 // certificate's own key verifies its signature. When the signature cannot
-// be verified (MD5 or MD2, or an ECDSA key that the lite parser of js
-// builds does not decode), and always in builds for js, which leave
-// signature verification out, it means that the issuer name is the
-// subject name and the authority key ID is absent or equal to the
-// subject key ID.
-func Check(cert *x509.Certificate, opts Options) diag.Findings {
+// be verified (MD5 or MD2, or a certificate crypto/x509 cannot read), and
+// always in builds for js, which leave signature verification out, it
+// means that the issuer name is the subject name and the authority key ID
+// is absent or equal to the subject key ID.
+//
+// Outside builds for js, the chain and the signature are checked with
+// the *x509.Certificate cert was made from (NewCert, ParseCert), or else
+// with Raw read by x509.ParseCertificate.
+func CheckCert(cert *Cert, opts Options) diag.Findings {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
@@ -148,9 +129,9 @@ func Check(cert *x509.Certificate, opts Options) diag.Findings {
 	return c.fs
 }
 
-// checker collects the findings of one Check call.
+// checker collects the findings of one CheckCert call.
 type checker struct {
-	cert *x509.Certificate
+	cert *Cert
 	opts Options
 	fs   diag.Findings
 }
@@ -219,12 +200,12 @@ func (c *checker) validity() {
 }
 
 func (c *checker) publicKey() {
-	pub, ok := c.cert.PublicKey.(*rsa.PublicKey)
-	if !ok || pub.N == nil || pub.N.BitLen() >= MinRSABits {
+	key := c.cert.Key
+	if key.Algorithm != "RSA" || key.Bits == 0 || key.Bits >= MinRSABits {
 		return
 	}
 	c.add(CodeRSAKeyTooSmall, diag.Error, "publicKey",
-		fmt.Sprintf("%s has a %d-bit RSA key; at least %d bits are needed", c.label(), pub.N.BitLen(), MinRSABits),
+		fmt.Sprintf("%s has a %d-bit RSA key; at least %d bits are needed", c.label(), key.Bits, MinRSABits),
 		c.fix("regenerate the Tomcat certificate with a 2048-bit or larger key (Generate CSR, Key Length 2048 or more) and restart nothing: this SDK reloads it",
 			"generate a new Expressway-C CSR with a 2048-bit or larger key (Maintenance > Security > Server certificate) and upload the signed certificate"))
 }
@@ -233,9 +214,9 @@ func (c *checker) signature() {
 	alg := c.cert.SignatureAlgorithm
 	code := ""
 	switch alg {
-	case x509.SHA1WithRSA, x509.ECDSAWithSHA1, x509.DSAWithSHA1:
+	case "SHA1-RSA", "ECDSA-SHA1", "DSA-SHA1":
 		code = CodeSHA1Signature
-	case x509.MD5WithRSA, x509.MD2WithRSA:
+	case "MD5-RSA", "MD2-RSA":
 		code = CodeWeakSignature
 	default:
 		return
@@ -257,15 +238,14 @@ func (c *checker) basicConstraints() {
 }
 
 func (c *checker) extKeyUsage() {
-	var want x509.ExtKeyUsage
-	var code, why, fix string
+	var want, code, why, fix string
 	switch c.opts.Role {
 	case RoleNode:
-		want, code = x509.ExtKeyUsageServerAuth, CodeMissingServerAuthEKU
+		want, code = ekuServerAuth, CodeMissingServerAuthEKU
 		why = "clients and Expressway-C refuse it as the server on ports 5090 and 5091"
 		fix = "have the CA sign the Tomcat CSR with a template that includes TLS Web Server Authentication (serverAuth)"
 	case RoleEdgeProxy:
-		want, code = x509.ExtKeyUsageClientAuth, CodeMissingClientAuthEKU
+		want, code = ekuClientAuth, CodeMissingClientAuthEKU
 		why = "the node refuses it from the TLS client on port 5091"
 		fix = "have the CA sign the Expressway-C CSR with a template that includes both TLS Web Client Authentication (clientAuth) and TLS Web Server Authentication"
 	default:
@@ -275,13 +255,10 @@ func (c *checker) extKeyUsage() {
 	if len(ekus) == 0 && len(c.cert.UnknownExtKeyUsage) == 0 {
 		return
 	}
-	if slices.Contains(ekus, want) || slices.Contains(ekus, x509.ExtKeyUsageAny) {
+	if slices.Contains(ekus, want) || slices.Contains(ekus, ekuAny) {
 		return
 	}
-	var have []string
-	for _, u := range ekus {
-		have = append(have, u.String())
-	}
+	have := slices.Clone(ekus)
 	for _, oid := range c.cert.UnknownExtKeyUsage {
 		have = append(have, oid.String())
 	}
@@ -300,7 +277,7 @@ func (c *checker) names() {
 	if c.opts.Host == "" {
 		return
 	}
-	presented := PeerNames(c.cert, c.opts.CommonName)
+	presented := c.cert.PeerNames(c.opts.CommonName)
 	if presented.MatchesHost(c.opts.Host) {
 		return
 	}
@@ -330,32 +307,12 @@ func (c *checker) selfSigned() {
 // isSelfSigned reports whether cert names itself as issuer and its own key
 // verifies its signature or, when the signature cannot be verified here,
 // whether its authority key ID is missing or its own subject key ID.
-func isSelfSigned(cert *x509.Certificate) bool {
+func isSelfSigned(cert *Cert) bool {
 	if !bytes.Equal(cert.RawIssuer, cert.RawSubject) {
 		return false
 	}
-	if ok, verified := checkOwnSignature(cert); verified {
+	if ok, verified := ownSignature(cert); verified {
 		return ok
 	}
-	return selfIssuedByKeyID(cert)
-}
-
-// selfIssuedByKeyID is the test for self-signed certificates whose
-// signature is not verified: an authority key ID, when present, must be
-// the certificate's own subject key ID. It assumes the issuer name has
-// been compared already.
-func selfIssuedByKeyID(cert *x509.Certificate) bool {
-	return len(cert.AuthorityKeyId) == 0 || bytes.Equal(cert.AuthorityKeyId, cert.SubjectKeyId)
-}
-
-// chainNotChecked reports that Roots was given to a build that does not
-// verify chains, so that a caller does not read the absence of chain
-// findings as a verified chain.
-func (c *checker) chainNotChecked() {
-	if c.opts.Roots == nil {
-		return
-	}
-	c.add(CodeChainNotChecked, diag.Info, "issuer",
-		fmt.Sprintf("%s: the chain to the trust store is not verified in this build (issuer %q)", c.label(), c.cert.Issuer.String()),
-		"check the chain with the sipoauth command or the library outside the browser, with the trust store it must reach")
+	return cert.selfIssuedByKeyID()
 }

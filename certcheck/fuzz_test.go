@@ -1,11 +1,15 @@
+//go:build !js
+
 package certcheck
 
 import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +19,7 @@ import (
 
 // FuzzParse: the lite parser never panics, never refuses what x509
 // accepts, and when both accept, every field Parse documents is equal.
-// Check and PublicKeyInfo never panic on what it accepts.
+// CheckCert and Key.String never panic on what it accepts.
 func FuzzParse(f *testing.F) {
 	for _, s := range corpus(f) {
 		f.Add(s.der)
@@ -40,13 +44,13 @@ func FuzzParse(f *testing.F) {
 			{Role: RoleNode, Host: "cucm1.example.com", Now: now},
 			{Role: RoleEdgeProxy, Host: "192.0.2.1", Now: now, CommonName: CNAlways},
 		} {
-			for _, f := range Check(lite, o) {
+			for _, f := range CheckCert(lite, o) {
 				if f.Code == "" || f.Message == "" || f.Fix == "" || !strings.HasPrefix(f.Path, "certificate/") {
 					t.Fatalf("incomplete finding %+v", f)
 				}
 			}
 		}
-		_ = PublicKeyInfo(lite).String()
+		_ = lite.Key.String()
 		if stdErr != nil {
 			return
 		}
@@ -57,7 +61,7 @@ func FuzzParse(f *testing.F) {
 }
 
 // FuzzCheckPEM: CheckPEM never panics, returns findings or a *PEMError,
-// never both, and complete findings.
+// never both, and complete findings; CheckPEMCerts returns the same.
 func FuzzCheckPEM(f *testing.F) {
 	ca := testca.New(f, "Fuzz Root CA")
 	leaf := ca.Server(f, "cucm1.example.com", "192.0.2.10")
@@ -83,6 +87,10 @@ func FuzzCheckPEM(f *testing.F) {
 			{Role: RoleEdgeProxy, Host: "::ffff:192.0.2.10", Roots: pool, CommonName: CNAlways, Now: now},
 		} {
 			fs, certs, err := CheckPEM(in, o)
+			cfs, descs, cerr := CheckPEMCerts(in, o)
+			if !reflect.DeepEqual(cfs, fs) || len(descs) != len(certs) || fmt.Sprint(cerr) != fmt.Sprint(err) {
+				t.Fatalf("CheckPEMCerts: %v %d %v; CheckPEM: %v %d %v", cfs, len(descs), cerr, fs, len(certs), err)
+			}
 			if err != nil {
 				var pe *PEMError
 				if fs != nil || certs != nil || !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), "certcheck: ") {

@@ -1,8 +1,6 @@
 package certcheck
 
 import (
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/asn1"
 	"math/big"
 	"strconv"
@@ -34,24 +32,19 @@ func (k KeyInfo) String() string {
 	return k.Algorithm
 }
 
-// PublicKeyInfo describes cert's public key from its
-// RawSubjectPublicKeyInfo, so that it gives the same answer whichever
-// parser read cert; for a certificate built without it, it falls back on
-// PublicKeyAlgorithm.
-func PublicKeyInfo(cert *x509.Certificate) KeyInfo {
-	info := KeyInfo{Algorithm: cert.PublicKeyAlgorithm.String()}
-	spki := cryptobyte.String(cert.RawSubjectPublicKeyInfo)
+// keyInfoFromSPKI describes the key of a DER SubjectPublicKeyInfo, with
+// info's Algorithm when the algorithm identifier cannot be read. ok is
+// false when spki is not a SubjectPublicKeyInfo.
+func keyInfoFromSPKI(spki []byte, info KeyInfo) (_ KeyInfo, ok bool) {
+	s := cryptobyte.String(spki)
 	var ai cryptobyte.String
 	var key asn1.BitString
-	if !spki.ReadASN1(&spki, casn1.SEQUENCE) || !spki.ReadASN1(&ai, casn1.SEQUENCE) || !spki.ReadASN1BitString(&key) {
-		if pub, ok := cert.PublicKey.(*rsa.PublicKey); ok && pub.N != nil {
-			info.Bits = pub.N.BitLen()
-		}
-		return info
+	if !s.ReadASN1(&s, casn1.SEQUENCE) || !s.ReadASN1(&ai, casn1.SEQUENCE) || !s.ReadASN1BitString(&key) {
+		return info, false
 	}
 	oid, params, ok := readAlgorithmIdentifier(ai)
 	if !ok {
-		return info
+		return info, true
 	}
 	switch {
 	case oid.Equal(oidPublicKeyRSA):
@@ -76,5 +69,5 @@ func PublicKeyInfo(cert *x509.Certificate) KeyInfo {
 	default:
 		info.Algorithm = oid.String()
 	}
-	return info
+	return info, true
 }

@@ -2,14 +2,12 @@ package certcheck
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rsa"
-	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
 	"math"
 	"math/big"
+	"net/netip"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -18,13 +16,13 @@ import (
 	casn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
-// The lite parser is what Parse runs in builds for js. It is built in
-// every build so that it is tested against x509.ParseCertificate; see
-// Parse for the fields it fills.
+// The lite parser is what ParseCert runs in builds for js. It is built in
+// every build so that it is tested against x509.ParseCertificate and
+// NewCert.
 
 func malformed(what string) error { return errors.New("certcheck: malformed certificate: " + what) }
 
-// OIDs the lite parser maps to x509's enumerations.
+// OIDs the lite parser maps to x509's names.
 var (
 	oidPublicKeyRSA     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
 	oidPublicKeyDSA     = asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 1}
@@ -38,51 +36,53 @@ var (
 	oidSHA512          = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
 )
 
-// signatureOIDs are the signature algorithms x509 knows by OID alone;
+// signatureOIDs are the signature algorithms x509 knows by OID alone,
+// with the names x509.SignatureAlgorithm's String method gives them;
 // RSA-PSS also depends on its parameters.
 var signatureOIDs = []struct {
-	oid asn1.ObjectIdentifier
-	alg x509.SignatureAlgorithm
+	oid  asn1.ObjectIdentifier
+	name string
 }{
-	{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 4}, x509.MD5WithRSA},
-	{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 5}, x509.SHA1WithRSA},
-	{asn1.ObjectIdentifier{1, 3, 14, 3, 2, 29}, x509.SHA1WithRSA},
-	{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}, x509.SHA256WithRSA},
-	{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}, x509.SHA384WithRSA},
-	{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}, x509.SHA512WithRSA},
-	{asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 3}, x509.DSAWithSHA1},
-	{asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 2}, x509.DSAWithSHA256},
-	{asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 1}, x509.ECDSAWithSHA1},
-	{asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}, x509.ECDSAWithSHA256},
-	{asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}, x509.ECDSAWithSHA384},
-	{asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}, x509.ECDSAWithSHA512},
-	{oidPublicKeyEd25519, x509.PureEd25519},
+	{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 4}, "MD5-RSA"},
+	{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 5}, "SHA1-RSA"},
+	{asn1.ObjectIdentifier{1, 3, 14, 3, 2, 29}, "SHA1-RSA"},
+	{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}, "SHA256-RSA"},
+	{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}, "SHA384-RSA"},
+	{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 13}, "SHA512-RSA"},
+	{asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 3}, "DSA-SHA1"},
+	{asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 2}, "DSA-SHA256"},
+	{asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 1}, "ECDSA-SHA1"},
+	{asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}, "ECDSA-SHA256"},
+	{asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 3}, "ECDSA-SHA384"},
+	{asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 4}, "ECDSA-SHA512"},
+	{oidPublicKeyEd25519, "Ed25519"},
 }
 
-// extKeyUsageOIDs are the extended key usages x509 names.
+// extKeyUsageOIDs are the extended key usages x509 knows, with the names
+// x509.ExtKeyUsage's String method gives them.
 var extKeyUsageOIDs = []struct {
-	oid asn1.ObjectIdentifier
-	eku x509.ExtKeyUsage
+	oid  asn1.ObjectIdentifier
+	name string
 }{
-	{asn1.ObjectIdentifier{2, 5, 29, 37, 0}, x509.ExtKeyUsageAny},
-	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 1}, x509.ExtKeyUsageServerAuth},
-	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 2}, x509.ExtKeyUsageClientAuth},
-	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 3}, x509.ExtKeyUsageCodeSigning},
-	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 4}, x509.ExtKeyUsageEmailProtection},
-	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 5}, x509.ExtKeyUsageIPSECEndSystem},
-	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 6}, x509.ExtKeyUsageIPSECTunnel},
-	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 7}, x509.ExtKeyUsageIPSECUser},
-	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 8}, x509.ExtKeyUsageTimeStamping},
-	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 9}, x509.ExtKeyUsageOCSPSigning},
-	{asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 10, 3, 3}, x509.ExtKeyUsageMicrosoftServerGatedCrypto},
-	{asn1.ObjectIdentifier{2, 16, 840, 1, 113730, 4, 1}, x509.ExtKeyUsageNetscapeServerGatedCrypto},
-	{asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 2, 1, 22}, x509.ExtKeyUsageMicrosoftCommercialCodeSigning},
-	{asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 61, 1, 1}, x509.ExtKeyUsageMicrosoftKernelCodeSigning},
+	{asn1.ObjectIdentifier{2, 5, 29, 37, 0}, "anyExtendedKeyUsage"},
+	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 1}, "serverAuth"},
+	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 2}, "clientAuth"},
+	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 3}, "codeSigning"},
+	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 4}, "emailProtection"},
+	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 5}, "ipsecEndSystem"},
+	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 6}, "ipsecTunnel"},
+	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 7}, "ipsecUser"},
+	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 8}, "timeStamping"},
+	{asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 9}, "OCSPSigning"},
+	{asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 10, 3, 3}, "msSGC"},
+	{asn1.ObjectIdentifier{2, 16, 840, 1, 113730, 4, 1}, "nsSGC"},
+	{asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 2, 1, 22}, "msCodeCom"},
+	{asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 61, 1, 1}, "msKernelCode"},
 }
 
 // parseLite reads a DER certificate without x509.ParseCertificate.
-func parseLite(der []byte) (*x509.Certificate, error) {
-	cert := &x509.Certificate{}
+func parseLite(der []byte) (*Cert, error) {
+	cert := &Cert{}
 	input := cryptobyte.String(der)
 	if !input.ReadASN1Element(&input, casn1.SEQUENCE) {
 		return nil, malformed("not a DER SEQUENCE")
@@ -99,7 +99,6 @@ func parseLite(der []byte) (*x509.Certificate, error) {
 	if !input.ReadASN1Element(&tbs, casn1.SEQUENCE) {
 		return nil, malformed("tbsCertificate")
 	}
-	cert.RawTBSCertificate = tbs
 	if !tbs.ReadASN1(&tbs, casn1.SEQUENCE) {
 		return nil, malformed("tbsCertificate")
 	}
@@ -144,7 +143,7 @@ func parseLite(der []byte) (*x509.Certificate, error) {
 	if !tbs.ReadASN1Element(&spki, casn1.SEQUENCE) {
 		return nil, malformed("subjectPublicKeyInfo")
 	}
-	cert.RawSubjectPublicKeyInfo = spki
+	rawSPKI := spki
 	if !spki.ReadASN1(&spki, casn1.SEQUENCE) || !spki.ReadASN1(&keyAI, casn1.SEQUENCE) || !spki.ReadASN1BitString(&keyBits) {
 		return nil, malformed("subjectPublicKeyInfo")
 	}
@@ -152,9 +151,10 @@ func parseLite(der []byte) (*x509.Certificate, error) {
 	if !ok {
 		return nil, malformed("public key algorithm")
 	}
-	if err := readPublicKey(cert, keyOID, keyParams, keyBits.RightAlign()); err != nil {
+	if err := checkPublicKey(keyOID, keyParams, keyBits.RightAlign()); err != nil {
 		return nil, err
 	}
+	cert.Key, _ = keyInfoFromSPKI(rawSPKI, KeyInfo{})
 
 	if cert.Version > 1 {
 		if !tbs.SkipOptionalASN1(casn1.Tag(1).ContextSpecific()) || !tbs.SkipOptionalASN1(casn1.Tag(2).ContextSpecific()) {
@@ -178,7 +178,6 @@ func parseLite(der []byte) (*x509.Certificate, error) {
 	if !input.ReadASN1BitString(&sig) {
 		return nil, malformed("signature")
 	}
-	cert.Signature = sig.RightAlign()
 	return cert, nil
 }
 
@@ -203,17 +202,17 @@ func readAlgorithmIdentifier(ai cryptobyte.String) (asn1.ObjectIdentifier, []byt
 // signatureAlgorithm maps an AlgorithmIdentifier as x509 does: Ed25519
 // must have no parameters, RSA-PSS must use the same hash for the message
 // and MGF1, a salt as long as the hash, and the default trailer.
-func signatureAlgorithm(oid asn1.ObjectIdentifier, params []byte) x509.SignatureAlgorithm {
+func signatureAlgorithm(oid asn1.ObjectIdentifier, params []byte) string {
 	if oid.Equal(oidPublicKeyEd25519) && len(params) != 0 {
-		return x509.UnknownSignatureAlgorithm
+		return unknownSignatureAlgorithm
 	}
 	if !oid.Equal(oidSignatureRSAPSS) {
 		for _, s := range signatureOIDs {
 			if oid.Equal(s.oid) {
-				return s.alg
+				return s.name
 			}
 		}
-		return x509.UnknownSignatureAlgorithm
+		return unknownSignatureAlgorithm
 	}
 	return pssAlgorithm(params)
 }
@@ -221,49 +220,49 @@ func signatureAlgorithm(oid asn1.ObjectIdentifier, params []byte) x509.Signature
 // pssAlgorithm reads RSASSA-PSS-params (RFC 4055): hash [0], mask
 // generation [1] and salt length [2] are required, as x509 requires
 // them; the trailer field [3] is 1 when absent.
-func pssAlgorithm(params []byte) x509.SignatureAlgorithm {
+func pssAlgorithm(params []byte) string {
 	s := cryptobyte.String(params)
 	var seq, hashField, mgfField, saltField cryptobyte.String
 	if !s.ReadASN1(&seq, casn1.SEQUENCE) ||
 		!seq.ReadASN1(&hashField, casn1.Tag(0).Constructed().ContextSpecific()) ||
 		!seq.ReadASN1(&mgfField, casn1.Tag(1).Constructed().ContextSpecific()) ||
 		!seq.ReadASN1(&saltField, casn1.Tag(2).Constructed().ContextSpecific()) {
-		return x509.UnknownSignatureAlgorithm
+		return unknownSignatureAlgorithm
 	}
 	hashOID, hashParams, ok1 := readExplicitAlgorithm(hashField)
 	mgfOID, mgfParams, ok2 := readExplicitAlgorithm(mgfField)
 	var salt int64
 	if !ok1 || !ok2 || !saltField.ReadASN1Int64WithTag(&salt, casn1.INTEGER) || !saltField.Empty() {
-		return x509.UnknownSignatureAlgorithm
+		return unknownSignatureAlgorithm
 	}
 	trailer := int64(1)
 	if tag := casn1.Tag(3).Constructed().ContextSpecific(); seq.PeekASN1Tag(tag) {
 		var f cryptobyte.String
 		if !seq.ReadASN1(&f, tag) || !f.ReadASN1Int64WithTag(&trailer, casn1.INTEGER) || !f.Empty() {
-			return x509.UnknownSignatureAlgorithm
+			return unknownSignatureAlgorithm
 		}
 	}
 	// MGF1's parameter is the AlgorithmIdentifier of its hash.
 	m := cryptobyte.String(mgfParams)
 	var mgfAI cryptobyte.String
 	if !m.ReadASN1(&mgfAI, casn1.SEQUENCE) {
-		return x509.UnknownSignatureAlgorithm
+		return unknownSignatureAlgorithm
 	}
 	mgfHashOID, mgfHashParams, ok := readAlgorithmIdentifier(mgfAI)
 	nullOrAbsent := func(b []byte) bool { return len(b) == 0 || bytes.Equal(b, asn1.NullBytes) }
 	if !ok || !nullOrAbsent(hashParams) || !mgfOID.Equal(oidMGF1) ||
 		!mgfHashOID.Equal(hashOID) || !nullOrAbsent(mgfHashParams) || trailer != 1 {
-		return x509.UnknownSignatureAlgorithm
+		return unknownSignatureAlgorithm
 	}
 	switch {
 	case hashOID.Equal(oidSHA256) && salt == 32:
-		return x509.SHA256WithRSAPSS
+		return "SHA256-RSAPSS"
 	case hashOID.Equal(oidSHA384) && salt == 48:
-		return x509.SHA384WithRSAPSS
+		return "SHA384-RSAPSS"
 	case hashOID.Equal(oidSHA512) && salt == 64:
-		return x509.SHA512WithRSAPSS
+		return "SHA512-RSAPSS"
 	}
-	return x509.UnknownSignatureAlgorithm
+	return unknownSignatureAlgorithm
 }
 
 // readExplicitAlgorithm reads an explicitly tagged AlgorithmIdentifier.
@@ -472,41 +471,40 @@ func ia5(v []byte) bool {
 	return true
 }
 
-// readPublicKey sets PublicKeyAlgorithm and, for RSA and Ed25519,
-// PublicKey, with x509's checks of those two; other keys are left nil
-// (KeyInfo reads their parameters from RawSubjectPublicKeyInfo).
-func readPublicKey(cert *x509.Certificate, oid asn1.ObjectIdentifier, params, key []byte) error {
+// checkPublicKey applies x509's checks of RSA, ECDSA and Ed25519 keys
+// that need no curve arithmetic: RSA with NULL parameters and a positive
+// modulus and exponent, ECDSA on a curve x509 supports, Ed25519 without
+// parameters and 32 bytes long. Other keys are not checked.
+func checkPublicKey(oid asn1.ObjectIdentifier, params, key []byte) error {
 	switch {
 	case oid.Equal(oidPublicKeyRSA):
-		cert.PublicKeyAlgorithm = x509.RSA
 		if !bytes.Equal(params, asn1.NullBytes) {
 			return malformed("RSA key without NULL parameters")
 		}
-		pub := &rsa.PublicKey{N: new(big.Int)}
+		n := new(big.Int)
+		var e int
 		s := cryptobyte.String(key)
-		if !s.ReadASN1(&s, casn1.SEQUENCE) || !s.ReadASN1Integer(pub.N) || !s.ReadASN1Integer(&pub.E) {
+		if !s.ReadASN1(&s, casn1.SEQUENCE) || !s.ReadASN1Integer(n) || !s.ReadASN1Integer(&e) {
 			return malformed("RSA public key")
 		}
-		if pub.N.Sign() <= 0 || pub.E <= 0 {
+		if n.Sign() <= 0 || e <= 0 {
 			return malformed("RSA public key is not positive")
 		}
-		cert.PublicKey = pub
 	case oid.Equal(oidPublicKeyECDSA):
-		cert.PublicKeyAlgorithm = x509.ECDSA
 		if _, _, ok := namedCurve(params); !ok {
 			return malformed("ECDSA key on an unsupported curve")
 		}
 	case oid.Equal(oidPublicKeyEd25519):
-		cert.PublicKeyAlgorithm = x509.Ed25519
-		if len(params) != 0 || len(key) != ed25519.PublicKeySize {
+		if len(params) != 0 || len(key) != ed25519PublicKeySize {
 			return malformed("Ed25519 public key")
 		}
-		cert.PublicKey = ed25519.PublicKey(key)
-	case oid.Equal(oidPublicKeyDSA):
-		cert.PublicKeyAlgorithm = x509.DSA
 	}
 	return nil
 }
+
+// ed25519PublicKeySize is ed25519.PublicKeySize, without importing
+// crypto/ed25519 into builds for js.
+const ed25519PublicKeySize = 32
 
 // namedCurve returns the name and size of the curve named by an ECDSA
 // key's parameters, for the curves x509 supports.
@@ -530,11 +528,12 @@ func namedCurve(params []byte) (string, int, bool) {
 }
 
 // readExtensions reads the extensions and the ones the checks use.
-func readExtensions(cert *x509.Certificate, exts cryptobyte.String) error {
+func readExtensions(cert *Cert, exts cryptobyte.String) error {
 	if !exts.ReadASN1(&exts, casn1.SEQUENCE) {
 		return malformed("extensions")
 	}
 	seen := make(map[string]bool)
+	var all []pkix.Extension
 	for !exts.Empty() {
 		var e, value cryptobyte.String
 		var ext pkix.Extension
@@ -553,9 +552,9 @@ func readExtensions(cert *x509.Certificate, exts cryptobyte.String) error {
 			return malformed("duplicate extension " + id)
 		}
 		seen[id] = true
-		cert.Extensions = append(cert.Extensions, ext)
+		all = append(all, ext)
 	}
-	for _, ext := range cert.Extensions {
+	for _, ext := range all {
 		if len(ext.Id) != 4 || ext.Id[0] != 2 || ext.Id[1] != 5 || ext.Id[2] != 29 {
 			continue
 		}
@@ -567,8 +566,8 @@ func readExtensions(cert *x509.Certificate, exts cryptobyte.String) error {
 }
 
 // readExtension reads the value of extension 2.5.29.id into cert when it
-// is one the checks or the views use; others are kept in Extensions only.
-func readExtension(cert *x509.Certificate, id int, v cryptobyte.String) bool {
+// is one the checks or the views use; others are only checked for form.
+func readExtension(cert *Cert, id int, v cryptobyte.String) bool {
 	switch id {
 	case 14: // subject key identifier
 		var skid cryptobyte.String
@@ -581,7 +580,7 @@ func readExtension(cert *x509.Certificate, id int, v cryptobyte.String) bool {
 		if !v.ReadASN1BitString(&bits) {
 			return false
 		}
-		var usage x509.KeyUsage
+		var usage int
 		for i := range 9 {
 			if bits.At(i) != 0 {
 				usage |= 1 << i
@@ -633,7 +632,7 @@ func readExtension(cert *x509.Certificate, id int, v cryptobyte.String) bool {
 			}
 			for _, u := range extKeyUsageOIDs {
 				if oid.Equal(u.oid) {
-					cert.ExtKeyUsage = append(cert.ExtKeyUsage, u.eku)
+					cert.ExtKeyUsage = append(cert.ExtKeyUsage, u.name)
 					continue next
 				}
 			}
@@ -646,7 +645,7 @@ func readExtension(cert *x509.Certificate, id int, v cryptobyte.String) bool {
 // readSANs reads the DNS, email and IP subject alternative names. URIs
 // are left out: no check reads them, and url.Parse would add to the js
 // binary.
-func readSANs(cert *x509.Certificate, v cryptobyte.String) bool {
+func readSANs(cert *Cert, v cryptobyte.String) bool {
 	var seq cryptobyte.String
 	if !v.ReadASN1(&seq, casn1.SEQUENCE) {
 		return false
@@ -672,7 +671,8 @@ func readSANs(cert *x509.Certificate, v cryptobyte.String) bool {
 			if len(san) != 4 && len(san) != 16 {
 				return false
 			}
-			cert.IPAddresses = append(cert.IPAddresses, []byte(san))
+			ip, _ := netip.AddrFromSlice(san)
+			cert.IPAddresses = append(cert.IPAddresses, ip)
 		}
 	}
 	return true

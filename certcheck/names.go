@@ -1,7 +1,6 @@
 package certcheck
 
 import (
-	"crypto/x509"
 	"net/netip"
 	"slices"
 	"strings"
@@ -35,26 +34,20 @@ const (
 	CNAlways
 )
 
-// PeerNames returns the names cert presents under policy. Malformed DNS
-// names, and wildcards anywhere but the whole left-most label, are
-// dropped: they never match.
-func PeerNames(cert *x509.Certificate, policy CommonNamePolicy) Names {
+// peerNames returns the DNS names of dns and, by policy, of the common
+// name cn (an IP address there goes to IPs).
+func peerNames(dns []string, cn string, policy CommonNamePolicy) Names {
 	var n Names
-	for _, d := range cert.DNSNames {
+	for _, d := range dns {
 		if d = normalizeDNS(d); d != "" {
 			n.DNS = append(n.DNS, d)
 		}
 	}
-	if cn := cert.Subject.CommonName; cn != "" && (policy == CNAlways || policy == CNWhenNoDNSSAN && len(cert.DNSNames) == 0) {
+	if cn != "" && (policy == CNAlways || policy == CNWhenNoDNSSAN && len(dns) == 0) {
 		if ip, err := netip.ParseAddr(cn); err == nil {
 			n.IPs = append(n.IPs, ip.Unmap())
 		} else if d := normalizeDNS(cn); d != "" {
 			n.DNS = append(n.DNS, d)
-		}
-	}
-	for _, ip := range cert.IPAddresses {
-		if a, ok := netip.AddrFromSlice(ip); ok {
-			n.IPs = append(n.IPs, a.Unmap())
 		}
 	}
 	return n

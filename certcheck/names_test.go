@@ -1,3 +1,5 @@
+//go:build !js
+
 package certcheck
 
 import (
@@ -34,6 +36,9 @@ func TestPeerNames(t *testing.T) {
 	for i, tc := range cases {
 		if got := PeerNames(tc.cert, tc.policy).String(); got != tc.want {
 			t.Errorf("%d: %q, want %q", i, got, tc.want)
+		}
+		if got := NewCert(tc.cert).PeerNames(tc.policy); !reflect.DeepEqual(got, PeerNames(tc.cert, tc.policy)) {
+			t.Errorf("%d: Cert.PeerNames %#v, PeerNames %#v", i, got, PeerNames(tc.cert, tc.policy))
 		}
 	}
 	n := PeerNames(nameCert("", []string{"A.example.com"}, "192.0.2.7"), CNNever)
@@ -101,7 +106,7 @@ func TestPublicKeyInfo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := PublicKeyInfo(c); got != (KeyInfo{Algorithm: "1.3.101.110"}) {
+			if got := c.Key; got != (KeyInfo{Algorithm: "1.3.101.110"}) {
 				t.Errorf("x25519: %+v", got)
 			}
 		}

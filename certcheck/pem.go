@@ -2,11 +2,9 @@ package certcheck
 
 import (
 	"bytes"
-	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/sipoauth/sdk/diag"
@@ -62,15 +60,11 @@ func (e *PEMError) Error() string {
 // Unwrap returns the cause.
 func (e *PEMError) Unwrap() error { return e.Err }
 
-// ParsePEM parses the CERTIFICATE blocks of a PEM bundle, in order, with
-// Parse. Text around the blocks is ignored, as tools print subjects and
-// issuers there. It fails with a *PEMError on the first block that cannot
-// be used (truncated or malformed, not a CERTIFICATE, not a parsable
-// certificate, or past the MaxPEMCertificates-th), or when there is no
-// block at all. Memory is bounded by the input's size.
-func ParsePEM(data []byte) ([]*x509.Certificate, error) {
+// parsePEM reads the CERTIFICATE blocks of data with parse, by the rules
+// ParsePEMCerts documents.
+func parsePEM[T any](data []byte, parse func([]byte) (T, error)) ([]T, error) {
 	begin := []byte("-----BEGIN")
-	var certs []*x509.Certificate
+	var certs []T
 	rest := data
 	for n := 1; ; n++ {
 		i := bytes.Index(rest, begin)
@@ -91,7 +85,7 @@ func ParsePEM(data []byte) ([]*x509.Certificate, error) {
 		if n > MaxPEMCertificates {
 			return nil, &PEMError{Block: n, Err: ErrTooManyCertificates}
 		}
-		cert, err := Parse(b.Bytes)
+		cert, err := parse(b.Bytes)
 		if err != nil {
 			return nil, &PEMError{Block: n, Err: err}
 		}
@@ -103,16 +97,26 @@ func ParsePEM(data []byte) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// CheckPEM parses a PEM bundle with ParsePEM, the certificate to check
-// first and then the intermediates offered with it, and runs Check on the
-// first with the others appended to opts.Intermediates (the caller's
-// slice is not written to). It returns the findings and the parsed
-// certificates, or ParsePEM's error.
-func CheckPEM(data []byte, opts Options) (diag.Findings, []*x509.Certificate, error) {
-	certs, err := ParsePEM(data)
+// ParsePEMCerts parses the CERTIFICATE blocks of a PEM bundle, in order,
+// with ParseCert. Text around the blocks is ignored, as tools print
+// subjects and issuers there. It fails with a *PEMError on the first
+// block that cannot be used (truncated or malformed, not a CERTIFICATE,
+// not a parsable certificate, or past the MaxPEMCertificates-th), or when
+// there is no block at all. Memory is bounded by the input's size.
+func ParsePEMCerts(data []byte) ([]*Cert, error) {
+	return parsePEM(data, ParseCert)
+}
+
+// CheckPEMCerts parses a PEM bundle with ParsePEMCerts, the certificate to
+// check first and then the intermediates offered with it, and runs
+// CheckCert on the first. Outside builds for js, the others are appended
+// to opts.Intermediates (the caller's slice is not written to) to verify
+// the chain when opts.Roots is set. It returns the findings and the
+// parsed certificates, or ParsePEMCerts' error.
+func CheckPEMCerts(data []byte, opts Options) (diag.Findings, []*Cert, error) {
+	certs, err := ParsePEMCerts(data)
 	if err != nil {
 		return nil, nil, err
 	}
-	opts.Intermediates = append(slices.Clip(opts.Intermediates), certs[1:]...)
-	return Check(certs[0], opts), certs, nil
+	return CheckCert(certs[0], withIntermediates(opts, certs[1:])), certs, nil
 }

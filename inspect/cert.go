@@ -1,7 +1,6 @@
 package inspect
 
 import (
-	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -34,7 +33,7 @@ func checkCert(input []byte, opts Options) (Result, error) {
 	if edge {
 		co.Role = certcheck.RoleEdgeProxy
 	}
-	fs, certs, err := certcheck.CheckPEM(input, co)
+	fs, certs, err := certcheck.CheckPEMCerts(input, co)
 	if err != nil {
 		return Result{Findings: diag.Findings{{Code: CodeCertUnreadable, Severity: diag.Error, Path: "pem", Message: err.Error(),
 			Fix: "paste the certificate as PEM, leaf first, each between -----BEGIN CERTIFICATE----- and -----END CERTIFICATE-----"}}}, nil
@@ -46,7 +45,7 @@ func checkCert(input []byte, opts Options) (Result, error) {
 	return Result{Findings: fs, Certs: views}, nil
 }
 
-func certView(c *x509.Certificate) CertView {
+func certView(c *certcheck.Cert) CertView {
 	v := CertView{
 		Subject:            c.Subject.String(),
 		Issuer:             c.Issuer.String(),
@@ -54,13 +53,14 @@ func certView(c *x509.Certificate) CertView {
 		NotBefore:          c.NotBefore.UTC(),
 		NotAfter:           c.NotAfter.UTC(),
 		DNSNames:           c.DNSNames,
-		SignatureAlgorithm: c.SignatureAlgorithm.String(),
+		SignatureAlgorithm: c.SignatureAlgorithm,
 		IsCA:               c.IsCA,
 	}
 	for _, ip := range c.IPAddresses {
-		v.IPAddresses = append(v.IPAddresses, ip.String())
+		// As net.IP prints them: an IPv4-mapped address as IPv4.
+		v.IPAddresses = append(v.IPAddresses, ip.Unmap().String())
 	}
-	key := certcheck.PublicKeyInfo(c)
+	key := c.Key
 	v.KeyAlgorithm = key.Algorithm
 	if key.Algorithm == "RSA" || key.Algorithm == "ECDSA" {
 		v.KeyBits = key.Bits
@@ -76,7 +76,7 @@ func certView(c *x509.Certificate) CertView {
 
 // serialString writes a serial number as colon-separated hex bytes, the
 // way certificate viewers show it.
-func serialString(c *x509.Certificate) string {
+func serialString(c *certcheck.Cert) string {
 	if c.SerialNumber == nil {
 		return ""
 	}
@@ -98,29 +98,30 @@ func serialString(c *x509.Certificate) string {
 	return s.String()
 }
 
-// ekuNames are the names RFC 5280 and vendors give the extended key usages.
-var ekuNames = map[x509.ExtKeyUsage]string{
-	x509.ExtKeyUsageAny:                            "any",
-	x509.ExtKeyUsageServerAuth:                     "serverAuth",
-	x509.ExtKeyUsageClientAuth:                     "clientAuth",
-	x509.ExtKeyUsageCodeSigning:                    "codeSigning",
-	x509.ExtKeyUsageEmailProtection:                "emailProtection",
-	x509.ExtKeyUsageIPSECEndSystem:                 "ipsecEndSystem",
-	x509.ExtKeyUsageIPSECTunnel:                    "ipsecTunnel",
-	x509.ExtKeyUsageIPSECUser:                      "ipsecUser",
-	x509.ExtKeyUsageTimeStamping:                   "timeStamping",
-	x509.ExtKeyUsageOCSPSigning:                    "OCSPSigning",
-	x509.ExtKeyUsageMicrosoftServerGatedCrypto:     "msSGC",
-	x509.ExtKeyUsageNetscapeServerGatedCrypto:      "nsSGC",
-	x509.ExtKeyUsageMicrosoftCommercialCodeSigning: "msCodeCom",
-	x509.ExtKeyUsageMicrosoftKernelCodeSigning:     "msKernelCode",
+// ekuNames are the names RFC 5280 and vendors give the extended key
+// usages, by the names of certcheck.Cert.ExtKeyUsage.
+var ekuNames = map[string]string{
+	"anyExtendedKeyUsage": "any",
+	"serverAuth":          "serverAuth",
+	"clientAuth":          "clientAuth",
+	"codeSigning":         "codeSigning",
+	"emailProtection":     "emailProtection",
+	"ipsecEndSystem":      "ipsecEndSystem",
+	"ipsecTunnel":         "ipsecTunnel",
+	"ipsecUser":           "ipsecUser",
+	"timeStamping":        "timeStamping",
+	"OCSPSigning":         "OCSPSigning",
+	"msSGC":               "msSGC",
+	"nsSGC":               "nsSGC",
+	"msCodeCom":           "msCodeCom",
+	"msKernelCode":        "msKernelCode",
 }
 
-func ekuName(u x509.ExtKeyUsage) string {
+func ekuName(u string) string {
 	if n, ok := ekuNames[u]; ok {
 		return n
 	}
-	return fmt.Sprintf("eku(%d)", int(u))
+	return u
 }
 
 // rfc3339 formats a time for messages.

@@ -1,3 +1,8 @@
+//go:build !js
+
+// The parity tests compare with mtlstrust and client, which serve and
+// dial TLS and are not built for js.
+
 package inspect
 
 import (

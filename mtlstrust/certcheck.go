@@ -41,8 +41,8 @@ const (
 	CodeSelfSignedLeaf       = certcheck.CodeSelfSignedLeaf
 	CodeIncompleteChain      = certcheck.CodeIncompleteChain
 	CodeUntrustedChain       = certcheck.CodeUntrustedChain
-	// CodeChainNotChecked is reported only in builds for js, which do
-	// not verify chains.
+	// CodeChainNotChecked is reported when CheckOptions.Roots is set
+	// but crypto/x509 cannot read the certificate.
 	CodeChainNotChecked = certcheck.CodeChainNotChecked
 )
 

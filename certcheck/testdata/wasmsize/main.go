@@ -13,13 +13,13 @@ func main() {
 	if len(os.Args) < 2 {
 		return
 	}
-	fs, certs, err := certcheck.CheckPEM([]byte(os.Args[1]), certcheck.Options{Host: "cucm1.example.com"})
+	fs, certs, err := certcheck.CheckPEMCerts([]byte(os.Args[1]), certcheck.Options{Host: "cucm1.example.com"})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	for _, c := range certs {
-		fmt.Println(c.Subject, certcheck.PublicKeyInfo(c))
+		fmt.Println(c.Subject, c.Key)
 	}
 	for _, f := range fs {
 		fmt.Println(f)

@@ -1,0 +1,35 @@
+// Command wasm is the SIP OAuth inspector that runs in a web browser: an
+// engineer pastes a device configuration file, a PEM certificate chain, a
+// token, a Bearer header, a SIP response, a TLS error or a soft client's
+// log into the page (package web), and sees findings with fixes and a
+// decoded view. The checks are those of package inspect, compiled to
+// WebAssembly and run in the page: nothing is sent to a server.
+//
+// Build it with
+//
+//	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o sipoauth.wasm ./wasm
+//
+// and serve it beside the page and the wasm_exec.js of the same Go
+// release ($(go env GOROOT)/lib/wasm/wasm_exec.js); examples/inspector
+// does all three:
+//
+//	go run ./examples/inspector
+//
+// The program defines one global JavaScript object, sipoauth:
+//
+//	sipoauth.version                      // e.g. "(devel) go1.26.8"
+//	sipoauth.check(kind, text, options)   // the inspect.Result as a JSON string
+//	sipoauth.detect(text)                 // "cnf", "cert", ..., or "" when unknown
+//
+// kind is one of cnf, cert, token, header, response, tls, log, or "" to
+// detect it. options is a JSON string (or a plain object) with the
+// optional fields now (RFC 3339), role ("node" or "edge"), host,
+// deployment ("on-premises" or "mra") and side ("node" or "edge"). When
+// the check cannot run, check returns {"error": "..."} instead of a
+// result. Once the object is defined the program calls the global
+// function sipoauthReady, if the page defined one.
+//
+// The program makes no network calls, and it does not import net/http,
+// crypto/tls or the JWT libraries, to keep the download small. Built for
+// any other platform it only prints how to build it.
+package main
