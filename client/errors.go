@@ -46,9 +46,9 @@ const PortMismatchText = "SIP OAuth Registration port Mismatch"
 // Finding codes of PortMismatchError.Causes, the three causes of
 // troubleshooting scenario 1.
 const (
-	CodeOAuthDisabled       = "oauth-disabled-cluster-wide"
-	CodeProfileWithoutOAuth = "profile-without-oauth"
-	CodeWrongConnectionKind = "wrong-connection-kind"
+	CodeOAuthDisabled       = diag.CodeOAuthDisabled
+	CodeProfileWithoutOAuth = diag.CodeProfileWithoutOAuth
+	CodeWrongConnectionKind = diag.CodeWrongConnectionKind
 )
 
 // PortMismatchError is the registrar's refusal of a registration on the
@@ -90,27 +90,7 @@ func (e *PortMismatchError) Unwrap() error { return ErrPortMismatch }
 // likeliest first: the connection's kind when the client presented a
 // certificate, else the device's profile.
 func (e *PortMismatchError) Causes() diag.Findings {
-	port := strconv.Itoa(e.Target.Port)
-	cluster := diag.Finding{
-		Code: CodeOAuthDisabled, Severity: diag.Error, Path: "Warning",
-		Message: "SIP OAuth is not enabled cluster-wide (ClusterSIPOAuthMode 0): every OAuth port refuses registrations",
-		Fix:     "enable SIP OAuth mode cluster-wide on the publisher, with the CLI command `utils sipOAuth-mode enable`",
-	}
-	profile := diag.Finding{
-		Code: CodeProfileWithoutOAuth, Severity: diag.Error, Path: "Warning",
-		Message: "the device's security profile does not enable OAuth, so the device may not register on port " + port,
-		Fix:     "in System > Security > Phone Security Profile, check Enable OAuth Authentication on the device's profile, save and reset the device",
-	}
-	conn := diag.Finding{
-		Code: CodeWrongConnectionKind, Severity: diag.Error, Path: "Warning",
-		Message: "the request reached an OAuth port over the wrong kind of connection: the on-premises port (5090) takes TLS without a client certificate straight from the client, the MRA port (5091) mutual TLS from a registered Expressway-C",
-		Fix:     "connect on premises to sipOAuthPort without a client certificate, or over MRA through the Expressway to sipMRAOAuthPort",
-	}
-	if e.ClientCertificate {
-		conn.Message += "; this client presented a certificate"
-		return diag.Findings{conn, profile, cluster}
-	}
-	return diag.Findings{profile, cluster, conn}
+	return diag.PortMismatchCauses(e.Target.Port, e.ClientCertificate)
 }
 
 // RejectedError is a final refusal of a registration other than a port

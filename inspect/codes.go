@@ -1,5 +1,7 @@
 package inspect
 
+import "github.com/sipoauth/sdk/diag"
+
 // Finding codes of this package, stable across releases. The checks also
 // return the codes of the packages they call: cnfxml's Validate for a
 // configuration file, the certificate checks for a chain, the client-log
@@ -67,12 +69,12 @@ const (
 	// Scenario 1 (port mismatch), the codes of client.PortMismatchError.Causes.
 
 	// CodeOAuthDisabled: SIP OAuth is not enabled cluster-wide.
-	CodeOAuthDisabled = "oauth-disabled-cluster-wide"
+	CodeOAuthDisabled = diag.CodeOAuthDisabled
 	// CodeProfileWithoutOAuth: the device's security profile lacks OAuth.
-	CodeProfileWithoutOAuth = "profile-without-oauth"
+	CodeProfileWithoutOAuth = diag.CodeProfileWithoutOAuth
 	// CodeWrongConnectionKind: the OAuth port reached over the wrong kind
 	// of connection.
-	CodeWrongConnectionKind = "wrong-connection-kind"
+	CodeWrongConnectionKind = diag.CodeWrongConnectionKind
 
 	// Scenarios 2 and 3 (TLS between edge proxy and node), the codes of
 	// mtlstrust.Diagnose.

@@ -345,27 +345,9 @@ func hasPortMismatch(ws []warning) bool {
 	return false
 }
 
-// portMismatchCauses are the three causes of scenario 1, in the words of
-// client.PortMismatchError.Causes, the likeliest first.
-func portMismatchCauses(port int) diag.Findings {
-	return diag.Findings{
-		{
-			Code: CodeProfileWithoutOAuth, Severity: diag.Error, Path: "Warning",
-			Message: "the device's security profile does not enable OAuth, so the device may not register on port " + strconv.Itoa(port),
-			Fix:     "in System > Security > Phone Security Profile, check Enable OAuth Authentication on the device's profile, save and reset the device",
-		},
-		{
-			Code: CodeOAuthDisabled, Severity: diag.Error, Path: "Warning",
-			Message: "SIP OAuth is not enabled cluster-wide (ClusterSIPOAuthMode 0): every OAuth port refuses registrations",
-			Fix:     "enable SIP OAuth mode cluster-wide on the publisher, with the CLI command `utils sipOAuth-mode enable`",
-		},
-		{
-			Code: CodeWrongConnectionKind, Severity: diag.Error, Path: "Warning",
-			Message: "the request reached an OAuth port over the wrong kind of connection: the on-premises port (5090) takes TLS without a client certificate straight from the client, the MRA port (5091) mutual TLS from a registered Expressway-C",
-			Fix:     "connect on premises to sipOAuthPort without a client certificate, or over MRA through the Expressway to sipMRAOAuthPort",
-		},
-	}
-}
+// portMismatchCauses are the three causes of scenario 1, the likeliest
+// first.
+func portMismatchCauses(port int) diag.Findings { return diag.PortMismatchCauses(port, false) }
 
 // responseChallenges explains the challenges of a 401 or 407: the Bearer
 // ones if there are any, else the other schemes'.
