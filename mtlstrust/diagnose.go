@@ -90,7 +90,7 @@ func Diagnose(err error, side Side) Diagnosis {
 			"renew the certificate; the node serves a renewed Tomcat certificate on the next handshake")
 	case errors.As(err, &host):
 		return set(CodeNodeNameMismatch, 0, AlertBadCertificate,
-			"the node's certificate is not valid for "+host.Host+" (it names "+strings.Join(host.Certificate.DNSNames, ", ")+")",
+			"the node's certificate is not valid for "+host.Host+" (it names "+certNames(host.Certificate)+")",
 			"connect to a name the Tomcat certificate carries, or reissue it with this name as a SAN")
 	case remote && alert == AlertUnknownCA && side == EdgeSide:
 		return set(CodeUnknownCAAtNode, 3, alert,
@@ -167,4 +167,23 @@ func receivedAlert(err error) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// certNames lists the names a certificate carries: its DNS and IP
+// subject alternative names, else its subject CN.
+func certNames(c *x509.Certificate) string {
+	if c == nil {
+		return "nothing"
+	}
+	names := append([]string(nil), c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	if len(names) == 0 {
+		if c.Subject.CommonName == "" {
+			return "no name"
+		}
+		return "only the CN " + c.Subject.CommonName
+	}
+	return strings.Join(names, ", ")
 }

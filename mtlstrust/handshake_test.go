@@ -209,8 +209,20 @@ func TestNodeNameMismatch(t *testing.T) {
 	p := newPKI(t)
 	client := EdgeClientConfig(p.proxyCert, p.proxyTrust, "cucm-sub.example.com")
 	r := handshake(t, p.edgeServer(), client)
-	if d := Diagnose(r.clientErr, EdgeSide); d.Code != CodeNodeNameMismatch {
+	if d := Diagnose(r.clientErr, EdgeSide); d.Code != CodeNodeNameMismatch ||
+		d.Message != "the node's certificate is not valid for cucm-sub.example.com (it names cucm-pub.example.com, 10.10.10.1)" {
 		t.Fatalf("%+v from %v", d, r.clientErr)
+	}
+	// A certificate with an IP address only.
+	ipOnly := p.nodeCA.Server(t, "10.10.10.1")
+	ipSrc, err := NewCertSource(ipOnly.TLS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = handshake(t, EdgeServerConfig(ipSrc, p.tomcatTrust, AuthorizeTable(p.table)), client)
+	if d := Diagnose(r.clientErr, EdgeSide); d.Code != CodeNodeNameMismatch ||
+		d.Message != "the node's certificate is not valid for cucm-sub.example.com (it names 10.10.10.1)" {
+		t.Fatalf("IP-only certificate: %+v from %v", d, r.clientErr)
 	}
 	if d := Diagnose(errors.New("boom"), NodeSide); d.Code != CodeHandshakeUnexplained || d.Scenario != 0 {
 		t.Fatalf("%+v", d)
