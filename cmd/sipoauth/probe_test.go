@@ -241,7 +241,7 @@ func TestProbe(t *testing.T) {
 		cli(t, "", "probe", "--ca", l.nodeCA, "--name", "ucm-pub.example.com", "--device", "CSFrado", "--user", "rado", l.oauthAddr).want(t, exitOK).
 			contains(t, "probe "+l.oauthAddr+" (server name ucm-pub.example.com)\n", "REGISTER sip:127.0.0.1 ", "  answer: 407 ")
 		r := cli(t, "", "probe", "--ca", l.nodeCA, "--name", "ucm-sub.example.com", l.oauthAddr).want(t, exitFindings)
-		r.contains(t, "diagnosis: [node-name-mismatch] the node's certificate is not valid for ucm-sub.example.com (it names ucm-pub.example.com)\n")
+		r.contains(t, "diagnosis: [node-name-mismatch] the node's certificate is not valid for ucm-sub.example.com (it names ucm-pub.example.com, 127.0.0.1)\n")
 		rep := decodeProbe(t, cli(t, "", "probe", "--json", "--ca", l.nodeCA, "--name", "ucm-sub.example.com", l.oauthAddr).want(t, exitFindings))
 		if rep.Diagnosis == nil || rep.Diagnosis.Code != "node-name-mismatch" || rep.Diagnosis.Scenario != 0 || strings.Join(codes(rep.Findings), ",") != "error name-mismatch,error node-name-mismatch" {
 			t.Errorf("JSON: %+v %+v", rep, rep.Findings)
