@@ -217,10 +217,10 @@ func (n *node) seenSince(i int) []seenRequest {
 	return append([]seenRequest(nil), n.seen[min(i, len(n.seen)):]...)
 }
 
-// waitSeen waits up to a second for the registrar to have answered want
+// waitSeen waits up to three seconds for the registrar to have answered want
 // requests after the first mark: it records an answer just after sending it.
 func (n *node) waitSeen(mark, want int) {
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(3 * time.Second)
 	for n.seenCount()-mark < want && time.Now().Before(deadline) {
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -239,10 +239,10 @@ func (n *node) handshakeFailures(i int) []*mtlstrust.HandshakeError {
 	return append([]*mtlstrust.HandshakeError(nil), n.handshakes[min(i, len(n.handshakes)):]...)
 }
 
-// waitHandshakes waits up to a second for a failed handshake after the
+// waitHandshakes waits up to three seconds for a failed handshake after the
 // first mark.
 func (n *node) waitHandshakes(mark int) {
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(3 * time.Second)
 	for n.handshakeCount() <= mark && time.Now().Before(deadline) {
 		time.Sleep(2 * time.Millisecond)
 	}
