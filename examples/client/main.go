@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -112,9 +113,14 @@ func (o *options) clientConfig(stdout, stderr io.Writer) (client.Config, error) 
 	}
 	var tokens client.TokenSource
 	if o.tokenURL != "" && o.refreshToken != "" {
+		// The token endpoint is on the node, behind the same certificate
+		// as its SIP ports: -ca applies to it too.
+		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{RootCAs: tlsCfg.RootCAs},
+		}}
 		src, err := client.NewRefreshTokenSource(client.RefreshConfig{
 			TokenURL: o.tokenURL, RefreshToken: o.refreshToken,
-			ClientID: o.clientID, ClientSecret: o.clientSecret,
+			ClientID: o.clientID, ClientSecret: o.clientSecret, HTTPClient: hc,
 		})
 		if err != nil {
 			return client.Config{}, err

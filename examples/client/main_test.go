@@ -62,12 +62,17 @@ func TestRun(t *testing.T) {
 	kid, key := issuer.EncryptionKey()
 	dec, _ := sipoauth.NewSymmetricKeys(map[string][]byte{kid: key})
 	v, _ := sipoauth.New(sipoauth.Config{Keys: keys, DecryptionKeys: dec})
-	tokens := httptest.NewServer(issuer.Handler())
-	defer tokens.Close()
 	refresh, _ := issuer.MintRefresh("rado", "")
 
 	ca := testca.New(t, "Node CA")
-	cert, _ := mtlstrust.NewCertSource(ca.Server(t, "127.0.0.1").TLS())
+	nodeLeaf := ca.Server(t, "127.0.0.1")
+	// The token endpoint is on the node, over HTTPS with the node's
+	// certificate: -ca must apply to it as well.
+	tokens := httptest.NewUnstartedServer(issuer.Handler())
+	tokens.TLS = &tls.Config{Certificates: []tls.Certificate{nodeLeaf.TLS()}}
+	tokens.StartTLS()
+	defer tokens.Close()
+	cert, _ := mtlstrust.NewCertSource(nodeLeaf.TLS())
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", mtlstrust.OAuthServerConfig(cert))
 	if err != nil {
 		t.Fatal(err)
