@@ -83,6 +83,8 @@ const (
 	CodeUnknownCAAtEdge = "unknown-ca-at-edge-proxy"
 	// CodeUnknownCAAtNode: the node does not trust the edge proxy's signer (scenario 3).
 	CodeUnknownCAAtNode = "unknown-ca-at-node"
+	// CodeUnknownCAAtClient: a soft client does not trust the node's signer.
+	CodeUnknownCAAtClient = "unknown-ca-at-client"
 	// CodeNotInTable: the edge proxy's names are not in the edge-proxy table (scenario 3).
 	CodeNotInTable = "not-in-edge-proxy-table"
 	// CodeBadCertificate: a bad_certificate alert (scenario 2 or 3 by side).

@@ -70,8 +70,9 @@ type Options struct {
 	// Deployment of a configuration file's targets; both are listed in
 	// CNFView whatever it is.
 	Deployment cnfxml.Deployment
-	// Side of a TLS error: "node" or "edge" (the default: the edge proxy
-	// connecting to the node).
+	// Side of a TLS error: "node", "edge" (the default: the edge proxy
+	// connecting to the node) or "client" (a soft client connecting to the
+	// OAuth port).
 	Side string
 	// Port is the port a refused REGISTER was sent to, named in the
 	// causes of a port mismatch (scenario 1); 5090 when zero.
@@ -233,7 +234,7 @@ type ResponseView struct {
 
 // TLSView is a classified TLS error.
 type TLSView struct {
-	// Side is where the error was seen: "node" or "edge".
+	// Side is where the error was seen: "node", "edge" or "client".
 	Side string `json:"side"`
 	// Alert is the TLS alert the text names (RFC 8446 §6), or 0.
 	Alert int `json:"alert,omitempty"`

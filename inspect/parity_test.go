@@ -45,10 +45,10 @@ func TestPortMismatchParity(t *testing.T) {
 
 // TestDiagnoseCodes: the codes are mtlstrust's.
 func TestDiagnoseCodes(t *testing.T) {
-	got := []string{CodeUnknownCAAtEdge, CodeUnknownCAAtNode, CodeNotInTable, CodeBadCertificate, CodeCertificateExpired,
-		CodeNoClientCertificate, CodeNodeNameMismatch, CodeHandshakeFailed}
-	want := []string{mtlstrust.CodeUnknownCAAtEdge, mtlstrust.CodeUnknownCAAtNode, mtlstrust.CodeNotInTable, mtlstrust.CodeBadCertificate,
-		mtlstrust.CodeCertificateExpired, mtlstrust.CodeNoClientCertificate, mtlstrust.CodeNodeNameMismatch, mtlstrust.CodeHandshakeUnexplained}
+	got := []string{CodeUnknownCAAtEdge, CodeUnknownCAAtNode, CodeUnknownCAAtClient, CodeNotInTable, CodeBadCertificate, CodeCertificateExpired,
+		CodeNoClientCertificate, CodeNodeNameMismatch, CodeHandshakeFailed, fixUnknownCAAtClient}
+	want := []string{mtlstrust.CodeUnknownCAAtEdge, mtlstrust.CodeUnknownCAAtNode, mtlstrust.CodeUnknownCAAtClient, mtlstrust.CodeNotInTable, mtlstrust.CodeBadCertificate,
+		mtlstrust.CodeCertificateExpired, mtlstrust.CodeNoClientCertificate, mtlstrust.CodeNodeNameMismatch, mtlstrust.CodeHandshakeUnexplained, mtlstrust.FixUnknownCAAtClient}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%v != %v", got, want)
 	}
@@ -180,6 +180,27 @@ func TestTLSParity(t *testing.T) {
 	serverErr, clientErr := handshake(t, server, &tls.Config{RootCAs: d.nodeCA.Pool(), ServerName: nodeName})
 	compare(t, serverErr, "node", mtlstrust.NodeSide, 3)
 	compare(t, clientErr, "edge", mtlstrust.EdgeSide, 3)
+
+	// A soft client on the OAuth port: one that does not trust the node's
+	// signer, and one that finds the node's certificate expired.
+	clientCA := testca.New(t, "Client's CA")
+	nodeCert, err := mtlstrust.NewCertSource(d.node.TLS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, clientErr = handshake(t, mtlstrust.OAuthServerConfig(nodeCert), &tls.Config{RootCAs: clientCA.Pool(), ServerName: nodeName})
+	compare(t, clientErr, "client", mtlstrust.ClientSide, 0)
+	if r, _ := Check(KindTLS, []byte(clientErr.Error()), Options{Side: "client"}); r.Findings[0].Code != CodeUnknownCAAtClient || r.TLS.Side != SideClient {
+		t.Fatalf("client side: %+v %+v", r.Findings, r.TLS)
+	}
+	expired := d.nodeCA.Issue(t, testca.Options{CommonName: nodeName, DNSNames: []string{nodeName},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
+	expiredCert, err := mtlstrust.NewCertSource(expired.TLS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, clientErr = handshake(t, mtlstrust.OAuthServerConfig(expiredCert), &tls.Config{RootCAs: d.nodeCA.Pool(), ServerName: nodeName})
+	compare(t, clientErr, "client", mtlstrust.ClientSide, 0)
 }
 
 // compare checks that the text of err, seen on side, classifies as

@@ -423,7 +423,7 @@ func edgeWarnings(ws []warning) (diag.Findings, int) {
 			return diag.Findings{f}, e.scenario
 		}
 		if containsAny([]byte(strings.ToLower(w.Text)), tlsMarkers) {
-			c := classifyTLS(w.Text, false)
+			c := classifyTLS(w.Text, SideEdge)
 			c.Finding.Path = "Warning"
 			c.Finding.Message += " (" + quoted + ")"
 			return diag.Findings{c.Finding}, c.Scenario

@@ -18,40 +18,41 @@ const (
 
 // Sides of a TLS error, as Options.Side and TLSView say them.
 const (
-	SideNode = "node"
-	SideEdge = "edge"
+	SideNode   = "node"
+	SideEdge   = "edge"
+	SideClient = "client" // a soft client connecting to the OAuth port, or to an edge proxy
 )
 
 // Fixes shared by the TLS classification and the edge proxy's 503, in the
 // words of mtlstrust.Diagnose.
 const (
-	fixUnknownCAAtEdge  = "upload the CA that signed the node's Tomcat certificate to Expressway-C's trusted CA list"
-	fixNodeNameMismatch = "connect to a name the Tomcat certificate carries, or reissue it with this name as a SAN"
+	fixUnknownCAAtEdge   = "upload the CA that signed the node's Tomcat certificate to Expressway-C's trusted CA list"
+	fixNodeNameMismatch  = "connect to a name the Tomcat certificate carries, or reissue it with this name as a SAN"
+	fixUnknownCAAtClient = "add the CA that signed the node's Tomcat certificate to the clients' trust store (Jabber uses the operating system's; distribute it with your device management), or use a Tomcat certificate signed by a CA the clients already trust"
 )
 
-// sideNode reports whether opts.Side names the node.
-func sideNode(side string) (bool, error) {
+// parseSide returns the side opts.Side names: SideEdge by default.
+func parseSide(side string) (string, error) {
 	switch strings.ToLower(side) {
 	case "", "edge", "edge-proxy", "expressway":
-		return false, nil
+		return SideEdge, nil
 	case "node":
-		return true, nil
+		return SideNode, nil
+	case "client":
+		return SideClient, nil
 	}
-	return false, fmt.Errorf("%w: side %q: want node or edge", ErrBadOption, side)
+	return "", fmt.Errorf("%w: side %q: want node, edge or client", ErrBadOption, side)
 }
 
 // checkTLS classifies a TLS error text seen on Options.Side.
 func checkTLS(input []byte, opts Options) (Result, error) {
-	node, err := sideNode(opts.Side)
+	side, err := parseSide(opts.Side)
 	if err != nil {
 		return Result{}, err
 	}
 	text := strings.TrimSpace(strings.ToValidUTF8(string(input), "\uFFFD"))
-	c := classifyTLS(text, node)
-	v := &TLSView{Side: SideEdge, Alert: c.Alert, Remote: c.Remote, Scenario: c.Scenario}
-	if node {
-		v.Side = SideNode
-	}
+	c := classifyTLS(text, side)
+	v := &TLSView{Side: side, Alert: c.Alert, Remote: c.Remote, Scenario: c.Scenario}
 	return Result{Findings: diag.Findings{c.Finding}, TLS: v}, nil
 }
 
@@ -65,10 +66,12 @@ type tlsClass struct {
 
 // classifyTLS explains a TLS error text the way mtlstrust.Diagnose
 // explains the error value, with the same codes, scenarios and fixes:
-// node is true when the text was seen on the node (the MRA OAuth port),
-// false on the edge proxy connecting to it. An alert named in the text
-// counts as received from the peer unless the text says "local error".
-func classifyTLS(text string, node bool) tlsClass {
+// side is where the text was seen: SideNode (the MRA OAuth port),
+// SideEdge (the edge proxy connecting to it) or SideClient (a soft client
+// connecting to the OAuth port). An alert named in the text counts as
+// received from the peer unless the text says "local error".
+func classifyTLS(text, side string) tlsClass {
+	node := side == SideNode
 	lower := strings.ToLower(text)
 	c := tlsClass{Finding: diag.Finding{Severity: diag.Error, Path: "tls"}}
 	set := func(code string, scenario, alert int, msg, fix string) tlsClass {
@@ -79,8 +82,11 @@ func classifyTLS(text string, node bool) tlsClass {
 	remote := alert != 0 && !strings.Contains(lower, "local error")
 	c.Remote = remote
 	peerScenario, ownScenario := 2, 3 // seen on the edge proxy
-	if node {
+	switch side {
+	case SideNode:
 		peerScenario, ownScenario = 3, 2
+	case SideClient:
+		peerScenario = 0
 	}
 	switch {
 	case strings.Contains(lower, "edge-proxy table"):
@@ -99,6 +105,10 @@ func classifyTLS(text string, node bool) tlsClass {
 		return set(CodeUnknownCAAtNode, 3, AlertUnknownCA,
 			"the node does not trust the signer of the edge proxy's certificate"+candidate(text),
 			"upload the CA that signed the Expressway-C certificate to the node's tomcat-trust; it is reloaded without a restart")
+	case strings.Contains(lower, "signed by unknown authority") && side == SideClient:
+		c.Remote = false
+		return set(CodeUnknownCAAtClient, 0, AlertUnknownCA,
+			"the client does not trust the signer of the node's certificate"+candidate(text), fixUnknownCAAtClient)
 	case strings.Contains(lower, "signed by unknown authority"):
 		c.Remote = false
 		return set(CodeUnknownCAAtEdge, 2, AlertUnknownCA,

@@ -92,8 +92,8 @@ func TestCheckTLSMessages(t *testing.T) {
 			t.Errorf("%q:\n got %+v\nwant %+v", tc.text, r.Findings, tc.want)
 		}
 	}
-	if _, err := Check(KindTLS, []byte("alert 48"), Options{Side: "client"}); !errors.Is(err, ErrBadOption) ||
-		err.Error() != `inspect: invalid option: side "client": want node or edge` {
+	if _, err := Check(KindTLS, []byte("alert 48"), Options{Side: "phone"}); !errors.Is(err, ErrBadOption) ||
+		err.Error() != `inspect: invalid option: side "phone": want node, edge or client` {
 		t.Fatalf("bad side: %v", err)
 	}
 }

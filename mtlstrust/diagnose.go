@@ -18,12 +18,16 @@ const (
 	NodeSide Side = iota
 	// EdgeSide is the edge proxy connecting to the node.
 	EdgeSide
+	// ClientSide is a soft client connecting to the node's OAuth port
+	// (5090) on premises, or to an edge proxy.
+	ClientSide
 )
 
 // Diagnosis codes.
 const (
 	CodeUnknownCAAtEdge      = "unknown-ca-at-edge-proxy" // scenario 2
 	CodeUnknownCAAtNode      = "unknown-ca-at-node"       // scenario 3
+	CodeUnknownCAAtClient    = "unknown-ca-at-client"     // a client does not trust the node's signer
 	CodeNotInTable           = "not-in-edge-proxy-table"  // scenario 3
 	CodeBadCertificate       = "bad-certificate"          // scenario 3 seen by the proxy
 	CodeCertificateExpired   = "certificate-expired"      // alert 45
@@ -76,13 +80,17 @@ func Diagnose(err error, side Side) Diagnosis {
 		return set(CodeUnknownCAAtNode, 3, AlertUnknownCA,
 			"the node does not trust the signer of the edge proxy's certificate ("+issuerOf(unknown.Cert)+")",
 			"upload the CA that signed the Expressway-C certificate to the node's tomcat-trust; it is reloaded without a restart")
+	case errors.As(err, &unknown) && side == ClientSide:
+		return set(CodeUnknownCAAtClient, 0, AlertUnknownCA,
+			"the client does not trust the signer of the node's certificate ("+issuerOf(unknown.Cert)+")",
+			FixUnknownCAAtClient)
 	case errors.As(err, &unknown):
 		return set(CodeUnknownCAAtEdge, 2, AlertUnknownCA,
 			"the edge proxy does not trust the signer of the node's certificate ("+issuerOf(unknown.Cert)+")",
 			"upload the CA that signed the node's Tomcat certificate to Expressway-C's trusted CA list")
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
 		who := "the edge proxy's"
-		if side == EdgeSide {
+		if side != NodeSide {
 			who = "the node's"
 		}
 		return set(CodeCertificateExpired, peerCertScenario(side), AlertCertificateExpired,
@@ -92,7 +100,7 @@ func Diagnose(err error, side Side) Diagnosis {
 		return set(CodeNodeNameMismatch, 0, AlertBadCertificate,
 			"the node's certificate is not valid for "+host.Host+" (it names "+certNames(host.Certificate)+")",
 			"connect to a name the Tomcat certificate carries, or reissue it with this name as a SAN")
-	case remote && alert == AlertUnknownCA && side == EdgeSide:
+	case remote && alert == AlertUnknownCA && side != NodeSide:
 		return set(CodeUnknownCAAtNode, 3, alert,
 			"the node refused the edge proxy's certificate: unknown certificate authority",
 			"upload the CA that signed the Expressway-C certificate to the node's tomcat-trust")
@@ -123,21 +131,28 @@ func Diagnose(err error, side Side) Diagnosis {
 }
 
 // peerCertScenario is the scenario of a peer certificate refused on
-// side: the node refusing a proxy's is 3, a proxy refusing the node's is 2.
+// side: the node refusing a proxy's is 3, a proxy refusing the node's is
+// 2; a client refusing the node's is none of them.
 func peerCertScenario(side Side) int {
-	if side == EdgeSide {
+	switch side {
+	case EdgeSide:
 		return 2
+	case ClientSide:
+		return 0
 	}
 	return 3
 }
 
 // ownCertScenario is the scenario of our certificate refused by the peer.
 func ownCertScenario(side Side) int {
-	if side == EdgeSide {
+	if side != NodeSide {
 		return 3
 	}
 	return 2
 }
+
+// FixUnknownCAAtClient is the fix of CodeUnknownCAAtClient.
+const FixUnknownCAAtClient = "add the CA that signed the node's Tomcat certificate to the clients' trust store (Jabber uses the operating system's; distribute it with your device management), or use a Tomcat certificate signed by a CA the clients already trust"
 
 func issuerOf(c *x509.Certificate) string {
 	if c == nil {

@@ -379,3 +379,32 @@ func TestTableEntryAddedOverHTTP(t *testing.T) {
 		t.Fatalf("after a restart: %+v %v", e, ok)
 	}
 }
+
+// TestClientSide: a soft client on the OAuth port that does not trust the
+// node's signer, and one that finds the node's certificate expired.
+func TestClientSide(t *testing.T) {
+	p := newPKI(t)
+	other := testca.New(t, "Other CA")
+	r := handshake(t, OAuthServerConfig(p.nodeCert), &tls.Config{RootCAs: other.Pool(), ServerName: nodeName})
+	d := Diagnose(r.clientErr, ClientSide)
+	if d.Code != CodeUnknownCAAtClient || d.Scenario != 0 || d.Alert != AlertUnknownCA || d.Fix != FixUnknownCAAtClient ||
+		d.Message != "the client does not trust the signer of the node's certificate (issued by CN=Node CA,O=sipoauth test)" {
+		t.Fatalf("%+v from %v", d, r.clientErr)
+	}
+	// The same error seen by an edge proxy is scenario 2.
+	if d := Diagnose(r.clientErr, EdgeSide); d.Code != CodeUnknownCAAtEdge || d.Scenario != 2 {
+		t.Fatalf("edge side: %+v", d)
+	}
+
+	expired := p.nodeCA.Issue(t, testca.Options{CommonName: nodeName, DNSNames: []string{nodeName},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
+	src, err := NewCertSource(expired.TLS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = handshake(t, OAuthServerConfig(src), &tls.Config{RootCAs: p.nodeCA.Pool(), ServerName: nodeName})
+	d = Diagnose(r.clientErr, ClientSide)
+	if d.Code != CodeCertificateExpired || d.Scenario != 0 || !strings.HasPrefix(d.Message, "the node's certificate is expired or not yet valid: ") {
+		t.Fatalf("expired: %+v from %v", d, r.clientErr)
+	}
+}

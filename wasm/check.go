@@ -91,10 +91,10 @@ func parseOptions(s string) (inspect.Options, error) {
 		return o, fmt.Errorf("%w: role %q is neither node nor edge", ErrBadOptions, p.Role)
 	}
 	switch p.Side {
-	case "", "node", "edge":
+	case "", "node", "edge", "client":
 		o.Side = p.Side
 	default:
-		return o, fmt.Errorf("%w: side %q is neither node nor edge", ErrBadOptions, p.Side)
+		return o, fmt.Errorf("%w: side %q is not node, edge or client", ErrBadOptions, p.Side)
 	}
 	switch p.Deployment {
 	case "", "on-premises":

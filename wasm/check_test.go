@@ -39,7 +39,7 @@ func TestParseOptionsErrors(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{`[]`, "wasm: bad options: json: cannot unmarshal array into Go value of type main.pageOptions"},
 		{`{"role":"proxy"}`, `wasm: bad options: role "proxy" is neither node nor edge`},
-		{`{"side":"client"}`, `wasm: bad options: side "client" is neither node nor edge`},
+		{`{"side":"proxy"}`, `wasm: bad options: side "proxy" is not node, edge or client`},
 		{`{"deployment":"remote"}`, `wasm: bad options: deployment "remote" is neither on-premises nor mra`},
 		{`{"now":"yesterday"}`, `wasm: bad options: now "yesterday" is not an RFC 3339 time`},
 		{`{"host":"a"} {}`, "wasm: bad options: text after the JSON object"},

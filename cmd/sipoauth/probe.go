@@ -251,7 +251,7 @@ func (e *env) runProbe(rep *probeReport, p probeParams) {
 		if verifyErr != nil {
 			rep.VerifyError = verifyErr.Error()
 		}
-		e.diagnose(rep, herr)
+		e.diagnose(rep, herr, p.cert != nil)
 		return
 	}
 	rep.Handshake = "ok"
@@ -281,7 +281,7 @@ func (e *env) runProbe(rep *probeReport, p probeParams) {
 			// Under TLS 1.3 the server's verdict on a client certificate
 			// arrives after the client's handshake is over.
 			rep.Handshake = "failed"
-			e.diagnose(rep, err)
+			e.diagnose(rep, err, p.cert != nil)
 			return
 		}
 		rep.Findings = append(rep.Findings, diag.Finding{Code: CodeNoSIPAnswer, Severity: diag.Error, Path: "REGISTER",
@@ -308,10 +308,15 @@ func (e *env) checkChain(rep *probeReport, chain []*x509.Certificate, roots *x50
 	}
 }
 
-// diagnose explains a failed handshake. The probe connects to the node as
-// an edge proxy (or a client) does: the edge side.
-func (e *env) diagnose(rep *probeReport, err error) {
-	d := mtlstrust.Diagnose(err, mtlstrust.EdgeSide)
+// diagnose explains a failed handshake. With a certificate the probe
+// connects as an edge proxy does (the edge side), without one as a soft
+// client does (the client side).
+func (e *env) diagnose(rep *probeReport, err error, withCert bool) {
+	side := mtlstrust.ClientSide
+	if withCert {
+		side = mtlstrust.EdgeSide
+	}
+	d := mtlstrust.Diagnose(err, side)
 	rep.Diagnosis = &diagnosisView{Scenario: d.Scenario, Alert: d.Alert, Code: d.Code, Message: d.Message, Fix: d.Fix}
 	rep.Findings = append(rep.Findings, d.Finding)
 }

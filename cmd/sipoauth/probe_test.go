@@ -180,20 +180,26 @@ func TestProbe(t *testing.T) {
 			"chain not verified against "+l.nodeCA+": x509: certificate signed by unknown authority",
 			"certificate 1 of 1: CN=ucm-pub.example.com\n",
 			"  issuer     CN=Other CA,O=sipoauth test\n",
-			"diagnosis: scenario 2 [unknown-ca-at-edge-proxy] the edge proxy does not trust the signer of the node's certificate (issued by CN=Other CA,O=sipoauth test)\n",
-			"  fix: upload the CA that signed the node's Tomcat certificate to Expressway-C's trusted CA list\n",
+			"diagnosis: [unknown-ca-at-client] the client does not trust the signer of the node's certificate (issued by CN=Other CA,O=sipoauth test)\n",
+			"  fix: "+mtlstrust.FixUnknownCAAtClient+"\n",
 			"error incomplete-chain ",
-			"error unknown-ca-at-edge-proxy tls: ",
+			"error unknown-ca-at-client tls: ",
 		)
 		if strings.Contains(r.stdout, "REGISTER") {
 			t.Errorf("a REGISTER after a failed handshake:\n%s", r.stdout)
 		}
 		rep := decodeProbe(t, cli(t, "", "probe", "--json", "--ca", l.nodeCA, l.rogueAddr).want(t, exitFindings))
-		if rep.Verified || rep.Handshake != "failed" || rep.Diagnosis == nil || rep.Diagnosis.Scenario != 2 || rep.Diagnosis.Alert != 48 ||
-			rep.Diagnosis.Code != "unknown-ca-at-edge-proxy" || rep.Register != nil || len(rep.Chain) != 1 ||
-			strings.Join(codes(rep.Findings), ",") != "error incomplete-chain,error unknown-ca-at-edge-proxy" {
+		if rep.Verified || rep.Handshake != "failed" || rep.Diagnosis == nil || rep.Diagnosis.Scenario != 0 || rep.Diagnosis.Alert != 48 ||
+			rep.Diagnosis.Code != "unknown-ca-at-client" || rep.Register != nil || len(rep.Chain) != 1 ||
+			strings.Join(codes(rep.Findings), ",") != "error incomplete-chain,error unknown-ca-at-client" {
 			t.Errorf("JSON: %+v", rep)
 		}
+		// With a certificate the probe plays the edge proxy: scenario 2.
+		edge := cli(t, "", "probe", "--ca", l.nodeCA, "--cert", l.proxyCert, "--key", l.proxyKey, l.rogueAddr).want(t, exitFindings)
+		edge.contains(t,
+			"diagnosis: scenario 2 [unknown-ca-at-edge-proxy] the edge proxy does not trust the signer of the node's certificate (issued by CN=Other CA,O=sipoauth test)\n",
+			"  fix: upload the CA that signed the node's Tomcat certificate to Expressway-C's trusted CA list\n",
+		)
 	})
 
 	t.Run("edge port with a certificate", func(t *testing.T) {

@@ -486,7 +486,7 @@
     frag.append(el("h3", {}, "TLS error"));
     frag.append(
       dl([
-        ["Seen by", v.side === "node" ? "the node (port 5091)" : "the edge proxy (connecting to the node)", "side"],
+        ["Seen by", v.side === "node" ? "the node (port 5091)" : v.side === "client" ? "a soft client (connecting to port 5090)" : "the edge proxy (connecting to the node)", "side"],
         ["Alert", v.alert ? `${v.alert} ${alerts[v.alert] || ""}`.trim() : "", "alert"],
         ["Alert sent by", v.alert ? (v.remote ? "the peer" : "this side") : "", "remote"],
         ["Troubleshooting scenario", v.scenario ? String(v.scenario) : "", "scenario"],
