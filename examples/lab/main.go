@@ -48,6 +48,9 @@ import (
 )
 
 func main() {
+	// The SIP stack's few messages outside the parts' own loggers
+	// (connection bookkeeping): errors only, credentials withheld.
+	sip.SetDefaultLogger(slog.New(bearer.RedactHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
@@ -106,8 +109,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.verbose {
 		logLevel = slog.LevelInfo
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
-	sip.SetDefaultLogger(slog.New(bearer.RedactHandler(log.Handler())))
+	// Credentials are withheld from every log, the SIP stack's included.
+	log := slog.New(bearer.RedactHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel})))
 
 	tl := newTimeline(stdout)
 	l, err := startLab(o, log)

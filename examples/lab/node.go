@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/mtlstrust"
@@ -184,11 +185,13 @@ func startNode(p ports, nodeCert tls.Certificate, tomcatTrust *mtlstrust.TrustSt
 		n.seen = append(n.seen, s)
 		n.mu.Unlock()
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Cisco-CUCM15.0"))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Cisco-CUCM15.0"),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log)))
 	if err != nil {
 		return nil, err
 	}
-	srv, err := sipgo.NewServer(ua)
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log))
 	if err != nil {
 		ua.Close()
 		return nil, err
