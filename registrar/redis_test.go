@@ -273,7 +273,7 @@ func TestRedisStoreExpiry(t *testing.T) {
 func TestRedisStoreTwoNodes(t *testing.T) {
 	srv := startRedisServer(t, t.TempDir(), false)
 	ctx := testCtx(t, 20*time.Second)
-	a, b := NewRedisStore(srv.client(), ""), NewRedisStore(srv.client(), "")
+	a, b := NewRedisStore(srv.Client(), ""), NewRedisStore(srv.Client(), "")
 	const aor = "carol@example.com"
 	now := time.Now()
 
@@ -307,7 +307,7 @@ func TestRedisStoreTwoNodes(t *testing.T) {
 func TestRedisStoreConcurrentAdds(t *testing.T) {
 	srv := startRedisServer(t, t.TempDir(), false)
 	ctx := testCtx(t, 60*time.Second)
-	stores := []*RedisStore{NewRedisStore(srv.client(), ""), NewRedisStore(srv.client(), "")}
+	stores := []*RedisStore{NewRedisStore(srv.Client(), ""), NewRedisStore(srv.Client(), "")}
 	const (
 		aor          = "dave@example.com"
 		perStore     = 8
@@ -372,7 +372,7 @@ func TestRedisStoreConcurrentAdds(t *testing.T) {
 func TestRedisStoreRacingRefreshes(t *testing.T) {
 	srv := startRedisServer(t, t.TempDir(), false)
 	ctx := testCtx(t, 60*time.Second)
-	stores := []*RedisStore{NewRedisStore(srv.client(), ""), NewRedisStore(srv.client(), "")}
+	stores := []*RedisStore{NewRedisStore(srv.Client(), ""), NewRedisStore(srv.Client(), "")}
 	const (
 		aor        = "erin@example.com"
 		contact    = "sip:erin@h"
@@ -453,7 +453,7 @@ func TestRedisStoreRacingRefreshes(t *testing.T) {
 func TestRedisStoreRestart(t *testing.T) {
 	srv := startRedisServer(t, t.TempDir(), true)
 	ctx := testCtx(t, 30*time.Second)
-	s := NewRedisStore(srv.client(), "")
+	s := NewRedisStore(srv.Client(), "")
 	now := time.Now()
 	want := map[string][]Binding{}
 	for i := range 5 {
@@ -466,9 +466,9 @@ func TestRedisStoreRestart(t *testing.T) {
 		want[aor] = res.Bindings
 	}
 
-	srv.restart()
+	srv.Restart()
 
-	c := srv.client()
+	c := srv.Client()
 	s2 := NewRedisStore(c, "")
 	for aor, w := range want {
 		got, err := s2.Lookup(ctx, aor)
@@ -537,7 +537,7 @@ func TestRedisStoreClosedClient(t *testing.T) {
 func TestRedisRevocation(t *testing.T) {
 	srv := startRedisServer(t, t.TempDir(), false)
 	ctx := testCtx(t, 20*time.Second)
-	c1, c2 := srv.client(), srv.client()
+	c1, c2 := srv.Client(), srv.Client()
 	r1, r2 := NewRedisRevocation(c1, "t:"), NewRedisRevocation(c2, "t:")
 	now := time.Now()
 	revoked := func(tokenID, user string, iat time.Time) bool {
@@ -626,7 +626,7 @@ func TestRedisRevocation(t *testing.T) {
 func TestRedisRevocationConcurrentRevokeUser(t *testing.T) {
 	srv := startRedisServer(t, t.TempDir(), false)
 	ctx := testCtx(t, 30*time.Second)
-	revs := []*RedisRevocation{NewRedisRevocation(srv.client(), ""), NewRedisRevocation(srv.client(), "")}
+	revs := []*RedisRevocation{NewRedisRevocation(srv.Client(), ""), NewRedisRevocation(srv.Client(), "")}
 	base := time.Now()
 	const goroutines, each = 8, 25
 	var wg sync.WaitGroup

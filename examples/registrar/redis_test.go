@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,79 +10,15 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/redis/go-redis/v9"
+	"github.com/sipoauth/sdk/internal/testredis"
 	"github.com/sipoauth/sdk/registrar"
 )
 
-// startRedis runs a throwaway redis-server, without persistence, on a
-// free loopback port until the test ends, and returns its address. It
-// skips the test when redis-server is not installed, unless
-// SIPOAUTH_INTEGRATION=1 asks that integration tests run.
+// startRedis runs a throwaway redis-server, without persistence, until
+// the test ends, and returns its address; see testredis.Start.
 func startRedis(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("SIPOAUTH_INTEGRATION") == "1" {
-			t.Fatal("redis-server not installed (SIPOAUTH_INTEGRATION=1); apt-get install redis-server")
-		}
-		t.Skip("redis-server not installed; apt-get install redis-server")
-	}
-	dir := t.TempDir()
-	// The free port is found by binding and releasing it, so another
-	// process may take it first: try a few.
-	for attempt := 1; ; attempt++ {
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-		if err := runRedis(t, bin, dir, addr); err == nil {
-			return addr
-		} else if attempt == 3 {
-			t.Fatalf("starting redis-server: %v", err)
-		}
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// runRedis starts redis-server on addr and waits, at most 5 s, until it
-// answers PING. The server is killed when the test ends.
-func runRedis(t *testing.T, bin, dir, addr string) error {
-	_, port, _ := net.SplitHostPort(addr)
-	logs := new(syncBuffer)
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	kill := func() { _ = cmd.Process.Kill(); <-done }
-	c := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second, DisableIdentity: true})
-	defer c.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			t.Cleanup(kill)
-			return nil
-		}
-		select {
-		case <-done:
-			return fmt.Errorf("redis-server exited: %s", logs)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			kill()
-			return fmt.Errorf("redis-server did not answer PING within 5s: %v\n%s", err, logs)
-		}
-	}
+	return testredis.Start(t, t.TempDir(), false).Addr()
 }
 
 // TestRedisStore: with -store redis://, bindings are written to Redis,
@@ -156,4 +89,15 @@ func TestRedisUnreachable(t *testing.T) {
 	if !strings.HasPrefix(err.Error(), "-store redis://:xxxxx@127.0.0.1:") || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("error %q", err)
 	}
+}
+
+// freePort returns a loopback port nothing listens on (at the time).
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
