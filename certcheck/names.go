@@ -73,7 +73,7 @@ func (n Names) MatchesHost(host string) bool {
 		return slices.Contains(n.IPs, ip.Unmap().WithZone(""))
 	}
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if !validDNSName(host, false) {
+	if !ValidDNSName(host, false) {
 		return false
 	}
 	_, parent, hasParent := strings.Cut(host, ".")
@@ -92,16 +92,17 @@ func (n Names) MatchesHost(host string) bool {
 // d is not a DNS name with at most a left-most wildcard label.
 func normalizeDNS(d string) string {
 	d = strings.ToLower(strings.TrimSuffix(d, "."))
-	if !validDNSName(d, true) {
+	if !ValidDNSName(d, true) {
 		return ""
 	}
 	return d
 }
 
-// validDNSName reports whether d is a DNS name of LDH labels; with
-// wildcard, "*" may be the whole left-most label of a name of at least
-// three labels ("*.example.com", never "*.com" or "f*.example.com").
-func validDNSName(d string, wildcard bool) bool {
+// ValidDNSName reports whether d is a DNS name of LDH labels (and '_'),
+// as PeerNames keeps them; with wildcard, "*" may be the whole left-most
+// label of a name of at least three labels ("*.example.com", never
+// "*.com" or "f*.example.com").
+func ValidDNSName(d string, wildcard bool) bool {
 	d = strings.TrimSuffix(d, ".")
 	if d == "" || len(d) > maxNameLength {
 		return false

@@ -490,7 +490,7 @@ func FuzzCheckPEM(f *testing.F) {
 }
 
 // TestValidDNSNameAgreesWithPeerNames: the table validates names with
-// validDNSName, and certcheck normalizes the names certificates present;
+// certcheck.ValidDNSName, and certcheck normalizes the names certificates present;
 // a name one accepts and the other drops would never match.
 func TestValidDNSNameAgreesWithPeerNames(t *testing.T) {
 	names := []string{
@@ -501,14 +501,14 @@ func TestValidDNSNameAgreesWithPeerNames(t *testing.T) {
 	}
 	for _, n := range names {
 		kept := len(PeerNames(&x509.Certificate{DNSNames: []string{n}}, CNNever).DNS) == 1
-		if got := validDNSName(n, true); got != kept {
+		if got := certcheck.ValidDNSName(n, true); got != kept {
 			t.Errorf("%q: validDNSName %v, PeerNames keeps it %v", n, got, kept)
 		}
 		if strings.Contains(n, "*") {
 			continue
 		}
 		matched := Names{DNS: []string{strings.ToLower(strings.TrimSuffix(n, "."))}}.MatchesHost(n)
-		if got := validDNSName(n, false); got != matched {
+		if got := certcheck.ValidDNSName(n, false); got != matched {
 			t.Errorf("%q as a host: validDNSName %v, MatchesHost %v", n, got, matched)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/sipoauth/sdk/certcheck"
 )
 
 // Entry is one edge proxy the node accepts on its MRA OAuth port: the
@@ -50,7 +52,7 @@ func (e Entry) Validate() error {
 		if _, err := netip.ParseAddr(n); err == nil {
 			continue
 		}
-		if !validDNSName(n, true) {
+		if !certcheck.ValidDNSName(n, true) { // exactly the names certificates present
 			return fmt.Errorf("%w: name %q is neither a DNS name nor an IP address", ErrInvalidEntry, n)
 		}
 	}
