@@ -32,4 +32,3 @@ const (
 func PeerNames(cert *x509.Certificate, policy CommonNamePolicy) Names {
 	return certcheck.PeerNames(cert, policy)
 }
-
