@@ -20,6 +20,7 @@ import (
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/client"
 	"github.com/sipoauth/sdk/cnfxml"
+	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -924,7 +925,7 @@ func TestSlowOnEvent(t *testing.T) {
 // and a renewed one holds neither token nor the refresh token.
 func TestNoTokenInLogs(t *testing.T) {
 	l := newLab(t, labOptions{})
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	expired := l.mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado", TTL: -time.Hour})
 	refresh := l.refreshToken("rado")
 	src, _ := client.NewRefreshTokenSource(client.RefreshConfig{TokenURL: l.tokenURL, RefreshToken: refresh,
@@ -950,22 +951,4 @@ func TestNoTokenInLogs(t *testing.T) {
 			t.Fatalf("a token is in the logs:\n%s", logs)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

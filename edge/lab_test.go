@@ -2,7 +2,6 @@ package edge
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/tls"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
@@ -228,29 +228,11 @@ func (n *node) none(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // running is a proxy serving on 127.0.0.1, with what it reported.
 type running struct {
 	*Proxy
 	addr     string
-	logs     *syncBuffer
+	logs     *syncbuf.Buffer
 	failures chan Failure
 	served   chan error
 }
@@ -259,7 +241,7 @@ type running struct {
 // trust of the node's CA, the logger and the failure hook when unset.
 func startProxy(t *testing.T, p *pki, cfg Config) *running {
 	t.Helper()
-	r := &running{logs: &syncBuffer{}, failures: make(chan Failure, 16), served: make(chan error, 1)}
+	r := &running{logs: &syncbuf.Buffer{}, failures: make(chan Failure, 16), served: make(chan error, 1)}
 	if cfg.Certificate == nil {
 		cfg.Certificate = p.proxyCert
 	}

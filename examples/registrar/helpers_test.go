@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -9,12 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/sipoauth"
 )
@@ -93,7 +92,7 @@ func (f *fixture) start(extra ...string) *running {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	logs := new(syncBuffer)
+	logs := new(syncbuf.Buffer)
 	s.logOut = logs
 	f.t.Cleanup(func() {
 		if f.t.Failed() {
@@ -205,22 +204,4 @@ func header(res *sip.Response, name string) string {
 		return h.Value()
 	}
 	return ""
-}
-
-// syncBuffer collects output written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipoauth/sdk/internal/syncbuf"
 )
 
 func TestRunBadConfiguration(t *testing.T) {
-	var out, errs syncBuffer
+	var out, errs syncbuf.Buffer
 	if code := run(context.Background(), []string{"-oauth", "nowhere", "-devices", ""}, &out, &errs); code != 2 {
 		t.Fatalf("exit %d", code)
 	}
@@ -28,7 +30,7 @@ func TestRunBadConfiguration(t *testing.T) {
 	// A file that a setting names and that cannot be used is a bad
 	// configuration too.
 	f := newFixture(t)
-	errs = syncBuffer{}
+	errs = syncbuf.Buffer{}
 	if code := run(context.Background(), f.args("-devices", filepath.Join(f.dir, "absent.json")), &out, &errs); code != 2 {
 		t.Fatalf("absent devices file: exit %d\n%s", code, &errs)
 	}
@@ -36,7 +38,7 @@ func TestRunBadConfiguration(t *testing.T) {
 		t.Fatalf("stderr:\n%s", &errs)
 	}
 
-	out = syncBuffer{}
+	out = syncbuf.Buffer{}
 	if code := run(context.Background(), []string{"-h"}, &out, &errs); code != 0 || !strings.Contains(out.String(), "-plaintext-for-load-tests address") {
 		t.Fatalf("-h: exit %d\n%s", code, &out)
 	}
@@ -55,7 +57,7 @@ func TestRunSIGTERM(t *testing.T) {
 		"keys": "authz.pem", "decryption-key": "cluster-key.json", "devices": "devices.json",
 		"issuer": ["`+issuerName+`"], "node-name": "UCM2-PUB", "max-expires": "90s", "log-level": "warn"
 	}`)
-	var out, errs syncBuffer
+	var out, errs syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(context.Background(), []string{"-config", conf, "-oauth", "127.0.0.1:0", "-metrics", "127.0.0.1:0"}, &out, &errs)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/redis/go-redis/v9"
+	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testredis"
 	"github.com/sipoauth/sdk/registrar"
 )
@@ -78,7 +79,7 @@ func TestRedisUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.logOut = new(syncBuffer)
+	s.logOut = new(syncbuf.Buffer)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	r, err := start(ctx, s)

@@ -1,18 +1,18 @@
 package testredis
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sipoauth/sdk/internal/syncbuf"
 )
 
 // Server is a redis-server process of one test, on a loopback port.
@@ -25,25 +25,7 @@ type Server struct {
 
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
-	log  *syncBuffer
-}
-
-// syncBuffer collects the server's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	log  *syncbuf.Buffer
 }
 
 // StartClient starts a throwaway redis-server, without persistence, and
@@ -101,7 +83,7 @@ func (s *Server) start() error {
 	if s.appendOnly {
 		aof = "yes"
 	}
-	s.log = new(syncBuffer)
+	s.log = new(syncbuf.Buffer)
 	s.cmd = exec.Command(s.bin,
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", aof, "--dir", s.dir)
