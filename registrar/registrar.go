@@ -429,7 +429,8 @@ type Registrar struct {
 	Ports    Ports
 	PeerInfo PeerInfoFunc
 	Logger   *slog.Logger
-	// Observe, if set, is told the outcome of each REGISTER (metrics).
+	// Observe, if set, is told the outcome of each REGISTER (metrics),
+	// just before the answer is sent; elapsed is the pipeline's time.
 	Observe func(r *Request, status int, elapsed time.Duration)
 	// Admit, if set, may refuse a request before any work (rate limits);
 	// it returns a response to send instead.
@@ -440,11 +441,13 @@ type Registrar struct {
 func (g *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	start := time.Now()
 	res, r := g.Serve(context.Background(), req, tx)
-	if err := tx.Respond(res); err != nil && g.Logger != nil {
-		g.Logger.Warn("register: respond", "error", err)
-	}
+	// Observed before the answer leaves: a client that has its answer
+	// finds it counted.
 	if g.Observe != nil {
 		g.Observe(r, res.StatusCode, time.Since(start))
+	}
+	if err := tx.Respond(res); err != nil && g.Logger != nil {
+		g.Logger.Warn("register: respond", "error", err)
 	}
 	if g.Logger != nil {
 		g.Logger.Info("register", "status", res.StatusCode, "reason", r.Reason, "role", r.Role.String(),

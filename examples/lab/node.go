@@ -220,15 +220,6 @@ func (n *node) seenSince(i int) []seenRequest {
 	return append([]seenRequest(nil), n.seen[min(i, len(n.seen)):]...)
 }
 
-// waitSeen waits up to three seconds for the registrar to have answered want
-// requests after the first mark: it records an answer just after sending it.
-func (n *node) waitSeen(mark, want int) {
-	deadline := time.Now().Add(3 * time.Second)
-	for n.seenCount()-mark < want && time.Now().Before(deadline) {
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func (n *node) seenCount() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()

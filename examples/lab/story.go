@@ -139,10 +139,8 @@ func challengeHeader(status int) string {
 	return "Proxy-Authenticate"
 }
 
-// nodeSaw prints what the registrar answered since mark, once it has
-// answered want requests, and returns it.
-func (l *lab) nodeSaw(tl *timeline, mark, want int) []seenRequest {
-	l.node.waitSeen(mark, want)
+// nodeSaw prints what the registrar answered since mark and returns it.
+func (l *lab) nodeSaw(tl *timeline, mark int) []seenRequest {
 	seen := l.node.seenSince(mark)
 	for _, s := range seen {
 		via := ""
@@ -184,7 +182,7 @@ func (l *lab) onPremises(ctx context.Context, tl *timeline) (*client.Client, err
 	reg, err := c.Register(ctx)
 	tok, _ := tokens.Token(ctx)
 	exchanges(tl, "CSFrado", reg, tokenOf(tok))
-	l.nodeSaw(tl, mark, 2)
+	l.nodeSaw(tl, mark)
 	if !tl.check(err == nil, "registered without error (%v)", err) {
 		return c, nil
 	}
@@ -234,7 +232,7 @@ func (l *lab) overMRA(ctx context.Context, tl *timeline) (*client.Client, error)
 	after := l.main.p.Stats()
 	tl.say("expc1", "answered %d REGISTER(s) itself (token checked at the edge), forwarded %d over mutual TLS",
 		after.RejectedAtEdge-stats.RejectedAtEdge, after.Forwarded-stats.Forwarded)
-	seen := l.nodeSaw(tl, mark, 1)
+	seen := l.nodeSaw(tl, mark)
 	if !tl.check(err == nil, "registered through the edge proxy without error (%v)", err) {
 		return c, nil
 	}
@@ -256,7 +254,7 @@ func (l *lab) portMismatch(ctx context.Context, tl *timeline) error {
 	reg, err := c.Register(ctx)
 	tok, _ := tokens.Token(ctx)
 	exchanges(tl, "CSFbob", reg, tokenOf(tok))
-	l.nodeSaw(tl, mark, 1)
+	l.nodeSaw(tl, mark)
 	var pm *client.PortMismatchError
 	if !tl.check(errors.As(err, &pm), "the client reports a port mismatch (%v)", err) {
 		return nil

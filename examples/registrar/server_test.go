@@ -94,7 +94,7 @@ func TestRegistration(t *testing.T) {
 		`sipoauth_auth_failures_total{reason="invalid-token"}`:  1,
 		`sipoauth_bindings`: 2,
 	}
-	got := scrapeWhen(t, metrics, want)
+	got := scrape(t, metrics)
 	for name, v := range want {
 		if g, ok := got[name]; !ok || g != v {
 			t.Errorf("%s = %v (present %v), want %v", name, g, ok, v)
@@ -178,27 +178,6 @@ func rawRegister(t *testing.T, addr, device, user, auth string) *sip.Response {
 
 // scrape reads the metrics endpoint: series (name and labels as written)
 // to value.
-// scrapeWhen scrapes until the metrics in want have their values, for at
-// most three seconds, and returns the last scrape: the registrar counts a
-// REGISTER just after it has answered it.
-func scrapeWhen(t *testing.T, addr string, want map[string]float64) map[string]float64 {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		got := scrape(t, addr)
-		match := true
-		for name, v := range want {
-			if got[name] != v {
-				match = false
-			}
-		}
-		if match || time.Now().After(deadline) {
-			return got
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func scrape(t *testing.T, addr string) map[string]float64 {
 	t.Helper()
 	cl := &http.Client{Timeout: 5 * time.Second}
@@ -402,8 +381,7 @@ func TestRateLimit(t *testing.T) {
 			t.Fatalf("edge, REGISTER %d:\n%s", i+1, res)
 		}
 	}
-	got := scrapeWhen(t, r.addr("metrics", "http"), map[string]float64{
-		`sipoauth_registrations_total{outcome="error"}`: 1, `sipoauth_registrations_total{outcome="challenged"}`: 4})
+	got := scrape(t, r.addr("metrics", "http"))
 	if got[`sipoauth_registrations_total{outcome="error"}`] != 1 || got[`sipoauth_registrations_total{outcome="challenged"}`] != 4 {
 		t.Fatalf("metrics %v", got)
 	}
