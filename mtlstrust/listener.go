@@ -78,6 +78,7 @@ func NewListener(inner net.Listener, cfg *tls.Config, opts ListenerOptions) *Lis
 
 func (l *Listener) acceptLoop() {
 	sem := make(chan struct{}, l.opts.MaxPending)
+	var backoff time.Duration
 	for {
 		select {
 		case sem <- struct{}{}:
@@ -87,13 +88,22 @@ func (l *Listener) acceptLoop() {
 		c, err := l.inner.Accept()
 		if err != nil {
 			<-sem
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				l.errc <- err
+				return
 			}
-			l.errc <- err
-			return
+			// Anything else (out of file descriptors, a connection
+			// reset before it was accepted) passes: wait a little, as
+			// net/http does, and accept again.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			select {
+			case <-time.After(backoff):
+			case <-l.done:
+				return
+			}
+			continue
 		}
+		backoff = 0
 		go func() {
 			defer func() { <-sem }()
 			l.handshake(c)

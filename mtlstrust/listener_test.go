@@ -120,3 +120,56 @@ func TestListener(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+// flakyListener fails its first Accept with a transient error, as a
+// listener out of file descriptors does.
+type flakyListener struct {
+	net.Listener
+	failed bool
+}
+
+func (f *flakyListener) Accept() (net.Conn, error) {
+	if !f.failed {
+		f.failed = true
+		return nil, errors.New("accept tcp: too many open files")
+	}
+	return f.Listener.Accept()
+}
+
+// TestListenerSurvivesAcceptErrors: a transient Accept error does not end
+// the listener; closing the inner listener does.
+func TestListenerSurvivesAcceptErrors(t *testing.T) {
+	p := newPKI(t)
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := NewListener(&flakyListener{Listener: raw}, OAuthServerConfig(p.nodeCert), ListenerOptions{})
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Error(err)
+		}
+		accepted <- c
+	}()
+	c, err := tls.Dial("tcp", raw.Addr().String(), &tls.Config{RootCAs: p.nodeCA.Pool(), ServerName: nodeName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	select {
+	case sc := <-accepted:
+		if _, ok := sc.(*tls.Conn); !ok {
+			t.Fatalf("Accept returned %T", sc)
+		}
+		sc.Close()
+	case <-time.After(3 * time.Second):
+		t.Fatal("no connection accepted after a transient error")
+	}
+	raw.Close()
+	if _, err := ln.Accept(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Accept after the inner listener closed: %v", err)
+	}
+}
