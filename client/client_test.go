@@ -162,14 +162,10 @@ func TestRFC8898(t *testing.T) {
 	ch := bearer.Challenge{Realm: "sip.example.com", Scope: "sip:register", AuthzServer: "https://cucm.example.com/oauth"}
 	l := newLab(t, labOptions{mode: registrar.RFC8898Mode, challenge: ch})
 	tok := l.mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
-	c, err := client.New(client.Config{
+	c := newClient(t, client.Config{
 		DeviceName: "CSFrado", Device: deviceFile(t, l.addr), TLSConfig: l.tlsConfig(),
 		Tokens: client.StaticTokenSource(&client.Token{AccessToken: tok}), Form: bearer.FormRFC6750, Logger: quiet,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	reg, err := c.Register(ctx(t, 10*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -207,14 +203,10 @@ func TestFailoverRefused(t *testing.T) {
 	l := newLab(t, labOptions{})
 	dead := closedPort(t)
 	ev := newEvents()
-	c, err := client.New(client.Config{
+	c := newClient(t, client.Config{
 		DeviceName: "CSFrado", Device: deviceFile(t, dead, l.addr), TLSConfig: l.tlsConfig(),
 		Tokens: l.refreshSource(nil), Logger: quiet, OnEvent: ev.on,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	reg, err := c.Register(ctx(t, 10*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -255,14 +247,10 @@ func TestWrongCA(t *testing.T) {
 			go func() { c.(*tls.Conn).Handshake(); io.Copy(io.Discard, c); c.Close() }()
 		}
 	}()
-	c, err := client.New(client.Config{
+	c := newClient(t, client.Config{
 		DeviceName: "CSFrado", Device: deviceFile(t, rogue.Addr().String(), l.addr), TLSConfig: l.tlsConfig(),
 		Tokens: l.refreshSource(nil), Logger: quiet,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	reg, err := c.Register(ctx(t, 10*time.Second))
 	if err != nil || reg.Target.Addr != l.addr {
 		t.Fatalf("failover past the rogue node: %v, %v", reg.Target, err)
@@ -300,14 +288,10 @@ func TestPortMismatch(t *testing.T) {
 	l := newLab(t, labOptions{})
 	cfg := deviceFile(t, l.addr)
 	ev := newEvents()
-	c, err := client.New(client.Config{
+	c := newClient(t, client.Config{
 		DeviceName: "SEPlegacy", Device: cfg, TLSConfig: l.tlsConfig(), Logger: quiet, OnEvent: ev.on,
 		Tokens: client.StaticTokenSource(&client.Token{AccessToken: l.mint(sipoauth.TokenRequest{User: "rado", Device: "SEPlegacy"})}),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	reg, err := c.Register(ctx(t, 10*time.Second))
 	var pm *client.PortMismatchError
 	if !errors.As(err, &pm) || !errors.Is(err, client.ErrPortMismatch) {
@@ -343,15 +327,11 @@ func TestPortMismatchClientCertificate(t *testing.T) {
 	l := newLab(t, labOptions{requestMTLS: true})
 	cfg := l.tlsConfig()
 	cfg.Certificates = []tls.Certificate{testca.New(t, "Device CA").Client(t, "csfrado.example.com").TLS()}
-	c, err := client.New(client.Config{
+	c := newClient(t, client.Config{
 		DeviceName: "CSFrado", Device: deviceFile(t, l.addr), TLSConfig: cfg, Logger: quiet,
 		Tokens: l.refreshSource(nil),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, err = c.Register(ctx(t, 10*time.Second))
+	_, err := c.Register(ctx(t, 10*time.Second))
 	var pm *client.PortMismatchError
 	if !errors.As(err, &pm) || !pm.ClientCertificate {
 		t.Fatalf("error %v", err)
@@ -367,14 +347,10 @@ func TestRunPortMismatchRetryAfter(t *testing.T) {
 	l := newLab(t, labOptions{retryAfter: 1})
 	l.oauth.Store(false) // cause 1: OAuth off cluster-wide
 	ev := newEvents()
-	c, err := client.New(client.Config{
+	c := newClient(t, client.Config{
 		DeviceName: "CSFrado", Device: deviceFile(t, l.addr), TLSConfig: l.tlsConfig(), Logger: quiet, OnEvent: ev.on,
 		Tokens: l.refreshSource(nil),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx(t, 20*time.Second)) }()
 	e1 := ev.wait(t, client.EventPortMismatch, 5*time.Second)
@@ -406,13 +382,9 @@ func TestInvalidTokenRefresh(t *testing.T) {
 	expired := l.mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado", TTL: -time.Hour})
 	// The source believes the token valid for an hour.
 	src := l.refreshSource(&client.Token{AccessToken: expired, Expiry: time.Now().Add(time.Hour)})
-	c, err := client.New(client.Config{
+	c := newClient(t, client.Config{
 		DeviceName: "CSFrado", Device: deviceFile(t, l.addr), TLSConfig: l.tlsConfig(), Tokens: src, Logger: quiet,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	reg, err := c.Register(ctx(t, 10*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -589,14 +561,10 @@ func TestReRegister(t *testing.T) {
 func TestConnectionLost(t *testing.T) {
 	l := newLab(t, labOptions{})
 	ev := newEvents()
-	c, err := client.New(client.Config{
+	c := newClient(t, client.Config{
 		DeviceName: "CSFrado", Device: deviceFile(t, l.addr), TLSConfig: l.tlsConfig(),
 		Tokens: l.refreshSource(nil), Logger: quiet, OnEvent: ev.on,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	go c.Run(ctx(t, 20*time.Second))
 	ev.wait(t, client.EventRegistered, 5*time.Second)
 	if err := c.Run(ctx(t, time.Second)); err == nil || !strings.Contains(err.Error(), "already running") {
@@ -659,14 +627,10 @@ func TestMRA(t *testing.T) {
 	edge := edgeRelay(t, l, l.ca.Server(t, "edge.example.test").TLS())
 	cfg := deviceFile(t, l.addr)
 	cfg.CallManagers[0].Ports.SIPMRAOAuth = 5191
-	c, err := client.New(client.Config{
+	c := newClient(t, client.Config{
 		DeviceName: "CSFrado", Device: cfg, Deployment: cnfxml.MRA, EdgeAddr: edge, EdgeServerName: "edge.example.test",
 		TLSConfig: l.tlsConfig(), Tokens: l.refreshSource(nil), Logger: quiet,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	reg, err := c.Register(ctx(t, 10*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -703,13 +667,9 @@ func TestTimersFromFile(t *testing.T) {
 	b := deviceFile(t, l.addr).Bytes()
 	b = []byte(strings.Replace(string(b), "<timerRegisterExpires>3600<", "<timerRegisterExpires>1800<", 1))
 	base := serveConfigs(t, map[string][]byte{"CSFrado": b})
-	c, err := client.New(client.Config{
+	c := newClient(t, client.Config{
 		DeviceName: "CSFrado", ConfigURL: base + "CSFrado.cnf.xml", TLSConfig: l.tlsConfig(), Tokens: l.refreshSource(nil), Logger: quiet,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	reg, err := c.Register(ctx(t, 10*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -778,14 +738,10 @@ func TestNoUsableTargets(t *testing.T) {
 func TestRunAfterRegister(t *testing.T) {
 	l := newLab(t, labOptions{maxExpires: 2 * time.Second})
 	ev := newEvents()
-	c, err := client.New(client.Config{
+	c := newClient(t, client.Config{
 		DeviceName: "CSFrado", Device: deviceFile(t, l.addr), TLSConfig: l.tlsConfig(),
 		Tokens: l.refreshSource(nil), Logger: quiet, OnEvent: ev.on,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	reg, err := c.Register(ctx(t, 10*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -809,7 +765,7 @@ func TestDialOverride(t *testing.T) {
 	var mu sync.Mutex
 	dialer := &net.Dialer{}
 	cfg := deviceFile(t, "ucm-pub.example.test:5090")
-	c, err := client.New(client.Config{
+	c := newClient(t, client.Config{
 		DeviceName: "CSFrado", Device: cfg, TLSConfig: l.tlsConfig(), Tokens: l.refreshSource(nil), Logger: quiet,
 		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			mu.Lock()
@@ -818,10 +774,6 @@ func TestDialOverride(t *testing.T) {
 			return dialer.DialContext(ctx, network, l.addr)
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	reg, err := c.Register(ctx(t, 10*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -951,4 +903,15 @@ func TestNoTokenInLogs(t *testing.T) {
 			t.Fatalf("a token is in the logs:\n%s", logs)
 		}
 	}
+}
+
+// newClient returns a client of cfg, closed when the test ends.
+func newClient(t *testing.T, cfg client.Config) *client.Client {
+	t.Helper()
+	c, err := client.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
