@@ -273,7 +273,11 @@ func NewRedisRevocation(client redis.UniversalClient, prefix string) *RedisRevoc
 }
 
 func (r *RedisRevocation) tokenKey(id string) string  { return r.prefix + "revoked:jti:" + id }
-func (r *RedisRevocation) userKey(user string) string { return r.prefix + "revoked:user:" + user }
+// userKey is the key of a user's cut-off, by sipoauth.UserKey, so that
+// revoking "bob" revokes the tokens of "BOB" (sipoauth.SameUser).
+func (r *RedisRevocation) userKey(user string) string {
+	return r.prefix + "revoked:user:" + sipoauth.UserKey(user)
+}
 
 func (r *RedisRevocation) leeway() time.Duration {
 	switch {

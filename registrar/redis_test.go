@@ -710,7 +710,7 @@ func TestRedisRevocationMatchesMemory(t *testing.T) {
 	users := []struct {
 		user string
 		t    time.Time
-	}{{"u1", at(10)}, {"u1", at(5)}, {"u2", at(10)}, {"u2", at(20)}, {"u3", time.Time{}}, {"", at(0)}}
+	}{{"u1", at(10)}, {"u1", at(5)}, {"u2", at(10)}, {"U2", at(20)}, {"u3", time.Time{}}, {"", at(0)}, {"Bob", at(10)}}
 	for _, u := range users {
 		m.RevokeUser(u.user, u.t)
 		if err := r.RevokeUser(ctx, u.user, u.t); err != nil {
@@ -718,7 +718,8 @@ func TestRedisRevocationMatchesMemory(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"", "j1", "j2", "j3"} {
-		for _, user := range []string{"", "u1", "u2", "u3", "u4"} {
+		// Users by sipoauth.SameUser: revoking "Bob" revokes "BOB" and "bob".
+		for _, user := range []string{"", "u1", "U1", "u2", "u3", "u4", "bob", "BOB", "\u212Aelvin"} {
 			for _, iat := range []time.Time{{}, at(-1), at(0), at(5), at(9), at(10), at(15), at(20), at(30)} {
 				want, _ := m.Revoked(ctx, id, user, iat)
 				got, err := r.Revoked(ctx, id, user, iat)

@@ -30,7 +30,7 @@ type MemoryRevocation struct {
 
 type revocationState struct {
 	ids    map[string]time.Time // token id -> when it stops mattering (its expiry)
-	before map[string]time.Time // user -> tokens issued before this are revoked
+	before map[string]time.Time // UserKey -> tokens issued before this are revoked
 }
 
 // update applies f to a copy of the state and publishes it.
@@ -52,8 +52,10 @@ func (m *MemoryRevocation) RevokeToken(tokenID string, expiry time.Time) {
 }
 
 // RevokeUser revokes every token of user issued before t (a later t
-// replaces an earlier one; an earlier t is ignored).
+// replaces an earlier one; an earlier t is ignored). Users are matched by
+// SameUser: revoking "bob" revokes the tokens of "BOB".
 func (m *MemoryRevocation) RevokeUser(user string, t time.Time) {
+	user = UserKey(user)
 	m.update(func(s *revocationState) {
 		if old, ok := s.before[user]; !ok || t.After(old) {
 			s.before[user] = t
@@ -73,7 +75,7 @@ func (m *MemoryRevocation) Revoked(_ context.Context, tokenID, user string, iat 
 			return true, nil
 		}
 	}
-	if t, ok := s.before[user]; ok && (iat.IsZero() || iat.Before(t)) {
+	if t, ok := s.before[UserKey(user)]; ok && (iat.IsZero() || iat.Before(t)) {
 		return true, nil
 	}
 	return false, nil

@@ -249,11 +249,11 @@ func (v *Validator) bind(ctx context.Context, id *Identity, req *Request) error 
 		if err != nil {
 			return fmt.Errorf("%w: device %q: %v", ErrBindingMismatch, req.Device, err)
 		}
-		if !strings.EqualFold(owner, id.User) {
+		if !SameUser(owner, id.User) {
 			return fmt.Errorf("%w: device %q belongs to %q, not %q", ErrBindingMismatch, req.Device, owner, id.User)
 		}
 	}
-	if b.MatchFromUser && !strings.EqualFold(req.FromUser, id.User) {
+	if b.MatchFromUser && !SameUser(req.FromUser, id.User) {
 		return fmt.Errorf("%w: From user %q is not %q", ErrBindingMismatch, req.FromUser, id.User)
 	}
 	return nil
