@@ -272,7 +272,8 @@ func NewRedisRevocation(client redis.UniversalClient, prefix string) *RedisRevoc
 	return &RedisRevocation{client: client, prefix: prefix}
 }
 
-func (r *RedisRevocation) tokenKey(id string) string  { return r.prefix + "revoked:jti:" + id }
+func (r *RedisRevocation) tokenKey(id string) string { return r.prefix + "revoked:jti:" + id }
+
 // userKey is the key of a user's cut-off, by sipoauth.UserKey, so that
 // revoking "bob" revokes the tokens of "BOB" (sipoauth.SameUser).
 func (r *RedisRevocation) userKey(user string) string {

@@ -34,7 +34,7 @@ func TestUserKey(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"bob", "bob"}, {"BOB", "bob"}, {"Bob", "bob"}, {"bob ", "bob "},
 		{"bob@Example.COM", "bob@example.com"},
-		{"\u212Aelvin", "kelvin"}, // KELVIN SIGN folds with k
+		{"\u212Aelvin", "kelvin"},                    // KELVIN SIGN folds with k
 		{"STRASSE", "strasse"}, {"Straße", "straße"}, // ß has no simple fold to "ss"
 		{"ΣΑΣ", UserKey("σας")}, {"\xffbob", "\uFFFDbob"}, {"", ""},
 	} {
