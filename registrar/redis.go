@@ -246,9 +246,9 @@ func (l *keyLocks) lock(ctx context.Context, key string) (unlock func(), err err
 // RedisRevocation is a sipoauth.Revocation in Redis or Redis Cluster, so
 // that a revocation made on one node holds on all. A revoked token id is
 // the key <prefix>revoked:jti:<id>, which expires after the token would
-// have; a user's cut-off is <prefix>revoked:user:<user>, holding the unix
-// time in nanoseconds before which the user's tokens are revoked, kept
-// until deleted. Safe for concurrent use.
+// have; a user's cut-off is <prefix>revoked:user:<user> (the user as
+// sipoauth.UserKey writes it), holding the unix time in nanoseconds before
+// which the user's tokens are revoked, kept until deleted. Safe for concurrent use.
 type RedisRevocation struct {
 	client redis.UniversalClient
 	prefix string
