@@ -107,12 +107,36 @@ func SipgoPeerInfo(req *sip.Request, tx sip.ServerTransaction) PeerInfo {
 
 // Device is a registered phone or soft client.
 type Device struct {
-	Name  string   `json:"name"`
-	Owner string   `json:"owner"` // the user who owns it
+	Name  string `json:"name"`
+	Owner string `json:"owner"` // the user who owns it
+	// Lines are the addresses of record the device may register besides
+	// its owner's own (see AORCheck): directory numbers such as "1001",
+	// matched against the To URI's user part, or whole SIP URIs such as
+	// "sip:1001@cluster.example.com", matched against the whole AOR.
 	Lines []string `json:"lines,omitempty"`
 	// OAuth is true when its security profile enables OAuth
 	// (Enable OAuth Authentication).
 	OAuth bool `json:"oauth"`
+	// Digest is the device's SIP Digest secret, with which it may register
+	// on the legacy role (DigestAuth); nil for none. Unified CM refuses
+	// Digest for OAuth devices, and so does DigestAuth.
+	Digest *DigestSecret `json:"digest,omitempty"`
+}
+
+// DigestSecret is what a DigestAuth checks a device's Digest response
+// against: the password, or the HA1 values precomputed for the realm so
+// that the device source need not hold the password itself.
+type DigestSecret struct {
+	// User is the digest user name the device authenticates as (the
+	// Authorization header's username); the device's Owner when empty.
+	User string `json:"user,omitempty"`
+	// Password is the clear-text password; empty when HA1 values are given.
+	Password string `json:"password,omitempty"`
+	// HA1MD5 is hex MD5(user ":" realm ":" password), for algorithm MD5.
+	HA1MD5 string `json:"ha1-md5,omitempty"`
+	// HA1SHA256 is hex SHA-256(user ":" realm ":" password), for
+	// algorithm SHA-256 (RFC 8760).
+	HA1SHA256 string `json:"ha1-sha256,omitempty"`
 }
 
 // Devices finds devices by name. Implementations must be safe for
