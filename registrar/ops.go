@@ -155,6 +155,11 @@ func (l *SourceLimiter) forgetIdlest(now time.Time) {
 type Metrics struct {
 	Registrations *prometheus.CounterVec // by outcome: registered, unregistered, challenged, refused, error
 	AuthFailures  *prometheus.CounterVec // by reason: expired, revoked, ...
+	// Unavailable counts the REGISTERs answered 503 because a service the
+	// registrar depends on failed, by reason: token-check-unavailable
+	// (key server, revocation list), store-unavailable,
+	// devices-unavailable. The cause is in the log.
+	Unavailable *prometheus.CounterVec
 	Latency       prometheus.Histogram   // seconds per REGISTER
 	Validation    prometheus.Histogram   // seconds per token validation
 	Bindings      prometheus.GaugeFunc   // active bindings, when the store can count
@@ -189,6 +194,9 @@ func NewMetrics(reg prometheus.Registerer, store Store) (*Metrics, error) {
 		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sipoauth_auth_failures_total", Help: "Refused or missing credentials by reason.",
 		}, []string{"reason"}),
+		Unavailable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sipoauth_unavailable_total", Help: "REGISTERs answered 503 because a service the registrar depends on failed, by reason.",
+		}, []string{"reason"}),
 		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "sipoauth_register_seconds", Help: "Time to answer a REGISTER.",
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
@@ -198,7 +206,7 @@ func NewMetrics(reg prometheus.Registerer, store Store) (*Metrics, error) {
 		Name: "sipoauth_token_validation_seconds", Help: "Time to validate a bearer token.",
 		Buckets: prometheus.ExponentialBuckets(0.0000005, 2, 20),
 	})
-	cs := []prometheus.Collector{m.Registrations, m.AuthFailures, m.Latency, m.Validation}
+	cs := []prometheus.Collector{m.Registrations, m.AuthFailures, m.Unavailable, m.Latency, m.Validation}
 	if c, ok := store.(Counter); ok {
 		m.Bindings = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "sipoauth_bindings", Help: "Active bindings.",
@@ -218,6 +226,13 @@ var authReasons = map[string]bool{
 	"no-credentials": true, "malformed-credentials": true, "duplicate-credentials": true, "expired": true,
 	"revoked": true, "refresh-token": true, "binding-mismatch": true, "bad-signature": true, "unknown-key": true,
 	"insufficient-scope": true, "too-large": true, "not-yet-valid": true, "invalid-token": true, "not-owner": true,
+	"aor-not-allowed": true, "unauthenticated": true, "no-authenticator": true, "edge-not-authorized": true,
+	"no-edge-authorizer": true,
+}
+
+// unavailableReasons are the Reasons of a 503 caused by a failed backend.
+var unavailableReasons = map[string]bool{
+	"token-check-unavailable": true, "store-unavailable": true, "devices-unavailable": true,
 }
 
 // Observe records one REGISTER; use it as Registrar.Observe.
@@ -234,8 +249,11 @@ func (m *Metrics) Observe(r *Request, status int, elapsed time.Duration) {
 		outcome = "error"
 	}
 	m.Registrations.WithLabelValues(outcome).Inc()
-	if authReasons[r.Reason] {
+	switch {
+	case authReasons[r.Reason]:
 		m.AuthFailures.WithLabelValues(r.Reason).Inc()
+	case unavailableReasons[r.Reason]:
+		m.Unavailable.WithLabelValues(r.Reason).Inc()
 	}
 	m.Latency.Observe(elapsed.Seconds())
 }

@@ -76,7 +76,7 @@ func TestRedisStoreUpdateSemantics(t *testing.T) {
 	ctx := testCtx(t, 20*time.Second)
 	s := NewRedisStore(c, "t:")
 	mem := NewMemoryStore()
-	const aor = "alice@example.com"
+	const aor, dev = "alice@example.com", "CSFalice"
 	key := "t:aor:{alice@example.com}"
 
 	now := time.Now()
@@ -122,7 +122,7 @@ func TestRedisStoreUpdateSemantics(t *testing.T) {
 		User:     "alice",
 		Source:   "192.0.2.1:50000",
 	}, Expires: 60 * time.Second}
-	res, err := update(Update{Now: now, CallID: "c1", CSeq: 1, Changes: []Change{jabber, change("sip:a2@10.0.0.2", 120*time.Second)}})
+	res, err := update(Update{Device: dev, Now: now, CallID: "c1", CSeq: 1, Changes: []Change{jabber, change("sip:a2@10.0.0.2", 120*time.Second)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestRedisStoreUpdateSemantics(t *testing.T) {
 	}
 	want1 := jabber.Binding
 	want1.CallID, want1.CSeq, want1.Expires = "c1", 1, now.Add(60*time.Second)
-	want2 := Binding{Contact: "sip:a2@10.0.0.2", CallID: "c1", CSeq: 1, Expires: now.Add(120 * time.Second)}
+	want2 := Binding{Contact: "sip:a2@10.0.0.2", CallID: "c1", CSeq: 1, Expires: now.Add(120 * time.Second), Device: dev}
 	if got := lookup(); !sameBindings(got, []Binding{want1, want2}) {
 		t.Fatalf("Lookup = %+v, want %+v", got, []Binding{want1, want2})
 	}
@@ -141,7 +141,7 @@ func TestRedisStoreUpdateSemantics(t *testing.T) {
 	}
 
 	// Refreshing one contact: not new, a later expiry, the key's too.
-	res, err = update(Update{Now: now, CallID: "c1", CSeq: 2, Changes: []Change{change("sip:a2@10.0.0.2", 300*time.Second)}})
+	res, err = update(Update{Device: dev, Now: now, CallID: "c1", CSeq: 2, Changes: []Change{change("sip:a2@10.0.0.2", 300*time.Second)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestRedisStoreUpdateSemantics(t *testing.T) {
 	}
 
 	// Expires 0 removes one.
-	if _, err := update(Update{Now: now, CallID: "c1", CSeq: 3, Changes: []Change{change("sip:a2@10.0.0.2", 0)}}); err != nil {
+	if _, err := update(Update{Device: dev, Now: now, CallID: "c1", CSeq: 3, Changes: []Change{change("sip:a2@10.0.0.2", 0)}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := lookup(); !sameBindings(got, []Binding{want1}) {
@@ -171,7 +171,7 @@ func TestRedisStoreUpdateSemantics(t *testing.T) {
 	// Same Call-ID, CSeq not above the binding's (1, as the CSeq of the
 	// removed one does not count): aborted, nothing written.
 	for _, cseq := range []uint32{0, 1} {
-		_, err := s.Update(ctx, aor, Update{Now: now, CallID: "c1", CSeq: cseq, Changes: []Change{change(jabber.Contact, 3600*time.Second)}})
+		_, err := s.Update(ctx, aor, Update{Device: dev, Now: now, CallID: "c1", CSeq: cseq, Changes: []Change{change(jabber.Contact, 3600*time.Second)}})
 		if err != ErrOutOfOrder {
 			t.Errorf("CSeq %d on Call-ID c1: err = %v, want ErrOutOfOrder as is", cseq, err)
 		}
@@ -181,7 +181,7 @@ func TestRedisStoreUpdateSemantics(t *testing.T) {
 	}
 
 	// A new Call-ID (the client restarted) may start at a lower CSeq.
-	res, err = update(Update{Now: now, CallID: "c2", CSeq: 1, Changes: []Change{jabber}})
+	res, err = update(Update{Device: dev, Now: now, CallID: "c2", CSeq: 1, Changes: []Change{jabber}})
 	if err != nil {
 		t.Fatalf("new Call-ID with a lower CSeq: %v", err)
 	}
@@ -195,13 +195,13 @@ func TestRedisStoreUpdateSemantics(t *testing.T) {
 
 	// Contact: * is subject to the CSeq check too, then removes all and
 	// the key with them.
-	if _, err := s.Update(ctx, aor, Update{Now: now, CallID: "c2", CSeq: 1, RemoveAll: true}); err != ErrOutOfOrder {
+	if _, err := s.Update(ctx, aor, Update{Device: dev, Now: now, CallID: "c2", CSeq: 1, RemoveAll: true}); err != ErrOutOfOrder {
 		t.Errorf("RemoveAll out of order: err = %v, want ErrOutOfOrder", err)
 	}
-	if _, err := update(Update{Now: now, CallID: "c1", CSeq: 9, Changes: []Change{change("sip:a3@10.0.0.3", time.Hour)}}); err != nil {
+	if _, err := update(Update{Device: dev, Now: now, CallID: "c1", CSeq: 9, Changes: []Change{change("sip:a3@10.0.0.3", time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
-	res, err = update(Update{Now: now, CallID: "c2", CSeq: 2, RemoveAll: true})
+	res, err = update(Update{Device: dev, Now: now, CallID: "c2", CSeq: 2, RemoveAll: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 
@@ -82,7 +84,9 @@ type PeerInfo struct {
 type PeerInfoFunc func(req *sip.Request, tx sip.ServerTransaction) PeerInfo
 
 // SipgoPeerInfo finds the connection through sipgo's server transaction
-// (Connection() → *sip.TCPConnection → *tls.Conn).
+// (Connection() → *sip.TCPConnection → its net.Conn). A connection is TLS
+// when it has a ConnectionState method, as *tls.Conn and the connections
+// of siplimit's TLS listener do.
 func SipgoPeerInfo(req *sip.Request, tx sip.ServerTransaction) PeerInfo {
 	var p PeerInfo
 	if st, ok := tx.(interface{ Connection() sip.Connection }); ok {
@@ -90,7 +94,7 @@ func SipgoPeerInfo(req *sip.Request, tx sip.ServerTransaction) PeerInfo {
 			p.Local = conn.LocalAddr()
 			if tc, ok := conn.(*sip.TCPConnection); ok {
 				p.Remote = tc.RemoteAddr()
-				if t, ok := tc.Conn.(*tls.Conn); ok {
+				if t, ok := tc.Conn.(interface{ ConnectionState() tls.ConnectionState }); ok {
 					cs := t.ConnectionState()
 					p.TLS = &cs
 				}
@@ -170,6 +174,9 @@ type Request struct {
 	Identity *sipoauth.Identity
 	// Reason records why a request was refused, for logs and metrics.
 	Reason string
+	// Err is the cause of a refusal that was not the client's fault (a
+	// store or token-check backend that failed), for the log.
+	Err error
 
 	// Read once by parse, in one pass over the headers.
 	authValues []string   // Proxy-Authorization and Authorization values
@@ -188,6 +195,18 @@ type StepFunc func(ctx context.Context, r *Request) *sip.Response
 
 // Handle implements Step.
 func (f StepFunc) Handle(ctx context.Context, r *Request) *sip.Response { return f(ctx, r) }
+
+// RetryAfterUnavailable is the Retry-After, in seconds, of the 503 sent
+// when something the registrar depends on (the token check's key server
+// or revocation list, the binding store, the device source) failed.
+const RetryAfterUnavailable = 5
+
+// unavailable answers a request that could not be served because a
+// backend failed: 503 with Retry-After, the cause kept for the log.
+func unavailable(r *Request, reason string, err error) *sip.Response {
+	r.Reason, r.Err = reason, err
+	return respond(r, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(RetryAfterUnavailable)))
+}
 
 // respond builds a response to r with extra headers.
 func respond(r *Request, code int, reason string, headers ...sip.Header) *sip.Response {
@@ -224,8 +243,7 @@ type DeviceLookup struct{ Devices Devices }
 func (s DeviceLookup) Handle(ctx context.Context, r *Request) *sip.Response {
 	d, ok, err := s.Devices.Device(ctx, r.DeviceName)
 	if err != nil {
-		r.Reason = "device-lookup"
-		return respond(r, 500, "Server Internal Error")
+		return unavailable(r, "devices-unavailable", err)
 	}
 	if !ok {
 		r.Reason = "unknown-device"
@@ -262,6 +280,12 @@ func (m PortMismatch) response(r *Request) *sip.Response {
 // on 5091), no verified client certificate on 5091.
 type PortCheck struct {
 	Mismatch PortMismatch
+	// EdgeAuthorizer is asked again on every REGISTER of the edge role,
+	// with the connection's verified peer, so that an edge proxy removed
+	// from the table stops registering on the connections it already
+	// holds, not just on new ones (mtlstrust.AuthorizeTable reads the
+	// table at each call). Nil refuses every REGISTER on the edge role.
+	EdgeAuthorizer mtlstrust.Authorizer
 	// AllowPlaintext accepts OAuth registrations over plain TCP or UDP, for
 	// load tests with tools that cannot speak TLS. Never in production:
 	// tokens then cross the network in the clear.
@@ -287,6 +311,15 @@ func (s PortCheck) Handle(_ context.Context, r *Request) *sip.Response {
 		r.Reason = "proxied-on-oauth-port"
 	case r.Role == RoleEdge && len(r.Peer.TLS.VerifiedChains) == 0:
 		r.Reason = "no-edge-certificate"
+	case r.Role == RoleEdge && s.EdgeAuthorizer == nil:
+		r.Reason = "no-edge-authorizer"
+		return respond(r, 403, "Forbidden")
+	case r.Role == RoleEdge:
+		if err := s.EdgeAuthorizer(r.Peer.TLS.PeerCertificates[0], r.Peer.TLS.VerifiedChains); err != nil {
+			r.Reason, r.Err = "edge-not-authorized", err
+			return respond(r, 403, "Forbidden")
+		}
+		return nil
 	default:
 		return nil
 	}
@@ -362,7 +395,9 @@ func (a BearerAuth) Authenticate(ctx context.Context, r *Request) (*sipoauth.Ide
 	r.Reason = reasonOf(err)
 	switch code {
 	case "":
-		return nil, respond(r, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
+		// Not the token's fault: a key server or the revocation list out
+		// of reach, or the request given up on.
+		return nil, unavailable(r, "token-check-unavailable", err)
 	case bearer.InsufficientScope:
 		ch.Error = code
 		return nil, respond(r, 403, "Forbidden", sip.NewHeader(a.challengeHeader(), ch.String()))
@@ -414,8 +449,10 @@ func fromUser(req *sip.Request) string {
 }
 
 // Authenticate is the authentication step: the Authenticator for the
-// request's role (OAuth and edge ports use Bearer; legacy ports may have
-// Digest or none).
+// request's role (OAuth and edge ports use Bearer; the legacy port
+// DigestAuth, or nothing). It fails closed: a role without an
+// Authenticator refuses every REGISTER with 403, and so does an
+// Authenticator that returns neither an identity nor a response.
 type Authenticate struct {
 	ByRole map[Role]Authenticator
 }
@@ -423,23 +460,42 @@ type Authenticate struct {
 // Handle implements Step.
 func (s Authenticate) Handle(ctx context.Context, r *Request) *sip.Response {
 	a, ok := s.ByRole[r.Role]
-	if !ok {
-		return nil
+	if !ok || a == nil {
+		r.Reason = "no-authenticator"
+		return respond(r, 403, "Forbidden: no authentication on this port")
 	}
 	id, res := a.Authenticate(ctx, r)
 	if res != nil {
 		return res
 	}
+	if id == nil {
+		r.Reason = "unauthenticated"
+		return respond(r, 403, "Forbidden")
+	}
 	r.Identity = id
 	return nil
 }
 
-// OwnerBinding refuses a token whose user does not own the device.
+// InsecureNoAuthentication is an Authenticator that authenticates nobody
+// and lets everybody in: every REGISTER is taken as coming from the owner
+// of the device it names. Anyone who can reach the port can then take
+// over any device's registrations. It exists for labs that have no
+// credentials for their legacy devices; never give it a port reachable
+// from a network you do not control.
+type InsecureNoAuthentication struct{}
+
+// Authenticate implements Authenticator.
+func (InsecureNoAuthentication) Authenticate(_ context.Context, r *Request) (*sipoauth.Identity, *sip.Response) {
+	return &sipoauth.Identity{User: r.Device.Owner}, nil
+}
+
+// OwnerBinding refuses a request whose authenticated user does not own
+// the device (sipoauth.SameUser), or that no earlier step authenticated.
 type OwnerBinding struct{}
 
 // Handle implements Step.
 func (OwnerBinding) Handle(_ context.Context, r *Request) *sip.Response {
-	if r.Identity == nil || strings.EqualFold(r.Identity.User, r.Device.Owner) {
+	if r.Identity != nil && sipoauth.SameUser(r.Identity.User, r.Device.Owner) {
 		return nil
 	}
 	r.Reason = "not-owner"
@@ -459,6 +515,8 @@ type Registrar struct {
 	// Admit, if set, may refuse a request before any work (rate limits);
 	// it returns a response to send instead.
 	Admit func(r *Request) *sip.Response
+	// AOR turns the To URI into the key of the bindings (Request.AOR).
+	AOR AORRule
 }
 
 // HandleRegister is a sipgo RequestHandler: srv.OnRegister(reg.HandleRegister).
@@ -474,6 +532,10 @@ func (g *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		g.Logger.Warn("register: respond", "error", err)
 	}
 	if g.Logger != nil {
+		if r.Err != nil && res.StatusCode >= 500 {
+			g.Logger.Warn("register: a service the registrar depends on failed", "status", res.StatusCode, "reason", r.Reason,
+				"error", r.Err, "device", r.DeviceName, "source", addrString(r.Peer.Remote))
+		}
 		g.Logger.Info("register", "status", res.StatusCode, "reason", r.Reason, "role", r.Role.String(),
 			"device", r.DeviceName, "aor", r.AOR, "user", userOf(r), "source", addrString(r.Peer.Remote))
 	}
@@ -510,7 +572,7 @@ func (g *Registrar) Serve(ctx context.Context, req *sip.Request, tx sip.ServerTr
 			return res, r
 		}
 	}
-	if res := parse(r); res != nil {
+	if res := parse(r, g.AOR); res != nil {
 		return res, r
 	}
 	for _, s := range g.Pipeline {
@@ -530,7 +592,7 @@ const (
 
 // parse reads what the pipeline needs, refusing malformed REGISTERs with
 // a 400-class answer.
-func parse(r *Request) *sip.Response {
+func parse(r *Request, rule AORRule) *sip.Response {
 	req := r.SIP
 	// One pass over the headers: sipgo's lookups by name lower-case the
 	// name on every call. The raw headers the pipeline reads are bounded
@@ -567,11 +629,35 @@ func parse(r *Request) *sip.Response {
 		r.Reason = "bad-to"
 		return respond(r, 400, "Bad Request: missing or bad To")
 	}
-	if req.CallID() == nil || req.CSeq() == nil {
+	if req.From() == nil {
+		r.Reason = "bad-from"
+		return respond(r, 400, "Bad Request: missing or bad From")
+	}
+	cseq := req.CSeq()
+	if req.CallID() == nil || cseq == nil {
 		r.Reason = "bad-call-id-or-cseq"
 		return respond(r, 400, "Bad Request: missing Call-ID or CSeq")
 	}
-	r.AOR = aorOf(to.Address)
+	// RFC 3261 §8.1.1.5: the sequence number is below 2**31, the method
+	// the request's own.
+	if cseq.MethodName != sip.REGISTER || cseq.SeqNo >= 1<<31 {
+		r.Reason = "bad-cseq"
+		return respond(r, 400, "Bad Request: bad CSeq")
+	}
+	if h := req.ContentLength(); h != nil && int(*h) != len(req.Body()) {
+		r.Reason = "bad-content-length"
+		return respond(r, 400, "Bad Request: Content-Length does not match the body")
+	}
+	aor, err := rule.Key(to.Address)
+	switch {
+	case errors.Is(err, ErrDomainNotServed):
+		r.Reason = "domain-not-served"
+		return respond(r, 403, "Forbidden: domain not served here")
+	case err != nil:
+		r.Reason = "bad-to"
+		return respond(r, 400, "Bad Request: bad address of record in To")
+	}
+	r.AOR = aor
 	if len(r.Contacts) > maxContacts {
 		r.Reason = "too-many-contacts"
 		return respond(r, 400, "Bad Request: too many contacts")
@@ -582,32 +668,26 @@ func parse(r *Request) *sip.Response {
 		r.DeviceName = to.Address.User
 		return nil
 	}
+	// Every contact of a REGISTER is bound for the one device it
+	// authenticates as: contacts that name different devices are refused.
 	for _, c := range r.Contacts {
-		if v, ok := c.Params.Get(DeviceParam); ok {
-			r.DeviceName = strings.Trim(v, `"`)
-			break
+		v, ok := c.Params.Get(DeviceParam)
+		if !ok {
+			continue
 		}
+		v = strings.Trim(v, `"`)
+		if r.DeviceName != "" && v != r.DeviceName {
+			r.Reason = "several-devices"
+			return respond(r, 400, "Bad Request: contacts name different devices")
+		}
+		r.DeviceName = v
 	}
 	if r.DeviceName == "" {
+		// Clients that do not name their device (RFC 8898 clients, a
+		// Contact: *) are the device named after their To user.
 		r.DeviceName = to.Address.User
 	}
-	if r.DeviceName == "" {
-		r.Reason = "no-device-name"
-		return respond(r, 400, "Bad Request: no device name")
-	}
 	return nil
-}
-
-func aorOf(u sip.Uri) string {
-	scheme := "sip"
-	if u.Scheme != "" {
-		scheme = strings.ToLower(u.Scheme)
-	}
-	host := strings.ToLower(u.Host)
-	if u.User == "" {
-		return scheme + ":" + host
-	}
-	return scheme + ":" + u.User + "@" + host
 }
 
 // Bind is the final step: RFC 3261 §10.3 on the Store, and the 200 OK.
@@ -621,8 +701,27 @@ type Bind struct {
 	// MinExpires refuses shorter requests with 423 Interval Too Brief;
 	// 60 s when 0.
 	MinExpires time.Duration
-	Now        func() time.Time
+	// MaxBindings is the most contacts one address of record may hold;
+	// DefaultMaxBindings when 0. A REGISTER that would add one more is
+	// refused as Kamailio refuses it: 503 Service Unavailable, with
+	// Retry-After until the first binding of the AOR expires and
+	// Warning: 399 <node> "Too many registered contacts".
+	MaxBindings int
+	// NodeName names the node in the Warning of that refusal.
+	NodeName string
+	Now      func() time.Time
 }
+
+// DefaultMaxBindings is Bind's limit of contacts per address of record
+// when none is set. A soft client holds one per device; a user with a few
+// devices on a line needs a few.
+const DefaultMaxBindings = 10
+
+// MaxUDPResponse is the largest answer sent over UDP, in bytes: RFC 3261
+// §18.1.1's 1300 bytes for an unknown path MTU, which is also what sipgo
+// will write in one datagram. A 200 OK that lists more bindings than fit
+// lists the request's own first and leaves out the rest.
+const MaxUDPResponse = 1300
 
 // Handle implements Step.
 func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
@@ -640,12 +739,15 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 		}
 		headerExpires = time.Duration(n) * time.Second
 	}
-	u := Update{Now: now, CallID: r.SIP.CallID().Value(), CSeq: r.SIP.CSeq().SeqNo}
+	maxB := s.MaxBindings
+	if maxB <= 0 {
+		maxB = DefaultMaxBindings
+	}
+	u := Update{Now: now, CallID: r.SIP.CallID().Value(), CSeq: r.SIP.CSeq().SeqNo, Device: r.DeviceName, MaxBindings: maxB}
 	if len(r.Contacts) == 0 {
 		bs, err := s.Store.Lookup(ctx, r.AOR)
 		if err != nil {
-			r.Reason = "store"
-			return respond(r, 500, "Server Internal Error")
+			return unavailable(r, "store-unavailable", err)
 		}
 		return s.ok(r, Result{Bindings: bs}, now, -1)
 	}
@@ -687,13 +789,21 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 		u.Changes = append(u.Changes, Change{Binding: b, Expires: exp})
 	}
 	res, err := s.Store.Update(ctx, r.AOR, u)
-	if errors.Is(err, ErrOutOfOrder) {
+	var tooMany *TooManyBindingsError
+	switch {
+	case errors.Is(err, ErrOutOfOrder):
 		r.Reason = "out-of-order"
 		return respond(r, 500, "Server Internal Error: out of order")
-	}
-	if err != nil {
-		r.Reason = "store"
-		return respond(r, 500, "Server Internal Error")
+	case errors.Is(err, ErrNotOwnBinding):
+		r.Reason = "not-own-binding"
+		return respond(r, 403, "Forbidden: contact bound by another device")
+	case errors.As(err, &tooMany):
+		r.Reason = "too-many-bindings"
+		ra := max(1, int((tooMany.RetryAfter+time.Second-1)/time.Second))
+		return respond(r, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(ra)),
+			sip.NewHeader("Warning", `399 `+warnAgent(s.NodeName)+` "Too many registered contacts"`))
+	case err != nil:
+		return unavailable(r, "store-unavailable", err)
 	}
 	r.Reason = "registered"
 	if u.RemoveAll || granted == 0 {
@@ -736,14 +846,25 @@ func bindingOf(r *Request, c *sip.ContactHeader) Binding {
 	return b
 }
 
+// warnAgent is the warn-agent of a Warning header: the node's name, or
+// "-" (RFC 3261 §20.43 allows a pseudonym) when it has none.
+func warnAgent(node string) string {
+	if node == "" {
+		return "-"
+	}
+	return node
+}
+
 // ok is the 200 OK: every current binding with its remaining time, the new
 // ones marked ;x-cisco-newreg, and Expires with what this request got.
+// Over UDP the answer stays within MaxUDPResponse: the request's own
+// device's bindings come first, and those that no longer fit are left out.
 func (s Bind) ok(r *Request, res Result, now time.Time, granted time.Duration) *sip.Response {
 	resp := respond(r, 200, "OK")
 	if granted >= 0 {
 		resp.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(granted/time.Second))))
 	}
-	for _, b := range res.Bindings {
+	contact := func(b Binding) string {
 		var v strings.Builder
 		v.WriteString("<" + b.Contact + ">")
 		if b.Params != "" {
@@ -753,9 +874,38 @@ func (s Bind) ok(r *Request, res Result, now time.Time, granted time.Duration) *
 		if res.New[b.Contact] {
 			v.WriteString(";x-cisco-newreg")
 		}
-		resp.AppendHeader(sip.NewHeader("Contact", v.String()))
+		return v.String()
+	}
+	if _, udp := r.Peer.Remote.(*net.UDPAddr); !udp || r.Peer.TLS != nil {
+		for _, b := range res.Bindings {
+			resp.AppendHeader(sip.NewHeader("Contact", contact(b)))
+		}
+		return resp
+	}
+	room := MaxUDPResponse - len(resp.String())
+	bs := slices.Clone(res.Bindings)
+	slices.SortStableFunc(bs, func(a, b Binding) int {
+		return cmpBool(b.Device == r.DeviceName, a.Device == r.DeviceName)
+	})
+	for _, b := range bs {
+		v := contact(b)
+		if n := len("Contact: ") + len(v) + len("\r\n"); n <= room {
+			resp.AppendHeader(sip.NewHeader("Contact", v))
+			room -= n
+		}
 	}
 	return resp
+}
+
+// cmpBool orders true before false.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // Config builds the default pipeline.
@@ -770,8 +920,28 @@ type Config struct {
 	Mode         ChallengeMode
 	Challenge    bearer.Challenge
 	Ports        Ports
-	// MaxExpires, MinExpires, DefaultExpires: see Bind.
+	// EdgeAuthorizer decides, on every REGISTER of the edge role, whether
+	// the edge proxy at the other end of the connection is still allowed:
+	// give it the authorizer of the edge port's TLS configuration
+	// (mtlstrust.AuthorizeTable(table)), so that removing a proxy from the
+	// table also stops the connections it holds. Nil refuses every
+	// REGISTER on the edge role.
+	EdgeAuthorizer mtlstrust.Authorizer
+	// Legacy authenticates the legacy role (5060/5061), for devices
+	// without OAuth: a *DigestAuth, or an Authenticator of your own. Nil
+	// refuses every REGISTER on the legacy role with 403.
+	Legacy Authenticator
+	// InsecureLegacyWithoutAuthentication lets devices without OAuth
+	// register on the legacy role with no credentials at all
+	// (InsecureNoAuthentication), for labs only: anyone who reaches the
+	// port can then take over their registrations. New logs a loud
+	// warning. It is refused together with Legacy.
+	InsecureLegacyWithoutAuthentication bool
+	// Domains are the domains this registrar serves; see AORRule.
+	Domains []string
+	// MaxExpires, MinExpires, DefaultExpires, MaxBindings: see Bind.
 	MaxExpires, MinExpires, DefaultExpires time.Duration
+	MaxBindings                            int
 	// MaxValidations bounds concurrent token validations; 0 is unbounded.
 	MaxValidations int
 	// PlaintextForLoadTests lets the OAuth role accept plain TCP and UDP
@@ -785,11 +955,20 @@ type Config struct {
 }
 
 // New returns a Registrar with the default pipeline: cluster switch,
-// device lookup, port check, bearer authentication on the OAuth and edge
-// ports, owner binding, store.
+// device lookup, port check, authentication (bearer on the OAuth and edge
+// roles, Config.Legacy on the legacy role, refused where there is none),
+// owner binding, the address-of-record check, store.
 func New(cfg Config) (*Registrar, error) {
 	if cfg.Devices == nil || cfg.Validator == nil {
 		return nil, errors.New("registrar: Config needs Devices and Validator")
+	}
+	if cfg.Legacy != nil && cfg.InsecureLegacyWithoutAuthentication {
+		return nil, errors.New("registrar: Config.Legacy and InsecureLegacyWithoutAuthentication both set")
+	}
+	for _, d := range cfg.Domains {
+		if d == "" || strings.ContainsAny(d, "@:;<> \t") {
+			return nil, fmt.Errorf("registrar: domain %q is not a host name", d)
+		}
 	}
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryStore()
@@ -798,35 +977,48 @@ func New(cfg Config) (*Registrar, error) {
 		cfg.OAuthEnabled = new(atomic.Bool)
 		cfg.OAuthEnabled.Store(true)
 	}
+	l := cfg.Logger
+	if l == nil {
+		l = slog.Default()
+	}
 	mm := PortMismatch{NodeName: cfg.NodeName}
 	if cfg.PlaintextForLoadTests {
-		l := cfg.Logger
-		if l == nil {
-			l = slog.Default()
-		}
 		l.Warn("!!! registrar: OAuth registrations accepted WITHOUT TLS: bearer tokens travel in clear text. For load tests only, never in production !!!")
 	}
 	auth := BearerAuth{Validator: cfg.Validator, Mode: cfg.Mode, Challenge: cfg.Challenge}
 	if cfg.MaxValidations > 0 {
 		auth.Limit = make(chan struct{}, cfg.MaxValidations)
 	}
+	byRole := map[Role]Authenticator{RoleOAuth: auth, RoleEdge: auth}
+	switch {
+	case cfg.Legacy != nil:
+		byRole[RoleLegacy] = cfg.Legacy
+	case cfg.InsecureLegacyWithoutAuthentication:
+		l.Warn("!!! registrar: devices without OAuth register on the legacy role WITHOUT ANY AUTHENTICATION: anyone can take over their registrations. For labs only, never in production !!!")
+		byRole[RoleLegacy] = InsecureNoAuthentication{}
+	}
 	var observe func(*Request, int, time.Duration)
 	if cfg.Metrics != nil {
 		observe = cfg.Metrics.Observe
 		auth.OnValidate = func(d time.Duration) { cfg.Metrics.Validation.Observe(d.Seconds()) }
+		byRole[RoleOAuth], byRole[RoleEdge] = auth, auth
 	}
+	rule := AORRule{Domains: slices.Clone(cfg.Domains)}
 	return &Registrar{
 		Observe:  observe,
 		Ports:    cfg.Ports,
 		PeerInfo: cfg.PeerInfo,
 		Logger:   cfg.Logger,
+		AOR:      rule,
 		Pipeline: []Step{
 			ClusterSwitch{Enabled: cfg.OAuthEnabled, Mismatch: mm},
 			DeviceLookup{Devices: cfg.Devices},
-			PortCheck{Mismatch: mm, AllowPlaintext: cfg.PlaintextForLoadTests},
-			Authenticate{ByRole: map[Role]Authenticator{RoleOAuth: auth, RoleEdge: auth}},
+			PortCheck{Mismatch: mm, AllowPlaintext: cfg.PlaintextForLoadTests, EdgeAuthorizer: cfg.EdgeAuthorizer},
+			Authenticate{ByRole: byRole},
 			OwnerBinding{},
-			Bind{Store: cfg.Store, MaxExpires: cfg.MaxExpires, MinExpires: cfg.MinExpires, DefaultExpires: cfg.DefaultExpires},
+			AORCheck{Rule: rule},
+			Bind{Store: cfg.Store, MaxExpires: cfg.MaxExpires, MinExpires: cfg.MinExpires, DefaultExpires: cfg.DefaultExpires,
+				MaxBindings: cfg.MaxBindings, NodeName: cfg.NodeName},
 		},
 	}, nil
 }

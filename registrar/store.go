@@ -3,6 +3,7 @@ package registrar
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -41,9 +42,20 @@ type Update struct {
 	Now    time.Time
 	CallID string
 	CSeq   uint32
+	// Device is the device the REGISTER was authenticated for. An update
+	// may add, refresh and remove only the bindings of its own device:
+	// one that would change a binding of another device (the same
+	// contact, or the same +sip.instance and reg-id) fails with
+	// ErrNotOwnBinding, and RemoveAll removes the device's own bindings
+	// only. Bindings are compared by Binding.Device, exactly.
+	Device string
 	// RemoveAll is `Contact: *` with `Expires: 0`.
 	RemoveAll bool
 	Changes   []Change
+	// MaxBindings, if above zero, is the most live bindings the AOR may
+	// hold after an update that adds one; beyond it the update fails with
+	// a *TooManyBindingsError. Refreshes and removals always pass.
+	MaxBindings int
 }
 
 // Result is the AOR's bindings after an Update, and which contacts the
@@ -58,6 +70,29 @@ type Result struct {
 // 7: the update is aborted).
 var ErrOutOfOrder = errors.New("registrar: REGISTER out of order (CSeq not above the binding's)")
 
+// ErrNotOwnBinding is returned for a REGISTER that would change or remove
+// a binding another device made: a device registers only its own contacts.
+var ErrNotOwnBinding = errors.New("registrar: the contact is bound by another device")
+
+// ErrTooManyBindings is wrapped by *TooManyBindingsError.
+var ErrTooManyBindings = errors.New("registrar: too many registered contacts")
+
+// TooManyBindingsError is the refusal of a REGISTER that would take its
+// AOR over Update.MaxBindings.
+type TooManyBindingsError struct {
+	Limit int
+	// RetryAfter is when the AOR's first binding expires, making room.
+	RetryAfter time.Duration
+}
+
+// Error implements error.
+func (e *TooManyBindingsError) Error() string {
+	return fmt.Sprintf("registrar: too many registered contacts (limit %d)", e.Limit)
+}
+
+// Is makes errors.Is(err, ErrTooManyBindings) true.
+func (e *TooManyBindingsError) Is(target error) bool { return target == ErrTooManyBindings }
+
 // Store keeps bindings. Implementations apply each Update atomically, so
 // that registrars sharing a store never lose nor resurrect a binding.
 type Store interface {
@@ -69,23 +104,29 @@ type Store interface {
 
 // Apply computes the bindings of an AOR after u, from those it had. It is
 // the one implementation of RFC 3261 §10.3 steps 6-8 that every Store
-// uses. Expired bindings are dropped first.
+// uses, with the two rules a shared AOR needs: a device touches only its
+// own bindings (Update.Device), and an AOR holds at most
+// Update.MaxBindings. Expired bindings are dropped first.
 func Apply(existing []Binding, u Update) (Result, error) {
 	live := slices.DeleteFunc(slices.Clone(existing), func(b Binding) bool { return !u.Now.Before(b.Expires) })
 	res := Result{New: map[string]bool{}}
 	if u.RemoveAll {
 		for _, b := range live {
-			if b.CallID == u.CallID && u.CSeq <= b.CSeq {
+			if b.Device == u.Device && b.CallID == u.CallID && u.CSeq <= b.CSeq {
 				return Result{}, ErrOutOfOrder
 			}
 		}
-		res.Bindings = []Binding{}
+		res.Bindings = slices.DeleteFunc(live, func(b Binding) bool { return b.Device == u.Device })
 		return res, nil
 	}
+	before := len(live)
 	for _, c := range u.Changes {
 		i := slices.IndexFunc(live, func(b Binding) bool {
 			return b.Contact == c.Contact || (c.Instance != "" && b.Instance == c.Instance && b.RegID == c.RegID)
 		})
+		if i >= 0 && live[i].Device != u.Device {
+			return Result{}, ErrNotOwnBinding
+		}
 		if i >= 0 && live[i].CallID == u.CallID && u.CSeq <= live[i].CSeq {
 			return Result{}, ErrOutOfOrder
 		}
@@ -96,13 +137,22 @@ func Apply(existing []Binding, u Update) (Result, error) {
 			continue
 		}
 		b := c.Binding
-		b.CallID, b.CSeq, b.Expires = u.CallID, u.CSeq, u.Now.Add(c.Expires)
+		b.Device, b.CallID, b.CSeq, b.Expires = u.Device, u.CallID, u.CSeq, u.Now.Add(c.Expires)
 		if i >= 0 {
 			live[i] = b
 		} else {
 			live = append(live, b)
 			res.New[b.Contact] = true
 		}
+	}
+	if u.MaxBindings > 0 && len(live) > u.MaxBindings && len(live) > before {
+		first := time.Duration(0)
+		for _, b := range existing {
+			if d := b.Expires.Sub(u.Now); d > 0 && (first == 0 || d < first) {
+				first = d
+			}
+		}
+		return Result{}, &TooManyBindingsError{Limit: u.MaxBindings, RetryAfter: first}
 	}
 	res.Bindings = live
 	return res, nil

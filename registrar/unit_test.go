@@ -117,7 +117,10 @@ func unitRegistrar(t testing.TB, tlsPeer bool) (*Registrar, *sipoauth.Issuer) {
 	}
 	keys, _ := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{iss.KeyID(): iss.PublicKey()})
 	v, _ := sipoauth.New(sipoauth.Config{Keys: keys})
-	reg, err := New(Config{NodeName: "UCM2-PUB", Devices: MemoryDevices{"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}}, Validator: v,
+	reg, err := New(Config{NodeName: "UCM2-PUB", Devices: MemoryDevices{
+		"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true},
+		"rado":    {Name: "rado", Owner: "rado", OAuth: true}, // an RFC 8898 client, known by its user
+	}, Validator: v,
 		PeerInfo: func(*sip.Request, sip.ServerTransaction) PeerInfo {
 			p := PeerInfo{Local: &net.TCPAddr{IP: net.IPv4(10, 10, 10, 1), Port: 5090}, Remote: &net.TCPAddr{IP: net.IPv4(10, 10, 10, 10), Port: 62162}}
 			if tlsPeer {
@@ -134,6 +137,7 @@ func unitRegistrar(t testing.TB, tlsPeer bool) (*Registrar, *sipoauth.Issuer) {
 func TestMalformedRegisters(t *testing.T) {
 	reg, iss := unitRegistrar(t, true)
 	tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	tokNoDevice, _ := iss.Mint(sipoauth.TokenRequest{User: "rado"})
 	cases := []struct {
 		name   string
 		extra  string
@@ -141,12 +145,12 @@ func TestMalformedRegisters(t *testing.T) {
 		reason string
 	}{
 		{"no contact, To user not a device", "", 404, "Not Found"},
-		{"missing device name", "Contact: <sip:@10.10.10.10>", 400, "Bad Request: no device name"},
+		{"no user in To", "Contact: <sip:@10.10.10.10>", 400, "Bad Request: bad address of record in To"},
 		{"oversized contact", strings.Replace(csfContact, ";video", ";video;x="+strings.Repeat("a", 9000), 1) + "\nProxy-Authorization: Bearer token=\"" + tok + "\"", 400, "Bad Request: header Contact too long"},
 		{"oversized credentials", csfContact + "\nProxy-Authorization: Bearer token=\"" + strings.Repeat("a", 9000) + "\"", 400, "Bad Request: header Proxy-Authorization too long"},
 		{"two bearer credentials", csfContact + "\nProxy-Authorization: Bearer token=\"" + tok + "\"\nProxy-Authorization: Bearer " + tok, 400, "Bad Request: duplicate credentials"},
 		{"malformed credentials", csfContact + "\nProxy-Authorization: Bearer token=\"abc", 400, "Bad Request: malformed credentials"},
-		{"wildcard with Expires", "Contact: *\nProxy-Authorization: Bearer token=\"" + tok + "\"", 400, "Bad Request: Contact * needs Expires: 0 and no other contact"},
+		{"wildcard with Expires", "Contact: *\nProxy-Authorization: Bearer token=\"" + tokNoDevice + "\"", 400, "Bad Request: Contact * needs Expires: 0 and no other contact"},
 		{"bad expires param", strings.Replace(csfContact, ";video", ";video;expires=soon", 1) + "\nProxy-Authorization: Bearer token=\"" + tok + "\"", 400, "Bad Request: bad expires parameter"},
 		{"too brief", strings.Replace(csfContact, ";video", ";video;expires=10", 1) + "\nProxy-Authorization: Bearer token=\"" + tok + "\"", 423, "Interval Too Brief"},
 		{"good", csfContact + "\nProxy-Authorization: Bearer token=\"" + tok + "\"", 200, "OK"},
@@ -154,11 +158,11 @@ func TestMalformedRegisters(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := fmt.Sprintf(rawRegister, tc.extra)
-			if tc.name == "missing device name" {
+			switch tc.name {
+			case "no user in To":
 				raw = strings.Replace(raw, "To: <sip:rado@10.10.10.1>", "To: <sip:10.10.10.1>", 1)
-			}
-			if tc.name == "wildcard with Expires" {
-				raw = strings.Replace(raw, "To: <sip:rado@10.10.10.1>", "To: <sip:CSFrado@10.10.10.1>", 1)
+			case "no contact, To user not a device":
+				raw = strings.Replace(raw, "To: <sip:rado@10.10.10.1>", "To: <sip:nobody@10.10.10.1>", 1)
 			}
 			res, _ := reg.Serve(context.Background(), parseRequest(t, raw), fakeTx{})
 			if res.StatusCode != tc.status || res.Reason != tc.reason {
