@@ -160,9 +160,9 @@ type Metrics struct {
 	// (key server, revocation list), store-unavailable,
 	// devices-unavailable. The cause is in the log.
 	Unavailable *prometheus.CounterVec
-	Latency       prometheus.Histogram   // seconds per REGISTER
-	Validation    prometheus.Histogram   // seconds per token validation
-	Bindings      prometheus.GaugeFunc   // active bindings, when the store can count
+	Latency     prometheus.Histogram // seconds per REGISTER
+	Validation  prometheus.Histogram // seconds per token validation
+	Bindings    prometheus.GaugeFunc // active bindings, when the store can count
 }
 
 // Counter is implemented by stores that can count their bindings.
