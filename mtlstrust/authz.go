@@ -34,7 +34,10 @@ func (e *NotInTableError) Is(target error) bool { return target == ErrNotAuthori
 // MatchOption adjusts how names are matched.
 type MatchOption interface{ apply(*matchOptions) }
 
-type matchOptions struct{ cn CommonNamePolicy }
+type matchOptions struct {
+	cn            CommonNamePolicy
+	wildcardCerts bool
+}
 
 type cnOption CommonNamePolicy
 
@@ -43,6 +46,17 @@ func (o cnOption) apply(m *matchOptions) { m.cn = CommonNamePolicy(o) }
 // WithCommonName sets when the subject CN counts as a name;
 // CNWhenNoDNSSAN by default.
 func WithCommonName(p CommonNamePolicy) MatchOption { return cnOption(p) }
+
+type wildcardCertsOption struct{}
+
+func (wildcardCertsOption) apply(m *matchOptions) { m.wildcardCerts = true }
+
+// WithWildcardCertificates lets AuthorizeNames accept a certificate that
+// presents a wildcard name ("*.example.com") covering one of its names
+// (expc1.example.com, or the same wildcard). Without it a wildcard in a
+// certificate matches nothing. AuthorizeTable ignores it: there each
+// entry decides, with Entry.AllowWildcardCertificate.
+func WithWildcardCertificates() MatchOption { return wildcardCertsOption{} }
 
 func matchOpts(opts []MatchOption) matchOptions {
 	var m matchOptions
@@ -58,8 +72,9 @@ func AuthorizeAny() Authorizer {
 }
 
 // AuthorizeTable allows a peer one of whose names (RFC 6125, see Names)
-// is in the table. The table is consulted on every handshake, so entries
-// added or removed take effect at once.
+// is in the table; a wildcard name in the peer's certificate counts only
+// for entries with AllowWildcardCertificate set. The table is consulted
+// on every handshake, so entries added or removed take effect at once.
 func AuthorizeTable(t Table, opts ...MatchOption) Authorizer {
 	o := matchOpts(opts)
 	return func(peer *x509.Certificate, _ [][]*x509.Certificate) error {
@@ -75,14 +90,17 @@ func AuthorizeTable(t Table, opts ...MatchOption) Authorizer {
 }
 
 // AuthorizeNames allows a peer that presents one of names: DNS names,
-// IP addresses, or left-most wildcards ("*.example.com"). Names that are
-// none of these are ignored: nothing could match them.
+// IP addresses, or left-most wildcards ("*.example.com", which a
+// certificate name one label under it matches). Names that are none of
+// these are ignored: nothing could match them. A certificate that itself
+// presents a wildcard name is refused unless WithWildcardCertificates is
+// given.
 func AuthorizeNames(names []string, opts ...MatchOption) Authorizer {
 	o := matchOpts(opts)
 	var idx index
 	for _, n := range names {
 		if (Entry{HostNameOrIP: "x", Names: []string{n}}).Validate() == nil {
-			idx.add("allowed", []string{n})
+			idx.add("allowed", []string{n}, o.wildcardCerts)
 		}
 	}
 	return func(peer *x509.Certificate, _ [][]*x509.Certificate) error {

@@ -110,3 +110,41 @@ func BenchmarkTableMatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTableMatchByKind matches each kind of presented name against
+// tables of growing size, every other entry allowing wildcard
+// certificates: a plain name listed as is, a plain name under a table
+// wildcard, a wildcard certificate over an entry that allows it, the same
+// over one that does not, and a name listed nowhere.
+func BenchmarkTableMatchByKind(b *testing.B) {
+	for _, n := range []int{10, 1000, 100000} {
+		t := &MemoryTable{}
+		for i := range n {
+			err := t.Put(Entry{HostNameOrIP: fmt.Sprint(i), AllowWildcardCertificate: i%2 == 1,
+				Names: []string{fmt.Sprintf("expc%d.example.com", i), fmt.Sprintf("*.mra%d.example.com", i), fmt.Sprintf("edge.site%d.example.com", i)}})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			kind, name string
+			match      bool
+		}{
+			{"exact", "expc7.example.com", true},
+			{"under-table-wildcard", "a.mra7.example.com", true},
+			{"wildcard-certificate-allowed", "*.site7.example.com", true},
+			{"wildcard-certificate-refused", "*.site8.example.com", false},
+			{"miss", "nothing.example.org", false},
+		} {
+			b.Run(fmt.Sprint(n, "/", c.kind), func(b *testing.B) {
+				peer := PeerNames(&x509.Certificate{DNSNames: []string{c.name}}, CNWhenNoDNSSAN)
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, ok := t.Match(peer); ok != c.match {
+						b.Fatalf("match %v, want %v", ok, c.match)
+					}
+				}
+			})
+		}
+	}
+}

@@ -14,4 +14,12 @@
 // of the troubleshooting scenarios of a real deployment. A Listener
 // completes handshakes before handing connections to the SIP stack, so
 // that the node learns why an edge proxy could not connect.
+//
+// A wildcard name in the table ("*.mra.example.com") admits certificates
+// named one label under it. A wildcard name in a certificate is another
+// matter: one such certificate, often installed on many servers, would
+// pass for every listed proxy under it, so it counts only for the entries
+// that allow it (Entry.AllowWildcardCertificate, "allowWildcardCertificate"
+// in the file and the HTTP API) and for AuthorizeNames with
+// WithWildcardCertificates.
 package mtlstrust

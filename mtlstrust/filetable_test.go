@@ -2,6 +2,7 @@ package mtlstrust
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -543,6 +544,10 @@ func FuzzOpenFileTable(f *testing.F) {
 	f.Add([]byte(`{"entries":[{"hostNameOrIp":"x","names":[]}]}`))
 	f.Add([]byte(`{"entries":[{"hostNameOrIp":"x\u00e9","names":["\u00e9.example.com"]}]}`))
 	f.Add([]byte{})
+	f.Add([]byte(`{"entries":[{"hostNameOrIp":"expc1.example.com","names":["expc1.example.com","*.mra.example.com"],"allowWildcardCertificate":true},{"hostNameOrIp":"expc2.example.com","names":["expc2.example.com"],"allowWildcardCertificate":false}]}`))
+	f.Add([]byte(`{"entries":[{"hostNameOrIp":"192.0.2.30","names":["192.0.2.30"],"allowWildcardCertificate":true}]}`))
+	f.Add([]byte(`{"entries":[{"hostNameOrIp":"expc1.example.com","names":["expc1.example.com"],"allowWildcardCertificate":"yes"}]}`))
+	f.Add([]byte(`{"entries":[{"hostNameOrIp":"expc1.example.com","names":["EXPC1.Example.COM."],"allowWildcardCertificate":null}]}`))
 
 	put := Entry{HostNameOrIP: "fuzz-put.example.com", Description: "added", Names: []string{"fuzz-put.example.com", "198.51.100.7"}}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -562,6 +567,7 @@ func FuzzOpenFileTable(f *testing.F) {
 			if err := e.Validate(); err != nil {
 				t.Fatalf("loaded entry %d does not validate: %v", i, err)
 			}
+			checkWildcardCertificates(t, ft, e)
 		}
 		if err := ft.Put(put); err != nil {
 			t.Fatalf("Put: %v", err)
@@ -585,4 +591,32 @@ func FuzzOpenFileTable(f *testing.F) {
 			t.Fatalf("after reopen List = %+v, want %+v", got, want)
 		}
 	})
+}
+
+// checkWildcardCertificates: the wildcard that covers each DNS name of e
+// matches, if anything, an entry that allows wildcard certificates, and
+// does match one when e allows them.
+func checkWildcardCertificates(t *testing.T, tab Table, e Entry) {
+	t.Helper()
+	for _, n := range e.Names {
+		w := n
+		if !strings.HasPrefix(n, "*.") {
+			_, parent, ok := strings.Cut(n, ".")
+			if !ok {
+				continue
+			}
+			w = "*." + parent
+		}
+		names := PeerNames(&x509.Certificate{DNSNames: []string{w}}, CNNever)
+		if len(names.DNS) == 0 {
+			continue // no certificate name: "*.com", or n is an IP address
+		}
+		got, ok := tab.Match(names)
+		if ok && !got.AllowWildcardCertificate {
+			t.Fatalf("wildcard certificate %q matched %+v, which does not allow wildcard certificates", w, got)
+		}
+		if !ok && e.AllowWildcardCertificate {
+			t.Fatalf("wildcard certificate %q matched nothing, but %+v allows it", w, e)
+		}
+	}
 }

@@ -154,9 +154,9 @@ func TestTableHandlerOverTLS(t *testing.T) {
 		{[]string{"a.b.mra.example.com"}, false},                // two labels under the wildcard
 		{[]string{"expc1.example.com.evil.example"}, false},     // suffix trick
 		{[]string{"expc4.example.com", "192.0.2.11"}, false},    // deleted, and an unlisted IP
-		{[]string{"*.example.com"}, true},                       // wildcard certificate covering expc1.example.com
+		{[]string{"*.example.com"}, false},                      // wildcard certificate covering expc1.example.com, not allowed
 		{[]string{"*.example.org"}, false},                      // wildcard certificate elsewhere
-		{[]string{"*.mra.example.com", "198.51.100.1"}, true},   // the same wildcard
+		{[]string{"*.mra.example.com", "198.51.100.1"}, false},  // the same wildcard, not allowed
 		{[]string{"unrelated.example.net", "192.0.2.1"}, false}, // nothing listed
 	} {
 		leaf := ca.Client(t, tc.names...)
@@ -347,6 +347,10 @@ func FuzzTableHandlerPut(f *testing.F) {
 	f.Add([]byte(expc1JSON + `{}`))
 	f.Add([]byte(`null`))
 	f.Add([]byte(`{"hostNameOrIp":"\u00e9\ud800","names":["a.example.com"]}`))
+	f.Add([]byte(`{"hostNameOrIp":"expc1.example.com","names":["expc1.example.com"],"allowWildcardCertificate":true}`))
+	f.Add([]byte(`{"hostNameOrIp":"expc1.example.com","names":["*.mra.example.com"],"allowWildcardCertificate":false}`))
+	f.Add([]byte(`{"hostNameOrIp":"192.0.2.30","names":["192.0.2.30"],"allowWildcardCertificate":true}`))
+	f.Add([]byte(`{"hostNameOrIp":"expc1.example.com","names":["expc1.example.com"],"allowWildcardCertificate":1}`))
 
 	users := map[string]string{"expc": "pw"}
 	f.Fuzz(func(t *testing.T, body []byte) {

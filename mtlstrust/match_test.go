@@ -55,6 +55,7 @@ func TestTableMatching(t *testing.T) {
 		{HostNameOrIP: "expc2", Names: []string{"*.mra.example.com"}},
 		{HostNameOrIP: "expc3", Names: []string{"192.0.2.10", "2001:db8::10"}},
 		{HostNameOrIP: "expc4", Names: []string{"edge.corp.example.net"}},
+		{HostNameOrIP: "expc5", Names: []string{"edge.site.example.org", "*.mra.example.org", "192.0.2.50"}, AllowWildcardCertificate: true},
 	} {
 		if err := tb.Put(e); err != nil {
 			t.Fatal(err)
@@ -71,10 +72,18 @@ func TestTableMatching(t *testing.T) {
 		{cert("", []string{"a.mra.example.com"}), "expc2"},             // table wildcard, one label
 		{cert("", []string{"a.b.mra.example.com"}), ""},                // not two labels
 		{cert("", []string{"mra.example.com"}), ""},                    // not zero labels
-		{cert("", []string{"*.mra.example.com"}), "expc2"},             // the same wildcard
-		{cert("", []string{"*.corp.example.net"}), "expc4"},            // certificate wildcard over a table name
+		{cert("", []string{"*.mra.example.com"}), ""},                  // the same wildcard, wildcard certificates not allowed
+		{cert("", []string{"*.corp.example.net"}), ""},                 // certificate wildcard over a table name, not allowed
+		{cert("*.corp.example.net", nil), ""},                          // the same in the CN
+		{cert("", []string{"*.site.example.org"}), "expc5"},            // certificate wildcard over a table name, allowed
+		{cert("*.site.example.org", nil), "expc5"},                     // the same in the CN
+		{cert("", []string{"*.mra.example.org"}), "expc5"},             // the same wildcard, allowed
+		{cert("", []string{"x.mra.example.org"}), "expc5"},             // table wildcard, one label
+		{cert("", []string{"*.example.org"}), ""},                      // two labels away
 		{cert("", []string{"*.example.net"}), ""},                      // two labels away
 		{cert("", []string{"e*.corp.example.net"}), ""},                // partial wildcard never matches
+		{cert("", []string{"e*.site.example.org"}), ""},                // nor where wildcards are allowed
+		{cert("", nil, "192.0.2.50"), "expc5"},                         // IP of an entry that allows wildcards
 		{cert("", nil, "192.0.2.10"), "expc3"},                         // IP as IP
 		{cert("", nil, "::ffff:192.0.2.10"), "expc3"},                  // IPv4-mapped
 		{cert("", nil, "2001:0db8:0:0::10"), "expc3"},                  // other spelling
@@ -90,6 +99,27 @@ func TestTableMatching(t *testing.T) {
 		}
 	}
 	// Replace and remove keep the index right.
+	wild := Names{DNS: []string{"*.site.example.org"}}
+	tb.Put(Entry{HostNameOrIP: "expc5", Names: []string{"edge.site.example.org"}})
+	if e, ok := tb.Match(wild); ok {
+		t.Fatalf("wildcard certificate still matches %+v after its entry was replaced without AllowWildcardCertificate", e)
+	}
+	if e, ok := tb.Match(Names{DNS: []string{"edge.site.example.org"}}); !ok || e.HostNameOrIP != "expc5" {
+		t.Fatalf("replaced entry: %+v %v", e, ok)
+	}
+	// A name one entry allows wildcard certificates for does not open the
+	// entries beside it that do not.
+	tb.Put(Entry{HostNameOrIP: "expc6", Names: []string{"other.site.example.org"}, AllowWildcardCertificate: true})
+	if e, ok := tb.Match(wild); !ok || e.HostNameOrIP != "expc6" {
+		t.Fatalf("wildcard certificate beside an entry that allows it: %+v %v", e, ok)
+	}
+	if ok, _ := tb.Remove("expc6"); !ok {
+		t.Fatal("remove expc6")
+	}
+	if e, ok := tb.Match(wild); ok {
+		t.Fatalf("wildcard certificate matches %+v after removal", e)
+	}
+	tb.Remove("expc5")
 	tb.Put(Entry{HostNameOrIP: "EXPC1", Names: []string{"new.example.com"}})
 	if _, ok := tb.Match(Names{DNS: []string{"expc1.example.com"}}); ok {
 		t.Fatal("replaced name still matches")
@@ -114,6 +144,10 @@ func TestEntryValidate(t *testing.T) {
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	good.AllowWildcardCertificate = true
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	long := make([]string, MaxNamesPerEntry+1)
 	for i := range long {
 		long[i] = fmt.Sprintf("n%d.example.com", i)
@@ -126,6 +160,7 @@ func TestEntryValidate(t *testing.T) {
 		"space":          {HostNameOrIP: "h", Names: []string{"a b.example.com"}},
 		"control":        {HostNameOrIP: "h\n", Names: []string{"a.example.com"}},
 		"too many names": {HostNameOrIP: "h", Names: long},
+		"wildcard certificates for IP addresses only": {HostNameOrIP: "h", Names: []string{"192.0.2.1", "2001:db8::1"}, AllowWildcardCertificate: true},
 	} {
 		if err := e.Validate(); !errors.Is(err, ErrInvalidEntry) {
 			t.Errorf("%s: %v", name, err)
@@ -141,6 +176,7 @@ func TestAuthorizers(t *testing.T) {
 	other := cert("", []string{"other.example.com"})
 	names := AuthorizeNames([]string{"expc1.example.com", "not a name"})
 	cnOnly := cert("expc1.example.com", []string{"x.example.com"})
+	wildcard := cert("", []string{"*.example.com"})
 	cases := []struct {
 		name string
 		a    Authorizer
@@ -152,6 +188,12 @@ func TestAuthorizers(t *testing.T) {
 		{"names refuses", names, other, false},
 		{"names with CN always", AuthorizeNames([]string{"expc1.example.com"}, WithCommonName(CNAlways)), cnOnly, true},
 		{"names with CN when no SAN", AuthorizeNames([]string{"expc1.example.com"}), cnOnly, false},
+		{"names refuse a wildcard certificate", names, wildcard, false},
+		{"names refuse the same wildcard", AuthorizeNames([]string{"*.example.com"}), wildcard, false},
+		{"names allow a wildcard certificate", AuthorizeNames([]string{"expc1.example.com"}, WithWildcardCertificates()), wildcard, true},
+		{"names allow the same wildcard", AuthorizeNames([]string{"*.example.com"}, WithWildcardCertificates()), wildcard, true},
+		{"names allow wildcards, not two labels away", AuthorizeNames([]string{"a.expc1.example.com"}, WithWildcardCertificates()), wildcard, false},
+		{"names: table wildcard over a plain name", AuthorizeNames([]string{"*.example.com"}), expc, true},
 		{"all of: both", AuthorizeAllOf(AuthorizeAny(), names), expc, true},
 		{"all of: one refuses", AuthorizeAllOf(AuthorizeAny(), names), other, false},
 		{"one of: one allows", AuthorizeOneOf(names, AuthorizeNames([]string{"other.example.com"})), other, true},

@@ -21,8 +21,17 @@ type Entry struct {
 	Description  string `json:"description,omitempty"`
 	// Names are the names its certificate presents (the AXL field
 	// X509SubjectNameorSubjectAlternateName): DNS names, IP addresses, or
-	// a wildcard name as a whole left-most label ("*.example.com").
+	// a wildcard name as a whole left-most label ("*.example.com"), which
+	// a certificate name one label under it matches.
 	Names []string `json:"names"`
+	// AllowWildcardCertificate lets a certificate that presents a
+	// wildcard name stand for this entry: "*.example.com" then matches
+	// the entry's names one label under it (expc1.example.com) and an
+	// equal wildcard name. By default a wildcard in a certificate matches
+	// no entry, since whoever holds such a certificate (often installed on
+	// many servers) could otherwise pass for every listed proxy under it.
+	// It needs at least one DNS name among Names.
+	AllowWildcardCertificate bool `json:"allowWildcardCertificate,omitempty"`
 }
 
 // Limits of an Entry.
@@ -48,6 +57,7 @@ func (e Entry) Validate() error {
 	if len(e.Names) == 0 || len(e.Names) > MaxNamesPerEntry {
 		return fmt.Errorf("%w: %d names, want 1 to %d", ErrInvalidEntry, len(e.Names), MaxNamesPerEntry)
 	}
+	dns := false
 	for _, n := range e.Names {
 		if _, err := netip.ParseAddr(n); err == nil {
 			continue
@@ -55,6 +65,11 @@ func (e Entry) Validate() error {
 		if !certcheck.ValidDNSName(n, true) { // exactly the names certificates present
 			return fmt.Errorf("%w: name %q is neither a DNS name nor an IP address", ErrInvalidEntry, n)
 		}
+		dns = true
+	}
+	if e.AllowWildcardCertificate && !dns {
+		// No wildcard covers an IP address: the setting would be a mistake.
+		return fmt.Errorf("%w: allowWildcardCertificate needs a DNS name among the names", ErrInvalidEntry)
 	}
 	return nil
 }
@@ -91,17 +106,23 @@ type MemoryTable struct {
 	idx     index
 }
 
-// index maps names to the keys of the entries that list them.
+// index maps names to the keys of the entries that list them. Every
+// lookup is one map access per presented name, whatever the table's size.
 type index struct {
-	exact    map[string][]string     // lower-cased DNS name (wildcards as written) -> entry keys
-	children map[string][]string     // parent domain of a plain name -> entry keys, for wildcard certificates
-	wild     map[string][]string     // parent domain of a wildcard name -> entry keys
-	ips      map[netip.Addr][]string // IP address -> entry keys
+	exact map[string][]string     // lower-cased plain DNS name -> entry keys
+	wild  map[string][]string     // parent domain of a wildcard name ("*.mra.example.com" -> "mra.example.com") -> entry keys
+	ips   map[netip.Addr][]string // IP address -> entry keys
+	// wildCert maps a wildcard a certificate may present ("*.example.com")
+	// to the entries that allow wildcard certificates and list a name it
+	// covers: one label under it, or the same wildcard. Entries that do
+	// not allow them are never in it, so such a certificate cannot reach
+	// them.
+	wildCert map[string][]string
 }
 
-func (x *index) add(key string, names []string) {
+func (x *index) add(key string, names []string, wildcardCerts bool) {
 	if x.exact == nil {
-		*x = index{exact: map[string][]string{}, children: map[string][]string{}, wild: map[string][]string{}, ips: map[netip.Addr][]string{}}
+		*x = index{exact: map[string][]string{}, wild: map[string][]string{}, ips: map[netip.Addr][]string{}, wildCert: map[string][]string{}}
 	}
 	for _, n := range names {
 		if ip, err := netip.ParseAddr(n); err == nil {
@@ -109,17 +130,23 @@ func (x *index) add(key string, names []string) {
 			continue
 		}
 		n = strings.ToLower(strings.TrimSuffix(n, "."))
-		x.exact[n] = appendOnce(x.exact[n], key)
 		if parent, ok := strings.CutPrefix(n, "*."); ok {
 			x.wild[parent] = appendOnce(x.wild[parent], key)
-		} else if _, parent, ok := strings.Cut(n, "."); ok {
-			x.children[parent] = appendOnce(x.children[parent], key)
+			if wildcardCerts {
+				x.wildCert[n] = appendOnce(x.wildCert[n], key)
+			}
+			continue
+		}
+		x.exact[n] = appendOnce(x.exact[n], key)
+		if _, parent, ok := strings.Cut(n, "."); ok && wildcardCerts {
+			w := "*." + parent
+			x.wildCert[w] = appendOnce(x.wildCert[w], key)
 		}
 	}
 }
 
 func (x *index) remove(key string) {
-	for _, m := range []map[string][]string{x.exact, x.children, x.wild} {
+	for _, m := range []map[string][]string{x.exact, x.wild, x.wildCert} {
 		for k, keys := range m {
 			if keys = slices.DeleteFunc(keys, func(s string) bool { return s == key }); len(keys) == 0 {
 				delete(m, k)
@@ -144,19 +171,22 @@ func appendOnce(keys []string, k string) []string {
 	return append(keys, k)
 }
 
-// match finds an entry key for the presented names: each DNS name
-// exactly, a presented wildcard against the names one label under it, a
-// presented name against the table's wildcards, each IP as an address.
+// match finds an entry key for the presented names: a plain DNS name
+// exactly or under one of the table's wildcards, a presented wildcard
+// only against the entries that allow wildcard certificates, each IP as
+// an address.
 func (x *index) match(n Names) (string, bool) {
 	for _, d := range n.DNS {
+		if strings.HasPrefix(d, "*.") {
+			if keys := x.wildCert[d]; len(keys) > 0 {
+				return keys[0], true
+			}
+			continue
+		}
 		if keys := x.exact[d]; len(keys) > 0 {
 			return keys[0], true
 		}
-		if parent, ok := strings.CutPrefix(d, "*."); ok {
-			if keys := x.children[parent]; len(keys) > 0 {
-				return keys[0], true
-			}
-		} else if _, parent, ok := strings.Cut(d, "."); ok {
+		if _, parent, ok := strings.Cut(d, "."); ok {
 			if keys := x.wild[parent]; len(keys) > 0 {
 				return keys[0], true
 			}
@@ -210,7 +240,7 @@ func (t *MemoryTable) Put(e Entry) error {
 		t.idx.remove(key)
 	}
 	t.entries[key] = e
-	t.idx.add(key, e.Names)
+	t.idx.add(key, e.Names, e.AllowWildcardCertificate)
 	return nil
 }
 
@@ -248,7 +278,7 @@ func (t *MemoryTable) replaceAll(entries []Entry) error {
 		}
 		e.Names = slices.Clone(e.Names)
 		m[key] = e
-		idx.add(key, e.Names)
+		idx.add(key, e.Names, e.AllowWildcardCertificate)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
