@@ -31,7 +31,9 @@ type lab struct {
 	oauthAddr  string
 	edgeAddr   string
 	nodeCA     *testca.CA
+	proxyCA    *testca.CA
 	proxy      *testca.Leaf
+	table      *mtlstrust.MemoryTable
 }
 
 const node = "UCM2-PUB"
@@ -52,8 +54,10 @@ func newLab(t *testing.T) *lab {
 		t.Fatal(err)
 	}
 	devices := MemoryDevices{
-		"CSFrado":   {Name: "CSFrado", Owner: "rado", OAuth: true},
-		"CSFalice":  {Name: "CSFalice", Owner: "alice", OAuth: true},
+		"CSFrado":   {Name: "CSFrado", Owner: "rado", Lines: []string{"1001"}, OAuth: true},
+		"CSFrado2":  {Name: "CSFrado2", Owner: "rado", OAuth: true},
+		"rado":      {Name: "rado", Owner: "rado", OAuth: true}, // a client that names no device
+		"CSFalice":  {Name: "CSFalice", Owner: "alice", Lines: []string{"1002", "sip:1099@shared.example.com"}, OAuth: true},
 		"SEPlegacy": {Name: "SEPlegacy", Owner: "rado", OAuth: false},
 	}
 	for i := range 1000 {
@@ -63,9 +67,11 @@ func newLab(t *testing.T) *lab {
 
 	l.nodeCA = testca.New(t, "Node CA")
 	proxyCA := testca.New(t, "Expressway CA")
+	l.proxyCA = proxyCA
 	nodeCert, _ := mtlstrust.NewCertSource(l.nodeCA.Server(t, "127.0.0.1").TLS())
 	l.proxy = proxyCA.Client(t, "expc1.example.com")
 	table := &mtlstrust.MemoryTable{}
+	l.table = table
 	table.Put(mtlstrust.Entry{HostNameOrIP: "expc1", Names: []string{"expc1.example.com"}})
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -156,6 +156,13 @@ func (s *Server) Restart() {
 	}
 }
 
+// Stop kills the server, as an outage would, for the rest of the test:
+// its clients then fail to connect.
+func (s *Server) Stop() {
+	s.t.Helper()
+	s.kill()
+}
+
 // kill stops the server at once and waits for it.
 func (s *Server) kill() {
 	if s.cmd == nil || s.done == nil {

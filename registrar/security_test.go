@@ -1,0 +1,551 @@
+package registrar
+
+import (
+	"bufio"
+	"context"
+	"crypto"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/sipoauth/sdk/internal/syncbuf"
+	"github.com/sipoauth/sdk/internal/testca"
+	"github.com/sipoauth/sdk/internal/testredis"
+	"github.com/sipoauth/sdk/sipoauth"
+)
+
+// The attacks of a user who holds a valid token for her own device, each
+// tried over the wire (TLS on 127.0.0.1, real handshakes).
+
+// wire is a SIP connection driven byte by byte, for requests a SIP stack
+// would not send.
+type wire struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+// dialWire connects over TLS to addr, presenting cert when set.
+func (l *lab) dialWire(t *testing.T, addr string, cert *testca.Leaf) *wire {
+	t.Helper()
+	cfg := &tls.Config{RootCAs: l.nodeCA.Pool(), ServerName: "127.0.0.1"}
+	if cert != nil {
+		cfg.Certificates = []tls.Certificate{cert.TLS()}
+	}
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &wire{c: c, r: bufio.NewReader(c)}
+}
+
+// exchange writes raw and returns the response read off the wire, whole.
+func (w *wire) exchange(t *testing.T, raw string) (*sip.Response, string) {
+	t.Helper()
+	w.c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(w.c, raw); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	n := 0
+	for {
+		line, err := w.r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the answer: %v (so far %q)", err, b.String())
+		}
+		b.WriteString(line)
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "Content-Length") {
+			n, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+		if line == "\r\n" {
+			break
+		}
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(w.r, body); err != nil {
+		t.Fatal(err)
+	}
+	b.Write(body)
+	msg, err := sip.ParseMessage([]byte(b.String()))
+	if err != nil {
+		t.Fatalf("answer %q: %v", b.String(), err)
+	}
+	return msg.(*sip.Response), b.String()
+}
+
+// wireRegister is a REGISTER as bytes. Fields left empty take a
+// Jabber-like default; "-" drops a header.
+type wireRegister struct {
+	Vias          []string // outermost first; one client Via when nil
+	From, To      string   // users; To defaults to From
+	CSeq          string   // "2271 REGISTER" by default
+	Contact       string   // a whole Contact value
+	Expires       string
+	Token         string
+	CallID        string
+	ContentLength string
+}
+
+func (q wireRegister) String() string {
+	var b strings.Builder
+	b.WriteString("REGISTER sip:127.0.0.1 SIP/2.0\r\n")
+	vias := q.Vias
+	if vias == nil {
+		vias = []string{"SIP/2.0/TLS 127.0.0.1:62162;branch=z9hG4bK" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+	}
+	for _, v := range vias {
+		b.WriteString("Via: " + v + "\r\n")
+	}
+	to := q.To
+	if to == "" {
+		to = q.From
+	}
+	if q.From != "-" {
+		b.WriteString("From: <sip:" + q.From + "@127.0.0.1>;tag=5eff\r\n")
+	}
+	b.WriteString("To: <sip:" + to + "@127.0.0.1>\r\n")
+	callID := q.CallID
+	if callID == "" {
+		callID = "88232345-12340017@127.0.0.1"
+	}
+	b.WriteString("Call-ID: " + callID + "\r\nMax-Forwards: 70\r\n")
+	cseq := q.CSeq
+	if cseq == "" {
+		cseq = "2271 REGISTER"
+	}
+	b.WriteString("CSeq: " + cseq + "\r\n")
+	if q.Contact != "" {
+		b.WriteString("Contact: " + q.Contact + "\r\n")
+	}
+	if q.Token != "" {
+		b.WriteString(`Proxy-Authorization: Bearer token="` + q.Token + "\"\r\n")
+	}
+	expires := q.Expires
+	if expires == "" {
+		expires = "3600"
+	}
+	if expires != "-" {
+		b.WriteString("Expires: " + expires + "\r\n")
+	}
+	cl := q.ContentLength
+	if cl == "" {
+		cl = "0"
+	}
+	b.WriteString("Content-Length: " + cl + "\r\n\r\n")
+	return b.String()
+}
+
+// jabberContact is the Contact of a Jabber device.
+func jabberContact(user, host, device, instance string) string {
+	return `<sip:` + user + `@` + host + `;transport=tls>;+sip.instance="<urn:uuid:` + instance + `>";+u.sip!devicename.ccm.cisco.com="` + device + `"`
+}
+
+func (l *lab) token(t *testing.T, user, device string) string {
+	t.Helper()
+	tok, err := l.issuer.Mint(sipoauth.TokenRequest{User: user, Device: device})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func (l *lab) bindings(aor string) []Binding {
+	bs, _ := l.store.Lookup(context.Background(), aor)
+	return bs
+}
+
+func contactsOfResponse(res *sip.Response) []string {
+	var out []string
+	for _, h := range res.GetHeaders("Contact") {
+		out = append(out, h.Value())
+	}
+	return out
+}
+
+// TestAORTakeover: alice, with a valid token for her own device, tries to
+// bind her contact under rado's address of record, read his contacts and
+// remove them.
+func TestAORTakeover(t *testing.T) {
+	l := newLab(t)
+	w := l.dialWire(t, l.oauthAddr, nil)
+	// rado registers.
+	res, _ := w.exchange(t, wireRegister{From: "rado", Token: l.token(t, "rado", "CSFrado"),
+		Contact: jabberContact("rado", "10.0.0.1:5061", "CSFrado", "00000000-0000-0000-0000-00000000000a")}.String())
+	if res.StatusCode != 200 {
+		t.Fatalf("rado registers:\n%s", res)
+	}
+	alice := l.token(t, "alice", "CSFalice")
+	aliceContact := jabberContact("rado", "10.6.6.6:5061", "CSFalice", "00000000-0000-0000-0000-0000000000a1")
+	for _, tc := range []struct {
+		name string
+		req  wireRegister
+		want string // the status line's reason
+	}{
+		{"bind under rado's AOR", wireRegister{From: "alice", To: "rado", Token: alice, Contact: aliceContact}, "Forbidden: address of record not allowed for this device"},
+		{"bind under rado's AOR, From rado too", wireRegister{From: "rado", Token: alice, Contact: aliceContact}, "Forbidden: address of record not allowed for this device"},
+		{"bind under rado's AOR in another case", wireRegister{From: "alice", To: "RADO", Token: alice, Contact: aliceContact}, "Forbidden: address of record not allowed for this device"},
+		{"bind under rado's AOR, escaped", wireRegister{From: "alice", To: "%72ado", Token: alice, Contact: aliceContact}, "Forbidden: address of record not allowed for this device"},
+		{"bind under rado's line", wireRegister{From: "alice", To: "1001", Token: alice, Contact: aliceContact}, "Forbidden: address of record not allowed for this device"},
+		{"read rado's contacts", wireRegister{From: "alice", To: "rado", Token: alice, Expires: "-"}, "Forbidden"},
+		{"remove rado's contact", wireRegister{From: "alice", To: "rado", Token: alice, Expires: "0",
+			Contact: jabberContact("rado", "10.0.0.1:5061", "CSFalice", "00000000-0000-0000-0000-00000000000a")}, "Forbidden: address of record not allowed for this device"},
+		{"remove all of rado's contacts", wireRegister{From: "alice", To: "rado", Token: alice, Expires: "0", Contact: "*"}, "Forbidden"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, raw := w.exchange(t, tc.req.String())
+			if res.StatusCode != 403 || res.Reason != tc.want {
+				t.Fatalf("%d %s, want 403 %s:\n%s", res.StatusCode, res.Reason, tc.want, raw)
+			}
+			if strings.Contains(raw, "10.0.0.1") {
+				t.Fatalf("the answer shows rado's contact:\n%s", raw)
+			}
+			bs := l.bindings("rado")
+			if len(bs) != 1 || bs[0].Device != "CSFrado" || bs[0].Contact != "sip:rado@10.0.0.1:5061;transport=tls" {
+				t.Fatalf("rado's bindings now %+v", bs)
+			}
+		})
+	}
+	// Her own AOR, naming rado's contact: it is not hers, so nothing of
+	// rado's changes, and her answer lists only her own.
+	res, raw := w.exchange(t, wireRegister{From: "alice", Token: alice, Expires: "0",
+		Contact: jabberContact("rado", "10.0.0.1:5061", "CSFalice", "00000000-0000-0000-0000-00000000000a")}.String())
+	if res.StatusCode != 200 || strings.Contains(raw, "10.0.0.1") || len(l.bindings("rado")) != 1 {
+		t.Fatalf("alice removing rado's contact from her own AOR:\n%s\nrado: %+v", raw, l.bindings("rado"))
+	}
+}
+
+// TestOwnDeviceBindings: rado's second device may not replace, refresh or
+// remove the bindings of his first, even within his own AOR, nor claim its
+// +sip.instance; Contact: * removes the caller's device's bindings only.
+func TestOwnDeviceBindings(t *testing.T) {
+	l := newLab(t)
+	w := l.dialWire(t, l.oauthAddr, nil)
+	first := jabberContact("rado", "10.0.0.1:5061", "CSFrado", "00000000-0000-0000-0000-00000000000a")
+	res, _ := w.exchange(t, wireRegister{From: "rado", Token: l.token(t, "rado", "CSFrado"), Contact: first + ";reg-id=1"}.String())
+	if res.StatusCode != 200 {
+		t.Fatalf("first device:\n%s", res)
+	}
+	second := l.token(t, "rado", "CSFrado2")
+	for _, tc := range []struct{ name, contact, expires string }{
+		{"remove the first device's contact", jabberContact("rado", "10.0.0.1:5061", "CSFrado2", "00000000-0000-0000-0000-00000000000b"), "0"},
+		{"refresh the first device's contact", jabberContact("rado", "10.0.0.1:5061", "CSFrado2", "00000000-0000-0000-0000-00000000000b"), "3600"},
+		{"claim the first device's instance", jabberContact("rado", "10.9.9.9:5061", "CSFrado2", "00000000-0000-0000-0000-00000000000a") + ";reg-id=1", "3600"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, raw := w.exchange(t, wireRegister{From: "rado", Token: second, Contact: tc.contact, Expires: tc.expires, CallID: "other-device@127.0.0.1"}.String())
+			if res.StatusCode != 403 || res.Reason != "Forbidden: contact bound by another device" {
+				t.Fatalf("answer:\n%s", raw)
+			}
+			if bs := l.bindings("rado"); len(bs) != 1 || bs[0].Device != "CSFrado" || bs[0].Contact != "sip:rado@10.0.0.1:5061;transport=tls" {
+				t.Fatalf("bindings now %+v", bs)
+			}
+		})
+	}
+	res, raw := w.exchange(t, wireRegister{From: "rado", Token: second, CallID: "other-device@127.0.0.1",
+		Contact: jabberContact("rado", "10.0.0.2:5061", "CSFrado2", "00000000-0000-0000-0000-00000000000b")}.String())
+	if res.StatusCode != 200 || len(contactsOfResponse(res)) != 2 {
+		t.Fatalf("second device's own contact:\n%s", raw)
+	}
+	// The client known by its user ("rado", no device parameter) removes
+	// its own bindings with Contact: *, and only those.
+	plain := l.token(t, "rado", "")
+	if res, raw := w.exchange(t, wireRegister{From: "rado", Token: plain, CallID: "plain@127.0.0.1", Contact: "<sip:rado@10.0.0.3:5061;transport=tls>"}.String()); res.StatusCode != 200 {
+		t.Fatalf("plain client registers:\n%s", raw)
+	}
+	if n := len(l.bindings("rado")); n != 3 {
+		t.Fatalf("%d bindings, want 3", n)
+	}
+	res, raw = w.exchange(t, wireRegister{From: "rado", Token: plain, CallID: "plain@127.0.0.1", CSeq: "2272 REGISTER", Contact: "*", Expires: "0"}.String())
+	if res.StatusCode != 200 {
+		t.Fatalf("Contact: *:\n%s", raw)
+	}
+	bs := l.bindings("rado")
+	if len(bs) != 2 || bs[0].Device != "CSFrado" || bs[1].Device != "CSFrado2" {
+		t.Fatalf("after Contact: * of the plain client: %+v", bs)
+	}
+}
+
+// TestAORRule: what an identity may register, over the wire: its user in
+// any case or escaped, its device's lines; the key is the canonical user.
+func TestAORRule(t *testing.T) {
+	l := newLab(t)
+	w := l.dialWire(t, l.oauthAddr, nil)
+	for _, tc := range []struct {
+		name, tokenUser, device, to string
+		status                      int
+		key                         string
+	}{
+		{"own user", "rado", "CSFrado", "rado", 200, "rado"},
+		{"own user, To in capitals", "rado", "CSFrado", "RADO", 200, "rado"},
+		{"own user, token sub in capitals", "RADO", "CSFrado", "Rado", 200, "rado"},
+		{"own user, escaped", "rado", "CSFrado", "%52ado", 200, "rado"},
+		{"own line", "rado", "CSFrado", "1001", 200, "1001"},
+		{"line given as a URI", "alice", "CSFalice", "1099", 200, "1099"},
+		{"another device's line", "rado", "CSFrado", "1002", 403, "1002"},
+		{"a line of none", "rado", "CSFrado", "1003", 403, "1003"},
+		{"another user", "rado", "CSFrado", "alice", 403, "alice"},
+		{"bad escape", "rado", "CSFrado", "%zzado", 400, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, raw := w.exchange(t, wireRegister{From: tc.to, Token: l.token(t, tc.tokenUser, tc.device), CallID: tc.name + "@127.0.0.1",
+				Contact: jabberContact("x", "10.0.0.1:5061", tc.device, "00000000-0000-0000-0000-0000000000"+fmt.Sprintf("%02x", len(tc.name)))}.String())
+			if res.StatusCode != tc.status {
+				t.Fatalf("%d, want %d:\n%s", res.StatusCode, tc.status, raw)
+			}
+			if tc.key == "" {
+				return
+			}
+			if got := len(l.bindings(tc.key)) > 0; got != (tc.status == 200) {
+				t.Fatalf("bindings under %q: %+v", tc.key, l.bindings(tc.key))
+			}
+		})
+	}
+}
+
+// TestMalformedHeadersOnTheWire: requests that used to be answered 200 or
+// not at all get 400.
+func TestMalformedHeadersOnTheWire(t *testing.T) {
+	l := newLab(t)
+	tok := l.token(t, "rado", "CSFrado")
+	contact := jabberContact("rado", "10.0.0.1:5061", "CSFrado", "00000000-0000-0000-0000-00000000000a")
+	for _, tc := range []struct {
+		name string
+		req  wireRegister
+	}{
+		{"no From", wireRegister{From: "-", To: "rado", Token: tok, Contact: contact}},
+		{"CSeq of another method", wireRegister{From: "rado", CSeq: "2271 INVITE", Token: tok, Contact: contact}},
+		{"CSeq 2^31", wireRegister{From: "rado", CSeq: "2147483648 REGISTER", Token: tok, Contact: contact}},
+		{"CSeq 2^32-1", wireRegister{From: "rado", CSeq: "4294967295 REGISTER", Token: tok, Contact: contact}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := l.dialWire(t, l.oauthAddr, nil)
+			res, raw := w.exchange(t, tc.req.String())
+			if res.StatusCode != 400 || !strings.HasPrefix(raw, "SIP/2.0 400 Bad Request") {
+				t.Fatalf("answer:\n%s", raw)
+			}
+			if len(l.bindings("rado")) != 0 {
+				t.Fatalf("bound: %+v", l.bindings("rado"))
+			}
+		})
+	}
+}
+
+// TestEdgePortRules: the same rules for REGISTERs an edge proxy relays
+// on the MRA port, and a proxy removed from the table stops registering
+// on the connection it already holds.
+func TestEdgePortRules(t *testing.T) {
+	l := newLab(t)
+	w := l.dialWire(t, l.edgeAddr, l.proxy)
+	relayed := func(q wireRegister) wireRegister {
+		q.Vias = []string{
+			"SIP/2.0/TLS 127.0.0.1:7001;branch=z9hG4bKedge" + strconv.FormatInt(time.Now().UnixNano(), 36),
+			"SIP/2.0/TLS 192.0.2.10:62162;received=192.0.2.10;branch=z9hG4bK" + strconv.FormatInt(time.Now().UnixNano(), 36),
+		}
+		return q
+	}
+	alice := l.token(t, "alice", "CSFalice")
+	res, raw := w.exchange(t, relayed(wireRegister{From: "alice", To: "rado", Token: alice, Contact: jabberContact("rado", "192.0.2.10:62162", "CSFalice", "00000000-0000-0000-0000-0000000000a1")}).String())
+	if res.StatusCode != 403 || res.Reason != "Forbidden: address of record not allowed for this device" {
+		t.Fatalf("alice under rado's AOR through the edge:\n%s", raw)
+	}
+	res, raw = w.exchange(t, relayed(wireRegister{From: "rado", Token: l.token(t, "rado", "CSFrado"), Contact: jabberContact("rado", "192.0.2.11:62162", "CSFrado", "00000000-0000-0000-0000-00000000000a")}).String())
+	if res.StatusCode != 200 {
+		t.Fatalf("rado through the edge:\n%s", raw)
+	}
+	if ok, err := l.table.Remove("expc1"); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	res, raw = w.exchange(t, relayed(wireRegister{From: "rado", CSeq: "2272 REGISTER", Token: l.token(t, "rado", "CSFrado"), Contact: jabberContact("rado", "192.0.2.11:62162", "CSFrado", "00000000-0000-0000-0000-00000000000a")}).String())
+	if res.StatusCode != 403 {
+		t.Fatalf("a removed edge proxy's held connection still registers:\n%s", raw)
+	}
+}
+
+// TestBindingLimit: one AOR holds at most DefaultMaxBindings contacts;
+// the next is refused as Kamailio refuses it, and the AOR keeps its ten.
+func TestBindingLimit(t *testing.T) {
+	l := newLab(t)
+	w := l.dialWire(t, l.oauthAddr, nil)
+	tok := l.token(t, "rado", "CSFrado")
+	const dev = `;+u.sip!devicename.ccm.cisco.com="CSFrado"`
+	for i := range DefaultMaxBindings {
+		res, raw := w.exchange(t, wireRegister{From: "rado", Token: tok, CSeq: fmt.Sprint(i+1) + " REGISTER", Contact: fmt.Sprintf("<sip:rado@10.0.0.%d:5061;transport=tls>", i+1) + dev}.String())
+		if res.StatusCode != 200 || len(contactsOfResponse(res)) != i+1 {
+			t.Fatalf("contact %d:\n%s", i+1, raw)
+		}
+	}
+	res, raw := w.exchange(t, wireRegister{From: "rado", Token: tok, CSeq: "99 REGISTER", Contact: "<sip:rado@10.0.0.99:5061;transport=tls>" + dev}.String())
+	ra, _ := strconv.Atoi(header(res, "Retry-After"))
+	if res.StatusCode != 503 || header(res, "Warning") != `399 `+node+` "Too many registered contacts"` || ra < 110 || ra > 120 {
+		t.Fatalf("the eleventh contact:\n%s", raw)
+	}
+	if n := len(l.bindings("rado")); n != DefaultMaxBindings {
+		t.Fatalf("%d bindings", n)
+	}
+	// A refresh and a removal still pass at the limit.
+	if res, raw := w.exchange(t, wireRegister{From: "rado", Token: tok, CSeq: "100 REGISTER", Contact: "<sip:rado@10.0.0.1:5061;transport=tls>" + dev}.String()); res.StatusCode != 200 {
+		t.Fatalf("refresh at the limit:\n%s", raw)
+	}
+	if res, raw := w.exchange(t, wireRegister{From: "rado", Token: tok, CSeq: "101 REGISTER", Expires: "0", Contact: "<sip:rado@10.0.0.1:5061;transport=tls>" + dev}.String()); res.StatusCode != 200 || len(l.bindings("rado")) != DefaultMaxBindings-1 {
+		t.Fatalf("removal at the limit:\n%s", raw)
+	}
+}
+
+// udpRegistrar is a registrar taking OAuth registrations over plain UDP
+// (as for load tests), on 127.0.0.1.
+func udpRegistrar(t *testing.T, store Store, v *sipoauth.Validator, devices Devices) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := New(Config{NodeName: node, Devices: devices, Validator: v, Store: store, PlaintextForLoadTests: true,
+		Ports:  Ports{pc.LocalAddr().(*net.UDPAddr).Port: RoleOAuth},
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ua, _ := sipgo.NewUA()
+	srv, _ := sipgo.NewServer(ua)
+	srv.OnRegister(reg.HandleRegister)
+	go srv.ServeUDP(pc)
+	t.Cleanup(func() { pc.Close(); srv.Close(); ua.Close() })
+	return pc.LocalAddr().String()
+}
+
+// TestUDPAnswerFits: an AOR full of long contacts no longer makes the
+// 200 OK too large for UDP (which went unanswered): the answer fits
+// MaxUDPResponse and lists the request's own contact first.
+func TestUDPAnswerFits(t *testing.T) {
+	store := NewMemoryStore()
+	iss, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := sipoauth.New(sipoauth.Config{Keys: mustKeys(t, iss)})
+	tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	addr := udpRegistrar(t, store, v, MemoryDevices{
+		"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}, "CSFrado2": {Name: "CSFrado2", Owner: "rado", OAuth: true}})
+	var changes []Change
+	for i := range DefaultMaxBindings - 1 {
+		changes = append(changes, Change{Binding: Binding{Contact: fmt.Sprintf("sip:rado@10.0.1.%d:5060", i), Params: "x=" + strings.Repeat("y", 200)}, Expires: time.Minute})
+	}
+	if _, err := store.Update(context.Background(), "rado", Update{Now: time.Now(), CallID: "c", CSeq: 1, Device: "CSFrado2", Changes: changes}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local := c.LocalAddr().String()
+	req := wireRegister{From: "rado", Token: tok, Vias: []string{"SIP/2.0/UDP " + local + ";branch=z9hG4bKudp1"},
+		Contact: `<sip:rado@` + local + `>;+u.sip!devicename.ccm.cisco.com="CSFrado"`}.String()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65535)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("no answer over UDP: %v", err)
+	}
+	msg, err := sip.ParseMessage(buf[:n])
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := msg.(*sip.Response)
+	cs := contactsOfResponse(res)
+	if res.StatusCode != 200 || n > MaxUDPResponse || len(cs) == 0 || !strings.HasPrefix(cs[0], "<sip:rado@"+local+">") {
+		t.Fatalf("%d bytes:\n%s", n, buf[:n])
+	}
+}
+
+func mustKeys(t *testing.T, iss *sipoauth.Issuer) sipoauth.KeySource {
+	t.Helper()
+	keys, err := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{iss.KeyID(): iss.PublicKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// TestBackendOutage: with Redis gone, a REGISTER is answered 503 with
+// Retry-After, counted as unavailable rather than as a bad token, and the
+// cause is logged.
+func TestBackendOutage(t *testing.T) {
+	for _, part := range []string{"revocation", "store"} {
+		t.Run(part, func(t *testing.T) {
+			srv := testredis.Start(t, t.TempDir(), false)
+			iss, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := sipoauth.Config{Keys: mustKeys(t, iss)}
+			var store Store = NewMemoryStore()
+			want := "store-unavailable"
+			if part == "revocation" {
+				cfg.Revocation = NewRedisRevocation(srv.Client(), "")
+				want = "token-check-unavailable"
+			} else {
+				store = NewRedisStore(srv.Client(), "")
+			}
+			v, _ := sipoauth.New(cfg)
+			var logs syncbuf.Buffer
+			promReg := prometheus.NewRegistry()
+			metrics, err := NewMetrics(promReg, store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg, err := New(Config{NodeName: node, Devices: MemoryDevices{"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}},
+				Validator: v, Store: store, Metrics: metrics, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+				PeerInfo: func(*sip.Request, sip.ServerTransaction) PeerInfo {
+					return PeerInfo{Local: &net.TCPAddr{Port: 5090}, Remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, TLS: &tls.ConnectionState{}}
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+			req := parseRequest(t, strings.ReplaceAll(wireRegister{From: "rado", Token: tok, Contact: jabberContact("rado", "10.0.0.1:5061", "CSFrado", "00000000-0000-0000-0000-00000000000a")}.String(), "\r\n", "\n"))
+			if res, r := reg.Serve(context.Background(), req, nil); res.StatusCode != 200 {
+				t.Fatalf("with Redis up: %d %s", res.StatusCode, r.Reason)
+			}
+			srv.Stop()
+			var got *sip.Response
+			tx := &recordTx{respond: func(res *sip.Response) { got = res }}
+			reg.HandleRegister(req, tx)
+			if got == nil || got.StatusCode != 503 || header(got, "Retry-After") != strconv.Itoa(RetryAfterUnavailable) {
+				t.Fatalf("with Redis down:\n%v", got)
+			}
+			if n := testutil.ToFloat64(metrics.Unavailable.WithLabelValues(want)); n != 1 {
+				t.Errorf("sipoauth_unavailable_total{reason=%q} = %v", want, n)
+			}
+			if n := testutil.CollectAndCount(metrics.AuthFailures); n != 0 {
+				t.Errorf("%d auth failure series, want none: an outage is not a bad token", n)
+			}
+			log := logs.String()
+			if !strings.Contains(log, "reason="+want) || !strings.Contains(log, "connection refused") {
+				t.Errorf("the log does not say what failed:\n%s", log)
+			}
+		})
+	}
+}
+
+// recordTx is a server transaction that keeps the answer.
+type recordTx struct {
+	sip.ServerTransaction
+	respond func(*sip.Response)
+}
+
+func (t *recordTx) Respond(res *sip.Response) error { t.respond(res); return nil }
