@@ -163,14 +163,10 @@ func (l *lab) tlsConfig() *tls.Config {
 	return &tls.Config{RootCAs: l.ca.Pool()}
 }
 
-// bindings returns the registrar's bindings of rado.
+// bindings returns the registrar's bindings of rado (the address of
+// record's key is the user: see registrar.AORRule).
 func (l *lab) bindings() []registrar.Binding {
-	return l.bindingsAt("127.0.0.1")
-}
-
-// bindingsAt returns the bindings of rado at a host.
-func (l *lab) bindingsAt(host string) []registrar.Binding {
-	bs, err := l.store.Lookup(context.Background(), "sip:rado@"+host)
+	bs, err := l.store.Lookup(context.Background(), "rado")
 	if err != nil {
 		l.t.Fatal(err)
 	}

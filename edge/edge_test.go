@@ -90,7 +90,7 @@ func TestRegisterThroughProxy(t *testing.T) {
 	if s.remote != firstConn {
 		t.Fatalf("second REGISTER came from %s, the first from %s: the upstream connection was not reused", s.remote, firstConn)
 	}
-	bs, err := n.store.Lookup(context.Background(), "sip:rado@ucm.example.com")
+	bs, err := n.store.Lookup(context.Background(), "rado")
 	if err != nil || len(bs) != 1 || bs[0].Device != "CSFrado" || bs[0].User != "rado" {
 		t.Fatalf("bindings %+v, %v", bs, err)
 	}

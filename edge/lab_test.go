@@ -166,7 +166,8 @@ func newNode(t *testing.T, p *pki, iss *issued, o nodeOptions) *node {
 	devices := registrar.MemoryDevices{"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}}
 	reg, err := registrar.New(registrar.Config{
 		NodeName: "UCM2-PUB", Devices: devices, Validator: iss.validator, Store: n.store,
-		Ports: registrar.Ports{ln.Addr().(*net.TCPAddr).Port: registrar.RoleEdge},
+		Ports:          registrar.Ports{ln.Addr().(*net.TCPAddr).Port: registrar.RoleEdge},
+		EdgeAuthorizer: mtlstrust.AuthorizeTable(n.table),
 	})
 	if err != nil {
 		t.Fatal(err)

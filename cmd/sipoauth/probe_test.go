@@ -100,7 +100,8 @@ func newProbeLab(t *testing.T) *probeLab {
 		lnRogue.Addr().(*net.TCPAddr).Port: registrar.RoleOAuth,
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	reg, err := registrar.New(registrar.Config{NodeName: "UCM2-PUB", OAuthEnabled: l.oauth, Devices: devices, Validator: v, Ports: ports, Logger: quiet})
+	reg, err := registrar.New(registrar.Config{NodeName: "UCM2-PUB", OAuthEnabled: l.oauth, Devices: devices, Validator: v, Ports: ports, Logger: quiet,
+		EdgeAuthorizer: mtlstrust.AuthorizeTable(table)})
 	if err != nil {
 		t.Fatal(err)
 	}

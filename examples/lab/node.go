@@ -171,7 +171,8 @@ func startNode(p ports, nodeCert tls.Certificate, tomcatTrust *mtlstrust.TrustSt
 	}
 	n.reg, err = registrar.New(registrar.Config{
 		NodeName: nodeLabel, Devices: devices, Validator: v, Store: n.store, Logger: log,
-		Ports: registrar.Ports{tcpPort(lnOAuth): registrar.RoleOAuth, tcpPort(lnEdge): registrar.RoleEdge},
+		Ports:          registrar.Ports{tcpPort(lnOAuth): registrar.RoleOAuth, tcpPort(lnEdge): registrar.RoleEdge},
+		EdgeAuthorizer: mtlstrust.AuthorizeTable(n.table),
 	})
 	if err != nil {
 		return nil, err

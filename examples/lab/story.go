@@ -194,7 +194,7 @@ func (l *lab) onPremises(ctx context.Context, tl *timeline) (*client.Client, err
 	tl.check(reg.Status == 200 && reg.Expires == 120*time.Second && reg.Requested == 3600*time.Second,
 		"200 OK: the node grants 120 s of the 3600 asked")
 	tl.check(reg.NewRegistration, "the contact comes back marked ;x-cisco-newreg")
-	b, _ := l.node.store.Lookup(ctx, "sip:rado@127.0.0.1")
+	b, _ := l.node.store.Lookup(ctx, "rado")
 	tl.check(len(b) == 1 && b[0].Device == "CSFrado" && b[0].User == "rado", "the node holds one binding of rado on CSFrado")
 	return c, nil
 }
@@ -387,8 +387,8 @@ func (l *lab) unregister(tl *timeline, clients ...*client.Client) error {
 		}
 	}
 	ctx := context.Background()
-	rado, _ := l.node.store.Lookup(ctx, "sip:rado@127.0.0.1")
-	alice, _ := l.node.store.Lookup(ctx, "sip:alice@127.0.0.1")
+	rado, _ := l.node.store.Lookup(ctx, "rado")
+	alice, _ := l.node.store.Lookup(ctx, "alice")
 	tl.say("node", "bindings left: rado %d, alice %d", len(rado), len(alice))
 	tl.check(len(rado) == 0 && len(alice) == 0, "REGISTER with Expires: 0 removed both bindings")
 	return nil
