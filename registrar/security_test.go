@@ -549,3 +549,115 @@ type recordTx struct {
 }
 
 func (t *recordTx) Respond(res *sip.Response) error { t.respond(res); return nil }
+
+// legacyRegistrar serves the legacy role on plain TCP on 127.0.0.1 with
+// the default pipeline of cfg, and returns a connection to it.
+func legacyRegistrar(t *testing.T, cfg Config) (*wire, *MemoryStore) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := NewMemoryStore()
+	iss, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	cfg.Validator, _ = sipoauth.New(sipoauth.Config{Keys: mustKeys(t, iss)})
+	cfg.NodeName, cfg.Store, cfg.Logger = node, store, slog.New(slog.DiscardHandler)
+	cfg.Devices = MemoryDevices{"SEPlegacy": {Name: "SEPlegacy", Owner: "rado", Lines: []string{"1005"}}}
+	cfg.Ports = Ports{ln.Addr().(*net.TCPAddr).Port: RoleLegacy}
+	reg, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ua, _ := sipgo.NewUA()
+	srv, _ := sipgo.NewServer(ua)
+	srv.OnRegister(reg.HandleRegister)
+	go srv.ServeTCP(ln)
+	t.Cleanup(func() { ln.Close(); srv.Close(); ua.Close() })
+	c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &wire{c: c, r: bufio.NewReader(c)}, store
+}
+
+// TestLegacyFailsClosed: the default pipeline gives a device without
+// OAuth on the legacy port no registration without credentials (it used
+// to register with none); only the loudly named lab switch lets it, and
+// even then only under its own user's address of record or its lines.
+func TestLegacyFailsClosed(t *testing.T) {
+	contact := `<sip:1005@10.0.0.5:5060;transport=tcp>;+u.sip!devicename.ccm.cisco.com="SEPlegacy"`
+	w, store := legacyRegistrar(t, Config{})
+	res, raw := w.exchange(t, wireRegister{From: "1005", Contact: contact, Vias: []string{"SIP/2.0/TCP 10.0.0.5:5060;branch=z9hG4bKlegacy1"}}.String())
+	if res.StatusCode != 403 || res.Reason != "Forbidden: no authentication on this port" {
+		t.Fatalf("default legacy port:\n%s", raw)
+	}
+	if bs, _ := store.Lookup(context.Background(), "1005"); len(bs) != 0 {
+		t.Fatalf("bound without credentials: %+v", bs)
+	}
+	if _, err := New(Config{Devices: MemoryDevices{}, Validator: &sipoauth.Validator{}, Legacy: InsecureNoAuthentication{}, InsecureLegacyWithoutAuthentication: true}); err == nil {
+		t.Error("New took both Legacy and InsecureLegacyWithoutAuthentication")
+	}
+
+	w, store = legacyRegistrar(t, Config{InsecureLegacyWithoutAuthentication: true})
+	res, raw = w.exchange(t, wireRegister{From: "1005", Contact: contact, Vias: []string{"SIP/2.0/TCP 10.0.0.5:5060;branch=z9hG4bKlegacy2"}}.String())
+	if res.StatusCode != 200 {
+		t.Fatalf("lab switch, own line:\n%s", raw)
+	}
+	if bs, _ := store.Lookup(context.Background(), "1005"); len(bs) != 1 || bs[0].Device != "SEPlegacy" {
+		t.Fatalf("bindings %+v", bs)
+	}
+	res, raw = w.exchange(t, wireRegister{From: "alice", Contact: contact, Vias: []string{"SIP/2.0/TCP 10.0.0.5:5060;branch=z9hG4bKlegacy3"}}.String())
+	if res.StatusCode != 403 {
+		t.Fatalf("lab switch, another user's AOR:\n%s", raw)
+	}
+}
+
+// TestAORRuleDomains: with Domains the host must be served and is part of
+// the key; lines given as URIs are keyed by the same rule.
+func TestAORRuleDomains(t *testing.T) {
+	rule := AORRule{Domains: []string{"Cluster.Example.com", "10.10.10.1"}}
+	check := AORCheck{Rule: rule}
+	key := func(s string) string {
+		t.Helper()
+		var u sip.Uri
+		if err := sip.ParseUri(s, &u); err != nil {
+			t.Fatal(err)
+		}
+		k, err := rule.Key(u)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return k
+	}
+	for in, want := range map[string]string{
+		"sip:rado@cluster.example.com":        "rado@cluster.example.com",
+		"sips:RADO@CLUSTER.EXAMPLE.COM:5061":  "rado@cluster.example.com",
+		"sip:%72ado@10.10.10.1;transport=tls": "rado@10.10.10.1",
+		"sip:rado%40example.org@10.10.10.1":   "rado@example.org@10.10.10.1",
+		"sip:rado@other.example.com":          "error: " + ErrDomainNotServed.Error(),
+		"tel:+15551001":                       "error: ",
+		"sip:cluster.example.com":             "error: ",
+		"sip:%zz@cluster.example.com":         "error: ",
+		"sip:%00rado@cluster.example.com":     "error: ",
+		"sip:\u212Aelvin@cluster.example.com": "kelvin@cluster.example.com",
+	} {
+		got := key(in)
+		if got != want && !(strings.HasSuffix(want, ": ") && strings.HasPrefix(got, want)) {
+			t.Errorf("Key(%s) = %q, want %q", in, got, want)
+		}
+	}
+	d := Device{Name: "CSFrado", Owner: "rado", Lines: []string{"1001", "sip:1099@cluster.example.com", "sip:1098@elsewhere.example.com", "bad:uri:"}}
+	for aor, want := range map[string]bool{
+		"rado@cluster.example.com": true, "rado@10.10.10.1": true, "1001@cluster.example.com": true,
+		"1099@cluster.example.com": true, "1099@10.10.10.1": false, "1098@elsewhere.example.com": false,
+		"alice@cluster.example.com": false, "1002@cluster.example.com": false,
+	} {
+		if got := check.Allowed(aor, "RADO", d); got != want {
+			t.Errorf("Allowed(%q) = %v, want %v", aor, got, want)
+		}
+	}
+	if _, err := New(Config{Devices: MemoryDevices{}, Validator: &sipoauth.Validator{}, Domains: []string{"a@b"}}); err == nil {
+		t.Error("New took a domain with @")
+	}
+}
