@@ -2,43 +2,85 @@ package sipoauth
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 )
 
 // claimSet holds a token's claims: the ones the validator reads decoded
-// once into fields (a struct decodes much faster than a map), the JSON
-// kept for claims under other names.
+// once into fields, the JSON kept for claims under other names.
 type claimSet struct {
-	Iss       string          `json:"iss"`
-	Sub       string          `json:"sub"`
-	Aud       json.RawMessage `json:"aud"`
-	Exp       numericDate     `json:"exp"`
-	Nbf       numericDate     `json:"nbf"`
-	Iat       numericDate     `json:"iat"`
-	Jti       string          `json:"jti"`
-	Scope     json.RawMessage `json:"scope"`
-	Scp       json.RawMessage `json:"scp"`
-	Device    string          `json:"device"`
-	Private   *string         `json:"private"`
-	CType     string          `json:"ctyp"`
-	TokenType string          `json:"token_type"`
-	Typ       json.RawMessage `json:"typ"`
+	Iss        string
+	Sub        string
+	Aud        json.RawMessage
+	Exp        numericDate
+	Nbf        numericDate
+	Iat        numericDate
+	Jti        string
+	Scope      json.RawMessage
+	Scp        json.RawMessage
+	Device     string
+	Private    string
+	HasPrivate bool
+	CType      string
+	TokenType  string
+	Typ        json.RawMessage
+	// IDToken is set by a claim only an ID token carries: nonce, at_hash
+	// or c_hash (OpenID Connect Core §2, §3.3.2.11).
+	IDToken bool
 
 	raw   []byte
 	extra map[string]json.RawMessage // decoded from raw on first need
 }
 
-// decodeClaims decodes a JSON object of claims.
+// decodeClaims decodes a JSON object of claims. Claim names are matched
+// exactly and must be unique (RFC 7519 §4).
 func decodeClaims(b []byte) (*claimSet, error) {
 	c := &claimSet{raw: b}
-	if len(b) == 0 || b[0] != '{' {
-		return nil, fmt.Errorf("%w: claims are not a JSON object", ErrMalformed)
-	}
-	if err := json.Unmarshal(b, c); err != nil {
-		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, strings.TrimPrefix(err.Error(), "json: "))
+	err := eachMember(b, func(name, v []byte) error {
+		var err error
+		switch string(name) {
+		case "iss":
+			c.Iss, err = jsonString(v)
+		case "sub":
+			c.Sub, err = jsonString(v)
+		case "aud":
+			c.Aud = v
+		case "exp":
+			err = c.Exp.set(v)
+		case "nbf":
+			err = c.Nbf.set(v)
+		case "iat":
+			err = c.Iat.set(v)
+		case "jti":
+			c.Jti, err = jsonString(v)
+		case "scope":
+			c.Scope = v
+		case "scp":
+			c.Scp = v
+		case "device":
+			c.Device, err = jsonString(v)
+		case ClaimPrivate:
+			if string(v) != "null" {
+				c.Private, err = jsonString(v)
+				c.HasPrivate = true
+			}
+		case ClaimCType:
+			c.CType, err = jsonString(v)
+		case ClaimTokenType:
+			c.TokenType, err = jsonString(v)
+		case "typ":
+			c.Typ = v
+		case "nonce", "at_hash", "c_hash":
+			c.IDToken = true
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
 	}
 	return c, nil
 }
@@ -76,8 +118,9 @@ func (c *claimSet) str(name string) (string, error) {
 	return s, nil
 }
 
-// list returns a claim that is a space-separated string or an array of
-// strings; absent is nil.
+// list returns a claim that is a string or an array of strings; absent is
+// nil. A string is split at spaces, as scope is (RFC 6749 §3.3), except
+// aud, whose string is one value (RFC 7519 §4.1.3).
 func (c *claimSet) list(name string) ([]string, error) {
 	var raw json.RawMessage
 	switch name {
@@ -100,6 +143,9 @@ func (c *claimSet) list(name string) ([]string, error) {
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
 			return nil, fmt.Errorf("%w: %s", ErrMalformed, name)
+		}
+		if name == "aud" {
+			return []string{s}, nil
 		}
 		return strings.Fields(s), nil
 	}
@@ -134,25 +180,27 @@ func isRefreshWord(s string) bool {
 // numericDate is a NumericDate claim (RFC 7519 §2), and whether it was
 // there. A value rather than a pointer: one allocation fewer per claim.
 type numericDate struct {
-	f   float64
-	set bool
+	f  float64
+	ok bool
 }
 
-// UnmarshalJSON reads a JSON number; null is absent.
-func (d *numericDate) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
+// set reads a JSON number; null is absent.
+func (d *numericDate) set(v []byte) error {
+	if string(v) == "null" {
+		*d = numericDate{}
 		return nil
 	}
-	if err := json.Unmarshal(b, &d.f); err != nil {
-		return errors.New("not a number")
+	f, err := jsonNumber(v)
+	if err != nil {
+		return err
 	}
-	d.set = true
+	d.f, d.ok = f, true
 	return nil
 }
 
 // date converts a NumericDate claim.
 func date(d numericDate, name string) (time.Time, bool, error) {
-	if !d.set {
+	if !d.ok {
 		return time.Time{}, false, nil
 	}
 	if d.f < 0 || d.f > 1<<40 {

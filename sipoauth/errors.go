@@ -24,10 +24,12 @@ var (
 	ErrRevoked           = errors.New("sipoauth: token revoked")
 	ErrRefreshToken      = errors.New("sipoauth: a refresh token is not a credential")
 	ErrBindingMismatch   = errors.New("sipoauth: token not bound to this request")
+	ErrNotAccessToken    = errors.New("sipoauth: not an access token")
 )
 
 var tokenErrors = []error{ErrMalformed, ErrAlgorithm, ErrUnknownKey, ErrBadSignature, ErrDecrypt,
-	ErrMissingClaim, ErrExpired, ErrNotYetValid, ErrIssuer, ErrAudience, ErrRevoked, ErrRefreshToken, ErrBindingMismatch}
+	ErrMissingClaim, ErrExpired, ErrNotYetValid, ErrIssuer, ErrAudience, ErrRevoked, ErrRefreshToken, ErrBindingMismatch,
+	ErrNotAccessToken}
 
 // ErrorCode maps a Validate error to the error code a registrar puts in its
 // challenge (RFC 6750 §3.1, RFC 8898 §2.3): insufficient_scope for missing

@@ -8,7 +8,6 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -279,14 +278,20 @@ func (v *Validator) verify(ctx context.Context, token string, now time.Time) (*I
 // claims of Unified CM's shape first, and returns whose it is.
 func (v *Validator) identity(c *claimSet, now time.Time) (*Identity, error) {
 	id := &Identity{}
-	if c.Private != nil {
+	if c.IDToken {
+		return nil, fmt.Errorf("%w: it carries an ID token's nonce, at_hash or c_hash", ErrNotAccessToken)
+	}
+	if c.HasPrivate {
 		// The outer token's own time claims, if any, must hold too.
 		if err := v.checkTimes(c, now, false); err != nil {
 			return nil, err
 		}
 		var err error
-		if c, err = v.decrypt(*c.Private); err != nil {
+		if c, err = v.decrypt(c.Private); err != nil {
 			return nil, err
+		}
+		if c.IDToken {
+			return nil, fmt.Errorf("%w: its private claims carry an ID token's nonce, at_hash or c_hash", ErrNotAccessToken)
 		}
 		if c.refresh() {
 			return nil, ErrRefreshToken
@@ -302,19 +307,6 @@ func (v *Validator) identity(c *claimSet, now time.Time) (*Identity, error) {
 	return id, nil
 }
 
-// header is the JOSE header of a JWS. The members that would let a token
-// choose its own key, or ask for extensions, are kept raw to refuse them.
-type header struct {
-	Alg  string          `json:"alg"`
-	Kid  json.RawMessage `json:"kid"`
-	Typ  *string         `json:"typ"`
-	Jku  json.RawMessage `json:"jku"`
-	Jwk  json.RawMessage `json:"jwk"`
-	X5u  json.RawMessage `json:"x5u"`
-	X5c  json.RawMessage `json:"x5c"`
-	Crit json.RawMessage `json:"crit"`
-}
-
 // splitJWS decodes a compact JWS: header, claims, signing input, signature.
 func splitJWS(token string) (h header, claims *claimSet, input string, sig []byte, err error) {
 	i := strings.IndexByte(token, '.')
@@ -322,20 +314,22 @@ func splitJWS(token string) (h header, claims *claimSet, input string, sig []byt
 	if i < 0 || i == j || strings.IndexByte(token[i+1:j], '.') >= 0 {
 		return h, nil, "", nil, fmt.Errorf("%w: not three dot-separated parts", ErrMalformed)
 	}
-	enc := base64.RawURLEncoding
-	hb, err := enc.DecodeString(token[:i])
-	if err != nil || json.Unmarshal(hb, &h) != nil {
-		return h, nil, "", nil, fmt.Errorf("%w: header is not base64url JSON", ErrMalformed)
-	}
-	cb, err := enc.DecodeString(token[i+1 : j])
+	hb, err := decodeSegment(token[:i])
 	if err != nil {
-		return h, nil, "", nil, fmt.Errorf("%w: claims are not base64url", ErrMalformed)
+		return h, nil, "", nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	}
+	if h, err = decodeHeader(hb); err != nil {
+		return h, nil, "", nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	}
+	cb, err := decodeSegment(token[i+1 : j])
+	if err != nil {
+		return h, nil, "", nil, fmt.Errorf("%w: claims: %v", ErrMalformed, err)
 	}
 	if claims, err = decodeClaims(cb); err != nil {
 		return h, nil, "", nil, err
 	}
-	if sig, err = enc.DecodeString(token[j+1:]); err != nil {
-		return h, nil, "", nil, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
+	if sig, err = decodeSegment(token[j+1:]); err != nil {
+		return h, nil, "", nil, fmt.Errorf("%w: signature: %v", ErrMalformed, err)
 	}
 	return h, claims, token[:j], sig, nil
 }
@@ -345,22 +339,19 @@ func splitJWS(token string) (h header, claims *claimSet, input string, sig []byt
 func (v *Validator) keyFor(ctx context.Context, h header, claims *claimSet) (jwt.SigningMethod, any, error) {
 	// RFC 8725 §3.10: never let a token choose its own key, or tell us of
 	// extensions we do not understand.
-	for _, m := range [...]struct {
-		name string
-		raw  json.RawMessage
-	}{{"jku", h.Jku}, {"jwk", h.Jwk}, {"x5u", h.X5u}, {"x5c", h.X5c}, {"crit", h.Crit}} {
-		if m.raw != nil {
-			return nil, nil, fmt.Errorf("%w: header %q not accepted", ErrMalformed, m.name)
-		}
+	if h.Refused != "" {
+		return nil, nil, fmt.Errorf("%w: header %q not accepted", ErrMalformed, h.Refused)
 	}
-	if claims.refresh() || (h.Typ != nil && isRefreshWord(*h.Typ)) {
+	if claims.refresh() || (h.HasTyp && isRefreshWord(h.Typ)) {
 		return nil, nil, ErrRefreshToken
 	}
-	if h.Typ != nil {
-		switch strings.ToLower(*h.Typ) {
+	if h.HasTyp {
+		// JWT is what Unified CM's outer JWS says; RFC 9068 says at+jwt.
+		// Anything else, an ID token's "id+jwt" say, is another kind of token.
+		switch strings.ToLower(h.Typ) {
 		case "jwt", "at+jwt", "application/at+jwt":
 		default:
-			return nil, nil, fmt.Errorf("%w: typ %q is not an access token", ErrMalformed, *h.Typ)
+			return nil, nil, fmt.Errorf("%w: typ %q", ErrNotAccessToken, h.Typ)
 		}
 	}
 	method := jwt.GetSigningMethod(h.Alg)
@@ -427,17 +418,6 @@ func keyFits(key crypto.PublicKey, alg string) bool {
 	return false
 }
 
-// jweHeader is the protected header of Unified CM's JWE. Members that
-// would change how it is read (compression, critical extensions) are kept
-// raw to refuse them.
-type jweHeader struct {
-	Alg  string          `json:"alg"`
-	Enc  string          `json:"enc"`
-	Kid  string          `json:"kid"`
-	Zip  json.RawMessage `json:"zip"`
-	Crit json.RawMessage `json:"crit"`
-}
-
 // decrypt opens the compact JWE of a Unified CM token (alg dir, enc
 // A128CBC-HS256, RFC 7516 and RFC 7518 §5.2) and returns its claims. The
 // serialization is read here, in one pass; the authenticated decryption is
@@ -458,16 +438,18 @@ func (v *Validator) decrypt(s string) (*claimSet, error) {
 	if strings.IndexByte(rest, '.') >= 0 {
 		return nil, fmt.Errorf("%w: not a compact JWE", ErrDecrypt)
 	}
-	enc := base64.RawURLEncoding
-	hb, err := enc.DecodeString(parts[0])
-	var h jweHeader
-	if err != nil || json.Unmarshal(hb, &h) != nil {
-		return nil, fmt.Errorf("%w: header is not base64url JSON", ErrDecrypt)
+	hb, err := decodeSegment(parts[0])
+	if err != nil {
+		return nil, fmt.Errorf("%w: header: %v", ErrDecrypt, err)
+	}
+	h, err := decodeJWEHeader(hb)
+	if err != nil {
+		return nil, fmt.Errorf("%w: header: %v", ErrDecrypt, err)
 	}
 	switch {
 	case h.Alg != "dir" || h.Enc != "A128CBC-HS256":
 		return nil, fmt.Errorf("%w: alg %q enc %q, want dir and A128CBC-HS256", ErrDecrypt, h.Alg, h.Enc)
-	case h.Zip != nil || h.Crit != nil:
+	case h.ZipOrCrit:
 		return nil, fmt.Errorf("%w: zip and crit are not accepted", ErrDecrypt)
 	case parts[1] != "":
 		return nil, fmt.Errorf("%w: dir takes no encrypted key", ErrDecrypt)
@@ -476,9 +458,9 @@ func (v *Validator) decrypt(s string) (*claimSet, error) {
 	if !ok || len(key) != 32 {
 		return nil, fmt.Errorf("%w: no 32-byte key %q", ErrDecrypt, h.Kid)
 	}
-	iv, err1 := enc.DecodeString(parts[2])
-	ct, err2 := enc.DecodeString(parts[3])
-	tag, err3 := enc.DecodeString(parts[4])
+	iv, err1 := decodeSegment(parts[2])
+	ct, err2 := decodeSegment(parts[3])
+	tag, err3 := decodeSegment(parts[4])
 	if err1 != nil || err2 != nil || err3 != nil || len(iv) != aes.BlockSize || len(tag) != 16 {
 		return nil, fmt.Errorf("%w: bad iv, ciphertext or tag", ErrDecrypt)
 	}
@@ -495,7 +477,7 @@ func (v *Validator) decrypt(s string) (*claimSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	if claims.Private != nil {
+	if claims.HasPrivate {
 		return nil, fmt.Errorf("%w: private claims nested twice", ErrMalformed)
 	}
 	return claims, nil

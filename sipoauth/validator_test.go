@@ -3,6 +3,7 @@ package sipoauth
 import (
 	"context"
 	"crypto"
+	"crypto/aes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -13,6 +14,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"sync"
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	josecipher "github.com/go-jose/go-jose/v4/cipher"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/sipoauth/sdk/bearer"
 )
@@ -160,6 +163,9 @@ func TestValidateShapes(t *testing.T) {
 		{"RS256 at+jwt", rs256(t, claims()), false},
 		{"RS384", sign(t, jwt.SigningMethodRS384, rsaKey, map[string]any{"kid": "k1"}, claims()), false},
 		{"RS512 typ JWT", sign(t, jwt.SigningMethodRS512, rsaKey, map[string]any{"kid": "k1", "typ": "JWT"}, claims()), false},
+		{"typ application/at+jwt", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1", "typ": "application/at+jwt"}, claims()), false},
+		{"typ AT+JWT", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1", "typ": "AT+JWT"}, claims()), false},
+		{"typ absent", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1", "typ": nil}, claims()), false},
 		{"PS256", sign(t, jwt.SigningMethodPS256, rsaKey, map[string]any{"kid": "k1"}, claims()), false},
 		{"ES256", sign(t, jwt.SigningMethodES256, ecKey256, map[string]any{"kid": "ec256"}, claims()), false},
 		{"ES384", sign(t, jwt.SigningMethodES384, ecKey384, map[string]any{"kid": "ec384"}, claims()), false},
@@ -216,6 +222,10 @@ func TestAttacks(t *testing.T) {
 		return strings.Join(parts, ".")
 	}
 	good := rs256(t, claims())
+	hdr := `{"alg":"RS256","kid":"k1","typ":"at+jwt"}`
+	jweHdr := `{"alg":"dir","enc":"A128CBC-HS256","kid":"enc1"}`
+	expired := func(c jwt.MapClaims) { c["exp"] = testNow.Add(-time.Hour).Unix() }
+	future := `"exp":` + fmt.Sprint(testNow.Add(time.Hour).Unix())
 
 	cases := []struct {
 		name  string
@@ -258,7 +268,7 @@ func TestAttacks(t *testing.T) {
 		{"token_type refresh", rs256(t, with(func(c jwt.MapClaims) { c["token_type"] = "refresh_token" })), nil, ErrRefreshToken, bearer.InvalidToken},
 		{"typ header refresh", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1", "typ": "refresh"}, claims()), nil, ErrRefreshToken, bearer.InvalidToken},
 		{"refresh inside the JWE", cucm(t, seal(t, encKey, "enc1", with(func(c jwt.MapClaims) { c["ctyp"] = "refresh" }))), nil, ErrRefreshToken, bearer.InvalidToken},
-		{"typ of an ID token", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1", "typ": "id+jwt"}, claims()), nil, ErrMalformed, bearer.InvalidToken},
+		{"typ of an ID token", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1", "typ": "id+jwt"}, claims()), nil, ErrNotAccessToken, bearer.InvalidToken},
 		{"bound to another device", good, &Request{Device: "CSFother"}, ErrBindingMismatch, bearer.InvalidToken},
 		{"oversized", rs256(t, with(func(c jwt.MapClaims) { c["pad"] = strings.Repeat("x", 9000) })), nil, ErrTooLarge, bearer.InvalidRequest},
 		{"JWE with a wrong key", cucm(t, seal(t, []byte("ffffffffffffffffffffffffffffffff"), "enc1", claims())), nil, ErrDecrypt, bearer.InvalidToken},
@@ -277,6 +287,49 @@ func TestAttacks(t *testing.T) {
 		{"insufficient scope", rs256(t, with(func(c jwt.MapClaims) { c["scope"] = "openid" })), nil, ErrInsufficientScope, bearer.InsufficientScope},
 		{"scope not a list", rs256(t, with(func(c jwt.MapClaims) { c["scope"] = 7 })), nil, ErrMalformed, bearer.InvalidToken},
 		{"sub not a string", rs256(t, with(func(c jwt.MapClaims) { c["sub"] = 7 })), nil, ErrMalformed, bearer.InvalidToken},
+
+		// Claim and header names are case-sensitive and unique (RFC 7519 §4, RFC 8725 §3.11).
+		{"duplicate exp, the last in the future", signRaw(t, hdr, jsonOf(with(expired), future)), nil, ErrMalformed, bearer.InvalidToken},
+		{"duplicate sub", signRaw(t, hdr, jsonOf(claims(), `"sub":"alice"`)), nil, ErrMalformed, bearer.InvalidToken},
+		{"duplicate exp spelled with an escape", signRaw(t, hdr, jsonOf(with(expired), `"\u0065xp":`+fmt.Sprint(testNow.Add(time.Hour).Unix()))), nil, ErrMalformed, bearer.InvalidToken},
+		{"EXP for a missing exp", signRaw(t, hdr, jsonOf(with(func(c jwt.MapClaims) { delete(c, "exp") }), "\"EXP\""+future[5:])), nil, ErrMissingClaim, bearer.InvalidToken},
+		{"EXP after an expired exp", signRaw(t, hdr, jsonOf(with(expired), "\"EXP\""+future[5:])), nil, ErrExpired, bearer.InvalidToken},
+		{"ISS for a missing iss", signRaw(t, hdr, jsonOf(with(func(c jwt.MapClaims) { delete(c, "iss") }), `"ISS":"https://cucm.example.com"`)), nil, ErrIssuer, bearer.InvalidToken},
+		{"SCOPE for a missing scope", signRaw(t, hdr, jsonOf(with(func(c jwt.MapClaims) { delete(c, "scope") }), `"SCOPE":"sip:register"`)), nil, ErrInsufficientScope, bearer.InsufficientScope},
+		{"AUD for a wrong aud", signRaw(t, hdr, jsonOf(with(func(c jwt.MapClaims) { c["aud"] = "web" }), `"AUD":"sip"`)), nil, ErrAudience, bearer.InvalidToken},
+		{"claims not UTF-8", signRaw(t, hdr, jsonOf(claims(), "\"note\":\"\xff\"")), nil, ErrMalformed, bearer.InvalidToken},
+		{"claims with trailing data", signRaw(t, hdr, jsonOf(claims(), "")+"{}"), nil, ErrMalformed, bearer.InvalidToken},
+		{"duplicate alg", signRaw(t, `{"alg":"none","kid":"k1","alg":"RS256"}`, string(payload)), nil, ErrMalformed, bearer.InvalidToken},
+		{"duplicate kid", signRaw(t, `{"alg":"RS256","kid":"nope","kid":"k1"}`, string(payload)), nil, ErrMalformed, bearer.InvalidToken},
+		{"duplicate typ", signRaw(t, `{"alg":"RS256","kid":"k1","typ":"id+jwt","typ":"at+jwt"}`, string(payload)), nil, ErrMalformed, bearer.InvalidToken},
+		{"ALG in upper case", signRaw(t, `{"ALG":"RS256","kid":"k1"}`, string(payload)), nil, ErrAlgorithm, bearer.InvalidToken},
+		{"KID in upper case", signRaw(t, `{"alg":"RS256","KID":"k1"}`, string(payload)), nil, ErrUnknownKey, bearer.InvalidToken},
+		{"header not UTF-8", signRaw(t, "{\"alg\":\"RS256\",\"kid\":\"k1\",\"x\":\"\xff\"}", string(payload)), nil, ErrMalformed, bearer.InvalidToken},
+		{"duplicate exp inside the JWE", cucm(t, sealRaw(t, encKey, jweHdr, jsonOf(with(expired), future))), nil, ErrMalformed, bearer.InvalidToken},
+		{"EXP inside the JWE", cucm(t, sealRaw(t, encKey, jweHdr, jsonOf(with(func(c jwt.MapClaims) { delete(c, "exp") }), "\"EXP\""+future[5:]))), nil, ErrMissingClaim, bearer.InvalidToken},
+		{"duplicate kid in the JWE header", cucm(t, sealRaw(t, encKey, `{"alg":"dir","enc":"A128CBC-HS256","kid":"enc9","kid":"enc1"}`, string(payload))), nil, ErrDecrypt, bearer.InvalidToken},
+		{"JWE header in upper case", cucm(t, sealRaw(t, encKey, `{"ALG":"dir","ENC":"A128CBC-HS256","KID":"enc1"}`, string(payload))), nil, ErrDecrypt, bearer.InvalidToken},
+
+		// One token, one spelling: the base64url alphabet only, no padding, canonical last bits.
+		{"CR LF in the signature", good[:len(good)-40] + "\r\n" + good[len(good)-40:], nil, ErrMalformed, bearer.InvalidToken},
+		{"trailing newline", good + "\n", nil, ErrMalformed, bearer.InvalidToken},
+		{"LF in the header", "\n" + good, nil, ErrMalformed, bearer.InvalidToken},
+		{"padded signature", good + "==", nil, ErrMalformed, bearer.InvalidToken},
+		{"signature in the standard alphabet", withPart(good, 2, strings.NewReplacer("-", "+", "_", "/").Replace(part(good, 2))), nil, ErrMalformed, bearer.InvalidToken},
+		{"non-canonical signature bits", withPart(good, 2, nonCanonical(t, part(good, 2))), nil, ErrMalformed, bearer.InvalidToken},
+		{"LF in the JWE ciphertext", cucm(t, withPart(goodJWE, 3, part(goodJWE, 3)[:8]+"\n"+part(goodJWE, 3)[8:])), nil, ErrDecrypt, bearer.InvalidToken},
+		{"non-canonical JWE tag bits", cucm(t, withPart(goodJWE, 4, nonCanonical(t, part(goodJWE, 4)))), nil, ErrDecrypt, bearer.InvalidToken},
+		{"non-canonical JWE IV bits", cucm(t, withPart(goodJWE, 2, nonCanonical(t, part(goodJWE, 2)))), nil, ErrDecrypt, bearer.InvalidToken},
+
+		// An aud string is one value (RFC 7519 §4.1.3).
+		{"aud string naming two", rs256(t, with(func(c jwt.MapClaims) { c["aud"] = "web sip" })), nil, ErrAudience, bearer.InvalidToken},
+
+		// ID tokens are not access tokens.
+		{"nonce claim", rs256(t, with(func(c jwt.MapClaims) { c["nonce"] = "n-0S6_WzA2Mj" })), nil, ErrNotAccessToken, bearer.InvalidToken},
+		{"at_hash claim", rs256(t, with(func(c jwt.MapClaims) { c["at_hash"] = "77QmUPtjPfzWtF2AnpK9RQ" })), nil, ErrNotAccessToken, bearer.InvalidToken},
+		{"c_hash claim", rs256(t, with(func(c jwt.MapClaims) { c["c_hash"] = "LDktKdoQak3Pk0cnXxCltA" })), nil, ErrNotAccessToken, bearer.InvalidToken},
+		{"nonce inside the JWE", cucm(t, seal(t, encKey, "enc1", with(func(c jwt.MapClaims) { c["nonce"] = "n-0S6_WzA2Mj" }))), nil, ErrNotAccessToken, bearer.InvalidToken},
+		{"typ JOSE", sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1", "typ": "JOSE"}, claims()), nil, ErrNotAccessToken, bearer.InvalidToken},
 	}
 	v := newValidator(t, func(c *Config) { c.RequiredScopes = []string{"sip:register"} })
 	for _, tc := range cases {
@@ -305,6 +358,36 @@ func TestAttacks(t *testing.T) {
 	if _, err := v.ValidateRequest(ctx, good, Request{Device: "CSFrado"}); err != nil {
 		t.Fatalf("good token: %v", err)
 	}
+	// So do the raw helpers' tokens when nothing is wrong with them.
+	for name, tok := range map[string]string{
+		"signRaw":          signRaw(t, hdr, jsonOf(claims(), "")),
+		"signRaw, sealRaw": cucm(t, sealRaw(t, encKey, jweHdr, jsonOf(claims(), ""))),
+	} {
+		if _, err := v.Validate(ctx, tok); err != nil {
+			t.Fatalf("%s: good token: %v", name, err)
+		}
+	}
+}
+
+// TestClaimNamesCaseSensitive: a claim whose name differs from a known one
+// in case only is another claim.
+func TestClaimNamesCaseSensitive(t *testing.T) {
+	testKeys(t)
+	v := newValidator(t, nil)
+	c := claims()
+	c["sub"], c["device"] = "alice", "CSFalice"
+	tok := signRaw(t, `{"alg":"RS256","kid":"k1"}`, jsonOf(c, `"Sub":"rado","DEVICE":"CSFrado","Jti":"tok-9"`))
+	id, err := v.Validate(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.User != "alice" || id.Device != "CSFalice" || id.TokenID != "tok-1" {
+		t.Fatalf("user %q, device %q, jti %q: want alice, CSFalice, tok-1", id.User, id.Device, id.TokenID)
+	}
+	all, err := id.Claims()
+	if err != nil || all["Sub"] != "rado" || all["sub"] != "alice" {
+		t.Fatalf("claims %v, %v", all, err)
+	}
 }
 
 // withJWEPart replaces part i of a compact JWE.
@@ -318,6 +401,68 @@ func withJWEPart(jwe string, i int, v string) string {
 func withJWEHeader(jwe, header string) string {
 	return withJWEPart(jwe, 0, base64.RawURLEncoding.EncodeToString([]byte(header)))
 }
+
+// signRaw signs header and payload, JSON text exactly as it is to appear
+// in the token, with RS256 and rsaKey: for tokens no JSON encoder makes.
+func signRaw(t testing.TB, header, payload string) string {
+	t.Helper()
+	e := base64.RawURLEncoding.EncodeToString
+	input := e([]byte(header)) + "." + e([]byte(payload))
+	sig, err := jwt.SigningMethodRS256.Sign(input, rsaKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return input + "." + e(sig)
+}
+
+// sealRaw is seal with the protected header and the plaintext given as
+// JSON text exactly as they are to appear.
+func sealRaw(t testing.TB, key []byte, header, plaintext string) string {
+	t.Helper()
+	aead, err := josecipher.NewCBCHMAC(key, aes.NewCipher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iv := make([]byte, aes.BlockSize)
+	rand.Read(iv)
+	e := base64.RawURLEncoding.EncodeToString
+	h := e([]byte(header))
+	out := aead.Seal(nil, iv, []byte(plaintext), []byte(h))
+	ct, tag := out[:len(out)-16], out[len(out)-16:]
+	return h + ".." + e(iv) + "." + e(ct) + "." + e(tag)
+}
+
+// jsonOf is the JSON text of c with members, JSON text, appended: for
+// duplicate names and names no map can hold twice.
+func jsonOf(c jwt.MapClaims, members string) string {
+	b, _ := json.Marshal(c)
+	if members == "" {
+		return string(b)
+	}
+	return string(b[:len(b)-1]) + "," + members + "}"
+}
+
+// nonCanonical sets an unused low bit of the last character of a base64url
+// segment: Go's non-strict decoder reads it as the same bytes.
+func nonCanonical(t testing.TB, seg string) string {
+	t.Helper()
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	if len(seg)%4 < 2 {
+		t.Fatalf("segment of %d characters has no unused bits", len(seg))
+	}
+	i := strings.IndexByte(alphabet, seg[len(seg)-1])
+	return seg[:len(seg)-1] + string(alphabet[i|1])
+}
+
+// withPart replaces part i of a compact JWS or JWE.
+func withPart(tok string, i int, v string) string {
+	parts := strings.Split(tok, ".")
+	parts[i] = v
+	return strings.Join(parts, ".")
+}
+
+// part returns part i of a compact JWS or JWE.
+func part(tok string, i int) string { return strings.Split(tok, ".")[i] }
 
 func must[T any](v T, err error) T {
 	if err != nil {
