@@ -22,4 +22,10 @@
 // that allow it (Entry.AllowWildcardCertificate, "allowWildcardCertificate"
 // in the file and the HTTP API) and for AuthorizeNames with
 // WithWildcardCertificates.
+//
+// The table's HTTP handler limits failed authentications per source
+// address (AuthThrottle, on by default): after a few wrong passwords the
+// address gets 429 Too Many Requests for a lockout that doubles with each
+// further failure, so the password cannot be guessed, while edge proxies
+// on other addresses go on pushing their entries.
 package mtlstrust

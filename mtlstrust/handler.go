@@ -11,8 +11,10 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // DefaultMaxBody is the request body limit of a TableHandler whose MaxBody
@@ -35,7 +37,10 @@ const DefaultMaxBody = 64 << 10
 //
 // Every request must come over TLS and carry HTTP Basic credentials listed
 // in Users: whoever can write the table decides which certificates the
-// node's mutual-TLS port accepts.
+// node's mutual-TLS port accepts. Failed authentications are limited per
+// source address (see AuthThrottle): a source that fails too often is
+// answered 429 Too Many Requests, with Retry-After in seconds, until its
+// lockout passes, whatever credentials it sends.
 //
 // Set the fields before serving and do not change them afterwards.
 type TableHandler struct {
@@ -53,9 +58,13 @@ type TableHandler struct {
 	// the same host): over plain HTTP the credentials and the entries
 	// could be read and changed on the way.
 	AllowPlainHTTP bool
+	// Throttle limits failed authentications per source address. Its
+	// zero value applies the defaults of AuthThrottle.
+	Throttle AuthThrottle
 	// ErrorLog receives the causes of 500 answers, which the response does
-	// not reveal to the client. Nil means the log package's standard
-	// logger, as for http.Server.
+	// not reveal to the client, and the lockouts of sources that failed to
+	// authenticate too often. Nil means the log package's standard logger,
+	// as for http.Server.
 	ErrorLog *log.Logger
 
 	// writeMu serializes the changes made through the handler, so that
@@ -65,22 +74,40 @@ type TableHandler struct {
 }
 
 // NewTableHandler returns a handler serving t to the users given (user name
-// to password), over TLS only, with bodies up to DefaultMaxBody.
+// to password), over TLS only, with bodies up to DefaultMaxBody and failed
+// authentications limited as AuthThrottle's defaults say.
 func NewTableHandler(t Table, users map[string]string) *TableHandler {
 	return &TableHandler{Table: t, Users: users, MaxBody: DefaultMaxBody}
 }
 
 const entriesPath = "/entries"
 
-// ServeHTTP implements http.Handler. TLS is checked first and
-// authentication second, so that nothing, not even which paths exist, is
-// revealed to a client that is not allowed in.
+// ServeHTTP implements http.Handler. TLS is checked first, the source's
+// lockout second and authentication third, so that nothing, not even
+// which paths exist, is revealed to a client that is not allowed in.
 func (h *TableHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.TLS == nil && !h.AllowPlainHTTP {
 		writeError(w, http.StatusForbidden, "TLS is required")
 		return
 	}
-	if !h.authorized(r) {
+	user, pass, hasCredentials := r.BasicAuth()
+	src := sourceOf(r.RemoteAddr)
+	attempt, wait, ok := h.Throttle.begin(src, hasCredentials)
+	if !ok {
+		// Whole seconds, rounded up: retrying early would be refused again.
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
+		writeError(w, http.StatusTooManyRequests, "too many failed authentications from this address; retry later")
+		return
+	}
+	authorized := hasCredentials && h.authorized(user, pass)
+	if lockout := h.Throttle.end(attempt, src, authorized); lockout > 0 {
+		who := "source " + src.String()
+		if attempt == &h.Throttle.overflow {
+			who = "sources not remembered (too many addresses failing at once)"
+		}
+		h.logf("%s locked out for %v after failed authentications", who, lockout)
+	}
+	if !authorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="edge-proxy table"`)
 		writeError(w, http.StatusUnauthorized, "authentication required")
 		return
@@ -120,11 +147,7 @@ func (h *TableHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authorized checks the Basic credentials against every user in
 // constant time: comparing SHA-256 digests hides the lengths, and going
 // through the whole map hides which user names exist.
-func (h *TableHandler) authorized(r *http.Request) bool {
-	user, pass, ok := r.BasicAuth()
-	if !ok {
-		return false
-	}
+func (h *TableHandler) authorized(user, pass string) bool {
 	u, p := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass))
 	found := 0
 	for name, password := range h.Users {
@@ -246,12 +269,16 @@ func (h *TableHandler) remove(w http.ResponseWriter, host string) {
 // name files and directories of the node, which the client has no need to
 // know.
 func (h *TableHandler) serverError(w http.ResponseWriter, err error) {
-	if h.ErrorLog != nil {
-		h.ErrorLog.Printf("mtlstrust: edge-proxy table handler: %v", err)
-	} else {
-		log.Printf("mtlstrust: edge-proxy table handler: %v", err)
-	}
+	h.logf("%v", err)
 	writeError(w, http.StatusInternalServerError, "the edge-proxy table could not be read or updated")
+}
+
+func (h *TableHandler) logf(format string, args ...any) {
+	if h.ErrorLog != nil {
+		h.ErrorLog.Printf("mtlstrust: edge-proxy table handler: "+format, args...)
+	} else {
+		log.Printf("mtlstrust: edge-proxy table handler: "+format, args...)
+	}
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
