@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/registrar"
 )
 
 // settings is the registrar's configuration. The JSON names are the flag
@@ -47,18 +48,26 @@ type settings struct {
 	DecryptionKey string     `json:"decryption-key"`
 	Issuers       stringList `json:"issuer"`
 	Audiences     stringList `json:"audience"`
+	Scopes        stringList `json:"scope"`
+	// InsecureAnyAudience accepts tokens whatever their audience and
+	// scope: any token of the issuers, ID tokens for other applications
+	// among them.
+	InsecureAnyAudience bool    `json:"insecure-any-audience"`
+	MaxTokenLifetime    seconds `json:"max-token-lifetime"`
 
 	// Registrations.
-	Devices     string  `json:"devices"`
-	Store       string  `json:"store"`
-	NodeName    string  `json:"node-name"`
-	MaxExpires  seconds `json:"max-expires"`
-	MinExpires  seconds `json:"min-expires"`
-	RFC8898     bool    `json:"rfc8898"`
-	Realm       string  `json:"realm"`
-	AuthzServer string  `json:"authz-server"`
-	Rate        float64 `json:"rate"`
-	RateBurst   int     `json:"rate-burst"`
+	Devices     string     `json:"devices"`
+	Store       string     `json:"store"`
+	NodeName    string     `json:"node-name"`
+	Domains     stringList `json:"domain"`
+	MaxExpires  seconds    `json:"max-expires"`
+	MinExpires  seconds    `json:"min-expires"`
+	MaxBindings int        `json:"max-bindings"`
+	RFC8898     bool       `json:"rfc8898"`
+	Realm       string     `json:"realm"`
+	AuthzServer string     `json:"authz-server"`
+	Rate        float64    `json:"rate"`
+	RateBurst   int        `json:"rate-burst"`
 
 	// Operations.
 	Metrics        string  `json:"metrics"`
@@ -78,15 +87,17 @@ func defaults() settings {
 		node = node[:i]
 	}
 	return settings{
-		OAuth:          "0.0.0.0:5090",
-		Edge:           "0.0.0.0:5091",
-		Store:          "memory",
-		NodeName:       node,
-		MaxExpires:     120,
-		MinExpires:     60,
-		Realm:          bearer.CiscoRealm,
-		LogLevel:       "info",
-		ReloadInterval: 5,
+		OAuth:            "0.0.0.0:5090",
+		Edge:             "0.0.0.0:5091",
+		Store:            "memory",
+		NodeName:         node,
+		MaxExpires:       120,
+		MinExpires:       60,
+		MaxBindings:      registrar.DefaultMaxBindings,
+		MaxTokenLifetime: 24 * 60 * 60,
+		Realm:            bearer.CiscoRealm,
+		LogLevel:         "info",
+		ReloadInterval:   5,
 	}
 }
 
@@ -236,11 +247,16 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 	fs.StringVar(&s.JWKS, "jwks", s.JWKS, "`URL` of the token signing keys as a JWKS, fetched now, hourly and on an unknown key id")
 	fs.StringVar(&s.DecryptionKey, "decryption-key", s.DecryptionKey, "JSON `file` {\"<kid>\": \"<base64 of 32 bytes>\"} of the keys that decrypt Unified CM's nested tokens")
 	fs.Var(&listFlag{p: &s.Issuers}, "issuer", "accepted token `issuer` (iss); repeat or separate with commas; any when unset")
-	fs.Var(&listFlag{p: &s.Audiences}, "audience", "accepted token `audience` (aud); repeat or separate with commas; any when unset")
+	fs.Var(&listFlag{p: &s.Audiences}, "audience", "accepted token `audience` (aud); repeat or separate with commas; -audience or -scope is required")
+	fs.Var(&listFlag{p: &s.Scopes}, "scope", "`scope` every token must carry; repeat or separate with commas; -audience or -scope is required")
+	fs.BoolVar(&s.InsecureAnyAudience, "insecure-any-audience", s.InsecureAnyAudience, "accept tokens of the issuers whatever their audience and scope, ID tokens for other applications among them (not for production)")
+	fs.Var(secondsFlag{&s.MaxTokenLifetime}, "max-token-lifetime", "refuse access tokens valid for longer than this (exp - iat), in `seconds` or as a duration; Unified CM's longest is 24h")
 
 	fs.StringVar(&s.Devices, "devices", s.Devices, "JSON `file` of the devices: [{\"name\":\"CSFrado\",\"owner\":\"rado\",\"oauth\":true}, ...] (reloaded when it changes)")
 	fs.StringVar(&s.Store, "store", s.Store, "where bindings live: memory, or redis://[user:password@]host:port/db (shared by several nodes, with token revocations)")
 	fs.StringVar(&s.NodeName, "node-name", s.NodeName, "this node's `name` in the Warning of the port-mismatch 403")
+	fs.Var(&listFlag{p: &s.Domains}, "domain", "`domain` served: the To host of a REGISTER must be one of them and is part of the address of record; repeat or separate with commas; any host, not part of the address, when unset")
+	fs.IntVar(&s.MaxBindings, "max-bindings", s.MaxBindings, "most contacts one address of record may hold; beyond: 503 \"Too many registered contacts\"")
 	fs.Var(secondsFlag{&s.MaxExpires}, "max-expires", "longest registration granted, in `seconds` or as a duration")
 	fs.Var(secondsFlag{&s.MinExpires}, "min-expires", "shortest registration accepted (423 Interval Too Brief below), in `seconds` or as a duration")
 	fs.BoolVar(&s.RFC8898, "rfc8898", s.RFC8898, "challenge in RFC 8898's form (401, WWW-Authenticate) instead of Unified CM's (407, Proxy-Authenticate)")
@@ -454,7 +470,7 @@ func (s *settings) check() error {
 	for _, l := range []struct {
 		name string
 		vs   stringList
-	}{{"issuer", s.Issuers}, {"audience", s.Audiences}} {
+	}{{"issuer", s.Issuers}, {"audience", s.Audiences}, {"scope", s.Scopes}, {"domain", s.Domains}} {
 		for _, v := range l.vs {
 			if !printableASCII(v) {
 				bad(l.name, "%q has spaces or control characters", v)
@@ -462,6 +478,18 @@ func (s *settings) check() error {
 		}
 	}
 
+	switch {
+	case len(s.Audiences) == 0 && len(s.Scopes) == 0 && !s.InsecureAnyAudience:
+		bad("audience", "missing: set -audience or -scope, so that tokens issued for other applications (ID tokens among them) are refused; -insecure-any-audience accepts them all")
+	case s.InsecureAnyAudience && (len(s.Audiences) > 0 || len(s.Scopes) > 0):
+		bad("insecure-any-audience", "contradicts -audience and -scope")
+	}
+	if s.MaxTokenLifetime <= 0 {
+		bad("max-token-lifetime", "%d: must be positive", s.MaxTokenLifetime)
+	}
+	if s.MaxBindings <= 0 {
+		bad("max-bindings", "%d: must be positive", s.MaxBindings)
+	}
 	if s.Devices == "" {
 		bad("devices", "missing: the JSON file of the devices allowed to register")
 	}

@@ -11,8 +11,12 @@ import (
 )
 
 // required are the settings without which no registrar starts, given as
-// flags.
+// flags, but the audience (or scope) that withAudience adds.
 var required = []string{"-cert", "n.pem", "-key", "n.key", "-trust", "ca.pem", "-edge-table", "t.json", "-keys", "k.pem", "-devices", "d.json"}
+
+func withAudience(args ...string) []string {
+	return append(append(copyArgs(required), "-audience", "sip"), args...)
+}
 
 func TestLoadConfigFlags(t *testing.T) {
 	s, err := loadConfig(append(copyArgs(required),
@@ -34,7 +38,7 @@ func TestLoadConfigFlags(t *testing.T) {
 		Issuers:   stringList{"https://a.example.com", "https://b.example.com", "https://c.example.com"},
 		Audiences: stringList{"sip"},
 		Devices:   "d.json", Store: "redis://127.0.0.1:6379/2", NodeName: "UCM2-PUB",
-		MaxExpires: 300, MinExpires: 30, RFC8898: true, Realm: "atlanta.example.com",
+		MaxExpires: 300, MinExpires: 30, MaxBindings: 10, MaxTokenLifetime: 86400, RFC8898: true, Realm: "atlanta.example.com",
 		AuthzServer: "https://as.example.com/", Rate: 2.5, Metrics: "127.0.0.1:9090",
 		LogLevel: "debug", ReloadInterval: 60,
 	}
@@ -43,7 +47,7 @@ func TestLoadConfigFlags(t *testing.T) {
 	}
 
 	// Defaults.
-	s, err = loadConfig(required)
+	s, err = loadConfig(withAudience())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +80,7 @@ func TestLoadConfigFile(t *testing.T) {
 		Cert: filepath.Join(dir, "node.pem"), Key: "/etc/sipoauth/node.key",
 		Keys: filepath.Join(dir, "authz.pem"), Devices: filepath.Join(dir, "devices.json"),
 		Issuers: stringList{"https://cucm.example.com"}, Audiences: stringList{"sip", "jabber"},
-		Store: "memory", NodeName: "UCM2-SUB1", MaxExpires: 180, MinExpires: 45, Rate: 10, RateBurst: 3,
+		Store: "memory", NodeName: "UCM2-SUB1", MaxExpires: 180, MinExpires: 45, MaxBindings: 10, MaxTokenLifetime: 86400, Rate: 10, RateBurst: 3,
 		Realm: "ccmsipline", Metrics: "127.0.0.1:19090", LogLevel: "warn", ReloadInterval: 2,
 		config: conf,
 	}
@@ -148,6 +152,11 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"metrics bad", []string{"-metrics", "9090"}, []string{"-metrics:"}},
 		{"legacy-unauthenticated alone", []string{"-legacy-unauthenticated"}, []string{"-legacy-unauthenticated: has no effect without -legacy"}},
 		{"reload interval", []string{"-reload-interval", "0"}, []string{"-reload-interval:"}},
+		{"any audience and an audience", []string{"-insecure-any-audience"}, []string{"-insecure-any-audience: contradicts"}},
+		{"scope with space", []string{"-scope", "a b"}, []string{`-scope: "a b"`}},
+		{"domain with control", []string{"-domain", "a\tb"}, []string{"-domain:"}},
+		{"max bindings zero", []string{"-max-bindings", "0"}, []string{"-max-bindings: 0: must be positive"}},
+		{"max token lifetime zero", []string{"-max-token-lifetime", "0"}, []string{"-max-token-lifetime: 0: must be positive"}},
 		{"unknown flag", []string{"-colour", "blue"}, []string{"flag provided but not defined: -colour"}},
 		{"stray argument", []string{"serve"}, []string{`unexpected argument "serve"`}},
 		{"missing config file", []string{"-config", filepath.Join(dir, "absent.json")}, []string{"-config:", "absent.json"}},
@@ -161,7 +170,7 @@ func TestLoadConfigErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := loadConfig(append(copyArgs(required), tc.args...))
+			_, err := loadConfig(withAudience(tc.args...))
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -171,6 +180,18 @@ func TestLoadConfigErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+
+	// Without an audience or a scope, ID tokens and tokens meant for other
+	// applications would register: refused unless said explicitly.
+	if _, err := loadConfig(copyArgs(required)); err == nil || !strings.Contains(err.Error(), "-audience: missing: set -audience or -scope") {
+		t.Errorf("no audience nor scope: %v", err)
+	}
+	if s, err := loadConfig(append(copyArgs(required), "-scope", "sip:register")); err != nil || !reflect.DeepEqual(s.Scopes, stringList{"sip:register"}) {
+		t.Errorf("a scope instead: %+v, %v", s.Scopes, err)
+	}
+	if s, err := loadConfig(append(copyArgs(required), "-insecure-any-audience")); err != nil || !s.InsecureAnyAudience {
+		t.Errorf("-insecure-any-audience: %v", err)
 	}
 
 	// Every problem is reported at once, one line each.

@@ -31,14 +31,17 @@ type fixture struct {
 	files    map[string]string
 }
 
-const issuerName = "https://cucm.example.com"
+const (
+	issuerName = "https://cucm.example.com"
+	audience   = "sip"
+)
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{t: t, dir: t.TempDir(), files: map[string]string{}}
 	var err error
 	// Unified CM's nested shape, so that the decryption key is used.
-	f.issuer, err = sipoauth.NewIssuer(sipoauth.IssuerConfig{Issuer: issuerName, Nested: true})
+	f.issuer, err = sipoauth.NewIssuer(sipoauth.IssuerConfig{Issuer: issuerName, Nested: true, Audience: []string{audience}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +79,7 @@ func (f *fixture) write(setting, name string, data []byte) {
 func (f *fixture) args(extra ...string) []string {
 	a := []string{
 		"-oauth", "127.0.0.1:0", "-edge", "127.0.0.1:0", "-metrics", "127.0.0.1:0",
-		"-issuer", issuerName, "-node-name", "UCM2-PUB", "-log-level", "info",
+		"-issuer", issuerName, "-audience", audience, "-node-name", "UCM2-PUB", "-log-level", "info",
 	}
 	for _, s := range []string{"cert", "key", "trust", "edge-table", "keys", "decryption-key", "devices"} {
 		a = append(a, "-"+s, f.files[s])

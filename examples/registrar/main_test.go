@@ -55,7 +55,7 @@ func TestRunSIGTERM(t *testing.T) {
 		"oauth": "0.0.0.0:5090", "edge": "127.0.0.1:0", "legacy": "127.0.0.1:0",
 		"cert": "node.pem", "key": "node.key", "trust": "edge-ca.pem", "edge-table": "edge-proxies.json",
 		"keys": "authz.pem", "decryption-key": "cluster-key.json", "devices": "devices.json",
-		"issuer": ["`+issuerName+`"], "node-name": "UCM2-PUB", "max-expires": "90s", "log-level": "warn"
+		"issuer": ["`+issuerName+`"], "audience": "`+audience+`", "node-name": "UCM2-PUB", "max-expires": "90s", "log-level": "warn"
 	}`)
 	var out, errs syncbuf.Buffer
 	done := make(chan int, 1)

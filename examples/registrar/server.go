@@ -264,7 +264,8 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	}
 
 	validator, err := sipoauth.New(sipoauth.Config{
-		Keys: keys, DecryptionKeys: decryption, Issuers: s.Issuers, Audiences: s.Audiences, Revocation: revocation,
+		Keys: keys, DecryptionKeys: decryption, Issuers: s.Issuers, Audiences: s.Audiences, RequiredScopes: s.Scopes,
+		Revocation: revocation,
 	})
 	if err != nil {
 		return nil, err
@@ -356,16 +357,27 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	}
 
 	cfg := registrar.Config{
-		NodeName:              s.NodeName,
-		Devices:               devices,
-		Validator:             validator,
-		Store:                 store,
-		Ports:                 ports,
-		MaxExpires:            s.MaxExpires.duration(),
-		MinExpires:            s.MinExpires.duration(),
-		PlaintextForLoadTests: s.PlaintextForLoadTests != "",
-		Logger:                log,
-		Metrics:               metrics,
+		NodeName:                            s.NodeName,
+		Devices:                             devices,
+		Validator:                           validator,
+		Store:                               store,
+		Ports:                               ports,
+		Domains:                             s.Domains,
+		MaxExpires:                          s.MaxExpires.duration(),
+		MinExpires:                          s.MinExpires.duration(),
+		MaxBindings:                         s.MaxBindings,
+		PlaintextForLoadTests:               s.PlaintextForLoadTests != "",
+		InsecureLegacyWithoutAuthentication: s.LegacyUnauthenticated,
+		Logger:                              log,
+		Metrics:                             metrics,
+	}
+	if table != nil {
+		// Asked again on every edge REGISTER: a proxy removed from the
+		// table stops registering on the connections it holds.
+		cfg.EdgeAuthorizer = mtlstrust.AuthorizeTable(table)
+	}
+	if s.InsecureAnyAudience {
+		log.Warn("-insecure-any-audience: tokens of the issuers are accepted whatever their audience and scope, ID tokens for other applications among them")
 	}
 	if s.RFC8898 {
 		cfg.Mode = registrar.RFC8898Mode
@@ -374,13 +386,6 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	reg, err := registrar.New(cfg)
 	if err != nil {
 		return nil, err
-	}
-	if s.Legacy != "" {
-		if s.LegacyUnauthenticated {
-			log.Warn("devices without OAuth register on the legacy port WITHOUT authentication: anyone can take over their registrations", "legacy", s.Legacy)
-		} else {
-			reg.Pipeline = insertBeforeBind(reg.Pipeline, legacyGate{node: s.NodeName})
-		}
 	}
 	if s.Rate > 0 {
 		burst := s.RateBurst
@@ -488,33 +493,6 @@ func listenTCPAndUDP(addr string) (net.Listener, net.PacketConn, error) {
 			return nil, nil, err
 		}
 	}
-}
-
-// legacyGate refuses the registrations the pipeline would otherwise make
-// without any authentication: devices without OAuth on the legacy port.
-// (OAuth devices there already get the port-mismatch 403.) This registrar
-// has no digest or certificate authentication for them.
-type legacyGate struct{ node string }
-
-// Handle implements registrar.Step.
-func (g legacyGate) Handle(_ context.Context, r *registrar.Request) *sip.Response {
-	if r.Role != registrar.RoleLegacy || r.Identity != nil {
-		return nil
-	}
-	r.Reason = "legacy-unauthenticated"
-	res := sip.NewResponseFromRequest(r.SIP, 403, "Forbidden", nil)
-	res.AppendHeader(sip.NewHeader("Warning", `399 `+g.node+` "Legacy registration not enabled on this node"`))
-	return res
-}
-
-// insertBeforeBind puts step just before the pipeline's Bind step (the
-// store), or last when there is none.
-func insertBeforeBind(p []registrar.Step, step registrar.Step) []registrar.Step {
-	i := slices.IndexFunc(p, func(s registrar.Step) bool { _, ok := s.(registrar.Bind); return ok })
-	if i < 0 {
-		i = len(p)
-	}
-	return slices.Insert(slices.Clone(p), i, step)
 }
 
 // sweep drops expired bindings from memory every half minute, so that the

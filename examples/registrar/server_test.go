@@ -57,6 +57,15 @@ func TestRegistration(t *testing.T) {
 	if res := c.do(t, other); res.StatusCode != 407 || header(res, "Proxy-Authenticate") != `Bearer realm="ccmsipline", error="invalid_token"` {
 		t.Fatalf("token of another issuer:\n%s", res)
 	}
+	// So is a token for another application, or for none: -audience is
+	// required.
+	for _, extra := range []map[string]any{{"aud": "other-app"}, {"aud": nil}} {
+		other := c.register("CSFrado", "rado")
+		other.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+f.mint("rado", "CSFrado", extra)+`"`))
+		if res := c.do(t, other); res.StatusCode != 407 || header(res, "Proxy-Authenticate") != `Bearer realm="ccmsipline", error="invalid_token"` {
+			t.Fatalf("token with aud %v:\n%s", extra["aud"], res)
+		}
+	}
 
 	// Through the edge proxy: mutual TLS with a certificate in the table.
 	e := f.client(edge, "TLS", f.proxy)
@@ -89,9 +98,9 @@ func TestRegistration(t *testing.T) {
 
 	want := map[string]float64{
 		`sipoauth_registrations_total{outcome="registered"}`:    2,
-		`sipoauth_registrations_total{outcome="challenged"}`:    3,
+		`sipoauth_registrations_total{outcome="challenged"}`:    5,
 		`sipoauth_auth_failures_total{reason="no-credentials"}`: 2,
-		`sipoauth_auth_failures_total{reason="invalid-token"}`:  1,
+		`sipoauth_auth_failures_total{reason="invalid-token"}`:  3,
 		`sipoauth_bindings`: 2,
 	}
 	got := scrape(t, metrics)
@@ -234,7 +243,7 @@ func TestPlainListeners(t *testing.T) {
 			t.Fatalf("OAuth device on the legacy port over %s:\n%s", tp, res)
 		}
 		res = legacy.do(t, legacy.register("SEPlegacy", "rado"))
-		if res.StatusCode != 403 || header(res, "Warning") != `399 UCM2-PUB "Legacy registration not enabled on this node"` {
+		if res.StatusCode != 403 || res.Reason != "Forbidden: no authentication on this port" {
 			t.Fatalf("device without OAuth on the legacy port over %s:\n%s", tp, res)
 		}
 
