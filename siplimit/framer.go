@@ -1,0 +1,583 @@
+package siplimit
+
+import (
+	"bytes"
+	"sync"
+)
+
+// failure is why a framer stopped passing a message on.
+type failure uint8
+
+const (
+	failNone failure = iota
+	// failNotSIP: the start line is not a SIP start line; there is
+	// nothing to answer.
+	failNotSIP
+	// failFraming: an invalid, conflicting or (on a stream) missing
+	// Content-Length, a header line without a colon, a CR not followed by
+	// LF, or (in a datagram) a header section or body cut short: 400.
+	failFraming
+	// failTooLarge: the message is over the size limit: 513.
+	failTooLarge
+)
+
+type frameState uint8
+
+const (
+	fsBetween frameState = iota // between messages: CR, LF and NUL are keep-alives
+	fsLine                      // in the start line or the header section
+	fsBody
+	fsDone // a datagram's message ended, or a failure stopped the reading
+)
+
+// Header fields the framer keeps to answer a message it refuses, or to
+// find the body's length.
+const (
+	hOther = iota
+	hVia
+	hFrom
+	hTo
+	hCallID
+	hCSeq
+	hContentLength
+)
+
+// maxName is the longest header field name the framer looks at; a longer
+// name is none it keeps.
+const maxName = 64
+
+// framer follows SIP messages through a byte stream (RFC 3261 §7.5, §18.3)
+// without assembling them: it finds the end of the header section and the
+// body's Content-Length, checks the size, and keeps the start line and the
+// few header lines it needs to answer a message it refuses. It never
+// changes a byte; feed says how many may be passed on.
+//
+// It splits lines on CRLF as sipgo does, and judges a header line when the
+// next byte shows whether a continuation line follows, before sipgo can
+// parse it, so that sipgo never sees the line a refusal is about. When a
+// header line's LF is the last byte fed, feed asks for that LF to be held
+// back until the next byte is there: sipgo then always parses a header
+// with its continuation lines, even when they arrive in separate reads.
+type framer struct {
+	max    int
+	stream bool // a stream needs Content-Length; a datagram ends its message
+
+	state       frameState
+	fail        failure
+	headersDone bool // after a failure: the header section is read as far as it will be
+	msgLen      int  // bytes of the current message so far
+	bodyLeft    int
+	started     uint64
+	completed   uint64
+
+	// The current line.
+	startLine bool // it is the start line
+	word      int  // bytes of the start line's first word so far; -1 after it
+	lineLen   int  // its bytes so far, without a CR that may end it
+	cr        bool // the last byte was a CR
+	lineOff   int  // where it starts in buf, while kept or unknown
+	unknown   bool // its field name is not known yet: kept until it is
+	colon     bool
+
+	// The current header group: a header line and its continuation lines.
+	grp      int
+	grpKeep  bool
+	grpColon bool
+	grpOff   int
+	grpOpen  bool // its last line ended; the next line's first byte says whether it continues
+	grpNL    int  // index of that line's LF in the chunk; -1: the byte held back
+
+	cl      int64 // Content-Length, -1 when none so far
+	pending bool  // the previous feed held its last byte back
+
+	buf  []byte // the start line and the kept header lines, CRLF included
+	bufp *[]byte
+	pool bool // take buf from bufPool per message and give it back
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func newFramer(max int, stream bool) framer {
+	return framer{max: max, stream: stream, cl: -1, pool: stream}
+}
+
+// inMessage reports whether a message has begun and not ended.
+func (f *framer) inMessage() bool { return f.state == fsLine || f.state == fsBody }
+
+// failed reports whether a message was refused.
+func (f *framer) failed() bool { return f.fail != failNone }
+
+// needMore reports whether a refused message's header section is still to
+// be read before it can be answered.
+func (f *framer) needMore() bool { return f.fail != failNone && !f.headersDone }
+
+func (f *framer) begin() {
+	f.started++
+	f.state = fsLine
+	f.msgLen = 0
+	f.startLine = true
+	f.word = 0
+	f.lineLen = 0
+	f.cr = false
+	f.unknown = false
+	f.colon = false
+	f.grp = hOther
+	f.grpKeep = false
+	f.grpColon = false
+	f.grpOpen = false
+	f.cl = -1
+	if f.buf == nil && f.pool {
+		f.bufp = bufPool.Get().(*[]byte)
+		f.buf = (*f.bufp)[:0]
+	}
+	f.buf = f.buf[:0]
+	f.lineOff = 0
+}
+
+func (f *framer) complete() {
+	f.completed++
+	f.state = fsBetween
+	f.release()
+}
+
+// release gives the line buffer back to the pool between messages, so
+// that an idle connection holds none.
+func (f *framer) release() {
+	if !f.pool || f.bufp == nil {
+		return
+	}
+	if cap(f.buf) <= 64<<10 {
+		*f.bufp = f.buf[:0]
+		bufPool.Put(f.bufp)
+	}
+	f.buf, f.bufp = nil, nil
+}
+
+// feed follows p, the next bytes of the stream. The first d bytes of p
+// may be passed on. When the previous feed held its last byte back,
+// releasePrev says whether it may be passed on now, before p[:d]. hold
+// says that p's last byte must be held back (d is then at most len(p)-1):
+// the next feed decides.
+func (f *framer) feed(p []byte) (d int, releasePrev, hold bool) {
+	if f.fail != failNone && f.headersDone {
+		f.pending = false
+		return 0, false, false
+	}
+	failedBefore := f.fail != failNone
+	defer func() {
+		if failedBefore {
+			d, releasePrev, hold = 0, false, false
+		}
+	}()
+	d = -1
+	releasePrev = f.pending
+	f.pending = false
+	stop := func(at int, why failure) {
+		if f.fail == failNone {
+			f.fail = why
+		}
+		if d < 0 {
+			d = at
+			if at < 0 {
+				releasePrev, d = false, 0
+			}
+		}
+	}
+	i := 0
+	for i < len(p) {
+		switch f.state {
+		case fsBetween:
+			for i < len(p) && (p[i] == '\r' || p[i] == '\n' || p[i] == 0) {
+				i++
+			}
+			if i < len(p) {
+				f.begin()
+			}
+		case fsBody:
+			n := min(f.bodyLeft, len(p)-i)
+			i += n
+			f.bodyLeft -= n
+			f.msgLen += n
+			if f.bodyLeft == 0 {
+				f.complete()
+			}
+		case fsDone:
+			i = len(p)
+		case fsLine:
+			i = f.line(p, i, stop, &hold)
+		}
+	}
+	if d < 0 {
+		d = len(p)
+		if hold {
+			d--
+			f.pending = true
+		}
+	} else {
+		hold = false
+	}
+	return d, releasePrev, hold
+}
+
+// line follows the start line or header section from p[i]; it returns
+// where it stopped.
+func (f *framer) line(p []byte, i int, stop func(int, failure), hold *bool) int {
+	b := p[i]
+	if f.lineLen == 0 && !f.cr && !f.startLine {
+		// The first byte of a header line, or of the empty line. Like
+		// sipgo, a line that starts with whitespace continues the header
+		// before it, if there is one.
+		cont := (b == ' ' || b == '\t') && f.grpOpen
+		if f.grpOpen {
+			f.grpOpen = false
+			if !cont && f.fail == failNone && !f.judge() {
+				stop(f.grpNL, failFraming)
+			}
+		}
+		f.lineOff = len(f.buf)
+		if !cont {
+			f.grp, f.grpKeep, f.grpColon = hOther, false, false
+			f.unknown = b != '\r'
+			f.grpOff = f.lineOff
+		}
+	}
+	if f.cr {
+		f.cr = false
+		if b == '\n' {
+			if !f.count(1, i, stop) {
+				return len(p)
+			}
+			if f.unknown || f.grpKeep || f.startLine {
+				f.buf = append(f.buf, '\n')
+			}
+			f.endLine(p, i, stop, hold)
+			return i + 1
+		}
+		// A CR inside a line: sipgo refuses the message here.
+		f.lineLen++
+		if f.startLine {
+			stop(i, failNotSIP)
+			f.state = fsDone
+			f.headersDone = true
+			return len(p)
+		}
+		stop(i, failFraming)
+	}
+	end := len(p)
+	j := bytes.IndexByte(p[i:], '\r')
+	if j >= 0 {
+		end = i + j
+	}
+	seg := p[i:end]
+	if f.startLine && f.word >= 0 {
+		// The start line's first word: a method or "SIP/2.0". Anything
+		// else (a TLS handshake on a plain port, say) is refused at once.
+		for k, b := range seg {
+			if b == ' ' {
+				f.word = -1
+				break
+			}
+			if f.word++; f.word > 32 || !isToken(b) && b != '/' {
+				stop(i+k, failNotSIP)
+				f.state = fsDone
+				f.headersDone = true
+				return len(p)
+			}
+		}
+	}
+	if !f.count(len(seg), i, stop) {
+		return len(p)
+	}
+	f.lineLen += len(seg)
+	if !f.colon && bytes.IndexByte(seg, ':') >= 0 {
+		f.colon = true
+	}
+	if f.unknown || f.grpKeep || f.startLine {
+		f.buf = append(f.buf, seg...)
+		if f.unknown {
+			f.classify(false)
+		}
+	}
+	if j < 0 {
+		return len(p)
+	}
+	if !f.count(1, end, stop) {
+		return len(p)
+	}
+	f.cr = true
+	if f.unknown || f.grpKeep || f.startLine {
+		f.buf = append(f.buf, '\r')
+	}
+	return end + 1
+}
+
+// count adds n bytes from p[at] to the message; past the limit it stops
+// the message there and reports false.
+func (f *framer) count(n, at int, stop func(int, failure)) bool {
+	if f.msgLen+n > f.max {
+		stop(at+(f.max-f.msgLen), failTooLarge)
+		f.state = fsDone
+		f.headersDone = true
+		return false
+	}
+	f.msgLen += n
+	return true
+}
+
+// classify decides from the kept bytes of the current line whether its
+// header is one to keep; final means the line has ended.
+func (f *framer) classify(final bool) {
+	line := f.buf[f.lineOff:]
+	c := bytes.IndexByte(line, ':')
+	if c < 0 {
+		if !final && len(line) <= maxName {
+			return
+		}
+		f.grp = hOther
+	} else {
+		f.grp = headerKind(bytes.Trim(line[:c], " \t"))
+	}
+	f.unknown = false
+	f.grpKeep = f.grp != hOther
+	if !f.grpKeep {
+		f.buf = f.buf[:f.lineOff]
+	}
+}
+
+// endLine handles the LF at p[i] that ended a line.
+func (f *framer) endLine(p []byte, i int, stop func(int, failure), hold *bool) {
+	empty := f.lineLen == 0
+	colon := f.colon
+	f.lineLen, f.colon = 0, false
+	if f.startLine {
+		f.startLine = false
+		if startLineKind(f.buf[:len(f.buf)-2]) == slNone {
+			stop(i, failNotSIP)
+			f.state = fsDone
+			f.headersDone = true
+		}
+		return
+	}
+	if empty {
+		f.endHeaders(p, i, stop)
+		return
+	}
+	if f.unknown {
+		f.classify(true)
+	}
+	f.grpColon = f.grpColon || colon
+	f.grpOpen = true
+	f.grpNL = i
+	if f.fail == failNone && i == len(p)-1 {
+		// The next byte may start a continuation line: sipgo folds it
+		// in only if it has that byte when it parses the line.
+		*hold = true
+		f.grpNL = -1
+	}
+}
+
+// judge checks a header group that has ended.
+func (f *framer) judge() bool {
+	if !f.grpColon {
+		return false // sipgo: "field name with no value"
+	}
+	if f.grp != hContentLength {
+		return true
+	}
+	v, ok := parseContentLength(f.buf[f.grpOff:])
+	if !ok || (f.cl >= 0 && v != f.cl) {
+		return false
+	}
+	f.cl = v
+	return true
+}
+
+// endHeaders handles the LF at p[i] that ended the header section.
+func (f *framer) endHeaders(p []byte, i int, stop func(int, failure)) {
+	if f.fail != failNone {
+		f.headersDone = true
+		f.state = fsDone
+		return
+	}
+	if !f.stream {
+		f.state = fsDone
+		if f.cl > int64(len(p)-i-1) {
+			stop(i, failFraming) // RFC 3261 §18.3: the body is cut short
+			f.headersDone = true
+			return
+		}
+		f.completed++
+		return
+	}
+	switch {
+	case f.cl < 0:
+		stop(i, failFraming) // RFC 3261 §18.3: required on a stream
+	case int64(f.msgLen)+f.cl > int64(f.max):
+		stop(i, failTooLarge)
+	default:
+		f.bodyLeft = int(f.cl)
+		if f.bodyLeft == 0 {
+			f.complete()
+		} else {
+			f.state = fsBody
+		}
+		return
+	}
+	f.headersDone = true
+	f.state = fsDone
+}
+
+// endDatagram ends a datagram fed whole: a header section it did not
+// finish is a framing failure.
+func (f *framer) endDatagram() {
+	if f.state != fsLine {
+		return
+	}
+	if f.fail == failNone {
+		f.fail = failFraming
+	}
+	f.headersDone = true
+	f.state = fsDone
+}
+
+// reset makes the framer ready for a new stream or datagram.
+func (f *framer) reset() {
+	f.state = fsBetween
+	f.fail = failNone
+	f.headersDone = false
+	f.pending = false
+	f.cl = -1
+	f.buf = f.buf[:0]
+}
+
+// parseContentLength reads the value of a Content-Length group (its lines
+// with CRLF): digits between optional whitespace, folding included.
+func parseContentLength(g []byte) (int64, bool) {
+	c := bytes.IndexByte(g, ':')
+	if c < 0 {
+		return 0, false
+	}
+	var v int64
+	digits, done := 0, false
+	for _, b := range g[c+1:] {
+		switch {
+		case b == ' ' || b == '\t' || b == '\r' || b == '\n':
+			if digits > 0 {
+				done = true
+			}
+		case b >= '0' && b <= '9' && !done:
+			digits++
+			v = v*10 + int64(b-'0')
+			if v > 1<<31 {
+				return 0, false // sipgo reads it as a uint32; far over any limit anyway
+			}
+		default:
+			return 0, false
+		}
+	}
+	return v, digits > 0
+}
+
+// headerKind names the header fields the framer keeps, in full or compact
+// form (RFC 3261 §7.3.3).
+func headerKind(name []byte) int {
+	switch len(name) {
+	case 1:
+		switch name[0] | 0x20 {
+		case 'v':
+			return hVia
+		case 'f':
+			return hFrom
+		case 't':
+			return hTo
+		case 'i':
+			return hCallID
+		case 'l':
+			return hContentLength
+		}
+	case 2:
+		if bytes.EqualFold(name, []byte("to")) {
+			return hTo
+		}
+	case 3:
+		if bytes.EqualFold(name, []byte("via")) {
+			return hVia
+		}
+	case 4:
+		switch {
+		case bytes.EqualFold(name, []byte("from")):
+			return hFrom
+		case bytes.EqualFold(name, []byte("cseq")):
+			return hCSeq
+		}
+	case 7:
+		if bytes.EqualFold(name, []byte("call-id")) {
+			return hCallID
+		}
+	case 14:
+		if bytes.EqualFold(name, []byte("content-length")) {
+			return hContentLength
+		}
+	}
+	return hOther
+}
+
+// Start line kinds.
+const (
+	slNone = iota
+	slRequest
+	slResponse
+)
+
+// startLineKind tells a SIP request line (Method SP Request-URI SP
+// SIP/2.0) or status line (SIP/2.0 SP 3DIGIT [SP Reason-Phrase]) from
+// anything else.
+func startLineKind(line []byte) int {
+	const version = "SIP/2.0"
+	if len(line) >= len(version)+4 && bytes.EqualFold(line[:len(version)], []byte(version)) && line[len(version)] == ' ' {
+		code := line[len(version)+1:]
+		if len(code) >= 3 && isDigit(code[0]) && isDigit(code[1]) && isDigit(code[2]) && (len(code) == 3 || code[3] == ' ') {
+			return slResponse
+		}
+		return slNone
+	}
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 || sp > 32 {
+		return slNone
+	}
+	for _, b := range line[:sp] {
+		if !isToken(b) {
+			return slNone
+		}
+	}
+	rest := line[sp+1:]
+	sp2 := bytes.LastIndexByte(rest, ' ')
+	if sp2 <= 0 || !bytes.EqualFold(rest[sp2+1:], []byte(version)) {
+		return slNone
+	}
+	uri := rest[:sp2]
+	if bytes.IndexByte(uri, ':') <= 0 {
+		return slNone
+	}
+	for _, b := range uri {
+		if b <= ' ' || b == 0x7f {
+			return slNone
+		}
+	}
+	return slRequest
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+// isToken reports whether b may appear in a SIP token (RFC 3261 §25.1).
+func isToken(b byte) bool {
+	switch {
+	case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', isDigit(b):
+		return true
+	}
+	switch b {
+	case '-', '.', '!', '%', '*', '_', '+', '`', '\'', '~':
+		return true
+	}
+	return false
+}

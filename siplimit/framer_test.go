@@ -1,0 +1,349 @@
+package siplimit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// register is a REGISTER as a Jabber client sends it over TCP, with the
+// Content-Length value and the body to fill in.
+func register(callID, cl, body string) string {
+	return "REGISTER sip:10.10.10.1 SIP/2.0\r\n" +
+		"Via: SIP/2.0/TCP 10.0.0.5:51234;branch=z9hG4bK-" + callID + ";rport\r\n" +
+		"From: <sip:1001@10.10.10.1>;tag=abc\r\n" +
+		"To: <sip:1001@10.10.10.1>\r\n" +
+		"Call-ID: " + callID + "\r\n" +
+		"CSeq: 1 REGISTER\r\n" +
+		"Contact: <sip:1001@10.0.0.5:51234;transport=tcp>;+u.sip!devicename.ccm.cisco.com=\"CSFrado\"\r\n" +
+		"Expires: 3600\r\n" +
+		"Content-Length: " + cl + "\r\n\r\n" + body
+}
+
+// delivery is what a Conn passes on when the stream arrives in chunks.
+type delivery struct {
+	chunks    [][]byte // what each read passes on
+	ends      []int    // stream offsets at which a message completed, when fed byte by byte
+	fail      failure
+	completed uint64
+}
+
+// follow feeds chunks to f as Conn.Read does, held bytes included.
+func follow(f *framer, chunks [][]byte) delivery {
+	var r delivery
+	held := false
+	for _, c := range chunks {
+		d, release, hold := f.feed(c)
+		var out []byte
+		if held && release {
+			out = append(out, '\n')
+		}
+		out = append(out, c[:d]...)
+		held = hold
+		if len(out) > 0 {
+			r.chunks = append(r.chunks, out)
+		}
+	}
+	r.fail, r.completed = f.fail, f.completed
+	return r
+}
+
+// split cuts s at the given sizes, cycling through them; 0 means 1.
+func split(s []byte, sizes ...int) [][]byte {
+	var out [][]byte
+	for i := 0; len(s) > 0; i++ {
+		n := 1
+		if len(sizes) > 0 {
+			n = max(1, sizes[i%len(sizes)])
+		}
+		n = min(n, len(s))
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	return out
+}
+
+// ends feeds s byte by byte and returns the offsets just after each
+// message's last byte.
+func ends(max int, s []byte) ([]int, failure) {
+	f := newFramer(max, true)
+	var e []int
+	for i := range s {
+		before := f.completed
+		f.feed(s[i : i+1])
+		if f.completed != before {
+			e = append(e, i+1)
+		}
+	}
+	return e, f.fail
+}
+
+func joined(chunks [][]byte) []byte { return bytes.Join(chunks, nil) }
+
+// sipgoCount feeds the chunks to sipgo's stream parser as its TCP
+// transport does and counts the messages it parses; err is its first
+// error other than "partial".
+func sipgoCount(chunks [][]byte) (n int, err error) {
+	par := sip.NewParser().NewSIPStream()
+	for _, c := range chunks {
+		if len(bytes.Trim(c, "\x00")) == 0 {
+			continue // the transport skips these
+		}
+		if len(c) <= 4 && par.Buffer().Len() == 0 && len(bytes.Trim(c, "\r\n")) == 0 {
+			continue // a keep-alive, when sipgo is between messages
+		}
+		err := par.ParseSIPStream(c, func(sip.Message) { n++ })
+		if err != nil && !errors.Is(err, sip.ErrParseSipPartial) {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func TestFramerBoundaries(t *testing.T) {
+	r0 := register("a", "0", "")
+	r5 := register("b", "5", "hello")
+	// lf is the offset of the LF that ends the line holding sub in s: a
+	// refused line is passed on up to that LF, not including it.
+	lf := func(s, sub string) int { i := strings.Index(s, sub); return i + strings.Index(s[i:], "\n") }
+	one := func(s string) (string, []int) { return s, []int{len(s)} }
+	type test struct {
+		name   string
+		stream string
+		ends   []int
+		fail   failure
+		pass   int // bytes passed on; -1: all
+	}
+	ok := func(name, s string) test { s, e := one(s); return test{name, s, e, failNone, -1} }
+	tests := []test{
+		ok("one", r0),
+		ok("body", r5),
+		{"pipelined", r0 + r5 + r0, []int{len(r0), len(r0 + r5), len(r0+r5) + len(r0)}, failNone, -1},
+		{"keep-alives", "\r\n\r\n" + r0 + "\r\n\r\n\r\n" + r5 + "\r\n", []int{4 + len(r0), 4 + len(r0) + 6 + len(r5)}, failNone, -1},
+		ok("compact", strings.Replace(r5, "Content-Length:", "l:", 1)),
+		ok("lower case", strings.Replace(r5, "Content-Length:", "content-LENGTH :", 1)),
+		ok("folded", strings.Replace(r5, "Content-Length: 5", "Content-Length:\r\n   5", 1)),
+		ok("folded twice", strings.Replace(r5, "Content-Length: 5", "Content-Length:\r\n \r\n\t5", 1)),
+		ok("two equal", strings.Replace(r5, "Expires: 3600", "l: 5", 1)),
+		ok("leading zeros", strings.Replace(r5, "Content-Length: 5", "Content-Length: 0005", 1)),
+		ok("folded other header", strings.Replace(r5, "Expires: 3600", "Expires:\r\n 3600", 1)),
+		{"partial", r5[:len(r5)-2], nil, failNone, len(r5) - 2},
+		{"partial header", r5[:40], nil, failNone, 40},
+		{"partial at LF", r5[:lf(r5, "Expires")+1], nil, failNone, lf(r5, "Expires")}, // held back
+		{"negative", register("c", "-5", ""), nil, failFraming, lf(register("c", "-5", ""), "Content-Length")},
+		{"letters", register("c", "5x", "hello"), nil, failFraming, lf(register("c", "5x", ""), "Content-Length")},
+		{"empty", register("c", "", ""), nil, failFraming, lf(register("c", "", ""), "Content-Length")},
+		{"two values", register("c", "5 5", "hello"), nil, failFraming, lf(register("c", "5 5", ""), "Content-Length")},
+		{"huge", register("c", "99999999999999999999", ""), nil, failFraming, lf(register("c", "99999999999999999999", ""), "Content-Length")},
+		{"too large", register("c", "40000", ""), nil, failTooLarge, len(register("c", "40000", "")) - 1},
+		{"two differ", strings.Replace(r5, "Expires: 3600", "l: 6", 1), nil, failFraming, lf(strings.Replace(r5, "Expires: 3600", "l: 6", 1), "Content-Length")},
+		{"no length", strings.Replace(r0, "Content-Length: 0\r\n", "", 1), nil, failFraming, len(r0) - len("Content-Length: 0\r\n") - 1},
+		{"no colon", strings.Replace(r0, "Expires: 3600", "Expires 3600", 1), nil, failFraming, lf(strings.Replace(r0, "Expires: 3600", "Expires 3600", 1), "Expires")},
+		{"bare CR", strings.Replace(r0, "Expires: 3600", "Expires:\r3600", 1), nil, failFraming, strings.Index(r0, "Expires") + 9},
+		{"http", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", nil, failNotSIP, len("GET / HTTP/1.1\r")},
+		{"tls", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", nil, failNotSIP, 0},
+		{"no crlf", strings.Repeat("A", 40) + " x", nil, failNotSIP, 32},
+		{"endless header", "REGISTER sip:a SIP/2.0\r\nX: " + strings.Repeat("a", 40000), nil, failTooLarge, 32 << 10},
+		{"ok then bad", r0 + register("d", "-1", ""), []int{len(r0)}, failFraming, len(r0) + lf(register("d", "-1", ""), "Content-Length")},
+		ok("response", "SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n"),
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := []byte(tt.stream)
+			gotEnds, fail := ends(DefaultMaxMessageSize, s)
+			if fmt.Sprint(gotEnds) != fmt.Sprint(tt.ends) || fail != tt.fail {
+				t.Fatalf("byte by byte: ends %v fail %d, want %v %d", gotEnds, fail, tt.ends, tt.fail)
+			}
+			want := tt.pass
+			if want < 0 {
+				want = len(s)
+			}
+			for _, sizes := range [][]int{{len(s)}, {1}, {2}, {3, 7}, {100}, {1000, 1}} {
+				f := newFramer(DefaultMaxMessageSize, true)
+				r := follow(&f, split(s, sizes...))
+				got := joined(r.chunks)
+				if !bytes.Equal(got, s[:min(len(got), len(s))]) {
+					t.Fatalf("chunks %v: passed on bytes that differ from the stream", sizes)
+				}
+				if len(got) != want || r.fail != tt.fail || int(r.completed) != len(tt.ends) {
+					t.Fatalf("chunks %v: passed %d bytes, fail %d, %d messages; want %d, %d, %d", sizes, len(got), r.fail, r.completed, want, tt.fail, len(tt.ends))
+				}
+				// sipgo, fed what was passed on, finds the same messages
+				// and never sees the line that was refused.
+				n, err := sipgoCount(r.chunks)
+				if tt.fail != failNotSIP && (err != nil || n != len(tt.ends)) {
+					t.Fatalf("chunks %v: sipgo parsed %d messages, error %v; want %d", sizes, n, err, len(tt.ends))
+				}
+			}
+		})
+	}
+}
+
+func TestFramerAnswer(t *testing.T) {
+	src := netip.MustParseAddrPort("192.0.2.7:40000")
+	tests := []struct {
+		name, msg string
+		answer    string // "" for none
+	}{{
+		"negative",
+		register("call-1", "-5", ""),
+		"SIP/2.0 400 Bad Request\r\n" +
+			"Via: SIP/2.0/TCP 10.0.0.5:51234;branch=z9hG4bK-call-1;rport=40000;received=192.0.2.7\r\n" +
+			"From: <sip:1001@10.10.10.1>;tag=abc\r\n" +
+			"To: <sip:1001@10.10.10.1>;tag=TAG\r\n" +
+			"Call-ID: call-1\r\n" +
+			"CSeq: 1 REGISTER\r\n" +
+			"Content-Length: 0\r\n\r\n",
+	}, {
+		"compact and folded, two Vias, a To tag",
+		"OPTIONS sip:x SIP/2.0\r\nv: SIP/2.0/UDP a;branch=z9hG4bK1\r\n" +
+			"VIA: SIP/2.0/UDP b;branch=z9hG4bK2,\r\n SIP/2.0/UDP c;branch=z9hG4bK3\r\n" +
+			"f: <sip:a@x>;tag=1\r\nt: \"B\" <sip:b@x;tag=uri>;tag=2\r\ni: \r\n  folded-id\r\nCSeq: 7 OPTIONS\r\nl: -1\r\n\r\n",
+		"SIP/2.0 400 Bad Request\r\n" +
+			"Via: SIP/2.0/UDP a;branch=z9hG4bK1\r\n" +
+			"Via: SIP/2.0/UDP b;branch=z9hG4bK2, SIP/2.0/UDP c;branch=z9hG4bK3\r\n" +
+			"From: <sip:a@x>;tag=1\r\n" +
+			"To: \"B\" <sip:b@x;tag=uri>;tag=2\r\n" +
+			"Call-ID: folded-id\r\n" +
+			"CSeq: 7 OPTIONS\r\n" +
+			"Content-Length: 0\r\n\r\n",
+	}, {
+		"too large",
+		register("call-2", "60000", ""),
+		"SIP/2.0 513 Message Too Large\r\n" +
+			"Via: SIP/2.0/TCP 10.0.0.5:51234;branch=z9hG4bK-call-2;rport=40000;received=192.0.2.7\r\n" +
+			"From: <sip:1001@10.10.10.1>;tag=abc\r\n" +
+			"To: <sip:1001@10.10.10.1>;tag=TAG\r\n" +
+			"Call-ID: call-2\r\n" +
+			"CSeq: 1 REGISTER\r\n" +
+			"Content-Length: 0\r\n\r\n",
+	},
+		{"ACK", strings.Replace(register("c", "-5", ""), "REGISTER sip", "ACK sip", 1), ""},
+		{"no Call-ID", strings.Replace(register("c", "-5", ""), "Call-ID: c\r\n", "", 1), ""},
+		{"a response", "SIP/2.0 200 OK\r\nVia: x\r\nFrom: a\r\nTo: b\r\nCall-ID: c\r\nCSeq: 1 X\r\nl: -1\r\n\r\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFramer(DefaultMaxMessageSize, true)
+			f.feed([]byte(tt.msg))
+			if !f.failed() || f.needMore() {
+				t.Fatalf("fail %d, need more %v", f.fail, f.needMore())
+			}
+			code, reason := statusFor(f.fail)
+			got, ok := f.answer(nil, code, reason, src)
+			if tt.answer == "" {
+				if ok {
+					t.Fatalf("answered %q", got)
+				}
+				return
+			}
+			// The tag is a hash; the same request always gets the same one.
+			again, _ := f.answer(nil, code, reason, src)
+			if !ok || !bytes.Equal(got, again) {
+				t.Fatalf("answer %v %q, again %q", ok, got, again)
+			}
+			want := tt.answer
+			if i := bytes.Index(got, []byte("\r\nTo: ")); i >= 0 && strings.Contains(want, "tag=TAG") {
+				i += bytes.Index(got[i:], []byte(";tag="))
+				tag := got[i+5 : i+5+16]
+				want = strings.Replace(want, "TAG", string(tag), 1)
+			}
+			if string(got) != want {
+				t.Fatalf("answer\n%s\nwant\n%s", got, want)
+			}
+			// sipgo reads it as a response to the request.
+			msg, err := sip.ParseMessage(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res, ok := msg.(*sip.Response); !ok || res.StatusCode != code {
+				t.Fatalf("sipgo reads %v", msg)
+			}
+		})
+	}
+}
+
+// A refused message's header section is read to its end before the
+// answer, so that the headers after the bad line are in it.
+func TestFramerReadsHeadersToTheEnd(t *testing.T) {
+	msg := "REGISTER sip:a SIP/2.0\r\nContent-Length: -5\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK9\r\n" +
+		"From: <sip:a@h>;tag=1\r\nTo: <sip:a@h>\r\nCall-ID: late\r\nCSeq: 2 REGISTER\r\n\r\n"
+	f := newFramer(DefaultMaxMessageSize, true)
+	cut := strings.Index(msg, "Via") + 3
+	d, _, _ := f.feed([]byte(msg[:cut]))
+	if !f.needMore() || d != strings.Index(msg, "-5")+3 {
+		t.Fatalf("passed %d; need more %v", d, f.needMore())
+	}
+	if d, _, _ := f.feed([]byte(msg[cut:])); d != 0 || f.needMore() {
+		t.Fatalf("after the failure passed %d; need more %v", d, f.needMore())
+	}
+	res, ok := f.answer(nil, 400, "Bad Request", netip.AddrPort{})
+	if !ok || !bytes.Contains(res, []byte("Call-ID: late\r\n")) {
+		t.Fatalf("%v %q", ok, res)
+	}
+}
+
+func FuzzFramer(f *testing.F) {
+	r0 := register("a", "0", "")
+	for _, seed := range []struct {
+		s     string
+		sizes []byte
+	}{
+		{r0, nil},
+		{r0 + register("b", "5", "hello") + r0, []byte{1}},
+		{"\r\n\r\n" + r0 + "\r\n" + r0, []byte{3, 7}},
+		{strings.Replace(r0, "Content-Length:", "l:", 1), []byte{2}},
+		{strings.Replace(r0, "Content-Length: 0", "Content-Length:\r\n 0", 1), []byte{1, 50}},
+		{register("c", "-5", ""), []byte{5}},
+		{register("c", "99999999999", ""), nil},
+		{register("c", "40000", ""), []byte{200}},
+		{register("c", "", ""), []byte{1}},
+		{strings.Replace(r0, "Content-Length: 0\r\n", "", 1), nil},
+		{"REGISTER sip:a SIP/2.0\r\nX: " + strings.Repeat("a", 33000), []byte{255}},
+		{"GET / HTTP/1.1\r\n\r\n", nil},
+		{"SIP/2.0 200 OK\r\nl: 2\r\n\r\nokSIP/2.0 200 OK\r\nl: 0\r\n\r\n", []byte{4}},
+	} {
+		f.Add([]byte(seed.s), seed.sizes)
+	}
+	f.Fuzz(func(t *testing.T, s, sizes []byte) {
+		const max = 2048
+		whole := newFramer(max, true)
+		w := follow(&whole, [][]byte{s})
+		var cuts []int
+		for _, b := range sizes {
+			cuts = append(cuts, int(b))
+		}
+		chunked := newFramer(max, true)
+		c := follow(&chunked, split(s, cuts...))
+		byteWise := newFramer(max, true)
+		b := follow(&byteWise, split(s))
+		for _, r := range []delivery{c, b} {
+			if r.fail != w.fail || r.completed != w.completed || !bytes.Equal(joined(r.chunks), joined(w.chunks)) {
+				t.Fatalf("fed in chunks: fail %d, %d messages, %d bytes; fed whole: %d, %d, %d",
+					r.fail, r.completed, len(joined(r.chunks)), w.fail, w.completed, len(joined(w.chunks)))
+			}
+		}
+		if got := joined(w.chunks); !bytes.HasPrefix(s, got) {
+			t.Fatal("passed on bytes that differ from the stream")
+		}
+		for _, fr := range []*framer{&whole, &chunked, &byteWise} {
+			if len(fr.buf) > max+2 {
+				t.Fatalf("kept %d bytes", len(fr.buf))
+			}
+		}
+		// Where sipgo parses the bytes passed on without an error, it
+		// finds the messages the framer found.
+		if n, err := sipgoCount(c.chunks); err == nil && c.fail == failNone && n != int(c.completed) {
+			t.Fatalf("sipgo parsed %d messages, the framer %d", n, c.completed)
+		}
+		if whole.failed() {
+			code, reason := statusFor(whole.fail)
+			whole.answer(nil, code, reason, netip.MustParseAddrPort("127.0.0.1:5060"))
+		}
+	})
+}
