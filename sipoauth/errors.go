@@ -27,6 +27,13 @@ var (
 	ErrNotAccessToken    = errors.New("sipoauth: not an access token")
 )
 
+// ErrUnavailable says that a token could not be checked because something
+// it depends on failed: the revocation store, the key server, the
+// caller's context. It is not the token's fault, so ErrorCode maps it to
+// "" (answer with a server error and Retry-After, not a challenge), and it
+// is never cached. The error wraps the cause too.
+var ErrUnavailable = errors.New("sipoauth: token could not be checked: a service it depends on is unavailable")
+
 var tokenErrors = []error{ErrMalformed, ErrAlgorithm, ErrUnknownKey, ErrBadSignature, ErrDecrypt,
 	ErrMissingClaim, ErrExpired, ErrNotYetValid, ErrIssuer, ErrAudience, ErrRevoked, ErrRefreshToken, ErrBindingMismatch,
 	ErrNotAccessToken}
@@ -35,11 +42,12 @@ var tokenErrors = []error{ErrMalformed, ErrAlgorithm, ErrUnknownKey, ErrBadSigna
 // challenge (RFC 6750 §3.1, RFC 8898 §2.3): insufficient_scope for missing
 // scope, invalid_request for an oversized token, invalid_token for every
 // other reason the token was refused, and "" for errors that are not the
-// token's fault (a key server that cannot be reached, a canceled context),
-// which call for a server error rather than a challenge.
+// token's fault (ErrUnavailable: a key server or revocation store that
+// cannot be reached, a canceled context), which call for a server error
+// rather than a challenge.
 func ErrorCode(err error) bearer.ErrorCode {
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, ErrUnavailable):
 		return ""
 	case errors.Is(err, ErrInsufficientScope):
 		return bearer.InsufficientScope

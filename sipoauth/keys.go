@@ -29,7 +29,10 @@ type KeySource interface {
 	// VerificationKey returns the *rsa.PublicKey, *ecdsa.PublicKey or
 	// ed25519.PublicKey with this key id, for a token signed with alg. kid
 	// is empty when the token names no key. An error wrapping
-	// ErrUnknownKey says there is none.
+	// ErrUnknownKey says there is none, one wrapping ErrAlgorithm that the
+	// key is not for alg; the Validator refuses the token for them. Any
+	// other error (a key server out of reach) fails the validation with
+	// ErrUnavailable.
 	VerificationKey(ctx context.Context, kid, alg string) (crypto.PublicKey, error)
 }
 

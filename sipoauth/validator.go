@@ -63,7 +63,8 @@ type Config struct {
 	Now func() time.Time
 	// MaxTokenSize in bytes; DefaultMaxTokenSize when 0.
 	MaxTokenSize int
-	// Revocation, if set, is asked on every validation, cache hits included.
+	// Revocation, if set, is asked on every validation, cache hits
+	// included. Its errors fail the validation with ErrUnavailable.
 	Revocation Revocation
 	// Binding, if set, ties tokens to requests in ValidateRequest.
 	Binding *Binding
@@ -172,7 +173,9 @@ type Request struct {
 // Binding ties a token to the request it authenticates.
 type Binding struct {
 	// DeviceOwner returns the user who owns device; the token's user must
-	// be that user. An error refuses the token.
+	// be that user. An error refuses the token (ErrBindingMismatch), unless
+	// it wraps ErrUnavailable or the context is done: then the owner could
+	// not be looked up, and the validation fails with ErrUnavailable.
 	DeviceOwner func(ctx context.Context, device string) (string, error)
 	// MatchFromUser requires the From user to be the token's user.
 	MatchFromUser bool
@@ -221,7 +224,7 @@ func (v *Validator) validate(ctx context.Context, token string, req *Request) (I
 	if r := v.cfg.Revocation; r != nil {
 		revoked, err := r.Revoked(ctx, id.TokenID, id.User, id.IssuedAt)
 		if err != nil {
-			return Identity{}, fmt.Errorf("sipoauth: revocation: %w", err)
+			return Identity{}, unavailable("revocation", err)
 		}
 		if revoked {
 			return Identity{}, ErrRevoked
@@ -245,7 +248,10 @@ func (v *Validator) bind(ctx context.Context, id *Identity, req *Request) error 
 	}
 	if b.DeviceOwner != nil {
 		owner, err := b.DeviceOwner(ctx, req.Device)
-		if err != nil {
+		switch {
+		case err != nil && (errors.Is(err, ErrUnavailable) || ctx.Err() != nil):
+			return unavailable("device owner", err)
+		case err != nil:
 			return fmt.Errorf("%w: device %q: %v", ErrBindingMismatch, req.Device, err)
 		}
 		if !SameUser(owner, id.User) {
@@ -368,8 +374,13 @@ func (v *Validator) keyFor(ctx context.Context, h header, claims *claimSet) (jwt
 		// An HMAC secret is used only under a key id that names no public
 		// key: a public key can never become an HMAC secret.
 		if v.cfg.Keys != nil {
-			if _, err := v.cfg.Keys.VerificationKey(ctx, kid, h.Alg); err == nil {
+			_, err := v.cfg.Keys.VerificationKey(ctx, kid, h.Alg)
+			if err == nil {
 				return nil, nil, fmt.Errorf("%w: %s with the public key %q", ErrAlgorithm, h.Alg, kid)
+			}
+			// Fail closed when it cannot be told.
+			if err := keyError(ctx, err); errors.Is(err, ErrUnavailable) {
+				return nil, nil, err
 			}
 		}
 		if key, ok := v.cfg.HMAC.key(kid); ok {
@@ -382,12 +393,41 @@ func (v *Validator) keyFor(ctx context.Context, h header, claims *claimSet) (jwt
 	}
 	key, err := v.cfg.Keys.VerificationKey(ctx, kid, h.Alg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, keyError(ctx, err)
 	}
 	if !keyFits(key, h.Alg) {
 		return nil, nil, fmt.Errorf("%w: %s with a %T key", ErrAlgorithm, h.Alg, key)
 	}
 	return method, key, nil
+}
+
+// keyError sorts out why a KeySource returned no key: a reason to refuse
+// the token (ErrUnknownKey, ErrAlgorithm), or a failure to look it up (a
+// key server out of reach, the context done), which is ErrUnavailable.
+func keyError(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		if !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w: %v", cerr, err)
+		}
+		return unavailable("signing keys", err)
+	}
+	if ErrorCode(err) == "" {
+		return unavailable("signing keys", err)
+	}
+	return err
+}
+
+// unavailable wraps err, the failure of something a validation depends on,
+// in ErrUnavailable. The cause stays in the chain unless it names a reason
+// to refuse a token, so that the error still wraps one reason only.
+func unavailable(what string, err error) error {
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		return err
+	case ErrorCode(err) != "":
+		return fmt.Errorf("%w: %s: %v", ErrUnavailable, what, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
 }
 
 // validKID accepts printable ASCII key ids up to 256 bytes that could not
