@@ -1,6 +1,7 @@
 package mtlstrust
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -74,7 +75,8 @@ func AuthorizeAny() Authorizer {
 // AuthorizeTable allows a peer one of whose names (RFC 6125, see Names)
 // is in the table; a wildcard name in the peer's certificate counts only
 // for entries with AllowWildcardCertificate set. The table is consulted
-// on every handshake, so entries added or removed take effect at once.
+// on every handshake, so entries added or removed take effect at once for
+// new connections; AuthorizeConnection applies them to established ones.
 func AuthorizeTable(t Table, opts ...MatchOption) Authorizer {
 	o := matchOpts(opts)
 	return func(peer *x509.Certificate, _ [][]*x509.Certificate) error {
@@ -113,6 +115,41 @@ func AuthorizeNames(names []string, opts ...MatchOption) Authorizer {
 		}
 		return nil
 	}
+}
+
+// Refusals of AuthorizeConnection made once, so that a refusal of a
+// connection without a verified peer costs nothing.
+var (
+	errNoConnectionState = fmt.Errorf("%w: no TLS connection state", ErrNotAuthorized)
+	errNoVerifiedPeer    = fmt.Errorf("%w: no verified client certificate", ErrNotAuthorized)
+	errNoAuthorizer      = fmt.Errorf("%w: no authorizer", ErrNotAuthorized)
+)
+
+// AuthorizeConnection asks a again about the peer of an established
+// connection, whose state cs is (tls.Conn.ConnectionState, or the TLS
+// field of an http.Request). The handshake asked a once; a SIP stack that
+// asks again for every request arriving on the MRA OAuth port stops
+// serving an edge proxy as soon as its entry leaves the table, rather
+// than when the proxy next connects, since AuthorizeTable reads the table
+// at each call.
+//
+// A nil cs, a connection without a peer certificate or whose peer was not
+// verified against a trust store (no verified chains), and a nil a are
+// refused with an error wrapping ErrNotAuthorized. The chain is not
+// verified again: a signer removed from the trust store, or a
+// certificate that has expired since, ends only new handshakes. The
+// function itself allocates nothing; the cost is a's (for AuthorizeTable,
+// the peer's names and one table lookup).
+func AuthorizeConnection(a Authorizer, cs *tls.ConnectionState) error {
+	switch {
+	case cs == nil:
+		return errNoConnectionState
+	case len(cs.PeerCertificates) == 0 || len(cs.VerifiedChains) == 0:
+		return errNoVerifiedPeer
+	case a == nil:
+		return errNoAuthorizer
+	}
+	return a(cs.PeerCertificates[0], cs.VerifiedChains)
 }
 
 // AuthorizeAllOf allows a peer that every authorizer allows.

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 )
 
 // cipherSuites are the TLS 1.2 suites offered: ECDHE with AEAD only.
@@ -83,18 +82,17 @@ func OAuthServerConfig(cert *CertSource, opts ...Option) *tls.Config {
 // EdgeServerConfig returns the configuration of the MRA OAuth port (5091):
 // mutual TLS presenting cert, requiring a client certificate whose chain
 // verifies against trust (with the clientAuth usage), then authz (for
-// example AuthorizeTable) in VerifyConnection. The trust store is read at
-// every handshake, so a reload takes effect on the next one.
+// example AuthorizeTable) in VerifyConnection, through AuthorizeConnection,
+// which the SIP stack can call again on each request (a nil authz refuses
+// every peer). The trust store is read at every handshake, so a reload
+// takes effect on the next one.
 func EdgeServerConfig(cert *CertSource, trust *TrustStore, authz Authorizer, opts ...Option) *tls.Config {
 	o := buildOptions(opts)
 	base := baseConfig(o)
 	base.GetCertificate = cert.GetCertificate
 	base.ClientAuth = tls.RequireAndVerifyClientCert
 	base.VerifyConnection = func(cs tls.ConnectionState) error {
-		if len(cs.PeerCertificates) == 0 || len(cs.VerifiedChains) == 0 {
-			return fmt.Errorf("%w: no verified client certificate", ErrNotAuthorized)
-		}
-		if err := authz(cs.PeerCertificates[0], cs.VerifiedChains); err != nil {
+		if err := AuthorizeConnection(authz, &cs); err != nil {
 			return err
 		}
 		return o.runVerify(cs)

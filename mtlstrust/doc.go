@@ -14,6 +14,9 @@
 // of the troubleshooting scenarios of a real deployment. A Listener
 // completes handshakes before handing connections to the SIP stack, so
 // that the node learns why an edge proxy could not connect.
+// AuthorizeConnection asks the authorizer again about an established
+// connection, so that a SIP stack checking each request on the MRA port
+// stops serving an edge proxy as soon as its entry leaves the table.
 //
 // A wildcard name in the table ("*.mra.example.com") admits certificates
 // named one label under it. A wildcard name in a certificate is another

@@ -46,3 +46,41 @@ func ExampleMemoryTable_Match() {
 	// expc1.mra.example.com true Expressway-C cluster
 	// a.b.mra.example.com false
 }
+
+// A certificate that presents a wildcard name stands for an entry only
+// if the entry allows it.
+func ExampleEntry_allowWildcardCertificate() {
+	table := &mtlstrust.MemoryTable{}
+	table.Put(mtlstrust.Entry{HostNameOrIP: "expc1", Names: []string{"expc1.example.com"}})
+	table.Put(mtlstrust.Entry{HostNameOrIP: "expc2", Names: []string{"expc2.example.net"}, AllowWildcardCertificate: true})
+	for _, n := range []mtlstrust.Names{
+		{DNS: []string{"*.example.com"}},
+		{DNS: []string{"*.example.net"}},
+	} {
+		if e, ok := table.Match(n); ok {
+			fmt.Println(n, "is", e.HostNameOrIP)
+		} else {
+			fmt.Println(n, "is in no entry that allows it")
+		}
+	}
+	// Output:
+	// *.example.com is in no entry that allows it
+	// *.example.net is expc2
+}
+
+// On the MRA OAuth port, each request is checked again against the
+// table with the connection's state, so that removing an edge proxy's
+// entry ends its registrations on the connections it holds.
+func ExampleAuthorizeConnection() {
+	table := &mtlstrust.MemoryTable{}
+	authz := mtlstrust.AuthorizeTable(table)
+	handle := func(conn *tls.Conn, request []byte) error {
+		cs := conn.ConnectionState()
+		if err := mtlstrust.AuthorizeConnection(authz, &cs); err != nil {
+			return err // answer 403 Forbidden
+		}
+		// ... serve the request
+		return nil
+	}
+	_ = handle
+}
