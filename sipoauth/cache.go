@@ -25,38 +25,41 @@ type cacheShard struct {
 	mu sync.Mutex // serializes writers, to keep n exact
 }
 
+// cacheEntry is the outcome of one validation: an identity or an error,
+// which holds from from (inclusive) until until (exclusive), unix
+// nanoseconds, for as long as the keys it was checked with (keys) are the
+// keys. It is never modified once stored.
 type cacheEntry struct {
-	token   string
-	id      *Identity
-	err     error
-	expires int64 // unix nanoseconds
+	token       string
+	id          *Identity
+	err         error
+	from, until int64
+	keys        keyStamp
 }
 
 func newCache(size int) *cache {
 	return &cache{seed: maphash.MakeSeed(), perShard: int64(max(1, size/cacheShards))}
 }
 
-// get returns what was remembered of token, if it is still fresh.
-func (c *cache) get(token string, now time.Time) (*Identity, error, bool) {
+// get returns what was remembered of token, if it holds at now.
+func (c *cache) get(token string, now time.Time) *cacheEntry {
 	h := maphash.String(c.seed, token)
 	x, ok := c.shards[h%cacheShards].m.Load(h)
 	if !ok {
-		return nil, nil, false
+		return nil
 	}
 	e := x.(*cacheEntry)
-	if e.token != token || now.UnixNano() >= e.expires {
-		return nil, nil, false
+	if n := now.UnixNano(); e.token != token || n < e.from || n >= e.until {
+		return nil
 	}
-	return e.id, e.err, true
+	return e
 }
 
-// put remembers the outcome for token until expires. A full shard drops
-// an arbitrary entry, which keeps the cost of a flood of distinct tokens
-// constant.
-func (c *cache) put(token string, id *Identity, err error, expires time.Time) {
-	h := maphash.String(c.seed, token)
+// put remembers e. A full shard drops an arbitrary entry, which keeps the
+// cost of a flood of distinct tokens constant.
+func (c *cache) put(e *cacheEntry) {
+	h := maphash.String(c.seed, e.token)
 	s := &c.shards[h%cacheShards]
-	e := &cacheEntry{token: token, id: id, err: err, expires: expires.UnixNano()}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, loaded := s.m.Swap(h, e); loaded {

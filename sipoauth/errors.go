@@ -25,6 +25,7 @@ var (
 	ErrRefreshToken      = errors.New("sipoauth: a refresh token is not a credential")
 	ErrBindingMismatch   = errors.New("sipoauth: token not bound to this request")
 	ErrNotAccessToken    = errors.New("sipoauth: not an access token")
+	ErrLifetime          = errors.New("sipoauth: token lifetime longer than the limit")
 )
 
 // ErrUnavailable says that a token could not be checked because something
@@ -36,7 +37,7 @@ var ErrUnavailable = errors.New("sipoauth: token could not be checked: a service
 
 var tokenErrors = []error{ErrMalformed, ErrAlgorithm, ErrUnknownKey, ErrBadSignature, ErrDecrypt,
 	ErrMissingClaim, ErrExpired, ErrNotYetValid, ErrIssuer, ErrAudience, ErrRevoked, ErrRefreshToken, ErrBindingMismatch,
-	ErrNotAccessToken}
+	ErrNotAccessToken, ErrLifetime}
 
 // ErrorCode maps a Validate error to the error code a registrar puts in its
 // challenge (RFC 6750 §3.1, RFC 8898 §2.3): insufficient_scope for missing

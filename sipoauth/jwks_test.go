@@ -180,3 +180,129 @@ func TestJWKSUnknownKIDFlood(t *testing.T) {
 		t.Fatalf("real key during the flood: %v", err)
 	}
 }
+
+// TestJWKSRemovedKeyLeavesCache: once the key server stops publishing a
+// key, tokens it verified are refused, cached or not; the others stay.
+func TestJWKSRemovedKeyLeavesCache(t *testing.T) {
+	testKeys(t)
+	ks := newKeyServer(t, map[string]*rsa.PublicKey{"a": &rsaKey.PublicKey, "b": &rsaKey2.PublicKey})
+	src, err := NewJWKSURL(ks.URL, JWKSOptions{Timeout: 2 * time.Second, RefreshInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	v := newValidator(t, func(c *Config) { c.Keys = src; c.CacheSize = 64 })
+	ctx := context.Background()
+	tokA := sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "a"}, claims())
+	tokB := sign(t, jwt.SigningMethodRS256, rsaKey2, map[string]any{"kid": "b"}, claims())
+	for _, tok := range []string{tokA, tokB, tokA, tokB} {
+		if _, err := v.Validate(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ks.publish(map[string]*rsa.PublicKey{"b": &rsaKey2.PublicKey})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := v.Validate(ctx, tokA)
+		if errors.Is(err, ErrUnknownKey) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("token of the removed key still accepted: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := v.Validate(ctx, tokB); err != nil {
+		t.Fatalf("token of the remaining key: %v", err)
+	}
+}
+
+// TestJWKSGeneration: refreshing a set that did not change keeps its
+// generation, so the cache keeps its entries; a changed set does not.
+func TestJWKSGeneration(t *testing.T) {
+	testKeys(t)
+	ks := newKeyServer(t, map[string]*rsa.PublicKey{"a": &rsaKey.PublicKey})
+	src, err := NewJWKSURL(ks.URL, JWKSOptions{Timeout: 2 * time.Second, RefreshInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	g := src.Generation()
+	waitFetches := func(n int32) {
+		t.Helper()
+		want := ks.fetches.Load() + n
+		for deadline := time.Now().Add(5 * time.Second); ks.fetches.Load() < want; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the set is not refreshed")
+			}
+		}
+		time.Sleep(10 * time.Millisecond) // the last fetch is stored
+	}
+	waitFetches(3)
+	if src.Generation() != g {
+		t.Fatalf("generation %d after refreshing the same set, was %d", src.Generation(), g)
+	}
+	ks.publish(map[string]*rsa.PublicKey{"a": &rsaKey.PublicKey, "b": &rsaKey2.PublicKey})
+	waitFetches(2)
+	if src.Generation() == g {
+		t.Fatal("generation unchanged after a key was added")
+	}
+	doc, _ := NewJWKS(jwksOf(map[string]*rsa.PublicKey{"a": &rsaKey.PublicKey}))
+	if g := doc.Generation(); g != doc.Generation() {
+		t.Fatal("the generation of a document changes")
+	}
+}
+
+// TestJWKSUnreachable: with the key server unreachable, a token whose key
+// the last good set lacks cannot be checked (ErrUnavailable), which is not
+// remembered; tokens already in the cache keep passing.
+func TestJWKSUnreachable(t *testing.T) {
+	testKeys(t)
+	var down atomic.Bool
+	down.Store(true)
+	ks := newKeyServer(t, map[string]*rsa.PublicKey{"a": &rsaKey.PublicKey})
+	inner := ks.Config.Handler
+	ks.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+	var failures atomic.Int32
+	src, err := NewJWKSURL(ks.URL, JWKSOptions{
+		Timeout: 2 * time.Second, RefreshInterval: 30 * time.Millisecond,
+		UnknownKIDInterval: 10 * time.Millisecond, UnknownKIDWait: time.Second,
+		OnError: func(error) { failures.Add(1) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	v := newValidator(t, func(c *Config) { c.Keys = src; c.CacheSize = 64 })
+	ctx := context.Background()
+	tok := sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "a"}, claims())
+	_, err = v.Validate(ctx, tok)
+	if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrUnknownKey) || ErrorCode(err) != "" {
+		t.Fatalf("key server down: %v, want ErrUnavailable", err)
+	}
+	if !strings.Contains(err.Error(), "503") {
+		t.Fatalf("error %q does not say why", err)
+	}
+	down.Store(false)
+	time.Sleep(20 * time.Millisecond) // past UnknownKIDInterval
+	if _, err := v.Validate(ctx, tok); err != nil {
+		t.Fatalf("key server back: %v", err)
+	}
+	down.Store(true)
+	for f := failures.Load(); failures.Load() < f+2; {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := v.Validate(ctx, tok); err != nil {
+		t.Fatalf("cached token while the key server is down: %v", err)
+	}
+	made := sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "made-up"}, claims())
+	if _, err := v.Validate(ctx, made); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("unknown key while the key server is down: %v", err)
+	}
+}

@@ -7,16 +7,18 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/MicahParks/keyfunc/v3"
+	"github.com/MicahParks/jwkset"
 	"golang.org/x/time/rate"
 )
 
@@ -35,6 +37,27 @@ type KeySource interface {
 	// ErrUnavailable.
 	VerificationKey(ctx context.Context, kid, alg string) (crypto.PublicKey, error)
 }
+
+// Generational is implemented by a KeySource that can tell when its keys
+// change. StaticKeys, JWKS and SymmetricKeys implement it.
+//
+// The Validator's cache serves a token only while the keys that verified
+// it are still the keys: while the generation it was verified under
+// lasts. With a KeySource that does not implement Generational, the cache
+// asks the source for the key on every hit instead, and serves the hit
+// only if the key is the same.
+type Generational interface {
+	// Generation returns a number that changes whenever the keys change
+	// (it may also change when they did not). It must not return the new
+	// number before VerificationKey returns the new keys.
+	Generation() uint64
+}
+
+var (
+	_ Generational = (*StaticKeys)(nil)
+	_ Generational = (*JWKS)(nil)
+	_ Generational = (*SymmetricKeys)(nil)
+)
 
 // checkPublicKey refuses key types the validator does not verify with and
 // RSA keys under MinRSABits.
@@ -63,6 +86,7 @@ func checkPublicKey(k crypto.PublicKey) error {
 // zero value holds no key.
 type StaticKeys struct {
 	keys atomic.Pointer[map[string]crypto.PublicKey]
+	gen  atomic.Uint64
 }
 
 // NewStaticKeys returns a StaticKeys holding keys, by key id. A key under
@@ -83,8 +107,12 @@ func (s *StaticKeys) Set(keys map[string]crypto.PublicKey) error {
 		m[kid] = k
 	}
 	s.keys.Store(&m)
+	s.gen.Add(1) // after the keys: see Generational
 	return nil
 }
+
+// Generation implements Generational: it changes with every Set.
+func (s *StaticKeys) Generation() uint64 { return s.gen.Load() }
 
 // VerificationKey implements KeySource. A token that names no key is
 // verified with the key under the empty id, or with the only key.
@@ -147,9 +175,10 @@ func ParsePublicKeysPEM(data []byte) ([]crypto.PublicKey, error) {
 
 // JWKS is a KeySource over a JSON Web Key Set (RFC 7517), either a
 // document given once or one fetched from a URL and refreshed. It uses
-// github.com/MicahParks/keyfunc.
+// github.com/MicahParks/jwkset.
 type JWKS struct {
-	kf     keyfunc.Keyfunc
+	keys   jwkset.Storage
+	remote *remoteKeys // nil for a document
 	cancel context.CancelFunc
 }
 
@@ -158,11 +187,15 @@ func NewJWKS(doc []byte) (*JWKS, error) {
 	if !json.Valid(doc) {
 		return nil, errors.New("sipoauth: JWKS is not JSON")
 	}
-	kf, err := keyfunc.NewJWKSetJSON(doc)
+	var set jwkset.JWKSMarshal
+	if err := json.Unmarshal(doc, &set); err != nil {
+		return nil, fmt.Errorf("sipoauth: JWKS: %w", err)
+	}
+	keys, err := set.ToStorage()
 	if err != nil {
 		return nil, fmt.Errorf("sipoauth: JWKS: %w", err)
 	}
-	return &JWKS{kf: kf, cancel: func() {}}, nil
+	return &JWKS{keys: keys, cancel: func() {}}, nil
 }
 
 // JWKSOptions tune NewJWKSURL. Zero values take the defaults.
@@ -188,6 +221,10 @@ type JWKSOptions struct {
 // every RefreshInterval, and when a token names an unknown key (rate
 // limited). Close stops the refreshing. A first fetch that fails is not
 // an error: the set is fetched again on the next unknown key.
+//
+// While the last fetch has failed, a token naming a key that the last good
+// set lacks cannot be checked: VerificationKey says so with an error that
+// is not ErrUnknownKey, and the Validator reports ErrUnavailable.
 func NewJWKSURL(url string, opt JWKSOptions) (*JWKS, error) {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 10 * time.Second
@@ -204,20 +241,26 @@ func NewJWKSURL(url string, opt JWKSOptions) (*JWKS, error) {
 	if opt.Client == nil {
 		opt.Client = &http.Client{Timeout: opt.Timeout}
 	}
+	remote := &remoteKeys{MemoryJWKSet: jwkset.NewMemoryStorage()}
 	ctx, cancel := context.WithCancel(context.Background())
-	noErr := true
-	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{url}, keyfunc.Override{
+	// The first and the periodic fetches run under this context, the ones
+	// for an unknown kid under the token's, cut at UnknownKIDWait.
+	ctx = context.WithValue(ctx, scheduledFetch{}, true)
+	fetched, err := jwkset.NewStorageFromHTTP(url, jwkset.HTTPClientStorageOptions{
 		Client:                    opt.Client,
+		Ctx:                       ctx,
 		HTTPTimeout:               opt.Timeout,
-		NoErrorReturnFirstHTTPReq: &noErr,
-		RateLimitWaitMax:          opt.UnknownKIDWait,
+		NoErrorReturnFirstHTTPReq: true,
 		RefreshInterval:           opt.RefreshInterval,
-		RefreshUnknownKID:         rate.NewLimiter(rate.Every(opt.UnknownKIDInterval), 1),
-		RefreshErrorHandlerFunc: func(string) func(context.Context, error) {
-			return func(_ context.Context, err error) {
-				if opt.OnError != nil {
-					opt.OnError(err)
-				}
+		Storage:                   remote,
+		RefreshErrorHandler: func(fctx context.Context, err error) {
+			// A fetch for an unknown kid that ran out of its short wait
+			// says nothing about the key server.
+			if fctx.Value(scheduledFetch{}) != nil || fctx.Err() == nil {
+				remote.failed.Store(&err)
+			}
+			if opt.OnError != nil {
+				opt.OnError(err)
 			}
 		},
 	})
@@ -225,31 +268,119 @@ func NewJWKSURL(url string, opt JWKSOptions) (*JWKS, error) {
 		cancel()
 		return nil, fmt.Errorf("sipoauth: JWKS %s: %w", url, err)
 	}
-	return &JWKS{kf: kf, cancel: cancel}, nil
+	keys, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
+		HTTPURLs:          map[string]jwkset.Storage{url: fetched},
+		RateLimitWaitMax:  opt.UnknownKIDWait,
+		RefreshUnknownKID: rate.NewLimiter(rate.Every(opt.UnknownKIDInterval), 1),
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("sipoauth: JWKS %s: %w", url, err)
+	}
+	return &JWKS{keys: keys, remote: remote, cancel: cancel}, nil
+}
+
+// scheduledFetch marks the context of the fetches NewJWKSURL schedules.
+type scheduledFetch struct{}
+
+// remoteKeys holds the keys of a JWKS fetched from a URL. Each fetch
+// replaces them all; it numbers the sets, counting a fetch only if the
+// set changed, and remembers whether the last fetch failed.
+type remoteKeys struct {
+	*jwkset.MemoryJWKSet
+	mu     sync.Mutex // serializes replacements
+	digest [sha256.Size]byte
+	gen    atomic.Uint64
+	failed atomic.Pointer[error] // the error of the last fetch, nil once one succeeds
+}
+
+// KeyReplaceAll implements jwkset.Storage: a fetch succeeded.
+func (r *remoteKeys) KeyReplaceAll(ctx context.Context, keys []jwkset.JWK) error {
+	h := sha256.New()
+	for _, k := range keys {
+		b, err := json.Marshal(k.Marshal())
+		if err != nil {
+			return err
+		}
+		h.Write(b)
+		h.Write([]byte{0})
+	}
+	var digest [sha256.Size]byte
+	h.Sum(digest[:0])
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.MemoryJWKSet.KeyReplaceAll(ctx, keys); err != nil {
+		return err
+	}
+	r.failed.Store(nil)
+	if digest != r.digest {
+		r.digest = digest
+		r.gen.Add(1) // after the keys: see Generational
+	}
+	return nil
+}
+
+// KeyWrite implements jwkset.Storage.
+func (r *remoteKeys) KeyWrite(ctx context.Context, jwk jwkset.JWK) error {
+	defer r.gen.Add(1)
+	return r.MemoryJWKSet.KeyWrite(ctx, jwk)
+}
+
+// KeyDelete implements jwkset.Storage.
+func (r *remoteKeys) KeyDelete(ctx context.Context, kid string) (bool, error) {
+	defer r.gen.Add(1)
+	return r.MemoryJWKSet.KeyDelete(ctx, kid)
 }
 
 // Close stops refreshing a JWKS fetched from a URL.
 func (j *JWKS) Close() { j.cancel() }
 
+// Generation implements Generational. A JWKS fetched from a URL changes
+// generation when a fetch brings a set that differs from the last; a
+// document does not change.
+func (j *JWKS) Generation() uint64 {
+	if j.remote == nil {
+		return 0
+	}
+	return j.remote.gen.Load()
+}
+
 // VerificationKey implements KeySource. A token that names no key is
 // verified with the set's only key.
 func (j *JWKS) VerificationKey(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
-	st := j.kf.Storage()
 	if kid == "" {
-		all, err := st.KeyReadAll(ctx)
+		all, err := j.keys.KeyReadAll(ctx)
 		if err != nil || len(all) != 1 {
+			if err := j.fetchFailed(kid); err != nil {
+				return nil, err
+			}
 			return nil, fmt.Errorf("%w: the token names no key and the set has %d", ErrUnknownKey, len(all))
 		}
 		return jwkPublic(all[0].Key(), all[0].Marshal().ALG.String(), alg)
 	}
-	jwk, err := st.KeyRead(ctx, kid)
+	jwk, err := j.keys.KeyRead(ctx, kid)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if err := j.fetchFailed(kid); err != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
 	}
 	return jwkPublic(jwk.Key(), jwk.Marshal().ALG.String(), alg)
+}
+
+// fetchFailed returns an error if the set lacks kid and the last fetch
+// failed: the key may well be one the server has.
+func (j *JWKS) fetchFailed(kid string) error {
+	if j.remote == nil {
+		return nil
+	}
+	if err := j.remote.failed.Load(); err != nil {
+		return fmt.Errorf("sipoauth: JWKS: no key %q in the last set fetched, and fetching the set failed: %w", kid, *err)
+	}
+	return nil
 }
 
 // jwkPublic returns the public half of a JWK's key, refusing a key meant
@@ -272,6 +403,7 @@ func jwkPublic(key any, keyAlg, alg string) (crypto.PublicKey, error) {
 // HMAC keys. Set replaces them all at once. The zero value holds none.
 type SymmetricKeys struct {
 	keys atomic.Pointer[map[string][]byte]
+	gen  atomic.Uint64
 }
 
 // NewSymmetricKeys returns SymmetricKeys holding keys, by key id.
@@ -290,7 +422,17 @@ func (s *SymmetricKeys) Set(keys map[string][]byte) error {
 		m[kid] = append([]byte(nil), k...)
 	}
 	s.keys.Store(&m)
+	s.gen.Add(1) // after the keys: see Generational
 	return nil
+}
+
+// Generation implements Generational: it changes with every Set. A nil
+// SymmetricKeys, which holds no key, is at generation 0.
+func (s *SymmetricKeys) Generation() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.gen.Load()
 }
 
 // key returns the key with this id; with no id, the only key.

@@ -87,6 +87,17 @@ func TestUnavailable(t *testing.T) {
 			cause: connRefused,
 		},
 		{
+			// A source that cannot say whether its keys changed is asked on
+			// every cache hit too.
+			name: "key server down, token in the cache", warm: true, token: rs256(t, claims()),
+			down: func(k *flakyKeys, _ *flakyRevocation, _ *atomic.Pointer[error]) context.Context {
+				k.down.Store(&connRefused)
+				return context.Background()
+			},
+			up:    func(k *flakyKeys, _ *flakyRevocation, _ *atomic.Pointer[error]) { k.down.Store(nil) },
+			cause: connRefused,
+		},
+		{
 			name: "key server down, HMAC token", token: sign(t, jwt.SigningMethodHS256, secret, map[string]any{"kid": "lab"}, claims()),
 			down: func(k *flakyKeys, _ *flakyRevocation, _ *atomic.Pointer[error]) context.Context {
 				k.down.Store(&connRefused)

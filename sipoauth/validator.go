@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -63,17 +64,26 @@ type Config struct {
 	Now func() time.Time
 	// MaxTokenSize in bytes; DefaultMaxTokenSize when 0.
 	MaxTokenSize int
+	// MaxLifetime, if positive, refuses tokens meant to live longer
+	// (ErrLifetime): exp - iat, or exp - now (less the leeway) when the
+	// token has no iat. No limit when 0.
+	MaxLifetime time.Duration
 	// Revocation, if set, is asked on every validation, cache hits
 	// included. Its errors fail the validation with ErrUnavailable.
 	Revocation Revocation
 	// Binding, if set, ties tokens to requests in ValidateRequest.
 	Binding *Binding
 	// CacheSize bounds the cache of successful validations;
-	// DefaultCacheSize when 0, no cache when negative.
+	// DefaultCacheSize when 0, no cache when negative. A cached token is
+	// served only within every exp, nbf and iat it carries (outer and
+	// inner) and while the keys that verified and decrypted it are still
+	// the keys (see Generational).
 	CacheSize int
 	// FailureTTL is how long a refused token is remembered (so a flood of
 	// the same bad token costs one signature check); DefaultFailureTTL
-	// when 0, not at all when negative.
+	// when 0, not at all when negative. A change of keys ends it sooner,
+	// for Generational key sources. Failures to check a token
+	// (ErrUnavailable) are never remembered.
 	FailureTTL time.Duration
 }
 
@@ -87,7 +97,9 @@ type Identity struct {
 	Audience []string
 	TokenID  string // jti
 	IssuedAt time.Time
-	Expiry   time.Time
+	// Expiry is the token's exp; for a nested token, the sooner of the
+	// outer and the inner exp.
+	Expiry time.Time
 	// Nested is true for Unified CM's shape, whose claims were decrypted.
 	Nested bool
 	// RawClaims is the JSON object of all the claims (the inner ones of a
@@ -112,6 +124,7 @@ type Validator struct {
 	leeway time.Duration
 	names  ClaimNames
 	cache  *cache
+	gen    Generational // cfg.Keys, if it is
 }
 
 // New returns a Validator for cfg.
@@ -120,6 +133,7 @@ func New(cfg Config) (*Validator, error) {
 		return nil, errors.New("sipoauth: Config.Keys is required")
 	}
 	v := &Validator{cfg: cfg, algs: map[string]bool{}, names: cfg.Claims.withDefaults()}
+	v.gen, _ = cfg.Keys.(Generational)
 	algs := cfg.Algorithms
 	if len(algs) == 0 {
 		algs = DefaultAlgorithms()
@@ -202,24 +216,32 @@ func (v *Validator) validate(ctx context.Context, token string, req *Request) (I
 	var err error
 	hit := false
 	if v.cache != nil {
-		id, err, hit = v.cache.get(token, now)
+		if e := v.cache.get(token, now); e != nil {
+			current, cerr := v.current(ctx, e)
+			if cerr != nil {
+				return Identity{}, cerr
+			}
+			if current {
+				id, err, hit = e.id, e.err, true
+			}
+		}
 	}
 	if !hit {
-		id, err = v.verify(ctx, token, now)
+		e := &cacheEntry{token: token}
+		id, err = v.verify(ctx, token, now, e)
 		if v.cache != nil {
 			switch {
-			case err == nil:
-				v.cache.put(token, id, nil, id.Expiry)
-			case v.cfg.FailureTTL > 0 && ctx.Err() == nil && ErrorCode(err) != "":
-				v.cache.put(token, nil, err, now.Add(v.cfg.FailureTTL))
+			case err == nil && e.until > now.UnixNano():
+				e.id = id
+				v.cache.put(e)
+			case err != nil && v.cfg.FailureTTL > 0 && ctx.Err() == nil && ErrorCode(err) != "":
+				e.err, e.from, e.until = err, now.UnixNano(), now.Add(v.cfg.FailureTTL).UnixNano()
+				v.cache.put(e)
 			}
 		}
 	}
 	if err != nil {
 		return Identity{}, err
-	}
-	if now.After(id.Expiry.Add(v.leeway)) {
-		return Identity{}, fmt.Errorf("%w at %s", ErrExpired, id.Expiry.UTC().Format(time.RFC3339))
 	}
 	if r := v.cfg.Revocation; r != nil {
 		revoked, err := r.Revoked(ctx, id.TokenID, id.User, id.IssuedAt)
@@ -236,6 +258,61 @@ func (v *Validator) validate(ctx context.Context, token string, req *Request) (I
 		}
 	}
 	return *id, nil
+}
+
+// keyStamp records the keys a validation used, so that a cache hit can
+// tell whether they are still the keys.
+type keyStamp struct {
+	// The generations of Config.Keys (if Generational), DecryptionKeys
+	// and HMAC, read before any key was looked up.
+	keys, dec, hmac uint64
+	// For a Config.Keys that is not Generational: the key id and
+	// algorithm of the token, and the public key that verified it (nil for
+	// an HMAC secret, whose key id Config.Keys must not know).
+	kid, alg string
+	key      crypto.PublicKey
+}
+
+// stamp starts the keyStamp of a validation.
+func (v *Validator) stamp() keyStamp {
+	var s keyStamp
+	if v.gen != nil {
+		s.keys = v.gen.Generation()
+	}
+	s.dec, s.hmac = v.cfg.DecryptionKeys.Generation(), v.cfg.HMAC.Generation()
+	return s
+}
+
+// current reports whether the keys that a cached outcome was checked with
+// are still the keys. With a Config.Keys that cannot tell, it looks the key
+// up again, which can fail with ErrUnavailable. A remembered failure of
+// such a source lasts its FailureTTL.
+func (v *Validator) current(ctx context.Context, e *cacheEntry) (bool, error) {
+	s := &e.keys
+	switch {
+	case s.dec != v.cfg.DecryptionKeys.Generation() || s.hmac != v.cfg.HMAC.Generation():
+		return false, nil
+	case v.cfg.Keys == nil:
+		return true, nil
+	case v.gen != nil:
+		return s.keys == v.gen.Generation(), nil
+	case e.err != nil:
+		return true, nil
+	}
+	key, err := v.cfg.Keys.VerificationKey(ctx, s.kid, s.alg)
+	if err != nil {
+		if err := keyError(ctx, err); errors.Is(err, ErrUnavailable) {
+			return false, err
+		}
+		// No key now: an HMAC secret's id is still free of public keys, a
+		// public key is gone.
+		return s.key == nil, nil
+	}
+	if s.key == nil {
+		return false, nil
+	}
+	same, ok := key.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && same.Equal(s.key), nil
 }
 
 func (v *Validator) bind(ctx context.Context, id *Identity, req *Request) error {
@@ -265,31 +342,40 @@ func (v *Validator) bind(ctx context.Context, id *Identity, req *Request) error 
 }
 
 // verify does the work a cache hit skips: signature, decryption, claims.
-func (v *Validator) verify(ctx context.Context, token string, now time.Time) (*Identity, error) {
+// It records in e the keys it used and when the outcome holds.
+func (v *Validator) verify(ctx context.Context, token string, now time.Time, e *cacheEntry) (*Identity, error) {
+	// The generations are read before any key is: a change after this
+	// point makes the entry stale, never the other way round.
+	e.keys = v.stamp()
 	h, claims, input, sig, err := splitJWS(token)
 	if err != nil {
 		return nil, err
 	}
-	method, key, err := v.keyFor(ctx, h, claims)
+	method, key, err := v.keyFor(ctx, h, claims, &e.keys)
 	if err != nil {
 		return nil, err
 	}
 	if err := method.Verify(input, sig, key); err != nil {
 		return nil, ErrBadSignature
 	}
-	return v.identity(claims, now)
+	return v.identity(claims, now, e)
 }
 
 // identity checks the claims of a verified token, decrypting the private
-// claims of Unified CM's shape first, and returns whose it is.
-func (v *Validator) identity(c *claimSet, now time.Time) (*Identity, error) {
+// claims of Unified CM's shape first, and returns whose it is. It records
+// in e when the outcome holds: from the latest nbf or iat, less the
+// leeway, until the earliest exp, of the outer and the inner claims.
+func (v *Validator) identity(c *claimSet, now time.Time, e *cacheEntry) (*Identity, error) {
 	id := &Identity{}
+	e.from, e.until = math.MinInt64, math.MaxInt64
 	if c.IDToken {
 		return nil, fmt.Errorf("%w: it carries an ID token's nonce, at_hash or c_hash", ErrNotAccessToken)
 	}
+	outerExp, hasOuterExp := time.Time{}, false
 	if c.HasPrivate {
 		// The outer token's own time claims, if any, must hold too.
-		if err := v.checkTimes(c, now, false); err != nil {
+		outerExp, hasOuterExp, _ = date(c.Exp, "exp")
+		if err := v.checkTimes(c, now, false, e); err != nil {
 			return nil, err
 		}
 		var err error
@@ -304,11 +390,15 @@ func (v *Validator) identity(c *claimSet, now time.Time) (*Identity, error) {
 		}
 		id.Nested = true
 	}
-	if err := v.checkTimes(c, now, true); err != nil {
+	if err := v.checkTimes(c, now, true, e); err != nil {
 		return nil, err
 	}
 	if err := v.fill(id, c); err != nil {
 		return nil, err
+	}
+	id.Expiry, _, _ = date(c.Exp, "exp")
+	if hasOuterExp && outerExp.Before(id.Expiry) {
+		id.Expiry = outerExp
 	}
 	return id, nil
 }
@@ -342,7 +432,7 @@ func splitJWS(token string) (h header, claims *claimSet, input string, sig []byt
 
 // keyFor checks the header before any signature work and finds the
 // signing method and key.
-func (v *Validator) keyFor(ctx context.Context, h header, claims *claimSet) (jwt.SigningMethod, any, error) {
+func (v *Validator) keyFor(ctx context.Context, h header, claims *claimSet, st *keyStamp) (jwt.SigningMethod, any, error) {
 	// RFC 8725 §3.10: never let a token choose its own key, or tell us of
 	// extensions we do not understand.
 	if h.Refused != "" {
@@ -370,6 +460,7 @@ func (v *Validator) keyFor(ctx context.Context, h header, claims *claimSet) (jwt
 			return nil, nil, fmt.Errorf("%w: kid %s not accepted", ErrUnknownKey, h.Kid)
 		}
 	}
+	st.kid, st.alg = kid, h.Alg
 	if strings.HasPrefix(h.Alg, "HS") {
 		// An HMAC secret is used only under a key id that names no public
 		// key: a public key can never become an HMAC secret.
@@ -398,6 +489,7 @@ func (v *Validator) keyFor(ctx context.Context, h header, claims *claimSet) (jwt
 	if !keyFits(key, h.Alg) {
 		return nil, nil, fmt.Errorf("%w: %s with a %T key", ErrAlgorithm, h.Alg, key)
 	}
+	st.key = key
 	return method, key, nil
 }
 
@@ -523,28 +615,61 @@ func (v *Validator) decrypt(s string) (*claimSet, error) {
 	return claims, nil
 }
 
-// checkTimes checks exp, nbf and iat; exp must be there when required.
-func (v *Validator) checkTimes(c *claimSet, now time.Time, required bool) error {
-	exp, ok, err := date(c.Exp, "exp")
+// checkTimes checks exp, nbf and iat, and the lifetime; exp must be there
+// when required. It narrows e's window to the times the claims allow.
+func (v *Validator) checkTimes(c *claimSet, now time.Time, required bool, e *cacheEntry) error {
+	exp, hasExp, err := date(c.Exp, "exp")
+	if err != nil {
+		return err
+	}
+	nbf, hasNbf, err := date(c.Nbf, "nbf")
+	if err != nil {
+		return err
+	}
+	iat, hasIat, err := date(c.Iat, "iat")
+	if err != nil {
+		return err
+	}
 	switch {
-	case err != nil:
-		return err
-	case !ok && required:
+	case !hasExp && required:
 		return fmt.Errorf("%w: exp", ErrMissingClaim)
-	case ok && now.After(exp.Add(v.leeway)):
+	case hasExp && now.After(exp.Add(v.leeway)):
 		return fmt.Errorf("%w at %s", ErrExpired, exp.UTC().Format(time.RFC3339))
-	}
-	if nbf, ok, err := date(c.Nbf, "nbf"); err != nil {
-		return err
-	} else if ok && nbf.After(now.Add(v.leeway)) {
+	case hasNbf && nbf.After(now.Add(v.leeway)):
 		return fmt.Errorf("%w: nbf %s", ErrNotYetValid, nbf.UTC().Format(time.RFC3339))
-	}
-	if iat, ok, err := date(c.Iat, "iat"); err != nil {
-		return err
-	} else if ok && iat.After(now.Add(v.leeway)) {
+	case hasIat && iat.After(now.Add(v.leeway)):
 		return fmt.Errorf("%w: issued in the future, %s", ErrNotYetValid, iat.UTC().Format(time.RFC3339))
 	}
+	if limit := v.cfg.MaxLifetime; limit > 0 && hasExp {
+		// Without iat, the token lives at least until exp from now; the
+		// leeway allows for the issuer's clock being ahead of ours.
+		life, since := exp.Sub(now)-v.leeway, "now"
+		if hasIat {
+			life, since = exp.Sub(iat), "iat"
+		}
+		if life > limit {
+			return fmt.Errorf("%w: exp is %v after %s, limit %v", ErrLifetime, life.Round(time.Second), since, limit)
+		}
+	}
+	if hasExp {
+		e.until = min(e.until, unixNano(exp))
+	}
+	if hasNbf {
+		e.from = max(e.from, unixNano(nbf.Add(-v.leeway)))
+	}
+	if hasIat {
+		e.from = max(e.from, unixNano(iat.Add(-v.leeway)))
+	}
 	return nil
+}
+
+// unixNano is t.UnixNano for the times a NumericDate can hold, past those
+// that int64 nanoseconds can (the year 2262) too.
+func unixNano(t time.Time) int64 {
+	if t.Unix() >= math.MaxInt64/int64(time.Second) {
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 // fill checks the claims that policy asks for and fills id.
@@ -587,7 +712,6 @@ func (v *Validator) fill(id *Identity, c *claimSet) error {
 			return fmt.Errorf("%w: %q required", ErrInsufficientScope, s)
 		}
 	}
-	id.Expiry, _, _ = date(c.Exp, "exp")
 	id.IssuedAt, _, _ = date(c.Iat, "iat")
 	id.RawClaims = c.raw
 	return nil

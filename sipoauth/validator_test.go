@@ -644,48 +644,39 @@ func TestBinding(t *testing.T) {
 func TestCache(t *testing.T) {
 	testKeys(t)
 	now := testNow
-	v := newValidator(t, func(c *Config) { c.CacheSize = 64; c.Now = func() time.Time { return now } })
+	keys := newMapKeys(map[string]crypto.PublicKey{"k1": &rsaKey.PublicKey})
+	v := newValidator(t, func(c *Config) { c.Keys = keys; c.CacheSize = 64; c.Now = func() time.Time { return now } })
 	ctx := context.Background()
 	tok := rs256(t, claims())
-	if _, err := v.Validate(ctx, tok); err != nil {
-		t.Fatal(err)
+	for range 2 {
+		if _, err := v.Validate(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if v.cache.len() != 1 {
 		t.Fatalf("cache holds %d", v.cache.len())
 	}
-	// A hit skips the key lookup: with the keys gone it still passes...
-	v.cfg.Keys = &StaticKeys{}
-	if _, err := v.Validate(ctx, tok); err != nil {
-		t.Fatalf("cache hit: %v", err)
-	}
-	// ...but the entry does not outlive the token: past its expiry the
-	// token is checked again (and the keys are gone).
-	now = testNow.Add(time.Hour + time.Second)
-	if _, err := v.Validate(ctx, tok); !errors.Is(err, ErrUnknownKey) {
-		t.Fatalf("expired token served from the cache: %v", err)
-	}
-	v.cfg.Keys, _ = NewStaticKeys(map[string]crypto.PublicKey{"k1": &rsaKey.PublicKey})
+	// The entry does not outlive the token.
 	now = testNow.Add(time.Hour + time.Minute)
 	if _, err := v.Validate(ctx, tok); !errors.Is(err, ErrExpired) {
 		t.Fatalf("expired token: %v", err)
 	}
-	// Failures are remembered for FailureTTL only.
+	// Failures are remembered for FailureTTL only: the key source is not
+	// asked again until then.
 	now = testNow
 	bad := sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1"}, jwt.MapClaims{"exp": 1})
-	v.cfg.Keys, _ = NewStaticKeys(map[string]crypto.PublicKey{"k1": &rsaKey.PublicKey})
 	if _, err := v.Validate(ctx, bad); !errors.Is(err, ErrExpired) {
 		t.Fatal(err)
 	}
-	v.cfg.Keys = &StaticKeys{}
-	if _, err := v.Validate(ctx, bad); !errors.Is(err, ErrExpired) {
-		t.Fatalf("remembered failure: %v", err)
+	asked := keys.lookups.Load()
+	if _, err := v.Validate(ctx, bad); !errors.Is(err, ErrExpired) || keys.lookups.Load() != asked {
+		t.Fatalf("remembered failure: %v, %d lookups", err, keys.lookups.Load()-asked)
 	}
 	now = now.Add(DefaultFailureTTL + time.Millisecond)
-	if _, err := v.Validate(ctx, bad); !errors.Is(err, ErrUnknownKey) {
-		t.Fatalf("failure remembered too long: %v", err)
+	if _, err := v.Validate(ctx, bad); !errors.Is(err, ErrExpired) || keys.lookups.Load() != asked+1 {
+		t.Fatalf("failure remembered too long: %v, %d lookups", err, keys.lookups.Load()-asked)
 	}
 	// The cache stays bounded.
-	v.cfg.Keys, _ = NewStaticKeys(map[string]crypto.PublicKey{"k1": &rsaKey.PublicKey})
 	for i := range 300 {
 		c := claims()
 		c["jti"] = i
