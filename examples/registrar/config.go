@@ -30,6 +30,7 @@ type settings struct {
 	OAuth                 string `json:"oauth"`
 	Edge                  string `json:"edge"`
 	Legacy                string `json:"legacy"`
+	DigestRealm           string `json:"digest-realm"`
 	LegacyUnauthenticated bool   `json:"legacy-unauthenticated"`
 	PlaintextForLoadTests string `json:"plaintext-for-load-tests"`
 
@@ -96,6 +97,7 @@ func defaults() settings {
 		MaxBindings:      registrar.DefaultMaxBindings,
 		MaxTokenLifetime: 24 * 60 * 60,
 		Realm:            bearer.CiscoRealm,
+		DigestRealm:      registrar.DefaultDigestRealm,
 		LogLevel:         "info",
 		ReloadInterval:   5,
 	}
@@ -232,7 +234,8 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 	fs.StringVar(&s.OAuth, "oauth", s.OAuth, "`address` of the OAuth port: TLS, server certificate only, clients send a bearer token (empty: off)")
 	fs.StringVar(&s.Edge, "edge", s.Edge, "`address` of the edge port: mutual TLS from edge proxies listed in -edge-table (empty: off)")
 	fs.StringVar(&s.Legacy, "legacy", s.Legacy, "`address` of the legacy port, plain TCP and UDP (e.g. 0.0.0.0:5060): OAuth devices get 403 \"SIP OAuth Registration port Mismatch\"")
-	fs.BoolVar(&s.LegacyUnauthenticated, "legacy-unauthenticated", s.LegacyUnauthenticated, "let devices without OAuth register on -legacy with no authentication at all (labs only; refused with 403 otherwise)")
+	fs.StringVar(&s.DigestRealm, "digest-realm", s.DigestRealm, "`realm` of the SIP Digest challenge on -legacy, where devices without OAuth authenticate with the digest secret of their -devices entry")
+	fs.BoolVar(&s.LegacyUnauthenticated, "legacy-unauthenticated", s.LegacyUnauthenticated, "let devices without OAuth register on -legacy with no authentication at all, instead of SIP Digest (labs only)")
 	fs.StringVar(&s.PlaintextForLoadTests, "plaintext-for-load-tests", s.PlaintextForLoadTests, "`address` where OAuth registrations are taken over plain TCP and UDP, for load tools without TLS; tokens travel in clear, NEVER in production")
 
 	fs.StringVar(&s.Cert, "cert", s.Cert, "PEM `file` of the node certificate, leaf first then its chain (reloaded when it changes)")
@@ -424,6 +427,9 @@ func (s *settings) check() error {
 	}
 	if s.LegacyUnauthenticated && s.Legacy == "" {
 		bad("legacy-unauthenticated", "has no effect without -legacy")
+	}
+	if s.DigestRealm == "" || !printableASCII(strings.ReplaceAll(s.DigestRealm, " ", "_")) || strings.ContainsAny(s.DigestRealm, `"\`) {
+		bad("digest-realm", "%q: want printable characters without quotes", s.DigestRealm)
 	}
 
 	needCert := s.OAuth != "" || s.Edge != "" || s.TableAPI != ""

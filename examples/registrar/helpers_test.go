@@ -32,8 +32,9 @@ type fixture struct {
 }
 
 const (
-	issuerName = "https://cucm.example.com"
-	audience   = "sip"
+	issuerName     = "https://cucm.example.com"
+	audience       = "sip"
+	digestPassword = "legacy-secret"
 )
 
 func newFixture(t *testing.T) *fixture {
@@ -62,7 +63,8 @@ func newFixture(t *testing.T) *fixture {
 	f.write("devices", "devices.json", []byte(`[
 		{"name": "CSFrado", "owner": "rado", "lines": ["1001"], "oauth": true},
 		{"name": "CSFalice", "owner": "alice", "oauth": true},
-		{"name": "SEPlegacy", "owner": "rado", "oauth": false}
+		{"name": "SEPlegacy", "owner": "rado", "oauth": false},
+		{"name": "SEPdigest", "owner": "bob", "lines": ["1005"], "oauth": false, "digest": {"password": "`+digestPassword+`"}}
 	]`))
 	return f
 }

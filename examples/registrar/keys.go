@@ -180,3 +180,4 @@ func decodeBase64(s string) ([]byte, error) {
 	}
 	return nil, errors.New("not base64")
 }
+func (s *swapKeys) Generation() uint64 { return 0 }

@@ -169,3 +169,77 @@ func TestJWKSURL(t *testing.T) {
 		t.Fatalf("with a token:\n%s", res)
 	}
 }
+
+// TestSwapKeysReload: a -keys file reloaded without a key takes the
+// tokens of that key out of the validator's cache at once, for PEM and
+// JWKS files alike.
+func TestSwapKeysReload(t *testing.T) {
+	a, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{Algorithm: "ES256"})
+	b, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{Algorithm: "ES256"})
+	ctx := context.Background()
+	for name, content := range map[string]func(*sipoauth.Issuer) []byte{
+		"PEM":  (*sipoauth.Issuer).PublicKeyPEM,
+		"JWKS": (*sipoauth.Issuer).JWKS,
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "keys")
+			keys := new(swapKeys)
+			load := func(iss *sipoauth.Issuer) {
+				t.Helper()
+				writeFile(t, p, string(content(iss)))
+				ks, err := loadKeysFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				keys.set(ks)
+			}
+			load(a)
+			if _, ok := sipoauth.KeySource(keys).(sipoauth.Generational); !ok {
+				t.Fatal("swapKeys does not say when its keys change")
+			}
+			v, _ := sipoauth.New(sipoauth.Config{Keys: keys})
+			tok, _ := a.Mint(sipoauth.TokenRequest{User: "rado"})
+			for range 2 {
+				if _, err := v.Validate(ctx, tok); err != nil {
+					t.Fatal(err)
+				}
+			}
+			g := keys.Generation()
+			load(b)
+			if keys.Generation() == g {
+				t.Fatal("generation unchanged by a reload")
+			}
+			if _, err := v.Validate(ctx, tok); !errors.Is(err, sipoauth.ErrUnknownKey) {
+				t.Fatalf("token of the removed key: %v", err)
+			}
+			tok, _ = b.Mint(sipoauth.TokenRequest{User: "rado"})
+			if _, err := v.Validate(ctx, tok); err != nil {
+				t.Fatalf("token of the new key: %v", err)
+			}
+		})
+	}
+}
+
+// TestSwapKeysGeneration: swapKeys changes generation when it is set and
+// when the source it holds changes.
+func TestSwapKeysGeneration(t *testing.T) {
+	a, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{Algorithm: "ES256"})
+	pk, err := parsePEMKeys(a.PublicKeyPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := new(swapKeys)
+	keys.set(pk)
+	seen := map[uint64]bool{keys.Generation(): true}
+	if err := pk.static.Set(map[string]crypto.PublicKey{"other": a.PublicKey()}); err != nil {
+		t.Fatal(err)
+	}
+	if seen[keys.Generation()] {
+		t.Fatal("generation unchanged by a change of the source")
+	}
+	seen[keys.Generation()] = true
+	keys.set(pk)
+	if seen[keys.Generation()] {
+		t.Fatal("generation unchanged by set")
+	}
+}

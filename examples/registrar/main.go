@@ -31,8 +31,10 @@
 // a name of their certificate must be in -edge-table. -legacy (off; e.g.
 // 0.0.0.0:5060) is plain TCP and UDP, where an OAuth device is answered
 // 403 with Warning: 399 <node> "SIP OAuth Registration port Mismatch", as
-// Unified CM answers it. This registrar has no digest or certificate
-// authentication, so devices without OAuth are refused there too, unless
+// Unified CM answers it. Devices without OAuth register there with SIP
+// Digest (RFC 3261, SHA-256 and MD5 as RFC 8760 adds, realm -digest-realm,
+// "ccmsipline" by default) against the "digest" secret of their entry in
+// -devices; a device without one is refused with 403. Only
 // -legacy-unauthenticated lets them register with no authentication at
 // all (labs only). -plaintext-for-load-tests takes OAuth registrations
 // over plain TCP and UDP for load tools that cannot speak TLS; tokens then
@@ -81,7 +83,13 @@
 // says whether the device's security profile enables OAuth:
 //
 //	[{"name": "CSFrado", "owner": "rado", "lines": ["1001"], "oauth": true},
-//	 {"name": "SEP00112233AABB", "owner": "rado", "oauth": false}]
+//	 {"name": "SEP00112233AABB", "owner": "rado", "lines": ["1005"], "oauth": false,
+//	  "digest": {"ha1-sha256": "<hex SHA-256 of rado:ccmsipline:password>"}}]
+//
+// A device may register its owner's own address of record (sip:rado@...)
+// and its lines; see registrar.AORRule. "digest" holds "password", or
+// "ha1-md5" and "ha1-sha256", and "user" when the digest user is not the
+// owner.
 //
 // The certificate, the trust store, the edge-proxy table, the keys, the
 // decryption keys and the devices are reloaded when their files change

@@ -371,6 +371,11 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		Logger:                              log,
 		Metrics:                             metrics,
 	}
+	if s.Legacy != "" && !s.LegacyUnauthenticated {
+		// Devices without OAuth authenticate with the digest secret of
+		// their -devices entry; OAuth devices never with Digest.
+		cfg.Legacy = &registrar.DigestAuth{Realm: s.DigestRealm}
+	}
 	if table != nil {
 		// Asked again on every edge REGISTER: a proxy removed from the
 		// table stops registering on the connections it holds.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 	"github.com/sipoauth/sdk/internal/testca"
 )
 
@@ -147,6 +148,25 @@ func handshake(addr string, f *fixture, cert *testca.Leaf) error {
 	return nil
 }
 
+// digestAnswer answers the first (SHA-256) challenge of a 401 for a
+// REGISTER to uri with the fixture's digest password.
+func digestAnswer(t *testing.T, res *sip.Response, uri string) string {
+	t.Helper()
+	h := res.GetHeaders("WWW-Authenticate")
+	if len(h) != 2 || !strings.Contains(h[0].Value(), "algorithm=SHA-256") || !strings.Contains(h[1].Value(), "algorithm=MD5") {
+		t.Fatalf("challenge:\n%s", res)
+	}
+	chal, err := digest.ParseChallenge(h[0].Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := digest.Digest(chal, digest.Options{Method: "REGISTER", URI: uri, Username: "bob", Password: digestPassword, Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred.String()
+}
+
 // rawRegister sends a REGISTER over UDP from a socket of its own, since
 // sipgo's client refuses to send a datagram over 1300 bytes, which a
 // REGISTER carrying a Unified CM token is. Load tools send them anyway.
@@ -242,9 +262,27 @@ func TestPlainListeners(t *testing.T) {
 		if res.StatusCode != 403 || header(res, "Retry-After") != "35" || header(res, "Warning") != `399 UCM2-PUB "SIP OAuth Registration port Mismatch"` {
 			t.Fatalf("OAuth device on the legacy port over %s:\n%s", tp, res)
 		}
+		// A device without OAuth and without a digest secret: refused.
 		res = legacy.do(t, legacy.register("SEPlegacy", "rado"))
-		if res.StatusCode != 403 || res.Reason != "Forbidden: no authentication on this port" {
-			t.Fatalf("device without OAuth on the legacy port over %s:\n%s", tp, res)
+		if res.StatusCode != 403 {
+			t.Fatalf("device without OAuth nor digest secret on the legacy port over %s:\n%s", tp, res)
+		}
+		// With one: SIP Digest, SHA-256 offered first, then 200.
+		legacyAddr := r.addr("legacy", strings.ToLower(tp))
+		if tp == "UDP" {
+			res = rawRegister(t, legacyAddr, "SEPdigest", "bob", "")
+			if res.StatusCode == 401 {
+				res = rawRegister(t, legacyAddr, "SEPdigest", "bob", "Authorization: "+digestAnswer(t, res, "sip:"+legacyAddr)+"\r\n")
+			}
+		} else {
+			req := legacy.register("SEPdigest", "bob")
+			res = legacy.do(t, req)
+			if res.StatusCode == 401 {
+				res, _ = legacy.retry(t, req, "Authorization", digestAnswer(t, res, req.Recipient.String()))
+			}
+		}
+		if res.StatusCode != 200 {
+			t.Fatalf("device with a digest secret on the legacy port over %s:\n%s", tp, res)
 		}
 
 		plainAddr := r.addr("plaintext-for-load-tests", strings.ToLower(tp))
