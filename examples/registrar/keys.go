@@ -25,14 +25,39 @@ const maxKeyFile = 4 << 20
 const keyIDHeader = "Key-ID"
 
 // swapKeys is a KeySource that can be replaced whole, for a -keys file
-// that changes while the registrar runs.
+// that changes while the registrar runs. It is sipoauth.Generational, so
+// that the validator's cache drops the tokens of a key as soon as a reload
+// or a JWKS refresh removes it.
 type swapKeys struct {
-	cur atomic.Pointer[keysBox]
+	cur  atomic.Pointer[keysBox]
+	sets atomic.Uint64 // set calls so far
+	// never numbers the generations of a source that cannot tell its own.
+	never atomic.Uint64
 }
 
-type keysBox struct{ ks sipoauth.KeySource }
+type keysBox struct {
+	ks sipoauth.KeySource
+	n  uint64 // the set call that stored it
+}
 
-func (s *swapKeys) set(ks sipoauth.KeySource) { s.cur.Store(&keysBox{ks}) }
+func (s *swapKeys) set(ks sipoauth.KeySource) { s.cur.Store(&keysBox{ks, s.sets.Add(1)}) }
+
+// Generation implements sipoauth.Generational: it changes with every set
+// and with the generation of the source set. For a source that cannot
+// tell when its keys change it changes on every call, so that the cache
+// never serves a token of it.
+func (s *swapKeys) Generation() uint64 {
+	b := s.cur.Load()
+	if b == nil {
+		return 0
+	}
+	g, ok := b.ks.(sipoauth.Generational)
+	if !ok {
+		return 1<<63 | s.never.Add(1)
+	}
+	// The set call in the high half, the source's generation in the low.
+	return b.n<<32 | g.Generation()&(1<<32-1)
+}
 
 // VerificationKey implements sipoauth.KeySource.
 func (s *swapKeys) VerificationKey(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
@@ -76,6 +101,9 @@ func loadKeysFile(path string) (sipoauth.KeySource, error) {
 // after its last colon; a token that names no key is verified with the
 // file's only key.
 type pemKeys struct{ static *sipoauth.StaticKeys }
+
+// Generation implements sipoauth.Generational.
+func (p pemKeys) Generation() uint64 { return p.static.Generation() }
 
 // VerificationKey implements sipoauth.KeySource.
 func (p pemKeys) VerificationKey(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
@@ -180,4 +208,3 @@ func decodeBase64(s string) ([]byte, error) {
 	}
 	return nil, errors.New("not base64")
 }
-func (s *swapKeys) Generation() uint64 { return 0 }
