@@ -315,7 +315,7 @@ func (s PortCheck) Handle(_ context.Context, r *Request) *sip.Response {
 		r.Reason = "no-edge-authorizer"
 		return respond(r, 403, "Forbidden")
 	case r.Role == RoleEdge:
-		if err := s.EdgeAuthorizer(r.Peer.TLS.PeerCertificates[0], r.Peer.TLS.VerifiedChains); err != nil {
+		if err := mtlstrust.AuthorizeConnection(s.EdgeAuthorizer, r.Peer.TLS); err != nil {
 			r.Reason, r.Err = "edge-not-authorized", err
 			return respond(r, 403, "Forbidden")
 		}

@@ -265,7 +265,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 
 	validator, err := sipoauth.New(sipoauth.Config{
 		Keys: keys, DecryptionKeys: decryption, Issuers: s.Issuers, Audiences: s.Audiences, RequiredScopes: s.Scopes,
-		Revocation: revocation,
+		Revocation: revocation, MaxLifetime: s.MaxTokenLifetime.duration(),
 	})
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 	"github.com/sipoauth/sdk/internal/testca"
+	"github.com/sipoauth/sdk/sipoauth"
 )
 
 // TestRegistration starts a node on 127.0.0.1 and registers through both
@@ -57,6 +58,17 @@ func TestRegistration(t *testing.T) {
 	other.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+f.mint("rado", "CSFrado", map[string]any{"iss": "https://evil.example.com"})+`"`))
 	if res := c.do(t, other); res.StatusCode != 407 || header(res, "Proxy-Authenticate") != `Bearer realm="ccmsipline", error="invalid_token"` {
 		t.Fatalf("token of another issuer:\n%s", res)
+	}
+	// So is a token meant to live longer than -max-token-lifetime (24 h
+	// by default), as one minted with a stolen key for years would be.
+	long, err := f.issuer.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado", TTL: 25 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other = c.register("CSFrado", "rado")
+	other.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+long+`"`))
+	if res := c.do(t, other); res.StatusCode != 407 || header(res, "Proxy-Authenticate") != `Bearer realm="ccmsipline", error="invalid_token"` {
+		t.Fatalf("token for 25 hours:\n%s", res)
 	}
 	// So is a token for another application, or for none: -audience is
 	// required.
@@ -99,9 +111,9 @@ func TestRegistration(t *testing.T) {
 
 	want := map[string]float64{
 		`sipoauth_registrations_total{outcome="registered"}`:    2,
-		`sipoauth_registrations_total{outcome="challenged"}`:    5,
+		`sipoauth_registrations_total{outcome="challenged"}`:    6,
 		`sipoauth_auth_failures_total{reason="no-credentials"}`: 2,
-		`sipoauth_auth_failures_total{reason="invalid-token"}`:  3,
+		`sipoauth_auth_failures_total{reason="invalid-token"}`:  4,
 		`sipoauth_bindings`: 2,
 	}
 	got := scrape(t, metrics)
