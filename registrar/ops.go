@@ -227,7 +227,7 @@ var authReasons = map[string]bool{
 	"revoked": true, "refresh-token": true, "binding-mismatch": true, "bad-signature": true, "unknown-key": true,
 	"insufficient-scope": true, "too-large": true, "not-yet-valid": true, "invalid-token": true, "not-owner": true,
 	"aor-not-allowed": true, "unauthenticated": true, "no-authenticator": true, "edge-not-authorized": true,
-	"no-edge-authorizer": true,
+	"no-edge-authorizer": true, "not-access-token": true, "lifetime-too-long": true,
 }
 
 // unavailableReasons are the Reasons of a 503 caused by a failed backend.

@@ -110,10 +110,11 @@ func TestRegistration(t *testing.T) {
 	}
 
 	want := map[string]float64{
-		`sipoauth_registrations_total{outcome="registered"}`:    2,
-		`sipoauth_registrations_total{outcome="challenged"}`:    6,
-		`sipoauth_auth_failures_total{reason="no-credentials"}`: 2,
-		`sipoauth_auth_failures_total{reason="invalid-token"}`:  4,
+		`sipoauth_registrations_total{outcome="registered"}`:       2,
+		`sipoauth_registrations_total{outcome="challenged"}`:       6,
+		`sipoauth_auth_failures_total{reason="no-credentials"}`:    2,
+		`sipoauth_auth_failures_total{reason="invalid-token"}`:     3,
+		`sipoauth_auth_failures_total{reason="lifetime-too-long"}`: 1,
 		`sipoauth_bindings`: 2,
 	}
 	got := scrape(t, metrics)
