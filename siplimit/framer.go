@@ -401,6 +401,11 @@ func (f *framer) endHeaders(p []byte, i int, stop func(int, failure)) {
 	}
 	if !f.stream {
 		f.state = fsDone
+		if rest := len(p) - i - 1; f.msgLen+rest > f.max {
+			stop(i, failTooLarge)
+			f.headersDone = true
+			return
+		}
 		if f.cl > int64(len(p)-i-1) {
 			stop(i, failFraming) // RFC 3261 §18.3: the body is cut short
 			f.headersDone = true

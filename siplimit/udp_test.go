@@ -1,0 +1,207 @@
+package siplimit
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// startUDP serves a real sipgo server on a UDP socket, behind a
+// PacketConn with lim or (limited false) not.
+func startUDP(t *testing.T, lim Limits, limited bool) (*net.UDPAddr, *sipServer, *PacketConn) {
+	t.Helper()
+	srv := newSIPServer(t)
+	inner, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served, pc := inner, (*PacketConn)(nil)
+	if limited {
+		pc = NewPacketConn(inner, lim)
+		served = pc
+	}
+	srv.serveUDP(t, served)
+	return inner.LocalAddr().(*net.UDPAddr), srv, pc
+}
+
+func udpClient(t *testing.T, from string) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(from)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// exchange sends msg to addr, and again every 500 ms (T1) as a UDP
+// client retransmits, until an answer with the same Call-ID arrives or
+// tries run out.
+func exchange(c *net.UDPConn, addr *net.UDPAddr, msg string, tries int) (string, error) {
+	buf := make([]byte, 65536)
+	callID := header(msg, "Call-ID")
+	for range tries {
+		if _, err := c.WriteTo([]byte(msg), addr); err != nil {
+			return "", err
+		}
+		end := time.Now().Add(500 * time.Millisecond)
+		for {
+			_ = c.SetReadDeadline(end)
+			n, _, err := c.ReadFrom(buf)
+			if err != nil {
+				break
+			}
+			if res := string(buf[:n]); header(res, "Call-ID") == callID {
+				return res, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no answer to %s", callID)
+}
+
+func udpRequest(callID, cl, body string) string {
+	return strings.Replace(request("UDP", callID, cl, body), ";branch=", ";rport;branch=", 1)
+}
+
+// A REGISTER with an invalid Content-Length, or one whose body is cut
+// short, gets 400 from the PacketConn, one over the size limit 513; sipgo
+// never sees them. Without the PacketConn, sipgo drops them silently.
+func TestUDPRefusals(t *testing.T) {
+	tests := []struct {
+		name, cl, body, status string
+	}{
+		{"negative", "-5", "", "SIP/2.0 400 Bad Request"},
+		{"letters", "1x", "", "SIP/2.0 400 Bad Request"},
+		{"body cut short", "50", "0123456789", "SIP/2.0 400 Bad Request"},
+		{"too large", "3000", strings.Repeat("x", 3000), "SIP/2.0 513 Message Too Large"},
+	}
+	for _, limited := range []bool{true, false} {
+		addr, srv, pc := startUDP(t, Limits{MaxMessageSize: 2048}, limited)
+		c := udpClient(t, "127.0.0.1")
+		for _, tt := range tests {
+			callID := fmt.Sprintf("udp-%s-%v", strings.ReplaceAll(tt.name, " ", "-"), limited)
+			res, err := exchange(c, addr, udpRequest(callID, tt.cl, tt.body), 2)
+			if !limited {
+				if tt.name == "too large" {
+					continue // sipgo's own limit is 65535
+				}
+				if err == nil {
+					t.Fatalf("plain socket, %s: answered %q", tt.name, res)
+				}
+				continue
+			}
+			if err != nil || statusLine(res) != tt.status || header(res, "CSeq") != "7 REGISTER" ||
+				!strings.Contains(header(res, "Via"), "rport="+fmt.Sprint(c.LocalAddr().(*net.UDPAddr).Port)) {
+				t.Fatalf("%s: %q, %v", tt.name, res, err)
+			}
+		}
+		if !limited {
+			if srv.parseErrors.Load() == 0 {
+				t.Fatal("plain socket: sipgo did not see the malformed requests")
+			}
+			continue
+		}
+		// A valid one passes.
+		if res, err := exchange(c, addr, udpRequest("udp-ok", "0", ""), 4); err != nil || statusLine(res) != "SIP/2.0 200 OK" {
+			t.Fatalf("valid REGISTER: %q, %v", res, err)
+		}
+		s := pc.Stats()
+		if srv.registers.Load() != 1 || srv.parseErrors.Load() != 0 || s.BadFraming != 3 || s.TooLarge != 1 || s.Answered != 4 || s.Admitted != 1 {
+			t.Fatalf("sipgo saw %d (parse errors %d); stats %+v", srv.registers.Load(), srv.parseErrors.Load(), s)
+		}
+	}
+}
+
+// Junk, a flood from one address and a flood from many are dropped before
+// sipgo parses them, within the window cap, while a registered client on
+// another address keeps registering. Without the PacketConn sipgo parses
+// all of them and creates a transaction for each REGISTER.
+func TestUDPFlood(t *testing.T) {
+	lim := Limits{SourceRate: 20, SourceBurst: 20, MaxPerWindow: 60, Window: 5 * time.Second}
+	for _, limited := range []bool{true, false} {
+		t.Run(map[bool]string{true: "limited", false: "plain"}[limited], func(t *testing.T) {
+			addr, srv, pc := startUDP(t, lim, limited)
+			legit := udpClient(t, "127.0.0.2")
+			ok := 0
+			register := func(i int) {
+				res, err := exchange(legit, addr, udpRequest(fmt.Sprintf("legit-%d", i), "0", ""), 4)
+				if err == nil && statusLine(res) == "SIP/2.0 200 OK" {
+					ok++
+				}
+			}
+			register(0)
+
+			// The flood, paced so that the socket's buffer drops little of
+			// it: junk, then REGISTERs from many ports of 127.0.0.1, then
+			// REGISTERs from ten other addresses.
+			flood := func(from string, sockets, each int, msg func(i int) string) {
+				for s := range sockets {
+					c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(from)})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					for i := range each {
+						_, _ = c.WriteTo([]byte(msg(s*each+i)), addr)
+						if i%10 == 9 {
+							time.Sleep(time.Millisecond)
+						}
+					}
+					c.Close()
+				}
+			}
+			junk := func(i int) string {
+				return []string{"\x16\x03\x01junk", "GET / HTTP/1.1\r\n\r\n", "SIP/2.0 200 OK\r\nl: 0\r\n\r\n", "REGISTER\r\n\r\n", strings.Repeat("A", 900)}[i%5]
+			}
+			reg := func(from string) func(int) string {
+				return func(i int) string { return udpRequest(fmt.Sprintf("flood-%s-%d", from, i), "0", "") }
+			}
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				flood("127.0.0.1", 10, 200, junk)
+				flood("127.0.0.1", 20, 15, reg("127.0.0.1"))
+				for k := 3; k < 13; k++ {
+					from := fmt.Sprintf("127.0.0.%d", k)
+					flood(from, 2, 15, reg(from))
+				}
+			})
+			for i := 1; i <= 8; i++ {
+				time.Sleep(60 * time.Millisecond)
+				register(i)
+			}
+			wg.Wait()
+			time.Sleep(200 * time.Millisecond)
+
+			seen := srv.registers.Load()
+			if !limited {
+				// sipgo parsed the junk and took every REGISTER that
+				// reached the socket, more than the whole window cap.
+				if srv.parseErrors.Load() == 0 || seen <= 60 {
+					t.Fatalf("plain: sipgo saw %d REGISTERs, %d parse errors", seen, srv.parseErrors.Load())
+				}
+				return
+			}
+			s := pc.Stats()
+			t.Logf("legitimate client: %d of 9; sipgo saw %d REGISTERs; stats %+v", ok, seen, s)
+			if ok != 9 {
+				t.Fatalf("the legitimate client registered %d times of 9", ok)
+			}
+			// sipgo saw nothing but what was admitted (less the legitimate
+			// client's retransmissions, which its transactions absorb).
+			if srv.parseErrors.Load() != 0 || uint64(seen) > s.Admitted {
+				t.Fatalf("sipgo saw %d REGISTERs and %d parse errors; %d admitted", seen, srv.parseErrors.Load(), s.Admitted)
+			}
+			// The junk, what 127.0.0.1 sent beyond its burst, and what the
+			// others sent beyond the unknown sources' share of the window
+			// (45 of 60) were dropped. (The kernel drops some of the flood
+			// too when the socket's buffer is full.)
+			if f := srv.flood.Load(); s.NotRequest < 1000 || s.RateLimited == 0 || s.WindowFull == 0 || f > 45 || s.Admitted > 60 {
+				t.Logf("flood admitted %d", f)
+				t.Fatalf("stats %+v", s)
+			}
+		})
+	}
+}
