@@ -133,6 +133,8 @@ func reasonOf(err error) string {
 		{sipoauth.ErrBindingMismatch, "binding-mismatch"}, {sipoauth.ErrBadSignature, "bad-signature"},
 		{sipoauth.ErrUnknownKey, "unknown-key"}, {sipoauth.ErrInsufficientScope, "insufficient-scope"},
 		{sipoauth.ErrTooLarge, "too-large"}, {sipoauth.ErrNotYetValid, "not-yet-valid"}, {sipoauth.ErrMalformed, "malformed"},
+		{sipoauth.ErrNotAccessToken, "not-access-token"}, {sipoauth.ErrLifetime, "lifetime-too-long"},
+		{sipoauth.ErrUnavailable, "token-check-unavailable"},
 	} {
 		if errors.Is(err, e.err) {
 			return e.name

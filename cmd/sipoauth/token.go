@@ -45,6 +45,8 @@ const (
 	CodeRefreshTokenCredential = inspect.CodeTokenRefresh
 	CodeTokenDeviceMismatch    = "token-device-mismatch"
 	CodeTokenUnverified        = "token-not-verified"
+	CodeTokenNotAccessToken    = "token-not-access-token"
+	CodeTokenLifetime          = "token-lifetime-too-long"
 )
 
 // refusals maps sipoauth's reasons to a finding code and a fix.
@@ -67,6 +69,8 @@ var refusals = []struct {
 	{sipoauth.ErrRevoked, CodeTokenRevoked, "the user's tokens were revoked: sign in again to get new ones"},
 	{sipoauth.ErrRefreshToken, CodeRefreshTokenCredential, "send the access token; a refresh token only obtains access tokens from the token endpoint"},
 	{sipoauth.ErrBindingMismatch, CodeTokenDeviceMismatch, "the token is bound to another device: request a token for the device that registers"},
+	{sipoauth.ErrNotAccessToken, CodeTokenNotAccessToken, "send an access token: this is an ID token (nonce, at_hash or c_hash claims, or a typ other than JWT or at+jwt), which proves a login to an application, not a right to register"},
+	{sipoauth.ErrLifetime, CodeTokenLifetime, "the token is meant to live longer than the registrar allows (24 h by default): have the issuer mint shorter-lived access tokens"},
 }
 
 // refusalFinding returns the finding of a token verification error.
@@ -185,7 +189,7 @@ func (e *env) tokenVerify(args []string) int {
 			break
 		}
 	}
-	if ferr := fetchErr(); verr != nil && ferr != nil && errors.Is(verr, sipoauth.ErrUnknownKey) {
+	if ferr := fetchErr(); verr != nil && ferr != nil && (errors.Is(verr, sipoauth.ErrUnknownKey) || errors.Is(verr, sipoauth.ErrUnavailable)) {
 		return e.inputError(c, fmt.Errorf("fetching %s: %w", *keysArg, ferr))
 	}
 

@@ -205,7 +205,7 @@ func TestTokenVerifyJWKS(t *testing.T) {
 	// A token of another issuer is signed by a key the set lacks.
 	other, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
 	foreign, _ := other.Mint(sipoauth.TokenRequest{User: "eve"})
-	cli(t, "", "token", "verify", "--keys", srv.URL+"/jwks.json", foreign).want(t, exitFindings).contains(t, "error token-unknown-key token: ")
+	cli(t, "", "token", "verify", "--keys", srv.URL+"/.well-known/jwks.json", foreign).want(t, exitFindings).contains(t, "error token-unknown-key token: ")
 	// A URL that serves no JWKS cannot be used.
 	cli(t, "", "token", "verify", "--keys", srv.URL+"/nothing-here", tok).want(t, exitUsage).errContains(t, "sipoauth token verify: ")
 }
