@@ -35,10 +35,9 @@ type Conn struct {
 	tc  *tls.Conn // nil for plain TCP
 	l   *Listener
 
-	fr        framer
-	held      bool   // the last byte read, an LF, is held back
+	g         gate
 	queue     []byte // bytes to pass on before reading more
-	small     [64]byte
+	small     []byte // a read buffer for callers whose buffer is too small
 	started   uint64
 	completed uint64
 	msgStart  time.Time
@@ -65,7 +64,7 @@ func (c *TLSConn) ConnectionState() tls.ConnectionState { return c.tc.Connection
 func (c *TLSConn) NetConn() net.Conn { return c.tc }
 
 func newConn(l *Listener, c net.Conn, raw *counted, tc *tls.Conn) *Conn {
-	return &Conn{c: c, raw: raw, tc: tc, l: l, fr: newFramer(l.lim.MaxMessageSize, true)}
+	return &Conn{c: c, raw: raw, tc: tc, l: l, g: gate{fr: newFramer(l.lim.MaxMessageSize, true)}}
 }
 
 // Read reads the connection's next bytes.
@@ -82,33 +81,27 @@ func (c *Conn) Read(b []byte) (int, error) {
 		if c.rerr != nil {
 			return 0, c.rerr
 		}
-		if c.fr.failed() {
+		if c.g.fr.failed() {
 			return 0, c.refuse(b)
 		}
 		buf := b
-		if len(buf) < 2 {
-			buf = c.small[:]
+		if len(buf) < maxNULs+2 {
+			if c.small == nil {
+				c.small = make([]byte, 4096)
+			}
+			buf = c.small
 		}
-		off := 0
-		if c.held {
-			buf[0] = '\n'
-			off = 1
-		}
+		off := c.g.prefix(buf)
 		callers := c.armRead()
 		n, err := c.c.Read(buf[off:])
 		if n > 0 {
-			d, release, hold := c.fr.feed(buf[off : off+n])
+			out := c.g.pass(buf, off, n)
 			c.track()
-			start := off
-			if c.held && release {
-				start = 0
-			}
-			c.held = hold
-			if out := buf[start : off+d]; len(out) > 0 {
+			if len(out) > 0 {
 				if err != nil {
 					c.rerr = c.readError(err, callers)
 				}
-				if start == 0 && len(b) >= 2 {
+				if &buf[0] == &b[0] {
 					return len(out), nil // already in place
 				}
 				k := copy(b, out)
@@ -125,13 +118,13 @@ func (c *Conn) Read(b []byte) (int, error) {
 
 // track notes the messages begun and completed in what was just fed.
 func (c *Conn) track() {
-	if c.fr.started != c.started {
-		c.started = c.fr.started
+	if c.g.fr.started != c.started {
+		c.started = c.g.fr.started
 		c.msgStart = time.Now()
 	}
-	if c.fr.completed != c.completed {
-		c.l.c.messages.Add(c.fr.completed - c.completed)
-		c.completed = c.fr.completed
+	if c.g.fr.completed != c.completed {
+		c.l.c.messages.Add(c.g.fr.completed - c.completed)
+		c.completed = c.g.fr.completed
 	}
 }
 
@@ -140,7 +133,7 @@ func (c *Conn) track() {
 // whether the caller's is the one set.
 func (c *Conn) armRead() (callers bool) {
 	var dl time.Time
-	if c.fr.inMessage() {
+	if c.g.fr.inMessage() {
 		if t := c.l.lim.MessageTimeout; t > 0 {
 			dl = c.msgStart.Add(t)
 		}
@@ -164,7 +157,7 @@ func (c *Conn) readError(err error, callers bool) error {
 		return err
 	}
 	what := "idle"
-	if c.fr.inMessage() {
+	if c.g.fr.inMessage() {
 		what = "message not complete in time"
 		c.l.c.closedSlow.Add(1)
 	} else {
@@ -180,20 +173,20 @@ func (c *Conn) readError(err error, callers bool) error {
 // returns io.EOF.
 func (c *Conn) refuse(b []byte) error {
 	scratch := b
-	if len(scratch) < len(c.small) {
-		scratch = c.small[:]
+	if len(scratch) < 512 {
+		scratch = make([]byte, 512)
 	}
-	for c.fr.needMore() {
+	for c.g.fr.needMore() {
 		c.armRead()
 		n, err := c.c.Read(scratch)
 		if n > 0 {
-			c.fr.feed(scratch[:n])
+			c.g.fr.feed(scratch[:n])
 		}
 		if err != nil {
 			break
 		}
 	}
-	why := c.fr.fail
+	why := c.g.fr.fail
 	status := 0
 	switch why {
 	case failNotSIP:
@@ -208,7 +201,7 @@ func (c *Conn) refuse(b []byte) error {
 		if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 			src = a.AddrPort()
 		}
-		if res, ok := c.fr.answer(nil, code, reason, src); ok {
+		if res, ok := c.g.fr.answer(nil, code, reason, src); ok {
 			c.wmu.Lock()
 			c.armWrite()
 			_, err := c.c.Write(res)

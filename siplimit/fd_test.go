@@ -129,7 +129,15 @@ func (c *child) output(d time.Duration) (lines []string, exited bool) {
 				c.last = l
 			}
 		case <-c.exited:
-			return lines, true
+			// Every line was queued before the exit was.
+			for {
+				select {
+				case l := <-c.lines:
+					lines = append(lines, l)
+				default:
+					return lines, true
+				}
+			}
 		case <-end:
 			return lines, false
 		}

@@ -289,14 +289,13 @@ func (f *framer) line(p []byte, i int, stop func(int, failure), hold *bool) int 
 		return len(p)
 	}
 	f.lineLen += len(seg)
-	if !f.colon && bytes.IndexByte(seg, ':') >= 0 {
-		f.colon = true
-	}
 	if f.unknown || f.grpKeep || f.startLine {
 		f.buf = append(f.buf, seg...)
 		if f.unknown {
 			f.classify(false)
 		}
+	} else if !f.colon && !f.grpColon && bytes.IndexByte(seg, ':') >= 0 {
+		f.colon = true // a skipped line is judged on its colon only
 	}
 	if j < 0 {
 		return len(p)
@@ -335,7 +334,8 @@ func (f *framer) classify(final bool) {
 		}
 		f.grp = hOther
 	} else {
-		f.grp = headerKind(bytes.Trim(line[:c], " \t"))
+		f.colon = true
+		f.grp = headerKind(trimSpace(line[:c]))
 	}
 	f.unknown = false
 	f.grpKeep = f.grp != hOther
@@ -585,4 +585,71 @@ func isToken(b byte) bool {
 		return true
 	}
 	return false
+}
+
+// trimSpace trims spaces and tabs.
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// maxNULs bounds a run of NUL bytes inside a message that a gate holds
+// back; a longer one fails the message.
+const maxNULs = 1024
+
+// gate decides what the SIP stack gets of each read: what the framer
+// lets through, a header line's LF held back until the next byte, and
+// NUL bytes inside a message held back until other bytes come with them,
+// because sipgo's stream transport drops a read of only NUL bytes (it
+// takes them for padding), which would lose part of a message.
+type gate struct {
+	fr   framer
+	held bool // an LF is held back
+	nuls int  // NUL bytes held back, before the LF if any
+}
+
+// prefix writes the held-back bytes at the start of buf (which must be
+// longer than maxNULs+1) and returns how many.
+func (g *gate) prefix(buf []byte) int {
+	clear(buf[:g.nuls])
+	p := g.nuls
+	if g.held {
+		buf[p] = '\n'
+		p++
+	}
+	return p
+}
+
+// pass follows the n bytes read into buf after its prefix of p bytes and
+// returns what of buf may be passed on now.
+func (g *gate) pass(buf []byte, p, n int) []byte {
+	inMessage := g.fr.inMessage()
+	d, release, hold := g.fr.feed(buf[p : p+n])
+	out := buf[:p+d]
+	if g.held && !release {
+		out = buf[:g.nuls] // the held LF's line is refused: nothing after it
+	}
+	g.held, g.nuls = hold, 0
+	if inMessage && !g.fr.failed() && allNUL(out) {
+		if g.nuls = len(out); g.nuls > maxNULs {
+			g.nuls, g.held = 0, false
+			g.fr.fail, g.fr.headersDone, g.fr.state = failNotSIP, true, fsDone
+		}
+		return nil
+	}
+	return out
+}
+
+func allNUL(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return len(b) > 0
 }

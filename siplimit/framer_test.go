@@ -28,28 +28,29 @@ func register(callID, cl, body string) string {
 // delivery is what a Conn passes on when the stream arrives in chunks.
 type delivery struct {
 	chunks    [][]byte // what each read passes on
-	ends      []int    // stream offsets at which a message completed, when fed byte by byte
+	pending   int      // bytes held back at the end
 	fail      failure
 	completed uint64
 }
 
-// follow feeds chunks to f as Conn.Read does, held bytes included.
+// follow feeds chunks to f through a gate, as Conn.Read does.
 func follow(f *framer, chunks [][]byte) delivery {
 	var r delivery
-	held := false
+	g := gate{fr: *f}
 	for _, c := range chunks {
-		d, release, hold := f.feed(c)
-		var out []byte
-		if held && release {
-			out = append(out, '\n')
-		}
-		out = append(out, c[:d]...)
-		held = hold
-		if len(out) > 0 {
+		buf := make([]byte, maxNULs+2+len(c))
+		p := g.prefix(buf)
+		copy(buf[p:], c)
+		if out := g.pass(buf, p, len(c)); len(out) > 0 {
 			r.chunks = append(r.chunks, out)
 		}
 	}
+	*f = g.fr
 	r.fail, r.completed = f.fail, f.completed
+	r.pending = g.nuls
+	if g.held {
+		r.pending++
+	}
 	return r
 }
 
@@ -322,14 +323,15 @@ func FuzzFramer(f *testing.F) {
 		c := follow(&chunked, split(s, cuts...))
 		byteWise := newFramer(max, true)
 		b := follow(&byteWise, split(s))
+		// Passed on or held back, the same bytes, whatever the reads.
 		for _, r := range []delivery{c, b} {
-			if r.fail != w.fail || r.completed != w.completed || !bytes.Equal(joined(r.chunks), joined(w.chunks)) {
-				t.Fatalf("fed in chunks: fail %d, %d messages, %d bytes; fed whole: %d, %d, %d",
-					r.fail, r.completed, len(joined(r.chunks)), w.fail, w.completed, len(joined(w.chunks)))
+			if r.fail != w.fail || r.completed != w.completed || len(joined(r.chunks))+r.pending != len(joined(w.chunks))+w.pending {
+				t.Fatalf("fed in chunks: fail %d, %d messages, %d+%d bytes; fed whole: %d, %d, %d+%d",
+					r.fail, r.completed, len(joined(r.chunks)), r.pending, w.fail, w.completed, len(joined(w.chunks)), w.pending)
 			}
-		}
-		if got := joined(w.chunks); !bytes.HasPrefix(s, got) {
-			t.Fatal("passed on bytes that differ from the stream")
+			if got := joined(r.chunks); !bytes.HasPrefix(s, got) {
+				t.Fatal("passed on bytes that differ from the stream")
+			}
 		}
 		for _, fr := range []*framer{&whole, &chunked, &byteWise} {
 			if len(fr.buf) > max+2 {
@@ -338,7 +340,9 @@ func FuzzFramer(f *testing.F) {
 		}
 		// Where sipgo parses the bytes passed on without an error, it
 		// finds the messages the framer found.
-		if n, err := sipgoCount(c.chunks); err == nil && c.fail == failNone && n != int(c.completed) {
+		// (A message whose last bytes are held back is not complete for
+		// sipgo yet.)
+		if n, err := sipgoCount(c.chunks); err == nil && c.fail == failNone && n != int(c.completed) && (c.pending == 0 || n != int(c.completed)-1) {
 			t.Fatalf("sipgo parsed %d messages, the framer %d", n, c.completed)
 		}
 		if whole.failed() {
