@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +37,10 @@ type PushError struct {
 	StatusCode int
 	// Message is the table's {"error": ...} text, or the start of the body.
 	Message string
+	// RetryAfter is the table's Retry-After on a 429: it locks out a
+	// source after repeated failed logins (mtlstrust.AuthThrottle), and
+	// any push before then is refused whatever the password.
+	RetryAfter time.Duration
 }
 
 // Error says what the table answered.
@@ -49,6 +54,8 @@ func (e *PushError) Error() string {
 		msg += " (wrong user name or password)"
 	case http.StatusForbidden:
 		msg += " (the table requires HTTPS, or the user may not write it)"
+	case http.StatusTooManyRequests:
+		msg += fmt.Sprintf(" (too many failed logins from this address: locked out for %s)", e.RetryAfter)
 	}
 	return msg
 }
@@ -103,7 +110,11 @@ func PushIdentity(ctx context.Context, client *http.Client, tableURL, user, pass
 	case http.StatusOK:
 		return false, nil
 	}
-	return false, &PushError{URL: u.String(), User: user, StatusCode: res.StatusCode, Message: errorMessage(data)}
+	pe := &PushError{URL: u.String(), User: user, StatusCode: res.StatusCode, Message: errorMessage(data)}
+	if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && secs > 0 {
+		pe.RetryAfter = time.Duration(secs) * time.Second
+	}
+	return false, pe
 }
 
 // errorMessage reads the table's {"error": "..."} body, or keeps the start

@@ -99,6 +99,16 @@ func TestPushIdentity(t *testing.T) {
 	if list, _ := ts.table.List(); len(list) != 1 {
 		t.Fatalf("the refused push changed the table: %+v", list)
 	}
+	// Guessing locks this address out: the table answers 429, which the
+	// error reports with its Retry-After.
+	for range mtlstrust.DefaultMaxAuthFailures {
+		PushIdentity(ctx, nodeClient(p), ts.url, "expressway", "guess", entry)
+	}
+	_, err = PushIdentity(ctx, nodeClient(p), ts.url, "expressway", "s3cret", entry)
+	if !errors.As(err, &pe) || pe.StatusCode != 429 || pe.RetryAfter <= 0 || pe.RetryAfter > mtlstrust.DefaultLockout ||
+		!strings.Contains(err.Error(), "too many failed logins") || errors.Is(err, ErrPushUnauthorized) {
+		t.Fatalf("locked out: %v", err)
+	}
 
 	before := ts.requests.Load()
 	_, err = PushIdentity(ctx, nodeClient(p), strings.Replace(ts.url, "https:", "http:", 1), "expressway", "s3cret", entry)

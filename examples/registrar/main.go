@@ -53,9 +53,16 @@
 //	              "names": ["expc1.example.com"]}]}
 //
 // A missing table file is an empty table, created by the first change.
-// With -table-api, -table-user and -table-password, edge proxies push
-// their entry over HTTPS (GET, PUT and POST /entries, DELETE
-// /entries/{hostNameOrIp}, HTTP Basic authentication).
+// A certificate that presents a wildcard name (*.example.com) matches an
+// entry only if the entry says "allowWildcardCertificate": true. With
+// -table-api, -table-user and -table-password, edge proxies push their
+// entry over HTTPS (GET, PUT and POST /entries, DELETE
+// /entries/{hostNameOrIp}, HTTP Basic authentication); an address that
+// fails to log in five times is locked out (429 with Retry-After) for a
+// minute, doubling up to an hour. Behind a reverse proxy every caller
+// shares its address: serve the API directly. An edge proxy removed from
+// the table is refused from its next REGISTER on, also on the
+// connections it already holds.
 //
 // -keys holds the keys that verify token signatures: PEM public keys or
 // certificates, or a JWKS document ({"keys": [...]}). A PEM key is known
