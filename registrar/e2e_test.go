@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/mtlstrust"
+	"github.com/sipoauth/sdk/siplimit"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 
@@ -76,14 +78,20 @@ func newLab(t *testing.T) *lab {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	lnOAuth, err := tls.Listen("tcp", "127.0.0.1:0", mtlstrust.OAuthServerConfig(nodeCert))
+	// The listeners a deployment has: siplimit's, over TLS.
+	tcpOAuth, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	lnEdge, err := tls.Listen("tcp", "127.0.0.1:0", mtlstrust.EdgeServerConfig(nodeCert, mtlstrust.NewTrustStore(proxyCA.Cert), mtlstrust.AuthorizeTable(table)))
+	tcpEdge, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	quiet := slog.New(slog.DiscardHandler)
+	lnOAuth := siplimit.NewTLSListener(tcpOAuth, mtlstrust.OAuthServerConfig(nodeCert), siplimit.Limits{},
+		mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide}, siplimit.WithLogger(quiet))
+	lnEdge := siplimit.NewTLSListener(tcpEdge, mtlstrust.EdgeServerConfig(nodeCert, mtlstrust.NewTrustStore(proxyCA.Cert), mtlstrust.AuthorizeTable(table)),
+		siplimit.Limits{}, mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide}, siplimit.WithLogger(quiet))
 	l.oauthAddr, l.edgeAddr = lnOAuth.Addr().String(), lnEdge.Addr().String()
 	ports := Ports{lnOAuth.Addr().(*net.TCPAddr).Port: RoleOAuth, lnEdge.Addr().(*net.TCPAddr).Port: RoleEdge}
 	l.reg, err = New(Config{NodeName: node, OAuthEnabled: l.oauth, Devices: devices, Validator: v, Store: l.store, Ports: ports,

@@ -327,6 +327,7 @@ func TestMalformedHeadersOnTheWire(t *testing.T) {
 		{"CSeq of another method", wireRegister{From: "rado", CSeq: "2271 INVITE", Token: tok, Contact: contact}},
 		{"CSeq 2^31", wireRegister{From: "rado", CSeq: "2147483648 REGISTER", Token: tok, Contact: contact}},
 		{"CSeq 2^32-1", wireRegister{From: "rado", CSeq: "4294967295 REGISTER", Token: tok, Contact: contact}},
+		{"negative Content-Length", wireRegister{From: "rado", Token: tok, Contact: contact, ContentLength: "-5"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := l.dialWire(t, l.oauthAddr, nil)
