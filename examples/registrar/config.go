@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/registrar"
+	"github.com/sipoauth/sdk/siplimit"
 )
 
 // settings is the registrar's configuration. The JSON names are the flag
@@ -69,6 +70,15 @@ type settings struct {
 	AuthzServer string     `json:"authz-server"`
 	Rate        float64    `json:"rate"`
 	RateBurst   int        `json:"rate-burst"`
+
+	// Bounds of the SIP sockets (package siplimit); 0 is its default.
+	MaxConnections          int     `json:"max-connections"`
+	MaxConnectionsPerSource int     `json:"max-connections-per-source"`
+	IdleTimeout             seconds `json:"idle-timeout"`
+	MessageTimeout          seconds `json:"message-timeout"`
+	MaxMessageSize          int     `json:"max-message-size"`
+	UDPSourceRate           float64 `json:"udp-source-rate"`
+	UDPMaxPerWindow         int     `json:"udp-max-per-window"`
 
 	// Operations.
 	Metrics        string  `json:"metrics"`
@@ -268,6 +278,13 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 	fs.Float64Var(&s.Rate, "rate", s.Rate, "REGISTERs per second allowed from one source address on the OAuth, legacy and plaintext ports (0: no limit); edge proxies are not limited")
 	fs.IntVar(&s.RateBurst, "rate-burst", s.RateBurst, "REGISTERs one source may send at once (0: twice -rate)")
 
+	fs.IntVar(&s.MaxConnections, "max-connections", s.MaxConnections, "TCP and TLS connections each SIP port holds at most (0: a quarter of the open-file limit, at most 4096)")
+	fs.IntVar(&s.MaxConnectionsPerSource, "max-connections-per-source", s.MaxConnectionsPerSource, "connections one IP address may hold on -oauth and -legacy (0: 512, at most half of -max-connections); -edge takes -max-connections from one address")
+	fs.Var(secondsFlag{&s.IdleTimeout}, "idle-timeout", "close a SIP connection silent this long between messages, in `seconds` or as a duration (0: 5m)")
+	fs.Var(secondsFlag{&s.MessageTimeout}, "message-timeout", "close a SIP connection whose message is not complete this long after its first byte, in `seconds` or as a duration (0: 20s)")
+	fs.IntVar(&s.MaxMessageSize, "max-message-size", s.MaxMessageSize, "largest SIP message taken, in `bytes`, answered 513 beyond (0: 32768; at most 65535)")
+	fs.Float64Var(&s.UDPSourceRate, "udp-source-rate", s.UDPSourceRate, "UDP requests per second one IP address may send to -legacy (0: 50); the excess is dropped before the SIP stack")
+	fs.IntVar(&s.UDPMaxPerWindow, "udp-max-per-window", s.UDPMaxPerWindow, "UDP requests passed to the SIP stack per 32 s, which bounds its live transactions (0: 16384)")
 	fs.StringVar(&s.Metrics, "metrics", s.Metrics, "`address` serving Prometheus metrics on /metrics over HTTP (empty: off)")
 	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info (one line per REGISTER), warn or error")
 	fs.Var(secondsFlag{&s.ReloadInterval}, "reload-interval", "how often files are checked for changes, in `seconds` or as a duration")
@@ -490,6 +507,19 @@ func (s *settings) check() error {
 	case s.InsecureAnyAudience && (len(s.Audiences) > 0 || len(s.Scopes) > 0):
 		bad("insecure-any-audience", "contradicts -audience and -scope")
 	}
+	for _, l := range []struct {
+		name string
+		v    float64
+	}{{"max-connections", float64(s.MaxConnections)}, {"max-connections-per-source", float64(s.MaxConnectionsPerSource)},
+		{"idle-timeout", float64(s.IdleTimeout)}, {"message-timeout", float64(s.MessageTimeout)},
+		{"max-message-size", float64(s.MaxMessageSize)}, {"udp-source-rate", s.UDPSourceRate}, {"udp-max-per-window", float64(s.UDPMaxPerWindow)}} {
+		if l.v < 0 {
+			bad(l.name, "%v: must be 0 (the default) or more; a bound cannot be turned off", l.v)
+		}
+	}
+	if s.MaxMessageSize > 65535 {
+		bad("max-message-size", "%d: the SIP stack takes no message over 65535 bytes", s.MaxMessageSize)
+	}
 	if s.MaxTokenLifetime <= 0 {
 		bad("max-token-lifetime", "%d: must be positive", s.MaxTokenLifetime)
 	}
@@ -553,6 +583,15 @@ func (s *settings) check() error {
 		bad("reload-interval", "%d: must be positive", s.ReloadInterval)
 	}
 	return errors.Join(errs...)
+}
+
+// limits are the bounds of the SIP sockets.
+func (s *settings) limits() siplimit.Limits {
+	return siplimit.Limits{
+		MaxConns: s.MaxConnections, MaxConnsPerSource: s.MaxConnectionsPerSource,
+		IdleTimeout: s.IdleTimeout.duration(), MessageTimeout: s.MessageTimeout.duration(),
+		MaxMessageSize: s.MaxMessageSize, SourceRate: s.UDPSourceRate, MaxPerWindow: s.UDPMaxPerWindow,
+	}
 }
 
 // checkAddr checks a listen address and returns its port.

@@ -31,6 +31,7 @@ import (
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
+	"github.com/sipoauth/sdk/siplimit"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 
@@ -48,6 +49,7 @@ type running struct {
 
 	ua        *sipgo.UserAgent
 	listeners []io.Closer
+	limited   []limitedSocket // the SIP sockets, for their siplimit statistics
 	https     []*http.Server
 	closers   []func() // JWKS refresh, Redis client
 	stop      context.CancelFunc
@@ -56,6 +58,12 @@ type running struct {
 	closing   atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// limitedSocket is a SIP socket bounded by siplimit.
+type limitedSocket struct {
+	name string
+	sock interface{ Limits() siplimit.Limits }
 }
 
 // addr returns the address bound for a setting and transport, or "".
@@ -304,57 +312,87 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	if err != nil {
 		return nil, err
 	}
-	tlsListener := func(setting, addr string, role registrar.Role, cfg *tls.Config) error {
+	// Every SIP socket is bounded by siplimit: connections in all and per
+	// source, handshake, idle and message timeouts, message size, and the
+	// UDP requests let through to the SIP stack. A failed handshake is
+	// logged with its diagnosis.
+	limits := s.limits()
+	onHandshake := func(setting string) func(*mtlstrust.HandshakeError) {
+		return func(e *mtlstrust.HandshakeError) {
+			log.Info("TLS handshake failed", "listener", "-"+setting, "remote", addrString(e.Remote), "error", e.Err,
+				"diagnosis", e.Diagnosis.Code)
+		}
+	}
+	limitLog := siplimit.WithLogger(log)
+	tlsListener := func(setting, addr string, role registrar.Role, cfg *tls.Config, lim siplimit.Limits) error {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("-%s: %w", setting, err)
 		}
-		r.listeners = append(r.listeners, ln)
+		tl := siplimit.NewTLSListener(ln, cfg, lim, mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide, OnError: onHandshake(setting)}, limitLog)
+		r.listeners = append(r.listeners, tl)
+		r.limited = append(r.limited, limitedSocket{"-" + setting + " tls", tl})
 		r.addrs = append(r.addrs, boundAddr{setting, "tls", ln.Addr().String()})
 		ports[ln.Addr().(*net.TCPAddr).Port] = role
 		sipPorts++
-		tl := tls.NewListener(ln, cfg)
 		serve = append(serve, func() { r.goRun("-"+setting, func() error { return srv.ServeTLS(tl) }) })
 		return nil
 	}
-	plainListeners := func(setting, addr string, role registrar.Role) error {
+	plainListeners := func(setting, addr string, role registrar.Role, lim siplimit.Limits) error {
 		tl, ul, err := listenTCPAndUDP(addr)
 		if err != nil {
 			return fmt.Errorf("-%s: %w", setting, err)
 		}
-		r.listeners = append(r.listeners, tl, ul)
+		ltl, lul := siplimit.NewListener(tl, lim, limitLog), siplimit.NewPacketConn(ul, lim, limitLog)
+		r.listeners = append(r.listeners, ltl, lul)
+		r.limited = append(r.limited, limitedSocket{"-" + setting + " tcp", ltl}, limitedSocket{"-" + setting + " udp", lul})
 		r.addrs = append(r.addrs, boundAddr{setting, "tcp", tl.Addr().String()}, boundAddr{setting, "udp", ul.LocalAddr().String()})
 		ports[tl.Addr().(*net.TCPAddr).Port] = role
 		sipPorts++
 		serve = append(serve, func() {
-			r.goRun("-"+setting+" tcp", func() error { return srv.ServeTCP(tl) })
-			r.goRun("-"+setting+" udp", func() error { return srv.ServeUDP(ul) })
+			r.goRun("-"+setting+" tcp", func() error { return srv.ServeTCP(ltl) })
+			r.goRun("-"+setting+" udp", func() error { return srv.ServeUDP(lul) })
 		})
 		return nil
 	}
 	if s.OAuth != "" {
-		if err := tlsListener("oauth", s.OAuth, registrar.RoleOAuth, mtlstrust.OAuthServerConfig(cert)); err != nil {
+		if err := tlsListener("oauth", s.OAuth, registrar.RoleOAuth, mtlstrust.OAuthServerConfig(cert), limits); err != nil {
 			return nil, err
 		}
 	}
 	if s.Edge != "" {
-		if err := tlsListener("edge", s.Edge, registrar.RoleEdge, mtlstrust.EdgeServerConfig(cert, trust, mtlstrust.AuthorizeTable(table))); err != nil {
+		// Only edge proxies complete the handshake here, and one may carry
+		// thousands of clients on a few connections from one address.
+		edgeLimits := limits
+		edgeLimits.MaxConnsPerSource = limits.Effective().MaxConns
+		if err := tlsListener("edge", s.Edge, registrar.RoleEdge, mtlstrust.EdgeServerConfig(cert, trust, mtlstrust.AuthorizeTable(table)), edgeLimits); err != nil {
 			return nil, err
 		}
 	}
 	if s.Legacy != "" {
-		if err := plainListeners("legacy", s.Legacy, registrar.RoleLegacy); err != nil {
+		if err := plainListeners("legacy", s.Legacy, registrar.RoleLegacy, limits); err != nil {
 			return nil, err
 		}
 	}
 	if s.PlaintextForLoadTests != "" {
-		if err := plainListeners("plaintext-for-load-tests", s.PlaintextForLoadTests, registrar.RoleOAuth); err != nil {
+		// A load tool sends thousands of requests a second from one
+		// address: no per-source or window limit there.
+		loadLimits := limits
+		loadLimits.SourceRate, loadLimits.MaxPerWindow, loadLimits.MaxConnsPerSource = -1, -1, -1
+		if err := plainListeners("plaintext-for-load-tests", s.PlaintextForLoadTests, registrar.RoleOAuth, loadLimits); err != nil {
 			return nil, err
 		}
 	}
 	if len(ports) != sipPorts {
 		return nil, errors.New("two SIP listeners were bound to the same port; each role needs its own")
 	}
+	if promReg != nil {
+		promReg.MustRegister(&socketCollector{socks: r.limited})
+	}
+	eff := limits.Effective()
+	log.Info("SIP socket limits", "max-connections", eff.MaxConns, "max-connections-per-source", eff.MaxConnsPerSource,
+		"idle-timeout", eff.IdleTimeout, "message-timeout", eff.MessageTimeout, "max-message-size", eff.MaxMessageSize,
+		"udp-source-rate", eff.SourceRate, "udp-max-per-window", eff.MaxPerWindow)
 
 	cfg := registrar.Config{
 		NodeName:                            s.NodeName,
@@ -566,6 +604,13 @@ func sameFileState(a, b os.FileInfo) bool {
 		return a == nil && b == nil
 	}
 	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
 }
 
 // redactURL hides the password of a Redis URL.
