@@ -87,6 +87,7 @@ type framer struct {
 	grpOpen  bool // its last line ended; the next line's first byte says whether it continues
 	grpNL    int  // index of that line's LF in the chunk; -1: the byte held back
 
+	nulRun  int   // NUL bytes in a row so far (streams only)
 	cl      int64 // Content-Length, -1 when none so far
 	pending bool  // the previous feed held its last byte back
 
@@ -115,6 +116,7 @@ func (f *framer) begin() {
 	f.started++
 	f.state = fsLine
 	f.msgLen = 0
+	f.nulRun = 0
 	f.startLine = true
 	f.word = 0
 	f.lineLen = 0
@@ -195,6 +197,9 @@ func (f *framer) feed(p []byte) (d int, releasePrev, hold bool) {
 			}
 		case fsBody:
 			n := min(f.bodyLeft, len(p)-i)
+			if !f.nuls(p[i:i+n], i, stop) {
+				break
+			}
 			i += n
 			f.bodyLeft -= n
 			f.msgLen += n
@@ -243,6 +248,7 @@ func (f *framer) line(p []byte, i int, stop func(int, failure), hold *bool) int 
 	}
 	if f.cr {
 		f.cr = false
+		f.nulRun = 0
 		if b == '\n' {
 			if !f.count(1, i, stop) {
 				return len(p)
@@ -285,7 +291,7 @@ func (f *framer) line(p []byte, i int, stop func(int, failure), hold *bool) int 
 			}
 		}
 	}
-	if !f.count(len(seg), i, stop) {
+	if !f.count(len(seg), i, stop) || !f.nuls(seg, i, stop) {
 		return len(p)
 	}
 	f.lineLen += len(seg)
@@ -308,6 +314,35 @@ func (f *framer) line(p []byte, i int, stop func(int, failure), hold *bool) int 
 		f.buf = append(f.buf, '\r')
 	}
 	return end + 1
+}
+
+// nuls follows the runs of NUL bytes in seg, found at p[at]: on a stream,
+// a run longer than maxNULs stops the message where it gets too long
+// and reports false. sipgo's transport drops a read of only NUL bytes,
+// so a gate holds such a run back until other bytes come with it; the
+// bound keeps what it holds small and is the same however the bytes are
+// read.
+func (f *framer) nuls(seg []byte, at int, stop func(int, failure)) bool {
+	if !f.stream {
+		return true
+	}
+	for i := 0; i < len(seg); i++ {
+		if seg[i] != 0 {
+			f.nulRun = 0
+			j := bytes.IndexByte(seg[i:], 0)
+			if j < 0 {
+				return true
+			}
+			i += j
+		}
+		if f.nulRun++; f.nulRun > maxNULs {
+			stop(at+i, failNotSIP)
+			f.state = fsDone
+			f.headersDone = true
+			return false
+		}
+	}
+	return true
 }
 
 // count adds n bytes from p[at] to the message; past the limit it stops
@@ -598,8 +633,8 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
-// maxNULs bounds a run of NUL bytes inside a message that a gate holds
-// back; a longer one fails the message.
+// maxNULs bounds a run of NUL bytes inside a message on a stream; a
+// longer one fails the message.
 const maxNULs = 1024
 
 // gate decides what the SIP stack gets of each read: what the framer
@@ -636,10 +671,7 @@ func (g *gate) pass(buf []byte, p, n int) []byte {
 	}
 	g.held, g.nuls = hold, 0
 	if inMessage && !g.fr.failed() && allNUL(out) {
-		if g.nuls = len(out); g.nuls > maxNULs {
-			g.nuls, g.held = 0, false
-			g.fr.fail, g.fr.headersDone, g.fr.state = failNotSIP, true, fsDone
-		}
+		g.nuls = len(out) // at most maxNULs: the framer fails a longer run
 		return nil
 	}
 	return out

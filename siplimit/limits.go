@@ -11,7 +11,7 @@ import (
 // field says so. Effective returns the limits with the defaults filled in.
 type Limits struct {
 	// HandshakeTimeout bounds a TLS handshake, from the TCP accept to its
-	// end (TLS listeners only). Default 10 s.
+	// end (TLS listeners only). Default 10 s; it cannot be turned off.
 	HandshakeTimeout time.Duration
 	// IdleTimeout closes a stream connection on which no byte arrived for
 	// this long between messages; CRLF keep-alives count as bytes. Default

@@ -41,8 +41,8 @@ func NewListener(inner net.Listener, lim Limits, opts ...Option) *Listener {
 // an mtlstrust.Listener completes each handshake, within
 // Limits.HandshakeTimeout (which replaces lo.HandshakeTimeout), before
 // Accept returns the connection, and reports each failed handshake with
-// its diagnosis to lo.OnError. The caps count a connection from its TCP
-// accept, handshake included.
+// its diagnosis to lo.OnError; lo.Side and lo.MaxPending apply as given.
+// The caps count a connection from its TCP accept, handshake included.
 func NewTLSListener(inner net.Listener, cfg *tls.Config, lim Limits, lo mtlstrust.ListenerOptions, opts ...Option) *Listener {
 	l := newListener(inner, lim, opts)
 	lo.HandshakeTimeout = l.lim.HandshakeTimeout
