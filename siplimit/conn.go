@@ -230,28 +230,37 @@ func reasonText(why failure) string {
 	return "bad framing"
 }
 
-// linger shuts the sending side after an answer and drops what the peer
-// still sends, until it closes or lingerTime passes.
+// linger, after an answer, gives the answers to earlier requests on the
+// connection a quarter of lingerTime to go out, then shuts the sending
+// side and drops what the peer still sends, until it closes or lingerTime
+// passes.
 func (c *Conn) linger(scratch []byte) {
+	if c.raw == nil {
+		return
+	}
+	start := time.Now()
+	total := 0
+	drain := func(until time.Time) bool {
+		_ = c.raw.SetReadDeadline(until)
+		for total < lingerBytes {
+			n, err := c.raw.Read(scratch)
+			total += n
+			if err != nil {
+				return !errors.Is(err, os.ErrDeadlineExceeded) // the peer closed
+			}
+		}
+		return true
+	}
+	if drain(start.Add(lingerTime / 4)) {
+		return
+	}
 	c.wmu.Lock()
 	if c.tc != nil {
 		_ = c.tc.CloseWrite()
 	}
-	if c.raw != nil {
-		_ = c.raw.CloseWrite()
-	}
+	_ = c.raw.CloseWrite()
 	c.wmu.Unlock()
-	if c.raw == nil {
-		return
-	}
-	_ = c.raw.SetReadDeadline(time.Now().Add(lingerTime))
-	for total := 0; total < lingerBytes; {
-		n, err := c.raw.Read(scratch)
-		total += n
-		if err != nil {
-			return
-		}
-	}
+	drain(start.Add(lingerTime))
 }
 
 // Write writes b, within WriteTimeout; a write that times out closes the

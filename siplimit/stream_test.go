@@ -285,8 +285,8 @@ func TestStreamRefusals(t *testing.T) {
 	}
 }
 
-// A valid request pipelined before a refused one is served; the answers
-// never interleave.
+// A valid request pipelined before a refused one is served and both are
+// answered; the answers never interleave.
 func TestStreamPipelinedRefusal(t *testing.T) {
 	addr, roots, srv, _ := streamCase{"tcp", false, true}.start(t, Limits{})
 	c := dial(t, "", addr, roots)
@@ -306,7 +306,7 @@ func TestStreamPipelinedRefusal(t *testing.T) {
 			t.Fatalf("answer does not parse: %q", res)
 		}
 	}
-	if !contains(got, "SIP/2.0 400 Bad Request second") || srv.registers.Load() != 1 {
+	if len(got) != 2 || !contains(got, "SIP/2.0 400 Bad Request second") || !contains(got, "SIP/2.0 200 OK first") || srv.registers.Load() != 1 {
 		t.Fatalf("answers %q; sipgo saw %d", got, srv.registers.Load())
 	}
 }
@@ -349,5 +349,44 @@ func TestListenerClose(t *testing.T) {
 				t.Fatalf("tls %v, inner closed %v: Accept still waiting", useTLS, wrapped)
 			}
 		}
+	}
+}
+
+// A TLS listener hands out *TLSConn, which alone has ConnectionState and
+// NetConn (the *tls.Conn); a TCP listener hands out *Conn.
+func TestConnTypes(t *testing.T) {
+	type tlsState interface{ ConnectionState() tls.ConnectionState }
+	p := newPKI(t)
+	for _, useTLS := range []bool{false, true} {
+		ln := listenTCP(t)
+		var l *Listener
+		var roots *x509.CertPool
+		if useTLS {
+			l, roots = NewTLSListener(ln, p.server, Limits{}, mtlstrust.ListenerOptions{}), p.roots
+		} else {
+			l = NewListener(ln, Limits{})
+		}
+		defer l.Close()
+		go func() {
+			if c, err := dialErr("", ln.Addr().String(), roots); err == nil {
+				defer c.Close()
+				time.Sleep(time.Second)
+			}
+		}()
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, hasState := c.(tlsState)
+		if tc, ok := c.(*TLSConn); useTLS != ok || useTLS != hasState {
+			t.Fatalf("tls %v: %T", useTLS, c)
+		} else if ok {
+			if _, ok := tc.NetConn().(*tls.Conn); !ok || tc.ConnectionState().Version < tls.VersionTLS12 {
+				t.Fatalf("NetConn %T, version %x", tc.NetConn(), tc.ConnectionState().Version)
+			}
+		} else if _, ok := c.(*Conn); !ok {
+			t.Fatalf("%T", c)
+		}
+		c.Close()
 	}
 }
