@@ -13,6 +13,7 @@ import (
 
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/mtlstrust"
+	"github.com/sipoauth/sdk/siplimit"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 
@@ -42,6 +43,11 @@ type Config struct {
 	// ListenCertificate, if set, is the certificate Listen presents to
 	// clients instead of Certificate.
 	ListenCertificate *mtlstrust.CertSource
+	// Limits bound the client connections Listen accepts (package
+	// siplimit): connections in all and per source address, handshake,
+	// idle and message timeouts, message size. The zero value is
+	// siplimit's defaults.
+	Limits siplimit.Limits
 	// NodeTrust holds the signers of the nodes' certificates. It is read at
 	// every handshake, so a reload takes effect on the next connection.
 	NodeTrust *mtlstrust.TrustStore

@@ -698,7 +698,8 @@ func TestConcurrentRegisters(t *testing.T) {
 	}
 }
 
-// TestMalformedNotLogged: a message the SIP stack cannot parse is logged
+// TestMalformedNotLogged: a message that cannot be framed is refused
+// before the SIP stack sees it (Listen's siplimit listener), and logged
 // without its bytes, which may hold a token.
 func TestMalformedNotLogged(t *testing.T) {
 	p, iss := newPKI(t), newIssued(t)
@@ -713,11 +714,11 @@ func TestMalformedNotLogged(t *testing.T) {
 		t.Fatal("the proxy answered an unframed message")
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(px.logs.String(), "failed to parse") && time.Now().Before(deadline) {
+	for !strings.Contains(px.logs.String(), `reason="bad framing"`) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	logs := px.logs.String()
-	if !strings.Contains(logs, "failed to parse") || !strings.Contains(logs, "bytes withheld") || strings.Contains(logs, secret) {
+	if !strings.Contains(logs, `msg="siplimit: connection closed" reason="bad framing"`) || strings.Contains(logs, secret) || strings.Contains(logs, "failed to parse") {
 		t.Fatalf("logs:\n%s", logs)
 	}
 	n.none(t)

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/mtlstrust"
+	"github.com/sipoauth/sdk/siplimit"
 )
 
 // ErrClosed is returned by Serve after Close, and by Serve and Listen
@@ -129,7 +129,10 @@ func (p *Proxy) Name() string { return p.cfg.Name }
 
 // Listen returns a TLS listener on addr (such as ":5061" or
 // "127.0.0.1:0") presenting the proxy's certificate, server-authenticated
-// only: clients authenticate with their token.
+// only: clients authenticate with their token. It is a siplimit listener
+// bounded by Config.Limits: handshakes complete before Serve sees a
+// connection, idle and slow connections are closed, connections over the
+// caps refused, badly framed messages answered 400.
 func (p *Proxy) Listen(addr string) (net.Listener, error) {
 	p.mu.Lock()
 	closed := p.closed
@@ -141,11 +144,12 @@ func (p *Proxy) Listen(addr string) (net.Listener, error) {
 	if cert == nil {
 		cert = p.cfg.Certificate
 	}
-	ln, err := tls.Listen("tcp", addr, mtlstrust.OAuthServerConfig(cert))
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
-	return ln, nil
+	return siplimit.NewTLSListener(ln, mtlstrust.OAuthServerConfig(cert), p.cfg.Limits,
+		mtlstrust.ListenerOptions{Side: mtlstrust.EdgeSide}, siplimit.WithLogger(p.log)), nil
 }
 
 // ListenAndServe is Listen then Serve.

@@ -19,6 +19,7 @@ import (
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
+	"github.com/sipoauth/sdk/siplimit"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 
@@ -199,15 +200,20 @@ func startNode(p ports, nodeCert tls.Certificate, tomcatTrust *mtlstrust.TrustSt
 	}
 	srv.OnRegister(n.reg.HandleRegister)
 	edgeTLS := mtlstrust.EdgeServerConfig(certs, tomcatTrust, mtlstrust.AuthorizeTable(n.table))
-	oauthLn := mtlstrust.NewListener(lnOAuth, serverTLS, mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide, HandshakeTimeout: 5 * time.Second})
-	edgeLn := mtlstrust.NewListener(lnEdge, edgeTLS, mtlstrust.ListenerOptions{
-		Side: mtlstrust.NodeSide, HandshakeTimeout: 5 * time.Second,
+	// The node's SIP ports are bounded as a deployment's are (siplimit's
+	// defaults); the edge port takes many connections from one proxy.
+	limits := siplimit.Limits{HandshakeTimeout: 5 * time.Second}
+	edgeLimits := limits
+	edgeLimits.MaxConnsPerSource = limits.Effective().MaxConns
+	oauthLn := siplimit.NewTLSListener(lnOAuth, serverTLS, limits, mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide}, siplimit.WithLogger(log))
+	edgeLn := siplimit.NewTLSListener(lnEdge, edgeTLS, edgeLimits, mtlstrust.ListenerOptions{
+		Side: mtlstrust.NodeSide,
 		OnError: func(e *mtlstrust.HandshakeError) {
 			n.mu.Lock()
 			n.handshakes = append(n.handshakes, e)
 			n.mu.Unlock()
 		},
-	})
+	}, siplimit.WithLogger(log))
 	go srv.ServeTLS(oauthLn)
 	go srv.ServeTLS(edgeLn)
 	n.closers = append(n.closers, func() { oauthLn.Close(); edgeLn.Close(); srv.Close(); ua.Close() })
