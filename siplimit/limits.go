@@ -37,8 +37,8 @@ type Limits struct {
 	// limit.
 	MaxMessageSize int
 	// SourceRate is the requests per second each source IP address may
-	// send over UDP, with SourceBurst more at once. Default 50/s, burst
-	// 200; a negative SourceRate: no per-source limit.
+	// send over UDP on average, in bursts of up to SourceBurst. Default
+	// 50/s, bursts of 200; a negative SourceRate: no per-source limit.
 	SourceRate  float64
 	SourceBurst int
 	// MaxSources caps the UDP source addresses remembered for their rate;
@@ -61,7 +61,9 @@ type Limits struct {
 	AcceptResponses bool
 }
 
-// The defaults; doc.go says why each is what it is.
+// The defaults of Limits' fields (MaxConns and MaxConnsPerSource also
+// depend on the open-file limit); the package documentation says why each
+// is what it is.
 const (
 	DefaultHandshakeTimeout  = 10 * time.Second
 	DefaultIdleTimeout       = 5 * time.Minute
