@@ -38,6 +38,12 @@
 // the token to the REGISTER: the device it names, its owner, the From
 // user.
 //
+// Users are compared by one rule everywhere: SameUser, Unicode simple case
+// folding as strings.EqualFold, with UserKey as the matching key for maps
+// and stores. Revoking "bob" revokes the tokens of "BOB"; the registrar
+// compares a token's user with a device's owner and with the user part of
+// an address of record by the same rule.
+//
 // Errors wrap one sentinel each (ErrExpired, ErrBadSignature, ...), and
 // ErrorCode turns them into the RFC 6750 error code of the challenge. A
 // token that could not be checked because a service failed (the
