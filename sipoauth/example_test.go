@@ -52,3 +52,10 @@ func ExampleValidator_ValidateRequest() {
 	// true invalid_token
 	// true invalid_token
 }
+
+// One rule compares users everywhere: a revocation of "bob" covers the
+// tokens of "BOB", and a store keyed by user keys both alike.
+func ExampleUserKey() {
+	fmt.Println(sipoauth.SameUser("bob", "BOB"), sipoauth.UserKey("BOB"), sipoauth.UserKey("\u212Aelvin"))
+	// Output: true bob kelvin
+}
