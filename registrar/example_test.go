@@ -53,3 +53,21 @@ func ExampleNew() {
 	// 407 Bearer realm="ccmsipline"
 	// 200 120 x-cisco-newreg
 }
+
+// The address-of-record rule: the To URI's user, unescaped and compared
+// by the user rule, is the key; with Domains the served domain is part
+// of it. A device registers its owner's own address and its lines.
+func ExampleAORRule() {
+	var to sip.Uri
+	sip.ParseUri("sip:%52ado@10.10.10.1;transport=tls", &to)
+	key, _ := registrar.AORRule{}.Key(to)
+	withDomain, err := registrar.AORRule{Domains: []string{"cucm.example.com"}}.Key(to)
+	fmt.Println(key, withDomain == "", err)
+
+	check := registrar.AORCheck{}
+	d := registrar.Device{Name: "CSFrado", Owner: "rado", Lines: []string{"1001"}}
+	fmt.Println(check.Allowed("rado", "RADO", d), check.Allowed("1001", "rado", d), check.Allowed("alice", "rado", d))
+	// Output:
+	// rado true registrar: the address of record's domain is not served here
+	// true true false
+}
