@@ -354,6 +354,10 @@ func (p *Proxy) forward(ctx context.Context, req, fwd *sip.Request, tx sip.Serve
 		return p.relay(req, lastBusy)
 	}
 	p.stats.unavailable.Add(1)
+	if p.ctx.Err() != nil {
+		// Close ended the node connections: the failure is the shutdown.
+		return p.unavailable(req, "Edge proxy shutting down")
+	}
 	code := ""
 	if last != nil {
 		code = last.Code()
