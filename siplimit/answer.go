@@ -24,7 +24,14 @@ func statusFor(why failure) (int, string) {
 // From, To (with a tag), Call-ID and CSeq, no body. src is where the
 // request came from, for a Via "rport" without a value (RFC 3581). It
 // returns false when there is nothing to answer: a response, an ACK, or a
-// request without one of those headers.
+// request without Via, From, To or Call-ID.
+//
+// The values are echoed as received, folding replaced by a space, and
+// control characters (but HTAB) by a space, so that no value can end a
+// line of the answer. A CSeq is echoed whatever its value, one sipgo
+// does not read too: the client matches the answer on its Via branch and
+// CSeq method (RFC 3261 §17.1.3). A request without a CSeq value gets an
+// answer without CSeq, as sipgo answers a request without one.
 func (f *framer) answer(dst []byte, code int, reason string, src netip.AddrPort) ([]byte, bool) {
 	var (
 		vias                    [][]byte // the header groups, CRLF included
@@ -73,16 +80,20 @@ func (f *framer) answer(dst []byte, code int, reason string, src netip.AddrPort)
 				group = f.buf[off-len(group) : off+n]
 			}
 		} else {
+			// The name before the colon, or a name alone on its line
+			// that continuation lines give a colon (see framer.classify).
 			flush()
-			if c := bytes.IndexByte(line, ':'); c > 0 {
-				groupKind = headerKind(bytes.Trim(line[:c], " \t"))
-				group = f.buf[off : off+n]
+			name := line
+			if c := bytes.IndexByte(line, ':'); c >= 0 {
+				name = line[:c]
 			}
+			groupKind = headerKind(name)
+			group = f.buf[off : off+n]
 		}
 		rest = next
 	}
 	flush()
-	if len(vias) == 0 || !fromOK || !toOK || !idOK || !sOK {
+	if len(vias) == 0 || !fromOK || !toOK || !idOK {
 		return dst, false
 	}
 
@@ -115,8 +126,10 @@ func (f *framer) answer(dst []byte, code int, reason string, src netip.AddrPort)
 	}
 	dst = append(dst, "\r\nCall-ID: "...)
 	dst = appendValue(dst, callID)
-	dst = append(dst, "\r\nCSeq: "...)
-	dst = appendValue(dst, cseq)
+	if sOK {
+		dst = append(dst, "\r\nCSeq: "...)
+		dst = appendValue(dst, cseq)
+	}
 	dst = append(dst, "\r\nContent-Length: 0\r\n\r\n"...)
 	return dst, true
 }
@@ -148,18 +161,25 @@ func value(g []byte) []byte {
 }
 
 // appendValue appends a header group's value with its line folding
-// replaced by one space.
+// replaced by one space, and any other control character but HTAB too.
 func appendValue(dst, g []byte) []byte { return appendUnfolded(dst, value(g)) }
 
 func appendUnfolded(dst, v []byte) []byte {
+	start := len(dst)
 	for len(v) > 0 {
 		i := bytes.Index(v, []byte("\r\n"))
 		if i < 0 {
-			return append(dst, v...)
+			dst = append(dst, v...)
+			break
 		}
 		dst = append(dst, bytes.TrimRight(v[:i], " \t")...)
 		dst = append(dst, ' ')
 		v = bytes.TrimLeft(v[i+2:], " \t")
+	}
+	for i := start; i < len(dst); i++ {
+		if c := dst[i]; c < ' ' && c != '\t' || c == 0x7f {
+			dst[i] = ' '
+		}
 	}
 	return dst
 }

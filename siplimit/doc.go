@@ -48,12 +48,15 @@
 // MessageTimeout of its first byte, when a write blocks for WriteTimeout,
 // and when a message is over MaxMessageSize (answered with 513 Message
 // Too Large) or badly framed: a missing, invalid or conflicting
-// Content-Length, a header line without a colon, a CR without LF
-// (answered with 400 Bad Request). The answers are built as a stateless
-// UAS builds them, from the request's Via, From, To (given a tag),
-// Call-ID and CSeq; sipgo never sees the refused message, and its own
-// writes never interleave with them. A stream cannot be resynchronised
-// after such a message, so the connection closes after the answer.
+// Content-Length, a CSeq that is not a number below 2^31 and a method
+// (RFC 3261 §8.1.1.5), a header line without a colon, a CR without LF
+// (answered with 400 Bad Request). sipgo would drop each of these
+// without an answer and close the connection. The answers are built as
+// a stateless UAS builds them, from the request's Via, From, To (given a
+// tag), Call-ID and CSeq, each echoed as received but for control
+// characters; sipgo never sees the refused message, and its own writes
+// never interleave with them. A stream cannot be resynchronised after
+// such a message, so the connection closes after the answer.
 //
 // # Datagrams
 //
@@ -65,8 +68,8 @@
 // window is kept for known sources, the addresses this socket sent a 2xx
 // answer to a REGISTER in the last KnownFor: registered phones keep
 // registering while unknown sources flood the port. A request over
-// MaxMessageSize gets 513, one with an invalid Content-Length or a body
-// shorter than it 400, from the PacketConn. The per-source state is capped
+// MaxMessageSize gets 513, one with an invalid Content-Length, a body
+// shorter than it or a CSeq sipgo does not read 400, from the PacketConn. The per-source state is capped
 // at MaxSources entries; idle ones are forgotten.
 //
 // sipgo also remembers every UDP source address (IP and port) it has read

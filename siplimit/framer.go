@@ -3,6 +3,8 @@ package siplimit
 import (
 	"bytes"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
 // failure is why a framer stopped passing a message on.
@@ -14,8 +16,9 @@ const (
 	// nothing to answer.
 	failNotSIP
 	// failFraming: an invalid, conflicting or (on a stream) missing
-	// Content-Length, a header line without a colon, a CR not followed by
-	// LF, or (in a datagram) a header section or body cut short: 400.
+	// Content-Length, a CSeq sipgo does not read, a header line without a
+	// colon, a CR not followed by LF, or (in a datagram) a header section
+	// or body cut short: 400.
 	failFraming
 	// failTooLarge: the message is over the size limit: 513.
 	failTooLarge
@@ -48,9 +51,9 @@ const maxName = 64
 
 // framer follows SIP messages through a byte stream (RFC 3261 §7.5, §18.3)
 // without assembling them: it finds the end of the header section and the
-// body's Content-Length, checks the size, and keeps the start line and the
-// few header lines it needs to answer a message it refuses. It never
-// changes a byte; feed says how many may be passed on.
+// body's Content-Length, checks the size and the CSeq, and keeps the start
+// line and the few header lines it needs to answer a message it refuses.
+// It never changes a byte; feed says how many may be passed on.
 //
 // It splits lines on CRLF as sipgo does, and judges a header line when the
 // next byte shows whether a continuation line follows, before sipgo can
@@ -86,6 +89,8 @@ type framer struct {
 	grpOff   int
 	grpOpen  bool // its last line ended; the next line's first byte says whether it continues
 	grpNL    int  // index of that line's LF in the chunk; -1: the byte held back
+	grpName  bool // its first line is a known name alone: only white space may come before the colon
+	nameAt   int  // where in buf to look on for that colon
 
 	nulRun  int   // NUL bytes in a row so far (streams only)
 	cl      int64 // Content-Length, -1 when none so far
@@ -127,6 +132,7 @@ func (f *framer) begin() {
 	f.grpKeep = false
 	f.grpColon = false
 	f.grpOpen = false
+	f.grpName = false
 	f.cl = -1
 	if f.buf == nil && f.pool {
 		f.bufp = bufPool.Get().(*[]byte)
@@ -241,7 +247,7 @@ func (f *framer) line(p []byte, i int, stop func(int, failure), hold *bool) int 
 		}
 		f.lineOff = len(f.buf)
 		if !cont {
-			f.grp, f.grpKeep, f.grpColon = hOther, false, false
+			f.grp, f.grpKeep, f.grpColon, f.grpName = hOther, false, false, false
 			f.unknown = b != '\r'
 			f.grpOff = f.lineOff
 		}
@@ -299,6 +305,8 @@ func (f *framer) line(p []byte, i int, stop func(int, failure), hold *bool) int 
 		f.buf = append(f.buf, seg...)
 		if f.unknown {
 			f.classify(false)
+		} else if f.grpName {
+			f.nameColon()
 		}
 	} else if !f.colon && !f.grpColon && bytes.IndexByte(seg, ':') >= 0 {
 		f.colon = true // a skipped line is judged on its colon only
@@ -359,23 +367,55 @@ func (f *framer) count(n, at int, stop func(int, failure)) bool {
 }
 
 // classify decides from the kept bytes of the current line whether its
-// header is one to keep; final means the line has ended.
+// header is one to keep; final means the line has ended. Like sipgo, it
+// reads the name before the colon with white space trimmed.
 func (f *framer) classify(final bool) {
 	line := f.buf[f.lineOff:]
 	c := bytes.IndexByte(line, ':')
-	if c < 0 {
-		if !final && len(line) <= maxName {
-			return
-		}
-		f.grp = hOther
-	} else {
+	switch {
+	case c >= 0:
 		f.colon = true
-		f.grp = headerKind(trimSpace(line[:c]))
+		f.grp = headerKind(line[:c])
+	case !final && len(line) <= maxName:
+		return
+	case final:
+		// A name alone on its line: sipgo folds the lines that continue
+		// it into it and reads the name before the first colon in them.
+		f.grp = headerKind(line)
+		f.grpName = f.grp != hOther
+		f.nameAt = len(f.buf)
+	default:
+		f.grp = hOther
 	}
 	f.unknown = false
 	f.grpKeep = f.grp != hOther
 	if !f.grpKeep {
 		f.buf = f.buf[:f.lineOff]
+	}
+}
+
+// nameColon looks on through the continuation lines of a group whose
+// first line is a known header name alone: the group is that header if
+// only white space comes before the colon, another one otherwise.
+func (f *framer) nameColon() {
+	for f.nameAt < len(f.buf) {
+		n := spaceLen(f.buf[f.nameAt:])
+		if n < 0 {
+			return // a character cut short: the next bytes tell
+		}
+		if n > 0 {
+			f.nameAt += n
+			continue
+		}
+		f.grpName = false
+		if f.buf[f.nameAt] == ':' {
+			f.colon = true
+			return
+		}
+		f.colon = f.colon || bytes.IndexByte(f.buf[f.nameAt:], ':') >= 0
+		f.grp, f.grpKeep = hOther, false
+		f.buf = f.buf[:f.grpOff]
+		return
 	}
 }
 
@@ -416,14 +456,16 @@ func (f *framer) judge() bool {
 	if !f.grpColon {
 		return false // sipgo: "field name with no value"
 	}
-	if f.grp != hContentLength {
-		return true
+	switch f.grp {
+	case hCSeq:
+		return validCSeq(f.buf[f.grpOff:])
+	case hContentLength:
+		v, ok := parseContentLength(f.buf[f.grpOff:])
+		if !ok || (f.cl >= 0 && v != f.cl) {
+			return false
+		}
+		f.cl = v
 	}
-	v, ok := parseContentLength(f.buf[f.grpOff:])
-	if !ok || (f.cl >= 0 && v != f.cl) {
-		return false
-	}
-	f.cl = v
 	return true
 }
 
@@ -518,9 +560,102 @@ func parseContentLength(g []byte) (int64, bool) {
 	return v, digits > 0
 }
 
+// validCSeq reports whether a CSeq group (its lines with CRLF) has a value
+// sipgo reads: digits for a number below 2**31 (RFC 3261 §8.1.1.5), then
+// a space or tab, then a method. sipgo folds the group's lines into one,
+// each fold a space, trims white space around the value, and takes what
+// follows the first space or tab as the method, whatever it is.
+func validCSeq(g []byte) bool {
+	c := bytes.IndexByte(g, ':')
+	if c < 0 {
+		return false
+	}
+	v := g[c+1:]
+	i := skipSpace(v, 0)
+	start := i
+	var n int64
+	for ; i < len(v) && isDigit(v[i]); i++ {
+		n = min(n*10+int64(v[i]-'0'), 1<<31)
+	}
+	if i == start || n >= 1<<31 || i == len(v) {
+		return false
+	}
+	switch {
+	case v[i] == ' ' || v[i] == '\t':
+	case v[i] == '\r' && i+2 < len(v) && (v[i+2] == ' ' || v[i+2] == '\t'):
+		// A line that continues the value: sipgo folds it into a space.
+	default:
+		return false
+	}
+	return skipSpace(v, i) < len(v)
+}
+
+// asciiSpace marks ASCII white space as bytes.TrimSpace sees it.
+var asciiSpace = [256]bool{' ': true, '\t': true, '\r': true, '\n': true, '\v': true, '\f': true}
+
+func isSpace(c byte) bool { return asciiSpace[c] }
+
+// spaceLen is the length of the white space character b starts with, as
+// bytes.TrimSpace (and so sipgo) sees it: 0 if it starts with another
+// character, -1 if with one cut short.
+func spaceLen(b []byte) int {
+	if c := b[0]; c < utf8.RuneSelf {
+		if isSpace(c) {
+			return 1
+		}
+		return 0
+	}
+	if !utf8.FullRune(b) {
+		return -1
+	}
+	if r, n := utf8.DecodeRune(b); unicode.IsSpace(r) {
+		return n
+	}
+	return 0
+}
+
+// skipSpace returns the index of the first character of b from i that is
+// not white space, len(b) if none.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && asciiSpace[b[i]] {
+		i++
+	}
+	if i < len(b) && b[i] >= utf8.RuneSelf {
+		return skipUnicodeSpace(b, i)
+	}
+	return i
+}
+
+func skipUnicodeSpace(b []byte, i int) int {
+	for i < len(b) {
+		n := spaceLen(b[i:])
+		if n <= 0 {
+			break
+		}
+		i += n
+	}
+	return i
+}
+
+// trimSpace trims white space as bytes.TrimSpace does, which sipgo
+// trims header names with.
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && asciiSpace[b[0]] {
+		b = b[1:]
+	}
+	for len(b) > 0 && asciiSpace[b[len(b)-1]] {
+		b = b[:len(b)-1]
+	}
+	if len(b) > 0 && (b[0]|b[len(b)-1]) >= utf8.RuneSelf {
+		return bytes.TrimSpace(b)
+	}
+	return b
+}
+
 // headerKind names the header fields the framer keeps, in full or compact
-// form (RFC 3261 §7.3.3).
+// form (RFC 3261 §7.3.3), from a name with the white space around it.
 func headerKind(name []byte) int {
+	name = trimSpace(name)
 	switch len(name) {
 	case 1:
 		switch name[0] | 0x20 {
@@ -620,17 +755,6 @@ func isToken(b byte) bool {
 		return true
 	}
 	return false
-}
-
-// trimSpace trims spaces and tabs.
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // maxNULs bounds a run of NUL bytes inside a message on a stream; a

@@ -125,6 +125,8 @@ func TestFramerBoundaries(t *testing.T) {
 		pass   int // bytes passed on; -1: all
 	}
 	ok := func(name, s string) test { s, e := one(s); return test{name, s, e, failNone, -1} }
+	// bad: s is refused as badly framed at the line holding sub.
+	bad := func(name, s, sub string) test { return test{name, s, nil, failFraming, lf(s, sub)} }
 	tests := []test{
 		ok("one", r0),
 		ok("body", r5),
@@ -156,6 +158,34 @@ func TestFramerBoundaries(t *testing.T) {
 		{"endless header", "REGISTER sip:a SIP/2.0\r\nX: " + strings.Repeat("a", 40000), nil, failTooLarge, 32 << 10},
 		{"ok then bad", r0 + register("d", "-1", ""), []int{len(r0)}, failFraming, len(r0) + lf(register("d", "-1", ""), "Content-Length")},
 		ok("response", "SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n"),
+		// CSeq (RFC 3261 §8.1.1.5): digits below 2**31, white space, a
+		// method. sipgo refuses any other value without a word; it
+		// answers a request without CSeq itself and reads the last of two.
+		ok("CSeq max", cseq(r0, "2147483647 REGISTER")),
+		ok("CSeq leading zeros", cseq(r0, "0002147483647 REGISTER")),
+		ok("CSeq tab", cseq(r0, "1\tREGISTER")),
+		ok("CSeq two spaces", cseq(r0, "1  REGISTER")),
+		ok("CSeq nbsp before", cseq(r0, "\u00a01 REGISTER")),
+		ok("CSeq folded", cseq(r0, "1\r\n REGISTER")),
+		ok("CSeq folded first", cseq(r0, "\r\n\t1 REGISTER")),
+		ok("CSeq colon folded", strings.Replace(r0, "CSeq: 1", "CSeq\r\n : 1", 1)),
+		ok("CSeq two", strings.Replace(r0, "Expires: 3600", "CSeq: 2 INVITE", 1)),
+		ok("CSeq none", strings.Replace(r0, "CSeq: 1 REGISTER\r\n", "", 1)),
+		ok("CSeq other header folded", strings.Replace(r0, "Expires: 3600", "CSeq\r\n x: abc", 1)),
+		bad("CSeq 2**31", cseq(r0, "2147483648 REGISTER"), "CSeq"),
+		bad("CSeq 2**32", cseq(r0, "4294967296 REGISTER"), "CSeq"),
+		bad("CSeq huge", cseq(r0, "99999999999999999999999 REGISTER"), "CSeq"),
+		bad("CSeq letters", cseq(r0, "abc REGISTER"), "CSeq"),
+		bad("CSeq sign", cseq(r0, "+1 REGISTER"), "CSeq"),
+		bad("CSeq no method", cseq(r0, "1"), "CSeq"),
+		bad("CSeq no number", cseq(r0, "REGISTER"), "CSeq"),
+		bad("CSeq empty", cseq(r0, ""), "CSeq"),
+		bad("CSeq vertical tab", cseq(r0, "1\vREGISTER"), "CSeq"),
+		bad("CSeq folded blank", cseq(r0, "1\r\n "), " \r\nContact"),
+		bad("CSeq second bad", strings.Replace(r0, "Expires: 3600", "CSeq: 2147483648 REGISTER", 1), "CSeq: 2147483648"),
+		bad("CSeq colon folded, 2**31", strings.Replace(cseq(r0, "2147483648 REGISTER"), "CSeq:", "CSeq\r\n :", 1), " : 2147483648"),
+		bad("CSeq space in name", strings.Replace(cseq(r0, "x REGISTER"), "CSeq:", "CSeq\v:", 1), "CSeq"),
+		{"CSeq ok then bad", r0 + cseq(register("d", "0", ""), "2147483648 REGISTER"), []int{len(r0)}, failFraming, len(r0) + lf(cseq(register("d", "0", ""), "2147483648 REGISTER"), "CSeq")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,8 +215,27 @@ func TestFramerBoundaries(t *testing.T) {
 					t.Fatalf("chunks %v: sipgo parsed %d messages, error %v; want %d", sizes, n, err, len(tt.ends))
 				}
 			}
+			// sipgo, fed the whole stream, refuses what the framer refuses
+			// as badly framed (but two different Content-Lengths, which it
+			// reads as the last) and parses the rest.
+			n, err := sipgoCount([][]byte{s})
+			switch {
+			case tt.fail == failFraming && tt.name != "two differ":
+				if err == nil {
+					t.Fatalf("sipgo parsed %d messages without an error", n)
+				}
+			case tt.fail == failNone && tt.pass < 0:
+				if err != nil || n != len(tt.ends) {
+					t.Fatalf("sipgo parsed %d messages, error %v; want %d", n, err, len(tt.ends))
+				}
+			}
 		})
 	}
+}
+
+// cseq replaces the CSeq value of a message made by register.
+func cseq(msg, value string) string {
+	return strings.Replace(msg, "CSeq: 1 REGISTER", "CSeq: "+value, 1)
 }
 
 func TestFramerAnswer(t *testing.T) {
@@ -227,8 +276,63 @@ func TestFramerAnswer(t *testing.T) {
 			"Call-ID: call-2\r\n" +
 			"CSeq: 1 REGISTER\r\n" +
 			"Content-Length: 0\r\n\r\n",
+	}, {
+		// The CSeq is echoed as received: the client matches the answer
+		// on its Via branch and CSeq method.
+		"CSeq 2**31",
+		cseq(register("call-3", "0", ""), "2147483648 REGISTER"),
+		"SIP/2.0 400 Bad Request\r\n" +
+			"Via: SIP/2.0/TCP 10.0.0.5:51234;branch=z9hG4bK-call-3;rport=40000;received=192.0.2.7\r\n" +
+			"From: <sip:1001@10.10.10.1>;tag=abc\r\n" +
+			"To: <sip:1001@10.10.10.1>;tag=TAG\r\n" +
+			"Call-ID: call-3\r\n" +
+			"CSeq: 2147483648 REGISTER\r\n" +
+			"Content-Length: 0\r\n\r\n",
+	}, {
+		"CSeq letters, folded",
+		cseq(register("call-4", "0", ""), "abc\r\n  REGISTER"),
+		"SIP/2.0 400 Bad Request\r\n" +
+			"Via: SIP/2.0/TCP 10.0.0.5:51234;branch=z9hG4bK-call-4;rport=40000;received=192.0.2.7\r\n" +
+			"From: <sip:1001@10.10.10.1>;tag=abc\r\n" +
+			"To: <sip:1001@10.10.10.1>;tag=TAG\r\n" +
+			"Call-ID: call-4\r\n" +
+			"CSeq: abc REGISTER\r\n" +
+			"Content-Length: 0\r\n\r\n",
+	}, {
+		// Control characters never reach the answer: a bare LF would
+		// start a header line of the sender's choosing.
+		"CSeq with a bare LF and a NUL",
+		cseq(register("call-5", "0", ""), "1\nVia: SIP/2.0/UDP evil\x00 REGISTER"),
+		"SIP/2.0 400 Bad Request\r\n" +
+			"Via: SIP/2.0/TCP 10.0.0.5:51234;branch=z9hG4bK-call-5;rport=40000;received=192.0.2.7\r\n" +
+			"From: <sip:1001@10.10.10.1>;tag=abc\r\n" +
+			"To: <sip:1001@10.10.10.1>;tag=TAG\r\n" +
+			"Call-ID: call-5\r\n" +
+			"CSeq: 1 Via: SIP/2.0/UDP evil  REGISTER\r\n" +
+			"Content-Length: 0\r\n\r\n",
+	}, {
+		// Nothing to echo: no CSeq line, as sipgo answers a request
+		// without one.
+		"CSeq empty",
+		cseq(register("call-6", "0", ""), ""),
+		"SIP/2.0 400 Bad Request\r\n" +
+			"Via: SIP/2.0/TCP 10.0.0.5:51234;branch=z9hG4bK-call-6;rport=40000;received=192.0.2.7\r\n" +
+			"From: <sip:1001@10.10.10.1>;tag=abc\r\n" +
+			"To: <sip:1001@10.10.10.1>;tag=TAG\r\n" +
+			"Call-ID: call-6\r\n" +
+			"Content-Length: 0\r\n\r\n",
+	}, {
+		"no CSeq",
+		strings.Replace(register("call-7", "-1", ""), "CSeq: 1 REGISTER\r\n", "", 1),
+		"SIP/2.0 400 Bad Request\r\n" +
+			"Via: SIP/2.0/TCP 10.0.0.5:51234;branch=z9hG4bK-call-7;rport=40000;received=192.0.2.7\r\n" +
+			"From: <sip:1001@10.10.10.1>;tag=abc\r\n" +
+			"To: <sip:1001@10.10.10.1>;tag=TAG\r\n" +
+			"Call-ID: call-7\r\n" +
+			"Content-Length: 0\r\n\r\n",
 	},
 		{"ACK", strings.Replace(register("c", "-5", ""), "REGISTER sip", "ACK sip", 1), ""},
+		{"ACK, CSeq 2**31", strings.Replace(cseq(register("c", "0", ""), "2147483648 ACK"), "REGISTER sip", "ACK sip", 1), ""},
 		{"no Call-ID", strings.Replace(register("c", "-5", ""), "Call-ID: c\r\n", "", 1), ""},
 		{"a response", "SIP/2.0 200 OK\r\nVia: x\r\nFrom: a\r\nTo: b\r\nCall-ID: c\r\nCSeq: 1 X\r\nl: -1\r\n\r\n", ""},
 	}
@@ -261,8 +365,10 @@ func TestFramerAnswer(t *testing.T) {
 			if string(got) != want {
 				t.Fatalf("answer\n%s\nwant\n%s", got, want)
 			}
-			// sipgo reads it as a response to the request.
-			msg, err := sip.ParseMessage(got)
+			// sipgo reads it as a response to the request; it refuses a
+			// CSeq it does not read in an answer as in a request, so
+			// that line aside.
+			msg, err := sip.ParseMessage(withoutCSeq(got))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -271,6 +377,16 @@ func TestFramerAnswer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withoutCSeq drops a message's CSeq line.
+func withoutCSeq(msg []byte) []byte {
+	i := bytes.Index(msg, []byte("\r\nCSeq: "))
+	if i < 0 {
+		return msg
+	}
+	j := bytes.Index(msg[i+2:], []byte("\r\n"))
+	return append(msg[:i:i], msg[i+2+j:]...)
 }
 
 // A refused message's header section is read to its end before the
@@ -312,6 +428,16 @@ func FuzzFramer(f *testing.F) {
 		{"REGISTER sip:a SIP/2.0\r\nX: " + strings.Repeat("a", 33000), []byte{255}},
 		{"GET / HTTP/1.1\r\n\r\n", nil},
 		{"SIP/2.0 200 OK\r\nl: 2\r\n\r\nokSIP/2.0 200 OK\r\nl: 0\r\n\r\n", []byte{4}},
+		{cseq(r0, "2147483648 REGISTER"), []byte{9}},
+		{cseq(r0, "99999999999999999999 REGISTER"), nil},
+		{cseq(r0, "abc\r\n REGISTER"), []byte{1}},
+		{cseq(r0, "1"), []byte{3, 1}},
+		{cseq(r0, ""), nil},
+		{cseq(r0, "\u00a01\tREGISTER"), []byte{2}},
+		{strings.Replace(r0, "CSeq:", "CSeq\r\n :", 1), []byte{1}},
+		{strings.Replace(r0, "Expires: 3600", "CSeq: 2 INVITE", 1), nil},
+		{cseq(r0, "1\nVia: x\x00 REGISTER"), []byte{6}},
+		{strings.Replace(register("c", "-5", ""), "Call-ID: c", "Call-ID: c\nX: y\x00", 1), nil},
 	} {
 		f.Add([]byte(seed.s), seed.sizes)
 	}
@@ -351,7 +477,51 @@ func FuzzFramer(f *testing.F) {
 		}
 		if whole.failed() {
 			code, reason := statusFor(whole.fail)
-			whole.answer(nil, code, reason, netip.MustParseAddrPort("127.0.0.1:5060"))
+			res, ok := whole.answer(nil, code, reason, netip.MustParseAddrPort("127.0.0.1:5060"))
+			if ok && !wellFormed(res) {
+				t.Fatalf("answer %q", res)
+			}
+		}
+	})
+}
+
+// wellFormed reports whether an answer is lines ended by CRLF, the last
+// one empty, without control characters but HTAB.
+func wellFormed(msg []byte) bool {
+	body, ok := bytes.CutSuffix(msg, []byte("\r\n\r\n"))
+	if !ok {
+		return false
+	}
+	for _, line := range bytes.Split(body, []byte("\r\n")) {
+		if len(line) == 0 {
+			return false
+		}
+		for _, b := range line {
+			if b < ' ' && b != '\t' || b == 0x7f {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validCSeq refuses exactly the CSeq values sipgo refuses, folded or not.
+func FuzzCSeq(f *testing.F) {
+	for _, v := range []string{"1 REGISTER", "2147483647 X", "2147483648 X", "4294967296 X", "abc X", "+1 X", "1", "", " 1\tX",
+		"\u00a01 X", "1\r\n X", "1\r\n \r\n", "1\r\n \r\n\tX", "1\vX", "01 X ", "1 \u00a0", "\u20001 \u2000X\u2000"} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		// Only CRLF followed by a space or tab: the value's folding.
+		for i := range len(v) {
+			if v[i] == '\n' && (i == 0 || v[i-1] != '\r') || v[i] == '\r' && (i+2 >= len(v) || v[i+1] != '\n' || v[i+2] != ' ' && v[i+2] != '\t') {
+				return
+			}
+		}
+		group := "CSeq: " + v + "\r\n"
+		_, err := sip.ParseMessage([]byte("OPTIONS sip:a SIP/2.0\r\n" + group + "\r\n"))
+		if got := validCSeq([]byte(group)); got != (err == nil) {
+			t.Fatalf("%q: valid %v; sipgo: %v", v, got, err)
 		}
 	})
 }

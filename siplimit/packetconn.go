@@ -18,9 +18,9 @@ import (
 // start with a SIP request line, requests from a source over its rate,
 // and requests beyond the window cap, which bounds the server transactions
 // the stack keeps alive; it answers a request over the size limit with
-// 513 and one with an invalid Content-Length with 400 itself. What it
-// remembers per source is bounded. WriteTo writes through; a 2xx answer
-// to a REGISTER makes its destination a known source (see
+// 513 and one with an invalid Content-Length or CSeq with 400 itself.
+// What it remembers per source is bounded. WriteTo writes through; a 2xx
+// answer to a REGISTER makes its destination a known source (see
 // Limits.KnownFor).
 type PacketConn struct {
 	inner net.PacketConn

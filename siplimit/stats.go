@@ -35,9 +35,9 @@ type StreamStats struct {
 	// finish within WriteTimeout.
 	ClosedWriteTimeout uint64
 	// TooLarge is the messages over MaxMessageSize; BadFraming the ones
-	// with an invalid, conflicting or missing Content-Length or a broken
-	// header line; NotSIP the connections whose bytes were not SIP. Each
-	// closed its connection.
+	// with an invalid, conflicting or missing Content-Length, an invalid
+	// CSeq or a broken header line; NotSIP the connections whose bytes
+	// were not SIP. Each closed its connection.
 	TooLarge   uint64
 	BadFraming uint64
 	NotSIP     uint64
@@ -73,8 +73,8 @@ type PacketStats struct {
 	// on in the last Window (or the share of it left to unknown sources).
 	WindowFull uint64
 	// TooLarge is the datagrams over MaxMessageSize; BadFraming the
-	// requests with an invalid Content-Length or a header section or body
-	// cut short. Both get an answer when one can be built.
+	// requests with an invalid Content-Length or CSeq, or a header section
+	// or body cut short. Both get an answer when one can be built.
 	TooLarge   uint64
 	BadFraming uint64
 	// Answered is the 400 and 513 answers sent.

@@ -231,17 +231,22 @@ func TestCaps(t *testing.T) {
 	}
 }
 
-// A REGISTER with an invalid Content-Length gets 400 Bad Request, one
-// over the size limit 513 Message Too Large, from the listener itself;
-// sipgo never sees them and the connection closes. A plain listener
-// closes it without a word.
+// A REGISTER with an invalid Content-Length or a CSeq sipgo does not
+// read (a number of 2**31 or more, letters, no method) gets 400 Bad
+// Request, one over the size limit 513 Message Too Large, from the
+// listener itself, with the request's Call-ID and CSeq; sipgo never sees
+// them and the connection closes. A plain listener closes it without a
+// word.
 func TestStreamRefusals(t *testing.T) {
 	tests := []struct {
-		name, cl, status string
+		name, cl, cseq, status string
 	}{
-		{"negative", "-5", "SIP/2.0 400 Bad Request"},
-		{"letters", "12abc", "SIP/2.0 400 Bad Request"},
-		{"too large", "60000", "SIP/2.0 513 Message Too Large"},
+		{"negative", "-5", "", "SIP/2.0 400 Bad Request"},
+		{"letters", "12abc", "", "SIP/2.0 400 Bad Request"},
+		{"too large", "60000", "", "SIP/2.0 513 Message Too Large"},
+		{"CSeq 2**31", "0", "2147483648 REGISTER", "SIP/2.0 400 Bad Request"},
+		{"CSeq letters", "0", "abc REGISTER", "SIP/2.0 400 Bad Request"},
+		{"CSeq no method", "0", "7", "SIP/2.0 400 Bad Request"},
 	}
 	cases := append(streamCases, streamCase{"tcp plain", false, false})
 	for _, sc := range cases {
@@ -250,8 +255,12 @@ func TestStreamRefusals(t *testing.T) {
 				t.Parallel()
 				addr, roots, srv, l := sc.start(t, Limits{})
 				c := dial(t, "", addr, roots)
-				callID := "bad-" + tt.name
-				if _, err := c.Write([]byte(request(sc.transport(), callID, tt.cl, ""))); err != nil {
+				callID := "bad-" + strings.ReplaceAll(tt.name, " ", "-")
+				msg, cseq := request(sc.transport(), callID, tt.cl, ""), "7 REGISTER"
+				if tt.cseq != "" {
+					msg, cseq = strings.Replace(msg, "CSeq: 7 REGISTER", "CSeq: "+tt.cseq, 1), tt.cseq
+				}
+				if _, err := c.Write([]byte(msg)); err != nil {
 					t.Fatal(err)
 				}
 				wait := 3 * time.Second
@@ -266,10 +275,10 @@ func TestStreamRefusals(t *testing.T) {
 					}
 					return
 				}
-				if err != nil || statusLine(res) != tt.status {
+				if err != nil || !strings.HasPrefix(res, tt.status+"\r\n") {
 					t.Fatalf("answer %q, %v", res, err)
 				}
-				if header(res, "Call-ID") != callID || header(res, "CSeq") != "7 REGISTER" ||
+				if !strings.Contains(res, "\r\nCall-ID: "+callID+"\r\n") || !strings.Contains(res, "\r\nCSeq: "+cseq+"\r\n") ||
 					!strings.Contains(header(res, "To"), ";tag=") || !strings.Contains(header(res, "Via"), "branch=z9hG4bK-"+callID) {
 					t.Fatalf("answer does not match the request:\n%s", res)
 				}
@@ -277,8 +286,12 @@ func TestStreamRefusals(t *testing.T) {
 					t.Fatal("connection left open")
 				}
 				s := l.Stats()
-				if s.Answered != 1 || s.BadFraming+s.TooLarge != 1 || srv.registers.Load() != 0 {
-					t.Fatalf("stats %+v, sipgo saw %d", s, srv.registers.Load())
+				bad, large := uint64(1), uint64(0)
+				if strings.Contains(tt.status, "513") {
+					bad, large = 0, 1
+				}
+				if s.Answered != 1 || s.BadFraming != bad || s.TooLarge != large || srv.registers.Load() != 0 || srv.parseErrors.Load() != 0 {
+					t.Fatalf("stats %+v, sipgo saw %d, %d parse errors", s, srv.registers.Load(), srv.parseErrors.Load())
 				}
 			})
 		}

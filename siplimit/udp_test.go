@@ -66,24 +66,47 @@ func udpRequest(callID, cl, body string) string {
 	return strings.Replace(request("UDP", callID, cl, body), ";branch=", ";rport;branch=", 1)
 }
 
-// A REGISTER with an invalid Content-Length, or one whose body is cut
-// short, gets 400 from the PacketConn, one over the size limit 513; sipgo
-// never sees them. Without the PacketConn, sipgo drops them silently.
+// A REGISTER with an invalid Content-Length, one whose body is cut short,
+// or one with a CSeq sipgo does not read (a number of 2**31 or more,
+// letters, no method) gets 400 from the PacketConn, one over the size
+// limit 513, with the request's Call-ID and CSeq; sipgo never sees them.
+// Without the PacketConn, sipgo drops them silently. What sipgo reads
+// passes either way: two CSeq headers, and none (sipgo answers 400).
 func TestUDPRefusals(t *testing.T) {
 	tests := []struct {
-		name, cl, body, status string
+		name, cl, body, cseq, status string
+		bySIPgo                      bool // sipgo answers, with or without the PacketConn
 	}{
-		{"negative", "-5", "", "SIP/2.0 400 Bad Request"},
-		{"letters", "1x", "", "SIP/2.0 400 Bad Request"},
-		{"body cut short", "50", "0123456789", "SIP/2.0 400 Bad Request"},
-		{"too large", "3000", strings.Repeat("x", 3000), "SIP/2.0 513 Message Too Large"},
+		{"negative", "-5", "", "", "SIP/2.0 400 Bad Request", false},
+		{"letters", "1x", "", "", "SIP/2.0 400 Bad Request", false},
+		{"body cut short", "50", "0123456789", "", "SIP/2.0 400 Bad Request", false},
+		{"too large", "3000", strings.Repeat("x", 3000), "", "SIP/2.0 513 Message Too Large", false},
+		{"CSeq 2**31", "0", "", "2147483648 REGISTER", "SIP/2.0 400 Bad Request", false},
+		{"CSeq letters", "0", "", "abc REGISTER", "SIP/2.0 400 Bad Request", false},
+		{"CSeq no method", "0", "", "7", "SIP/2.0 400 Bad Request", false},
+		{"two CSeq", "0", "", "7 REGISTER\r\nCSeq: 7 REGISTER", "SIP/2.0 200 OK", true},
+		{"no CSeq", "0", "", "-", "SIP/2.0 400 Bad Request", true},
 	}
 	for _, limited := range []bool{true, false} {
 		addr, srv, pc := startUDP(t, Limits{MaxMessageSize: 2048}, limited)
 		c := udpClient(t, "127.0.0.1")
 		for _, tt := range tests {
 			callID := fmt.Sprintf("udp-%s-%v", strings.ReplaceAll(tt.name, " ", "-"), limited)
-			res, err := exchange(c, addr, udpRequest(callID, tt.cl, tt.body), 2)
+			msg, cseq := udpRequest(callID, tt.cl, tt.body), "7 REGISTER"
+			switch tt.cseq {
+			case "":
+			case "-":
+				msg, cseq = strings.Replace(msg, "CSeq: 7 REGISTER\r\n", "", 1), ""
+			default:
+				msg, cseq = strings.Replace(msg, "CSeq: 7 REGISTER", "CSeq: "+tt.cseq, 1), tt.cseq
+			}
+			res, err := exchange(c, addr, msg, 2)
+			if tt.bySIPgo {
+				if err != nil || !strings.HasPrefix(res, tt.status+"\r\n") || !strings.Contains(res, "\r\nCall-ID: "+callID+"\r\n") {
+					t.Fatalf("limited %v, %s: %q, %v", limited, tt.name, res, err)
+				}
+				continue
+			}
 			if !limited {
 				if tt.name == "too large" {
 					continue // sipgo's own limit is 65535
@@ -93,7 +116,8 @@ func TestUDPRefusals(t *testing.T) {
 				}
 				continue
 			}
-			if err != nil || statusLine(res) != tt.status || header(res, "CSeq") != "7 REGISTER" ||
+			if err != nil || !strings.HasPrefix(res, tt.status+"\r\n") ||
+				!strings.Contains(res, "\r\nCall-ID: "+callID+"\r\n") || !strings.Contains(res, "\r\nCSeq: "+cseq+"\r\n") ||
 				!strings.Contains(header(res, "Via"), "rport="+fmt.Sprint(c.LocalAddr().(*net.UDPAddr).Port)) {
 				t.Fatalf("%s: %q, %v", tt.name, res, err)
 			}
@@ -108,8 +132,10 @@ func TestUDPRefusals(t *testing.T) {
 		if res, err := exchange(c, addr, udpRequest("udp-ok", "0", ""), 4); err != nil || statusLine(res) != "SIP/2.0 200 OK" {
 			t.Fatalf("valid REGISTER: %q, %v", res, err)
 		}
+		// sipgo saw the valid REGISTER and the two CSeq one, and the one
+		// without CSeq, which it answered itself; nothing else.
 		s := pc.Stats()
-		if srv.registers.Load() != 1 || srv.parseErrors.Load() != 0 || s.BadFraming != 3 || s.TooLarge != 1 || s.Answered != 4 || s.Admitted != 1 {
+		if srv.registers.Load() != 2 || srv.parseErrors.Load() != 0 || s.BadFraming != 6 || s.TooLarge != 1 || s.Answered != 7 || s.Admitted != 3 {
 			t.Fatalf("sipgo saw %d (parse errors %d); stats %+v", srv.registers.Load(), srv.parseErrors.Load(), s)
 		}
 	}
