@@ -23,7 +23,8 @@ func init() { childMain = descriptorChild }
 // descriptorChild is the server of TestDescriptorExhaustion, in a process
 // of its own limited to 256 open files: sipgo behind a plain listener
 // (plain), behind a Listener with the default caps (limited), or behind
-// one without caps (uncapped), which must wait out the accept errors.
+// one without caps (uncapped), which must wait out the accept errors. It
+// listens on 127.0.0.1 and, where it can, on ::1, through one listener.
 func descriptorChild(mode string) int {
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: 256, Max: 256}); err != nil {
 		fmt.Println("setrlimit:", err)
@@ -35,8 +36,11 @@ func descriptorChild(mode string) int {
 		return 2
 	}
 	defer closeUA()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	var ln net.Listener
+	addr6 := "-"
+	if dl, err := listenDual(); err == nil {
+		ln, addr6 = dl, dl.Addr6().String()
+	} else if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		fmt.Println(err)
 		return 2
 	}
@@ -59,7 +63,7 @@ func descriptorChild(mode string) int {
 	}
 	// The test holds stdin open: its end ends the child.
 	go func() { io.Copy(io.Discard, os.Stdin); os.Exit(0) }()
-	fmt.Printf("listening %s\n", ln.Addr())
+	fmt.Printf("listening %s %s\n", ln.Addr(), addr6)
 	err = srv.srv.ServeTCP(served)
 	fmt.Printf("serve returned: %v\n", err)
 	return 3
@@ -67,7 +71,8 @@ func descriptorChild(mode string) int {
 
 // child is a running descriptorChild.
 type child struct {
-	addr   string
+	addr   string // on 127.0.0.1
+	addr6  string // on ::1, "-" if none
 	lines  chan string
 	exited chan error
 	stderr *syncbuf.Buffer
@@ -106,7 +111,7 @@ func startChild(t *testing.T, mode string) *child {
 		select {
 		case l := <-c.lines:
 			if a, ok := strings.CutPrefix(l, "listening "); ok {
-				c.addr = a
+				c.addr, c.addr6, _ = strings.Cut(a, " ")
 			}
 		case err := <-c.exited:
 			t.Fatalf("child exited: %v; %s", err, c.stderr.String())
@@ -144,14 +149,17 @@ func (c *child) output(d time.Duration) (lines []string, exited bool) {
 	}
 }
 
-// More connections than the server's descriptors allow: behind a plain
-// listener sipgo's accept fails and its serve loop returns (a program
-// serving several ports exits); behind a Listener the server keeps
-// serving, while the flood lasts if the caps keep descriptors free, and
-// once it ends either way.
+// More connections from 127.0.0.1 than the server's descriptors allow:
+// behind a plain listener sipgo's accept fails and its serve loop returns
+// (a program serving several ports exits); behind a Listener the server
+// keeps serving, while the flood lasts if the caps keep descriptors free
+// (another source, ::1, registers), and once it ends either way.
 func TestDescriptorExhaustion(t *testing.T) {
 	for _, mode := range []string{"plain", "limited", "uncapped"} {
 		t.Run(mode, func(t *testing.T) {
+			if mode == "limited" {
+				needLoopback6(t)
+			}
 			t.Parallel()
 			c := startChild(t, mode)
 			var flood []net.Conn
@@ -183,7 +191,7 @@ func TestDescriptorExhaustion(t *testing.T) {
 				}
 				// The caps (64 in all, 32 per source with 256 descriptors)
 				// keep descriptors free: another source registers now.
-				mustRegister(t, "127.0.0.2", c.addr, nil)
+				mustRegister(t, "::1", c.addr6, nil)
 				if !strings.Contains(c.last, "open=32 refused=368") {
 					t.Fatalf("stats %q", c.last)
 				}

@@ -22,7 +22,9 @@ import (
 	"github.com/sipoauth/sdk/internal/testca"
 )
 
-// sipServer is a real sipgo server that answers every REGISTER with 200.
+// sipServer is a real sipgo server that answers every REGISTER with 200,
+// but those of a flood (Call-ID "flood-...") with 403, as a registrar
+// refuses tokens it did not issue.
 type sipServer struct {
 	srv       *sipgo.Server
 	registers atomic.Int64
@@ -62,6 +64,8 @@ func startSIPServer() (*sipServer, func(), error) {
 		s.registers.Add(1)
 		if strings.HasPrefix(req.CallID().Value(), "flood-") {
 			s.flood.Add(1)
+			_ = tx.Respond(sip.NewResponseFromRequest(req, 403, "Forbidden", nil))
+			return
 		}
 		select {
 		case s.tlsState <- hasTLSState(tx):
@@ -109,7 +113,7 @@ func (s *sipServer) serveUDP(t *testing.T, pc net.PacketConn) {
 	t.Cleanup(func() { pc.Close() })
 }
 
-// pki is a CA and a node certificate for 127.0.0.1.
+// pki is a CA and a node certificate for 127.0.0.1 and ::1.
 type pki struct {
 	server *tls.Config
 	roots  *x509.CertPool
@@ -118,7 +122,7 @@ type pki struct {
 func newPKI(t *testing.T) pki {
 	t.Helper()
 	ca := testca.New(t, "siplimit test CA")
-	leaf := ca.Issue(t, testca.Options{CommonName: "node", IPs: []net.IP{net.IPv4(127, 0, 0, 1)},
+	leaf := ca.Issue(t, testca.Options{CommonName: "node", IPs: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
 	return pki{server: &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}, MinVersion: tls.VersionTLS12}, roots: ca.Pool()}
 }
@@ -132,8 +136,9 @@ func listenTCP(t *testing.T) net.Listener {
 	return ln
 }
 
-// dial opens a connection from the loopback address from (127.0.0.x) to
-// addr, over TLS when roots is set.
+// dial opens a connection from the loopback address from (127.0.0.1 or
+// ::1; "" for the one the system picks) to addr, over TLS when roots is
+// set.
 func dial(t *testing.T, from, addr string, roots *x509.CertPool) net.Conn {
 	t.Helper()
 	c, err := dialErr(from, addr, roots)

@@ -24,7 +24,7 @@ import (
 // Limits.KnownFor).
 type PacketConn struct {
 	inner net.PacketConn
-	udp   *net.UDPConn // inner, when it is one: reads without allocating
+	udp   addrPortReader // inner, when it reads without allocating (a *net.UDPConn does)
 	lim   Limits
 	log   *slog.Logger
 	epoch time.Time
@@ -54,11 +54,19 @@ type source struct {
 	addr   *net.UDPAddr
 }
 
-// NewPacketConn wraps inner, a UDP socket.
+// addrPortReader is a socket that reads a datagram's source address
+// without allocating, as *net.UDPConn does.
+type addrPortReader interface {
+	ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error)
+}
+
+// NewPacketConn wraps inner, a UDP socket: a *net.UDPConn, or a
+// net.PacketConn over UDP sockets, read through its ReadFromUDPAddrPort
+// method when it has one.
 func NewPacketConn(inner net.PacketConn, lim Limits, opts ...Option) *PacketConn {
 	o := buildOptions(opts)
 	p := &PacketConn{inner: inner, lim: lim.Effective(), log: o.log, epoch: time.Now(), sources: map[netip.Addr]*source{}}
-	p.udp, _ = inner.(*net.UDPConn)
+	p.udp, _ = inner.(addrPortReader)
 	p.fr = newFramer(p.lim.MaxMessageSize, false)
 	p.win.slot = max(1, int64(p.lim.Window)/windowSlots)
 	return p

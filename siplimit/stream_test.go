@@ -23,11 +23,17 @@ type streamCase struct {
 
 var streamCases = []streamCase{{"tcp", false, true}, {"tls", true, true}}
 
-// start serves a real sipgo server on a new listener with lim.
+// start serves a real sipgo server on a new listener on 127.0.0.1 with
+// lim.
 func (sc streamCase) start(t *testing.T, lim Limits) (addr string, roots *x509.CertPool, srv *sipServer, l *Listener) {
 	t.Helper()
+	return sc.serveOn(t, listenTCP(t), lim)
+}
+
+// serveOn serves a real sipgo server on ln with lim.
+func (sc streamCase) serveOn(t *testing.T, ln net.Listener, lim Limits) (addr string, roots *x509.CertPool, srv *sipServer, l *Listener) {
+	t.Helper()
 	srv = newSIPServer(t)
-	ln := listenTCP(t)
 	var p pki
 	if sc.tls {
 		p = newPKI(t)
@@ -180,15 +186,18 @@ func TestSlowloris(t *testing.T) {
 	}
 }
 
-// Connections over the total and per-source caps are closed as soon as
-// accepted; the sources under their cap and, once connections close,
-// everyone, still register. A plain listener accepts them all.
+// Connections over the per-source and total caps are closed as soon as
+// accepted: 127.0.0.1 keeps three (its cap), then ::1, under its own cap,
+// the two left under the total. Once connections close, both register
+// again. A plain listener accepts them all.
 func TestCaps(t *testing.T) {
 	for _, sc := range []streamCase{{"tcp", false, true}, {"tls", true, true}, {"tcp plain", false, false}} {
 		t.Run(sc.name, func(t *testing.T) {
-			addr, roots, _, l := sc.start(t, Limits{MaxConns: 6, MaxConnsPerSource: 3})
+			dl := listenTCPDual(t)
+			addr4, addr6 := dl.Addr().String(), dl.Addr6().String()
+			_, roots, _, l := sc.serveOn(t, dl, Limits{MaxConns: 5, MaxConnsPerSource: 3})
 			var flood []net.Conn
-			open := func(from string, n int) (kept int) {
+			open := func(from, addr string, n int) (kept int) {
 				for range n {
 					c, err := dialErr(from, addr, roots)
 					if err != nil {
@@ -201,22 +210,19 @@ func TestCaps(t *testing.T) {
 				}
 				return kept
 			}
-			a := open("127.0.0.1", 5)
-			b := open("127.0.0.2", 5)
+			a := open("127.0.0.1", addr4, 5)
+			b := open("::1", addr6, 5)
 			if !sc.limited {
 				if a != 5 || b != 5 {
 					t.Fatalf("plain listener kept %d and %d", a, b)
 				}
 				return
 			}
-			if a != 3 || b != 3 {
-				t.Fatalf("kept %d from 127.0.0.1 and %d from 127.0.0.2, want 3 each", a, b)
-			}
-			if c := open("127.0.0.3", 1); c != 0 {
-				t.Fatal("a connection over the total cap was kept")
+			if a != 3 || b != 2 {
+				t.Fatalf("kept %d from 127.0.0.1 and %d from ::1, want 3 and 2", a, b)
 			}
 			s := l.Stats()
-			if s.Open != 6 || s.RefusedPerSource != 4 || s.RefusedTotal != 1 {
+			if s.Open != 5 || s.RefusedPerSource != 2 || s.RefusedTotal != 3 {
 				t.Fatalf("stats %+v", s)
 			}
 			for _, c := range flood {
@@ -225,8 +231,8 @@ func TestCaps(t *testing.T) {
 			if !waitFor(2*time.Second, func() bool { return l.Stats().Open == 0 }) {
 				t.Fatalf("still open: %+v", l.Stats())
 			}
-			mustRegister(t, "127.0.0.1", addr, roots)
-			mustRegister(t, "127.0.0.3", addr, roots)
+			mustRegister(t, "127.0.0.1", addr4, roots)
+			mustRegister(t, "::1", addr6, roots)
 		})
 	}
 }

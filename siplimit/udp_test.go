@@ -27,6 +27,26 @@ func startUDP(t *testing.T, lim Limits, limited bool) (*net.UDPAddr, *sipServer,
 	return inner.LocalAddr().(*net.UDPAddr), srv, pc
 }
 
+// startUDPDual is startUDP on 127.0.0.1 and ::1 through one socket; it
+// returns both addresses.
+func startUDPDual(t *testing.T, lim Limits, limited bool) (addr4, addr6 *net.UDPAddr, srv *sipServer, pc *PacketConn) {
+	t.Helper()
+	needLoopback6(t)
+	srv = newSIPServer(t)
+	inner, err := listenDualUDP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var served net.PacketConn = inner
+	if limited {
+		pc = NewPacketConn(inner, lim)
+		served = pc
+	}
+	srv.serveUDP(t, served)
+	return inner.LocalAddr().(*net.UDPAddr), inner.LocalAddr6().(*net.UDPAddr), srv, pc
+}
+
+// udpClient is a UDP socket on from, 127.0.0.1 or ::1.
 func udpClient(t *testing.T, from string) *net.UDPConn {
 	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(from)})
@@ -141,19 +161,32 @@ func TestUDPRefusals(t *testing.T) {
 	}
 }
 
-// Junk, a flood from one address and a flood from many are dropped before
-// sipgo parses them, within the window cap, while a registered client on
-// another address keeps registering. Without the PacketConn sipgo parses
-// all of them and creates a transaction for each REGISTER.
+// Junk and a REGISTER flood from many ports of 127.0.0.1 are dropped
+// before sipgo parses them, while a registered client on ::1 keeps
+// registering: the junk as not requests, the REGISTERs beyond the
+// source's burst by its rate ("rate"). With the per-source rate off
+// ("window"), the same flood reaches the window cap: the share of it
+// left to unknown sources (45 of 60) and no more is admitted, and the
+// quarter kept for known sources still lets the client on ::1 register.
+// Without the PacketConn ("plain") sipgo parses all of it and creates a
+// transaction for each REGISTER.
 func TestUDPFlood(t *testing.T) {
-	lim := Limits{SourceRate: 20, SourceBurst: 20, MaxPerWindow: 60, Window: 5 * time.Second}
-	for _, limited := range []bool{true, false} {
-		t.Run(map[bool]string{true: "limited", false: "plain"}[limited], func(t *testing.T) {
-			addr, srv, pc := startUDP(t, lim, limited)
-			legit := udpClient(t, "127.0.0.2")
+	const burst, rate = 20, 20
+	for _, run := range []struct {
+		name    string
+		limited bool
+		lim     Limits
+	}{
+		{"rate", true, Limits{SourceRate: rate, SourceBurst: burst, MaxPerWindow: 60, Window: 5 * time.Second}},
+		{"window", true, Limits{SourceRate: -1, MaxPerWindow: 60, Window: 5 * time.Second}},
+		{"plain", false, Limits{}},
+	} {
+		t.Run(run.name, func(t *testing.T) {
+			addr, addr6, srv, pc := startUDPDual(t, run.lim, run.limited)
+			legit := udpClient(t, "::1")
 			ok := 0
 			register := func(i int) {
-				res, err := exchange(legit, addr, udpRequest(fmt.Sprintf("legit-%d", i), "0", ""), 4)
+				res, err := exchange(legit, addr6, udpRequest(fmt.Sprintf("legit-%d", i), "0", ""), 4)
 				if err == nil && statusLine(res) == "SIP/2.0 200 OK" {
 					ok++
 				}
@@ -161,11 +194,10 @@ func TestUDPFlood(t *testing.T) {
 			register(0)
 
 			// The flood, paced so that the socket's buffer drops little of
-			// it: junk, then REGISTERs from many ports of 127.0.0.1, then
-			// REGISTERs from ten other addresses.
-			flood := func(from string, sockets, each int, msg func(i int) string) {
+			// it: junk, then REGISTERs, each from many ports of 127.0.0.1.
+			flood := func(sockets, each int, msg func(i int) string) {
 				for s := range sockets {
-					c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(from)})
+					c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 					if err != nil {
 						t.Error(err)
 						return
@@ -182,17 +214,14 @@ func TestUDPFlood(t *testing.T) {
 			junk := func(i int) string {
 				return []string{"\x16\x03\x01junk", "GET / HTTP/1.1\r\n\r\n", "SIP/2.0 200 OK\r\nl: 0\r\n\r\n", "REGISTER\r\n\r\n", strings.Repeat("A", 900)}[i%5]
 			}
-			reg := func(from string) func(int) string {
-				return func(i int) string { return udpRequest(fmt.Sprintf("flood-%s-%d", from, i), "0", "") }
-			}
+			reg := func(i int) string { return udpRequest(fmt.Sprintf("flood-%d", i), "0", "") }
 			var wg sync.WaitGroup
+			var took time.Duration
 			wg.Go(func() {
-				flood("127.0.0.1", 10, 200, junk)
-				flood("127.0.0.1", 20, 15, reg("127.0.0.1"))
-				for k := 3; k < 13; k++ {
-					from := fmt.Sprintf("127.0.0.%d", k)
-					flood(from, 2, 15, reg(from))
-				}
+				flood(10, 200, junk)
+				start := time.Now()
+				flood(40, 15, reg)
+				took = time.Since(start)
 			})
 			for i := 1; i <= 8; i++ {
 				time.Sleep(60 * time.Millisecond)
@@ -200,9 +229,16 @@ func TestUDPFlood(t *testing.T) {
 			}
 			wg.Wait()
 			time.Sleep(200 * time.Millisecond)
+			// Once more after the flood, when its REGISTERs fill the
+			// window as far as they may.
+			var during PacketStats
+			if pc != nil {
+				during = pc.Stats()
+			}
+			register(9)
 
 			seen := srv.registers.Load()
-			if !limited {
+			if !run.limited {
 				// sipgo parsed the junk and took every REGISTER that
 				// reached the socket, more than the whole window cap.
 				if srv.parseErrors.Load() == 0 || seen <= 60 {
@@ -210,23 +246,35 @@ func TestUDPFlood(t *testing.T) {
 				}
 				return
 			}
-			s := pc.Stats()
-			t.Logf("legitimate client: %d of 9; sipgo saw %d REGISTERs; stats %+v", ok, seen, s)
-			if ok != 9 {
-				t.Fatalf("the legitimate client registered %d times of 9", ok)
+			s, f := pc.Stats(), srv.flood.Load()
+			t.Logf("legitimate client: %d of 10; sipgo saw %d REGISTERs, %d of the flood; stats %+v", ok, seen, f, s)
+			if ok != 10 {
+				t.Fatalf("the legitimate client registered %d times of 10", ok)
 			}
 			// sipgo saw nothing but what was admitted (less the legitimate
 			// client's retransmissions, which its transactions absorb).
 			if srv.parseErrors.Load() != 0 || uint64(seen) > s.Admitted {
 				t.Fatalf("sipgo saw %d REGISTERs and %d parse errors; %d admitted", seen, srv.parseErrors.Load(), s.Admitted)
 			}
-			// The junk, what 127.0.0.1 sent beyond its burst, and what the
-			// others sent beyond the unknown sources' share of the window
-			// (45 of 60) were dropped. (The kernel drops some of the flood
-			// too when the socket's buffer is full.)
-			if f := srv.flood.Load(); s.NotRequest < 1000 || s.RateLimited == 0 || s.WindowFull == 0 || f > 45 || s.Admitted > 60 {
-				t.Logf("flood admitted %d", f)
-				t.Fatalf("stats %+v", s)
+			// The junk was dropped (the kernel drops some of the flood too
+			// when the socket's buffer is full), and of the 600 REGISTERs
+			// no more than the source's rate allows, or the unknown
+			// sources' share of the window.
+			if s.NotRequest < 1000 || f > 45 || s.Admitted > 60 {
+				t.Fatalf("%d of the flood admitted; stats %+v", f, s)
+			}
+			switch run.name {
+			case "rate":
+				if max := burst + int64(rate*took.Seconds()) + 1; s.RateLimited == 0 || f > max {
+					t.Fatalf("%d of the flood admitted in %v, at most %d allowed; stats %+v", f, took, max, s)
+				}
+			case "window":
+				// The flood filled the unknown sources' share; the client's
+				// last REGISTER was admitted beyond it, from the quarter
+				// kept for known sources.
+				if s.RateLimited != 0 || during.WindowFull == 0 || during.InWindow < 45 || s.Admitted <= during.Admitted {
+					t.Fatalf("after the flood %+v; at the end %+v", during, s)
+				}
 			}
 		})
 	}
