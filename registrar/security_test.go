@@ -79,7 +79,18 @@ func (w *wire) exchange(t *testing.T, raw string) (*sip.Response, string) {
 	b.Write(body)
 	msg, err := sip.ParseMessage([]byte(b.String()))
 	if err != nil {
-		t.Fatalf("answer %q: %v", b.String(), err)
+		// An answer that echoes a header sipgo refuses to read (a CSeq
+		// of 2^31): the status line alone.
+		var code int
+		var reason string
+		if _, serr := fmt.Sscanf(b.String(), "SIP/2.0 %d", &code); serr != nil {
+			t.Fatalf("answer %q: %v", b.String(), err)
+		}
+		line, _, _ := strings.Cut(b.String(), "\r\n")
+		if parts := strings.SplitN(line, " ", 3); len(parts) == 3 {
+			reason = parts[2]
+		}
+		return &sip.Response{StatusCode: code, Reason: reason}, b.String()
 	}
 	return msg.(*sip.Response), b.String()
 }
@@ -332,7 +343,7 @@ func TestMalformedHeadersOnTheWire(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := l.dialWire(t, l.oauthAddr, nil)
 			res, raw := w.exchange(t, tc.req.String())
-			if res.StatusCode != 400 || !strings.HasPrefix(raw, "SIP/2.0 400 Bad Request") {
+			if res.StatusCode != 400 || !strings.HasPrefix(raw, "SIP/2.0 400 Bad Request") || !strings.Contains(raw, "\r\nCall-ID: 88232345-12340017@127.0.0.1\r\n") {
 				t.Fatalf("answer:\n%s", raw)
 			}
 			if len(l.bindings("rado")) != 0 {
