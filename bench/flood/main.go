@@ -3,21 +3,26 @@
 // siplimit.PacketConn in front of sipgo.
 //
 // It starts the target, itself run with -serve: the registrar of package
-// registrar over plain UDP (PlaintextForLoadTests), with in-memory devices
-// and an issuer whose nested tokens its validator trusts, its socket
-// wrapped in a siplimit.PacketConn with the default limits or not. Then,
-// on 127.0.0.1, it sends (a) junk datagrams, 1,380,000 in 30 s by
-// default, and (b) valid-looking REGISTERs with tokens the registrar does
-// not accept, 100,000 by default, from fresh source ports, while one
-// legitimate client (127.0.0.2) registers once a second with a valid
-// token. It reports the target's resident memory (VmRSS, and VmHWM, its
-// peak, from /proc/<pid>/status) before, during and after each phase, and
-// the legitimate client's successful registrations.
+// registrar over plain UDP (PlaintextForLoadTests) on 127.0.0.1 and ::1
+// (one socket merging two), with in-memory devices and an issuer whose
+// nested tokens its validator trusts, the socket wrapped in a
+// siplimit.PacketConn with the default limits or not. Then, from
+// 127.0.0.1, it sends (a) junk datagrams, 1,380,000 in 30 s by default,
+// and (b) valid-looking REGISTERs with tokens the registrar does not
+// accept, 100,000 by default, from fresh source ports, while one
+// legitimate client on ::1 registers once a second with a valid token. It
+// reports the target's resident memory (VmRSS, and VmHWM, its peak, from
+// /proc/<pid>/status) before, during and after each phase, and the
+// legitimate client's successful registrations.
 //
 //	go run ./bench/flood                  # both targets, one after the other
-//	go run ./bench/flood -limit on -sources 64
+//	go run ./bench/flood -limit on -source-rate off -per-socket 1
 //
-// It is a measurement, not a test: it takes a few minutes and both CPUs.
+// With -source-rate off the PacketConn has no per-source rate, so that
+// the one flooding address reaches the window cap, as many addresses
+// together would. All traffic stays on 127.0.0.1 and ::1, which must be
+// configured. It is a measurement, not a test: it takes a few minutes and
+// both CPUs.
 package main
 
 import (
@@ -50,20 +55,24 @@ import (
 
 func main() {
 	serveFlag := flag.Bool("serve", false, "run as the target (started by the flood itself)")
-	listen := flag.String("listen", "127.0.0.1:5080", "the target's UDP address")
+	port := flag.Int("port", 5080, "the target's UDP port, on 127.0.0.1 and ::1")
 	limit := flag.String("limit", "both", "measure the target with siplimit (on), without (off), or both")
+	sourceRate := flag.String("source-rate", "on", "with siplimit, the per-source rate limit (on, the default) or none (off): the flood then reaches the window cap")
 	junk := flag.Int("junk", 1380000, "junk datagrams to send")
 	junkTime := flag.Duration("junk-time", 30*time.Second, "over this long")
 	registers := flag.Int("registers", 100000, "valid-looking REGISTERs to send")
 	registerRate := flag.Int("register-rate", 10000, "REGISTERs per second")
-	sources := flag.Int("sources", 1, "flood source addresses (127.1.0.1, 127.1.0.2, ...)")
 	perSocket := flag.Int("per-socket", 10, "datagrams sent from one source port before the next")
 	settle := flag.Duration("settle", 5*time.Second, "pause after each phase")
 	targetLog := flag.String("target-log", os.DevNull, "file for the target's log")
 	flag.Parse()
 
+	if *sourceRate != "on" && *sourceRate != "off" {
+		fmt.Fprintln(os.Stderr, "-source-rate: want on or off")
+		os.Exit(2)
+	}
 	if *serveFlag {
-		if err := serve(*listen, *limit == "on"); err != nil {
+		if err := serve(*port, *limit == "on", *sourceRate == "on"); err != nil {
 			fmt.Fprintln(os.Stderr, "flood -serve:", err)
 			os.Exit(1)
 		}
@@ -81,8 +90,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "-limit: want on, off or both")
 		os.Exit(2)
 	}
-	cfg := floodConfig{listen: *listen, junk: *junk, junkTime: *junkTime, registers: *registers, registerRate: *registerRate,
-		sources: max(1, *sources), perSocket: max(1, *perSocket), settle: *settle, targetLog: *targetLog}
+	cfg := floodConfig{port: *port, sourceRate: *sourceRate == "on", junk: *junk, junkTime: *junkTime, registers: *registers,
+		registerRate: *registerRate, perSocket: max(1, *perSocket), settle: *settle, targetLog: *targetLog}
 	var results []result
 	for _, on := range modes {
 		r, err := measure(cfg, on)
@@ -92,8 +101,8 @@ func main() {
 		}
 		results = append(results, r)
 	}
-	fmt.Printf("\nflood: %d junk datagrams in %v, %d REGISTERs at %d/s, from %d source address(es), %d datagrams per source port\n",
-		cfg.junk, cfg.junkTime, cfg.registers, cfg.registerRate, cfg.sources, cfg.perSocket)
+	fmt.Printf("\nflood: %d junk datagrams in %v, %d REGISTERs at %d/s, from 127.0.0.1, %d datagrams per source port; legitimate client on ::1\n",
+		cfg.junk, cfg.junkTime, cfg.registers, cfg.registerRate, cfg.perSocket)
 	for _, r := range results {
 		r.print()
 	}
@@ -101,17 +110,14 @@ func main() {
 
 // ---- the target ----
 
-// serve runs the registrar on a UDP socket until SIGTERM, printing
-// "ready <token>" with a token for the legitimate client's device, and
-// with limit the PacketConn's counts every two seconds.
-func serve(listen string, limit bool) error {
+// serve runs the registrar on UDP port on 127.0.0.1 and ::1 until
+// SIGTERM, printing "ready <token>" with a token for the legitimate
+// client's device, and with limit the PacketConn's counts every two
+// seconds; sourceRate false turns its per-source rate off.
+func serve(port int, limit, sourceRate bool) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	slog.SetDefault(log)
 	sip.SetDefaultLogger(log)
-	ap, err := netip.ParseAddrPort(listen)
-	if err != nil {
-		return err
-	}
 	issuer, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{Issuer: "https://flood.invalid", Nested: true})
 	if err != nil {
 		return err
@@ -136,7 +142,7 @@ func serve(listen string, limit bool) error {
 	}
 	reg, err := registrar.New(registrar.Config{
 		NodeName: "FLOOD", Devices: devices, Validator: v,
-		Ports:                 registrar.Ports{int(ap.Port()): registrar.RoleOAuth},
+		Ports:                 registrar.Ports{port: registrar.RoleOAuth},
 		PlaintextForLoadTests: true,
 		Logger:                log,
 	})
@@ -156,13 +162,17 @@ func serve(listen string, limit bool) error {
 	}
 	srv.OnRegister(reg.HandleRegister)
 
-	inner, err := net.ListenPacket("udp", listen)
+	inner, err := listenDual(port)
 	if err != nil {
 		return err
 	}
-	served := inner
+	var served net.PacketConn = inner
 	if limit {
-		pc := siplimit.NewPacketConn(inner, siplimit.Limits{}, siplimit.WithLogger(log))
+		var lim siplimit.Limits
+		if !sourceRate {
+			lim.SourceRate = -1
+		}
+		pc := siplimit.NewPacketConn(inner, lim, siplimit.WithLogger(log))
 		served = pc
 		go func() {
 			for range time.Tick(2 * time.Second) {
@@ -185,11 +195,12 @@ func serve(listen string, limit bool) error {
 // ---- the flood ----
 
 type floodConfig struct {
-	listen                  string
+	port                    int
+	sourceRate              bool // with siplimit: the per-source rate on
 	junk                    int
 	junkTime                time.Duration
 	registers, registerRate int
-	sources, perSocket      int
+	perSocket               int
 	settle                  time.Duration
 	targetLog               string
 }
@@ -205,15 +216,19 @@ type phase struct {
 }
 
 type result struct {
-	limited bool
-	phases  []*phase
-	stats   string // the PacketConn's last counts
+	limited    bool
+	sourceRate bool
+	phases     []*phase
+	stats      string // the PacketConn's last counts
 }
 
 func (r result) print() {
 	name := "without siplimit"
-	if r.limited {
+	switch {
+	case r.limited && r.sourceRate:
 		name = "with siplimit.PacketConn (default limits)"
+	case r.limited:
+		name = "with siplimit.PacketConn (default limits, per-source rate off)"
 	}
 	fmt.Printf("\n%s\n", name)
 	fmt.Printf("  %-10s %10s %12s %14s %12s %12s %14s\n", "phase", "sent", "took", "RSS before", "RSS peak", "RSS after", "legit 200/try")
@@ -229,7 +244,7 @@ func (r result) print() {
 }
 
 func measure(cfg floodConfig, limited bool) (result, error) {
-	res := result{limited: limited}
+	res := result{limited: limited, sourceRate: cfg.sourceRate}
 	self, err := os.Executable()
 	if err != nil {
 		return res, err
@@ -240,7 +255,8 @@ func measure(cfg floodConfig, limited bool) (result, error) {
 	}
 	defer logf.Close()
 	onOff := map[bool]string{true: "on", false: "off"}[limited]
-	cmd := exec.Command(self, "-serve", "-listen", cfg.listen, "-limit", onOff)
+	rateOnOff := map[bool]string{true: "on", false: "off"}[cfg.sourceRate]
+	cmd := exec.Command(self, "-serve", "-port", strconv.Itoa(cfg.port), "-limit", onOff, "-source-rate", rateOnOff)
 	cmd.Stderr = logf
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -276,11 +292,13 @@ func measure(cfg floodConfig, limited bool) (result, error) {
 		}
 	}()
 	pid := cmd.Process.Pid
-	target, err := net.ResolveUDPAddr("udp", cfg.listen)
-	if err != nil {
-		return res, err
+	target := net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(cfg.port)))
+	target6 := net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.IPv6Loopback(), uint16(cfg.port)))
+	what := "without siplimit"
+	if limited {
+		what = "with siplimit, per-source rate " + rateOnOff
 	}
-	fmt.Fprintf(os.Stderr, "target %d (siplimit %s) on %s\n", pid, onOff, cfg.listen)
+	fmt.Fprintf(os.Stderr, "target %d (%s) on %s and %s\n", pid, what, target, target6)
 
 	// The memory sampler and the legitimate client run through all phases.
 	var cur atomic.Pointer[phase]
@@ -304,7 +322,7 @@ func measure(cfg floodConfig, limited bool) (result, error) {
 			mu.Unlock()
 		}
 	})
-	legit, err := newLegit(target, token)
+	legit, err := newLegit(target6, token)
 	if err != nil {
 		return res, err
 	}
@@ -382,9 +400,9 @@ func memory(pid int) (rss, hwm int64) {
 	return rss, hwm
 }
 
-// flood sends n datagrams made by msg, evenly over d, from cfg.sources
-// addresses, moving to a fresh socket (a new source port) every
-// cfg.perSocket datagrams. It returns how many it sent.
+// flood sends n datagrams made by msg, evenly over d, from 127.0.0.1,
+// moving to a fresh socket (a new source port) every cfg.perSocket
+// datagrams. It returns how many it sent.
 func flood(cfg floodConfig, to *net.UDPAddr, n int, d time.Duration, msg func(i int, from netip.AddrPort) []byte) int {
 	const workers = 4
 	var sent atomic.Int64
@@ -405,10 +423,8 @@ func flood(cfg floodConfig, to *net.UDPAddr, n int, d time.Duration, msg func(i 
 					if c != nil {
 						c.Close()
 					}
-					src := i / cfg.perSocket % cfg.sources
-					ip := netip.AddrFrom4([4]byte{127, 1, byte(src >> 8), byte(src&0xff) + 1})
 					var err error
-					if c, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0))); err != nil {
+					if c, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
 						fmt.Fprintln(os.Stderr, "flood:", err)
 						return
 					}
@@ -459,8 +475,8 @@ func registerDatagram(to *net.UDPAddr) func(int, netip.AddrPort) []byte {
 	}
 }
 
-// legit is the legitimate client: a phone on 127.0.0.2 that registers
-// with a valid token, retransmitting after 500 ms as UDP clients do.
+// legit is the legitimate client: a phone on ::1 that registers with a
+// valid token, retransmitting after 500 ms as UDP clients do.
 type legit struct {
 	c     *net.UDPConn
 	to    *net.UDPAddr
@@ -470,9 +486,9 @@ type legit struct {
 }
 
 func newLegit(to *net.UDPAddr, token string) (*legit, error) {
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv6loopback})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the legitimate client needs ::1: %w", err)
 	}
 	return &legit{c: c, to: to, token: token, buf: make([]byte, 65536)}, nil
 }
@@ -484,18 +500,19 @@ func (l *legit) Close() error { return l.c.Close() }
 func (l *legit) register() bool {
 	l.cseq++
 	from := l.c.LocalAddr().String()
+	host := "[" + l.to.IP.String() + "]"
 	msg := fmt.Sprintf("REGISTER sip:%s SIP/2.0\r\n"+
 		"Via: SIP/2.0/UDP %s;rport;branch=z9hG4bK-legit-%d\r\n"+
 		"Max-Forwards: 70\r\n"+
 		"From: <sip:legit@%s>;tag=legit\r\n"+
 		"To: <sip:legit@%s>\r\n"+
-		"Call-ID: legit@127.0.0.2\r\n"+
+		"Call-ID: legit@[::1]\r\n"+
 		"CSeq: %d REGISTER\r\n"+
 		"Contact: <sip:legit@%s;transport=udp>;+u.sip!devicename.ccm.cisco.com=\"CSFlegit\";+u.sip!model.ccm.cisco.com=\"503\"\r\n"+
 		"Expires: 3600\r\n"+
 		"User-Agent: Cisco-CSF\r\n"+
 		"Proxy-Authorization: Bearer token=\"%s\"\r\n"+
-		"Content-Length: 0\r\n\r\n", l.to.IP, from, l.cseq, l.to.IP, l.to.IP, l.cseq, from, l.token)
+		"Content-Length: 0\r\n\r\n", host, from, l.cseq, host, host, l.cseq, from, l.token)
 	want := fmt.Sprintf("CSeq: %d REGISTER", l.cseq)
 	end := time.Now().Add(2 * time.Second)
 	for time.Now().Before(end) {
