@@ -58,6 +58,7 @@ func newLab(t *testing.T) *lab {
 	devices := MemoryDevices{
 		"CSFrado":   {Name: "CSFrado", Owner: "rado", Lines: []string{"1001"}, OAuth: true},
 		"CSFrado2":  {Name: "CSFrado2", Owner: "rado", OAuth: true},
+		"CSFrado3":  {Name: "CSFrado3", Owner: "rado", OAuth: true},
 		"rado":      {Name: "rado", Owner: "rado", OAuth: true}, // a client that names no device
 		"CSFalice":  {Name: "CSFalice", Owner: "alice", Lines: []string{"1002", "sip:1099@shared.example.com"}, OAuth: true},
 		"SEPlegacy": {Name: "SEPlegacy", Owner: "rado", OAuth: false},

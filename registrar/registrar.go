@@ -519,12 +519,28 @@ type Registrar struct {
 	Admit func(r *Request) *sip.Response
 	// AOR turns the To URI into the key of the bindings (Request.AOR).
 	AOR AORRule
+	// Timeout bounds the work on one REGISTER in HandleRegister: a store
+	// or token-check backend that hangs gets the request a 503 within it,
+	// not a silence the client's transaction times out on (Timer F,
+	// 32 s). DefaultTimeout when 0.
+	Timeout time.Duration
 }
+
+// DefaultTimeout is Registrar.Timeout when none is set: well within a
+// SIP client's 32 s transaction timeout, and long enough for a Redis or
+// key server round trip on a slow day.
+const DefaultTimeout = 5 * time.Second
 
 // HandleRegister is a sipgo RequestHandler: srv.OnRegister(reg.HandleRegister).
 func (g *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	start := time.Now()
-	res, r := g.Serve(context.Background(), req, tx)
+	timeout := g.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	res, r := g.Serve(ctx, req, tx)
+	cancel()
 	// Observed before the answer leaves: a client that has its answer
 	// finds it counted.
 	if g.Observe != nil {
@@ -617,6 +633,10 @@ func parse(r *Request, rule AORRule) *sip.Response {
 		case strings.EqualFold(name, "Proxy-Authorization"), strings.EqualFold(name, "Authorization"):
 			r.authValues = append(r.authValues, h.Value())
 		case strings.EqualFold(name, "Expires"):
+			if r.expires != nil {
+				r.Reason = "bad-expires"
+				return respond(r, 400, "Bad Request: more than one Expires")
+			}
 			r.expires = h
 		default:
 			continue
@@ -624,6 +644,16 @@ func parse(r *Request, rule AORRule) *sip.Response {
 		if len(h.Value()) > maxHeaderBytes {
 			r.Reason = "oversized-header"
 			return respond(r, 400, "Bad Request: header "+name+" too long")
+		}
+	}
+	if r.overUDP() {
+		// Every answer echoes Via, From, To, Call-ID and CSeq: a request
+		// whose echo leaves no room for a challenge or the contacts in
+		// MaxUDPResponse could not learn its outcome, so it changes
+		// nothing. (RFC 3261 §18.1.1 sends such requests over TCP.)
+		if n := len(sip.NewResponseFromRequest(req, 200, "OK", nil).String()); n > MaxUDPResponse-udpHeadroom {
+			r.Reason = "udp-answer-too-large"
+			return respond(r, 513, "Message Too Large")
 		}
 	}
 	to := req.To()
@@ -673,16 +703,17 @@ func parse(r *Request, rule AORRule) *sip.Response {
 	// Every contact of a REGISTER is bound for the one device it
 	// authenticates as: contacts that name different devices are refused.
 	for _, c := range r.Contacts {
-		v, ok := c.Params.Get(DeviceParam)
-		if !ok {
-			continue
+		for _, kv := range c.Params {
+			if !strings.EqualFold(kv.K, DeviceParam) {
+				continue
+			}
+			v := strings.Trim(kv.V, `"`)
+			if r.DeviceName != "" && v != r.DeviceName {
+				r.Reason = "several-devices"
+				return respond(r, 400, "Bad Request: contacts name different devices")
+			}
+			r.DeviceName = v
 		}
-		v = strings.Trim(v, `"`)
-		if r.DeviceName != "" && v != r.DeviceName {
-			r.Reason = "several-devices"
-			return respond(r, 400, "Bad Request: contacts name different devices")
-		}
-		r.DeviceName = v
 	}
 	if r.DeviceName == "" {
 		// Clients that do not name their device (RFC 8898 clients, a
@@ -704,26 +735,43 @@ type Bind struct {
 	// 60 s when 0.
 	MinExpires time.Duration
 	// MaxBindings is the most contacts one address of record may hold;
-	// DefaultMaxBindings when 0. A REGISTER that would add one more is
-	// refused as Kamailio refuses it: 503 Service Unavailable, with
-	// Retry-After until the first binding of the AOR expires and
-	// Warning: 399 <node> "Too many registered contacts".
-	MaxBindings int
+	// DefaultMaxBindings when 0. MaxDeviceBindings is the most one device
+	// may hold in it; DefaultMaxDeviceBindings when 0. A REGISTER that
+	// would add one more is refused as Kamailio refuses it: 503 Service
+	// Unavailable, with Retry-After until the first binding counted
+	// expires and Warning: 399 <node> "Too many registered contacts".
+	MaxBindings, MaxDeviceBindings int
 	// NodeName names the node in the Warning of that refusal.
 	NodeName string
 	Now      func() time.Time
 }
 
-// DefaultMaxBindings is Bind's limit of contacts per address of record
-// when none is set. A soft client holds one per device; a user with a few
-// devices on a line needs a few.
-const DefaultMaxBindings = 10
+// Bind's limits of contacts when none are set. A soft client holds one
+// binding per device, two for a moment when it moves to a new connection;
+// a line shared by a few devices needs a few. Three per device keeps one
+// device of a shared line from taking all ten places.
+const (
+	DefaultMaxBindings       = 10
+	DefaultMaxDeviceBindings = 3
+)
 
 // MaxUDPResponse is the largest answer sent over UDP, in bytes: RFC 3261
 // §18.1.1's 1300 bytes for an unknown path MTU, which is also what sipgo
 // will write in one datagram. A 200 OK that lists more bindings than fit
-// lists the request's own first and leaves out the rest.
+// lists the request's own first and leaves out the rest; a request whose
+// echoed headers alone leave less than udpHeadroom is refused unchanged.
 const MaxUDPResponse = 1300
+
+// udpHeadroom is the room a UDP answer keeps beyond the headers it echoes:
+// enough for two Digest challenges, or a Warning and a Retry-After.
+const udpHeadroom = 400
+
+// overUDP reports whether r came over UDP, so that its answer must fit in
+// a datagram.
+func (r *Request) overUDP() bool {
+	_, udp := r.Peer.Remote.(*net.UDPAddr)
+	return udp && r.Peer.TLS == nil
+}
 
 // Handle implements Step.
 func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
@@ -741,11 +789,15 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 		}
 		headerExpires = time.Duration(n) * time.Second
 	}
-	maxB := s.MaxBindings
+	maxB, maxD := s.MaxBindings, s.MaxDeviceBindings
 	if maxB <= 0 {
 		maxB = DefaultMaxBindings
 	}
-	u := Update{Now: now, CallID: r.SIP.CallID().Value(), CSeq: r.SIP.CSeq().SeqNo, Device: r.DeviceName, MaxBindings: maxB}
+	if maxD <= 0 {
+		maxD = DefaultMaxDeviceBindings
+	}
+	u := Update{Now: now, CallID: r.SIP.CallID().Value(), CSeq: r.SIP.CSeq().SeqNo, Device: r.DeviceName,
+		MaxBindings: maxB, MaxDeviceBindings: maxD}
 	if len(r.Contacts) == 0 {
 		bs, err := s.Store.Lookup(ctx, r.AOR)
 		if err != nil {
@@ -764,7 +816,7 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 			break
 		}
 		exp := headerExpires
-		if v, ok := c.Params.Get("expires"); ok {
+		if v, ok := param(c.Params, "expires"); ok {
 			n, err := strconv.ParseUint(v, 10, 32)
 			if err != nil {
 				r.Reason = "bad-expires"
@@ -796,9 +848,6 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 	case errors.Is(err, ErrOutOfOrder):
 		r.Reason = "out-of-order"
 		return respond(r, 500, "Server Internal Error: out of order")
-	case errors.Is(err, ErrNotOwnBinding):
-		r.Reason = "not-own-binding"
-		return respond(r, 403, "Forbidden: contact bound by another device")
 	case errors.As(err, &tooMany):
 		r.Reason = "too-many-bindings"
 		ra := max(1, int((tooMany.RetryAfter+time.Second-1)/time.Second))
@@ -824,7 +873,7 @@ func orDur(d, def time.Duration) time.Duration {
 // bindingOf makes the binding of one Contact, keeping its parameters
 // (but expires) to echo them.
 func bindingOf(r *Request, c *sip.ContactHeader) Binding {
-	b := Binding{Contact: c.Address.String(), Device: r.DeviceName, Source: addrString(r.Peer.Remote)}
+	b := Binding{Contact: canonicalContact(c.Address), Device: r.DeviceName, Source: addrString(r.Peer.Remote)}
 	if r.Identity != nil {
 		b.User = r.Identity.User
 	}
@@ -857,6 +906,41 @@ func warnAgent(node string) string {
 	return node
 }
 
+// param returns the value of the header or URI parameter name, whose
+// names compare case-insensitively (RFC 3261 §7.3.1).
+func param(ps sip.HeaderParams, name string) (string, bool) {
+	for _, kv := range ps {
+		if strings.EqualFold(kv.K, name) {
+			return kv.V, true
+		}
+	}
+	return "", false
+}
+
+// canonicalContact writes a contact URI so that the spellings RFC 3261
+// §19.1.4 calls equal are one binding: the scheme, the host and the
+// parameter names in lower case, and the values of the parameters
+// compared case-insensitively (transport, user, method, maddr) too. The
+// user part stays as written: it is case-sensitive.
+func canonicalContact(u sip.Uri) string {
+	c := u
+	c.Scheme = strings.ToLower(c.Scheme)
+	c.Host = strings.ToLower(c.Host)
+	if len(u.UriParams) > 0 {
+		c.UriParams = make(sip.HeaderParams, len(u.UriParams))
+		for i, kv := range u.UriParams {
+			k := strings.ToLower(kv.K)
+			v := kv.V
+			switch k {
+			case "transport", "user", "method", "maddr":
+				v = strings.ToLower(v)
+			}
+			c.UriParams[i] = sip.HeaderKV{K: k, V: v}
+		}
+	}
+	return c.String()
+}
+
 // ok is the 200 OK: every current binding with its remaining time, the new
 // ones marked ;x-cisco-newreg, and Expires with what this request got.
 // Over UDP the answer stays within MaxUDPResponse: the request's own
@@ -873,12 +957,12 @@ func (s Bind) ok(r *Request, res Result, now time.Time, granted time.Duration) *
 			v.WriteString(";" + b.Params)
 		}
 		fmt.Fprintf(&v, ";expires=%d", int(b.Expires.Sub(now).Round(time.Second)/time.Second))
-		if res.New[b.Contact] {
+		if res.New[b.Contact] && b.Device == r.DeviceName {
 			v.WriteString(";x-cisco-newreg")
 		}
 		return v.String()
 	}
-	if _, udp := r.Peer.Remote.(*net.UDPAddr); !udp || r.Peer.TLS != nil {
+	if !r.overUDP() {
 		for _, b := range res.Bindings {
 			resp.AppendHeader(sip.NewHeader("Contact", contact(b)))
 		}
@@ -943,7 +1027,9 @@ type Config struct {
 	Domains []string
 	// MaxExpires, MinExpires, DefaultExpires, MaxBindings: see Bind.
 	MaxExpires, MinExpires, DefaultExpires time.Duration
-	MaxBindings                            int
+	MaxBindings, MaxDeviceBindings         int
+	// Timeout: see Registrar.Timeout.
+	Timeout time.Duration
 	// MaxValidations bounds concurrent token validations; 0 is unbounded.
 	MaxValidations int
 	// PlaintextForLoadTests lets the OAuth role accept plain TCP and UDP
@@ -1012,6 +1098,7 @@ func New(cfg Config) (*Registrar, error) {
 		PeerInfo: cfg.PeerInfo,
 		Logger:   cfg.Logger,
 		AOR:      rule,
+		Timeout:  cfg.Timeout,
 		Pipeline: []Step{
 			ClusterSwitch{Enabled: cfg.OAuthEnabled, Mismatch: mm},
 			DeviceLookup{Devices: cfg.Devices},
@@ -1020,7 +1107,7 @@ func New(cfg Config) (*Registrar, error) {
 			OwnerBinding{},
 			AORCheck{Rule: rule},
 			Bind{Store: cfg.Store, MaxExpires: cfg.MaxExpires, MinExpires: cfg.MinExpires, DefaultExpires: cfg.DefaultExpires,
-				MaxBindings: cfg.MaxBindings, NodeName: cfg.NodeName},
+				MaxBindings: cfg.MaxBindings, MaxDeviceBindings: cfg.MaxDeviceBindings, NodeName: cfg.NodeName},
 		},
 	}, nil
 }

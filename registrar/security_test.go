@@ -9,8 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
@@ -236,37 +239,61 @@ func TestAORTakeover(t *testing.T) {
 	}
 }
 
-// TestOwnDeviceBindings: rado's second device may not replace, refresh or
-// remove the bindings of his first, even within his own AOR, nor claim its
-// +sip.instance; Contact: * removes the caller's device's bindings only.
+// TestOwnDeviceBindings: rado's second device can neither remove, refresh
+// nor replace the bindings of his first, even within his own AOR, however
+// it names the first's contact or +sip.instance; what it sends only ever
+// makes bindings of its own, so the first device cannot be locked out by
+// a squatted contact or instance either. Contact: * removes the caller's
+// device's bindings only.
 func TestOwnDeviceBindings(t *testing.T) {
 	l := newLab(t)
 	w := l.dialWire(t, l.oauthAddr, nil)
 	first := jabberContact("rado", "10.0.0.1:5061", "CSFrado", "00000000-0000-0000-0000-00000000000a")
-	res, _ := w.exchange(t, wireRegister{From: "rado", Token: l.token(t, "rado", "CSFrado"), Contact: first + ";reg-id=1"}.String())
+	firstTok := l.token(t, "rado", "CSFrado")
+	res, _ := w.exchange(t, wireRegister{From: "rado", Token: firstTok, Contact: first + ";reg-id=1"}.String())
 	if res.StatusCode != 200 {
 		t.Fatalf("first device:\n%s", res)
 	}
+	firstBinding := l.bindings("rado")[0]
+	untouched := func(t *testing.T) {
+		t.Helper()
+		for _, b := range l.bindings("rado") {
+			if b.Device == "CSFrado" {
+				if b != firstBinding {
+					t.Fatalf("the first device's binding changed:\n%+v\n%+v", b, firstBinding)
+				}
+				return
+			}
+		}
+		t.Fatalf("the first device's binding is gone: %+v", l.bindings("rado"))
+	}
 	second := l.token(t, "rado", "CSFrado2")
-	for _, tc := range []struct{ name, contact, expires string }{
+	for i, tc := range []struct{ name, contact, expires string }{
 		{"remove the first device's contact", jabberContact("rado", "10.0.0.1:5061", "CSFrado2", "00000000-0000-0000-0000-00000000000b"), "0"},
+		{"remove it written otherwise", strings.Replace(jabberContact("rado", "10.0.0.1:5061", "CSFrado2", "00000000-0000-0000-0000-00000000000b"), "transport=tls", "TRANSPORT=TLS", 1), "0"},
 		{"refresh the first device's contact", jabberContact("rado", "10.0.0.1:5061", "CSFrado2", "00000000-0000-0000-0000-00000000000b"), "3600"},
-		{"claim the first device's instance", jabberContact("rado", "10.9.9.9:5061", "CSFrado2", "00000000-0000-0000-0000-00000000000a") + ";reg-id=1", "3600"},
+		{"claim the first device's instance and reg-id", jabberContact("rado", "10.9.9.9:5061", "CSFrado2", "00000000-0000-0000-0000-00000000000A") + ";reg-id=1", "3600"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, raw := w.exchange(t, wireRegister{From: "rado", Token: second, Contact: tc.contact, Expires: tc.expires, CallID: "other-device@127.0.0.1"}.String())
-			if res.StatusCode != 403 || res.Reason != "Forbidden: contact bound by another device" {
+			res, raw := w.exchange(t, wireRegister{From: "rado", Token: second, Contact: tc.contact, Expires: tc.expires,
+				CallID: "other-device@127.0.0.1", CSeq: fmt.Sprint(10+i) + " REGISTER"}.String())
+			if res.StatusCode != 200 {
 				t.Fatalf("answer:\n%s", raw)
 			}
-			if bs := l.bindings("rado"); len(bs) != 1 || bs[0].Device != "CSFrado" || bs[0].Contact != "sip:rado@10.0.0.1:5061;transport=tls" {
-				t.Fatalf("bindings now %+v", bs)
-			}
+			untouched(t)
 		})
 	}
-	res, raw := w.exchange(t, wireRegister{From: "rado", Token: second, CallID: "other-device@127.0.0.1",
-		Contact: jabberContact("rado", "10.0.0.2:5061", "CSFrado2", "00000000-0000-0000-0000-00000000000b")}.String())
-	if res.StatusCode != 200 || len(contactsOfResponse(res)) != 2 {
-		t.Fatalf("second device's own contact:\n%s", raw)
+	// The first device refreshes as before: nothing of the second's is
+	// taken for its own, and nothing blocks it.
+	res, raw := w.exchange(t, wireRegister{From: "rado", Token: firstTok, CSeq: "2272 REGISTER", Contact: first + ";reg-id=1"}.String())
+	var mine []Binding
+	for _, b := range l.bindings("rado") {
+		if b.Device == "CSFrado" {
+			mine = append(mine, b)
+		}
+	}
+	if res.StatusCode != 200 || len(mine) != 1 || mine[0].CSeq != 2272 || strings.Count(raw, "x-cisco-newreg") != 0 {
+		t.Fatalf("the first device refreshing:\n%s\nits bindings %+v", raw, mine)
 	}
 	// The client known by its user ("rado", no device parameter) removes
 	// its own bindings with Contact: *, and only those.
@@ -274,16 +301,14 @@ func TestOwnDeviceBindings(t *testing.T) {
 	if res, raw := w.exchange(t, wireRegister{From: "rado", Token: plain, CallID: "plain@127.0.0.1", Contact: "<sip:rado@10.0.0.3:5061;transport=tls>"}.String()); res.StatusCode != 200 {
 		t.Fatalf("plain client registers:\n%s", raw)
 	}
-	if n := len(l.bindings("rado")); n != 3 {
-		t.Fatalf("%d bindings, want 3", n)
-	}
+	before := len(l.bindings("rado"))
 	res, raw = w.exchange(t, wireRegister{From: "rado", Token: plain, CallID: "plain@127.0.0.1", CSeq: "2272 REGISTER", Contact: "*", Expires: "0"}.String())
 	if res.StatusCode != 200 {
 		t.Fatalf("Contact: *:\n%s", raw)
 	}
-	bs := l.bindings("rado")
-	if len(bs) != 2 || bs[0].Device != "CSFrado" || bs[1].Device != "CSFrado2" {
-		t.Fatalf("after Contact: * of the plain client: %+v", bs)
+	after := l.bindings("rado")
+	if len(after) != before-1 || slices.ContainsFunc(after, func(b Binding) bool { return b.Device == "rado" }) {
+		t.Fatalf("after Contact: * of the plain client: %+v", after)
 	}
 }
 
@@ -384,32 +409,53 @@ func TestEdgePortRules(t *testing.T) {
 	}
 }
 
-// TestBindingLimit: one AOR holds at most DefaultMaxBindings contacts;
-// the next is refused as Kamailio refuses it, and the AOR keeps its ten.
+// TestBindingLimit: a device holds at most DefaultMaxDeviceBindings
+// contacts of an address of record, the AOR at most DefaultMaxBindings;
+// the next is refused as Kamailio refuses it, and nothing is lost.
 func TestBindingLimit(t *testing.T) {
 	l := newLab(t)
 	w := l.dialWire(t, l.oauthAddr, nil)
-	tok := l.token(t, "rado", "CSFrado")
-	const dev = `;+u.sip!devicename.ccm.cisco.com="CSFrado"`
-	for i := range DefaultMaxBindings {
-		res, raw := w.exchange(t, wireRegister{From: "rado", Token: tok, CSeq: fmt.Sprint(i+1) + " REGISTER", Contact: fmt.Sprintf("<sip:rado@10.0.0.%d:5061;transport=tls>", i+1) + dev}.String())
-		if res.StatusCode != 200 || len(contactsOfResponse(res)) != i+1 {
-			t.Fatalf("contact %d:\n%s", i+1, raw)
+	n := 0
+	register := func(device, contact, cseq string) (*sip.Response, string) {
+		t.Helper()
+		c := contact
+		if device != "rado" {
+			c += `;+u.sip!devicename.ccm.cisco.com="` + device + `"`
+		}
+		return w.exchange(t, wireRegister{From: "rado", Token: l.token(t, "rado", device), CallID: device + "@127.0.0.1", CSeq: cseq + " REGISTER", Contact: c}.String())
+	}
+	tooMany := func(t *testing.T, res *sip.Response, raw string) {
+		t.Helper()
+		ra, _ := strconv.Atoi(header(res, "Retry-After"))
+		if res.StatusCode != 503 || header(res, "Warning") != `399 `+node+` "Too many registered contacts"` || ra < 110 || ra > 120 {
+			t.Fatalf("refusal:\n%s", raw)
 		}
 	}
-	res, raw := w.exchange(t, wireRegister{From: "rado", Token: tok, CSeq: "99 REGISTER", Contact: "<sip:rado@10.0.0.99:5061;transport=tls>" + dev}.String())
-	ra, _ := strconv.Atoi(header(res, "Retry-After"))
-	if res.StatusCode != 503 || header(res, "Warning") != `399 `+node+` "Too many registered contacts"` || ra < 110 || ra > 120 {
-		t.Fatalf("the eleventh contact:\n%s", raw)
+	for _, device := range []string{"CSFrado", "CSFrado2", "CSFrado3"} {
+		for i := range DefaultMaxDeviceBindings {
+			n++
+			if res, raw := register(device, fmt.Sprintf("<sip:rado@10.0.%d.%d:5061;transport=tls>", len(device), i), fmt.Sprint(i+1)); res.StatusCode != 200 || len(contactsOfResponse(res)) != n {
+				t.Fatalf("%s, contact %d:\n%s", device, i+1, raw)
+			}
+		}
+		res, raw := register(device, "<sip:rado@10.0.99.99:5061;transport=tls>", "50")
+		tooMany(t, res, raw)
 	}
+	if res, raw := register("rado", "<sip:rado@10.0.0.10:5061;transport=tls>", "1"); res.StatusCode != 200 || len(contactsOfResponse(res)) != DefaultMaxBindings {
+		t.Fatalf("the tenth contact:\n%s", raw)
+	}
+	res, raw := register("rado", "<sip:rado@10.0.0.11:5061;transport=tls>", "2")
+	tooMany(t, res, raw)
 	if n := len(l.bindings("rado")); n != DefaultMaxBindings {
 		t.Fatalf("%d bindings", n)
 	}
 	// A refresh and a removal still pass at the limit.
-	if res, raw := w.exchange(t, wireRegister{From: "rado", Token: tok, CSeq: "100 REGISTER", Contact: "<sip:rado@10.0.0.1:5061;transport=tls>" + dev}.String()); res.StatusCode != 200 {
+	if res, raw := register("CSFrado", "<sip:rado@10.0.7.0:5061;transport=tls>", "100"); res.StatusCode != 200 {
 		t.Fatalf("refresh at the limit:\n%s", raw)
 	}
-	if res, raw := w.exchange(t, wireRegister{From: "rado", Token: tok, CSeq: "101 REGISTER", Expires: "0", Contact: "<sip:rado@10.0.0.1:5061;transport=tls>" + dev}.String()); res.StatusCode != 200 || len(l.bindings("rado")) != DefaultMaxBindings-1 {
+	res, raw = w.exchange(t, wireRegister{From: "rado", Token: l.token(t, "rado", "CSFrado"), CallID: "CSFrado@127.0.0.1", CSeq: "101 REGISTER", Expires: "0",
+		Contact: `<sip:rado@10.0.7.0:5061;transport=tls>;+u.sip!devicename.ccm.cisco.com="CSFrado"`}.String())
+	if res.StatusCode != 200 || len(l.bindings("rado")) != DefaultMaxBindings-1 {
 		t.Fatalf("removal at the limit:\n%s", raw)
 	}
 }
@@ -672,4 +718,131 @@ func TestAORRuleDomains(t *testing.T) {
 	if _, err := New(Config{Devices: MemoryDevices{}, Validator: &sipoauth.Validator{}, Domains: []string{"a@b"}}); err == nil {
 		t.Error("New took a domain with @")
 	}
+}
+
+// TestContactParameterCase: parameter names compare case-insensitively
+// (RFC 3261 §7.3.1): ;EXPIRES=0 removes the binding it names, and a
+// device parameter in capitals names the device; two Expires headers
+// are refused rather than one of them picked.
+func TestContactParameterCase(t *testing.T) {
+	l := newLab(t)
+	w := l.dialWire(t, l.oauthAddr, nil)
+	tok := l.token(t, "rado", "CSFrado")
+	contact := `<sip:rado@10.0.0.1:5061;transport=tls>;+U.SIP!DEVICENAME.CCM.CISCO.COM="CSFrado"`
+	if res, raw := w.exchange(t, wireRegister{From: "rado", Token: tok, Contact: contact}.String()); res.StatusCode != 200 {
+		t.Fatalf("device parameter in capitals:\n%s", raw)
+	}
+	if bs := l.bindings("rado"); len(bs) != 1 || bs[0].Device != "CSFrado" {
+		t.Fatalf("bindings %+v", bs)
+	}
+	if res, raw := w.exchange(t, wireRegister{From: "rado", Token: tok, CSeq: "2272 REGISTER", Contact: contact + ";EXPIRES=0"}.String()); res.StatusCode != 200 || len(l.bindings("rado")) != 0 {
+		t.Fatalf(";EXPIRES=0:\n%s\nbindings %+v", raw, l.bindings("rado"))
+	}
+	raw := strings.Replace(wireRegister{From: "rado", Token: tok, CSeq: "2273 REGISTER", Contact: contact}.String(), "Expires: 3600\r\n", "Expires: 0\r\nExpires: 3600\r\n", 1)
+	if res, raw := w.exchange(t, raw); res.StatusCode != 400 || len(l.bindings("rado")) != 0 {
+		t.Fatalf("two Expires:\n%s", raw)
+	}
+}
+
+// TestUDPRequestTooLargeToAnswer: a UDP REGISTER whose echoed headers
+// leave no room for an answer changes nothing: with room for the 513,
+// it gets one; without, nothing is bound either.
+func TestUDPRequestTooLargeToAnswer(t *testing.T) {
+	store := NewMemoryStore()
+	iss, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := sipoauth.New(sipoauth.Config{Keys: mustKeys(t, iss)})
+	tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	addr := udpRegistrar(t, store, v, MemoryDevices{"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}})
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	local := c.LocalAddr().String()
+	send := func(callID string) (string, error) {
+		req := wireRegister{From: "rado", Token: tok, CallID: callID, Vias: []string{"SIP/2.0/UDP " + local + ";branch=z9hG4bK" + strconv.Itoa(len(callID))},
+			Contact: `<sip:rado@` + local + `>;+u.sip!devicename.ccm.cisco.com="CSFrado"`}.String()
+		c.SetDeadline(time.Now().Add(time.Second))
+		if _, err := c.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 65535)
+		n, err := c.Read(buf)
+		return string(buf[:n]), err
+	}
+	answer, err := send(strings.Repeat("c", 800) + "@127.0.0.1")
+	if err != nil || !strings.HasPrefix(answer, "SIP/2.0 513 Message Too Large\r\n") || len(answer) > MaxUDPResponse {
+		t.Fatalf("a REGISTER whose echo leaves little room: %v\n%s", err, answer)
+	}
+	if _, err := send(strings.Repeat("c", 3000) + "@127.0.0.1"); err == nil {
+		t.Fatal("an answer arrived to a REGISTER too large to answer over UDP")
+	}
+	if bs, _ := store.Lookup(context.Background(), "rado"); len(bs) != 0 {
+		t.Fatalf("bound without an answer the client could receive: %+v", bs)
+	}
+	// A request of ordinary size is answered and bound.
+	if answer, err := send("ordinary@127.0.0.1"); err != nil || !strings.HasPrefix(answer, "SIP/2.0 200 OK\r\n") {
+		t.Fatalf("ordinary REGISTER: %v\n%s", err, answer)
+	}
+}
+
+// TestHungBackend: a binding store that accepts connections and then
+// never answers gets each REGISTER a 503 within the registrar's Timeout,
+// concurrent ones alike, rather than an answer after the client gave up.
+func TestHungBackend(t *testing.T) {
+	hole, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := hole.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		hole.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	rdb := redis.NewClient(&redis.Options{Addr: hole.Addr().String(), ContextTimeoutEnabled: true, DisableIdentity: true})
+	t.Cleanup(func() { rdb.Close() })
+	iss, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	v, _ := sipoauth.New(sipoauth.Config{Keys: mustKeys(t, iss)})
+	reg, err := New(Config{NodeName: node, Devices: MemoryDevices{"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}},
+		Validator: v, Store: NewRedisStore(rdb, ""), Timeout: 300 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+		PeerInfo: func(*sip.Request, sip.ServerTransaction) PeerInfo {
+			return PeerInfo{Local: &net.TCPAddr{Port: 5090}, Remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, TLS: &tls.ConnectionState{}}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			req := parseRequest(t, strings.ReplaceAll(wireRegister{From: "rado", Token: tok, CSeq: fmt.Sprint(i+1) + " REGISTER",
+				Contact: jabberContact("rado", "10.0.0.1:5061", "CSFrado", "00000000-0000-0000-0000-00000000000a")}.String(), "\r\n", "\n"))
+			start := time.Now()
+			var got *sip.Response
+			reg.HandleRegister(req, &recordTx{respond: func(res *sip.Response) { got = res }})
+			if took := time.Since(start); got == nil || got.StatusCode != 503 || header(got, "Retry-After") == "" || took > 2*time.Second {
+				t.Errorf("REGISTER %d: %v after %v", i, got, took)
+			}
+		})
+	}
+	wg.Wait()
 }

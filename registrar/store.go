@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -43,19 +44,19 @@ type Update struct {
 	CallID string
 	CSeq   uint32
 	// Device is the device the REGISTER was authenticated for. An update
-	// may add, refresh and remove only the bindings of its own device:
-	// one that would change a binding of another device (the same
-	// contact, or the same +sip.instance and reg-id) fails with
-	// ErrNotOwnBinding, and RemoveAll removes the device's own bindings
-	// only. Bindings are compared by Binding.Device, exactly.
+	// adds, refreshes and removes only the bindings of its own device (see
+	// Apply); bindings are told apart by Binding.Device, exactly.
 	Device string
 	// RemoveAll is `Contact: *` with `Expires: 0`.
 	RemoveAll bool
 	Changes   []Change
 	// MaxBindings, if above zero, is the most live bindings the AOR may
 	// hold after an update that adds one; beyond it the update fails with
-	// a *TooManyBindingsError. Refreshes and removals always pass.
-	MaxBindings int
+	// a *TooManyBindingsError. MaxDeviceBindings is the same for the
+	// bindings of Device, so that one device of a line shared by several
+	// cannot take all its places. Refreshes and removals always pass.
+	MaxBindings       int
+	MaxDeviceBindings int
 }
 
 // Result is the AOR's bindings after an Update, and which contacts the
@@ -70,15 +71,11 @@ type Result struct {
 // 7: the update is aborted).
 var ErrOutOfOrder = errors.New("registrar: REGISTER out of order (CSeq not above the binding's)")
 
-// ErrNotOwnBinding is returned for a REGISTER that would change or remove
-// a binding another device made: a device registers only its own contacts.
-var ErrNotOwnBinding = errors.New("registrar: the contact is bound by another device")
-
 // ErrTooManyBindings is wrapped by *TooManyBindingsError.
 var ErrTooManyBindings = errors.New("registrar: too many registered contacts")
 
 // TooManyBindingsError is the refusal of a REGISTER that would take its
-// AOR over Update.MaxBindings.
+// AOR over Update.MaxBindings, or its device over MaxDeviceBindings.
 type TooManyBindingsError struct {
 	Limit int
 	// RetryAfter is when the AOR's first binding expires, making room.
@@ -104,29 +101,39 @@ type Store interface {
 
 // Apply computes the bindings of an AOR after u, from those it had. It is
 // the one implementation of RFC 3261 §10.3 steps 6-8 that every Store
-// uses, with the two rules a shared AOR needs: a device touches only its
-// own bindings (Update.Device), and an AOR holds at most
-// Update.MaxBindings. Expired bindings are dropped first.
+// uses, with the rules an address of record shared by several devices
+// needs:
+//
+//   - A device sees only its own bindings. A contact matches an existing
+//     binding of the same device with the same contact URI, or the same
+//     +sip.instance and reg-id (RFC 5626); the bindings of other devices
+//     never match, so a REGISTER can neither refresh, replace nor remove
+//     them, whatever contact or instance it names, and cannot squat on
+//     one to lock the other device out. Contact: * removes the device's
+//     own bindings only.
+//   - An AOR holds at most Update.MaxBindings, a device at most
+//     Update.MaxDeviceBindings of them.
+//
+// Expired bindings are dropped first.
 func Apply(existing []Binding, u Update) (Result, error) {
 	live := slices.DeleteFunc(slices.Clone(existing), func(b Binding) bool { return !u.Now.Before(b.Expires) })
 	res := Result{New: map[string]bool{}}
+	own := func(b Binding) bool { return b.Device == u.Device }
 	if u.RemoveAll {
 		for _, b := range live {
-			if b.Device == u.Device && b.CallID == u.CallID && u.CSeq <= b.CSeq {
+			if own(b) && b.CallID == u.CallID && u.CSeq <= b.CSeq {
 				return Result{}, ErrOutOfOrder
 			}
 		}
-		res.Bindings = slices.DeleteFunc(live, func(b Binding) bool { return b.Device == u.Device })
+		res.Bindings = slices.DeleteFunc(live, own)
 		return res, nil
 	}
-	before := len(live)
+	before, ownBefore := len(live), countFunc(live, own)
 	for _, c := range u.Changes {
+		inst := canonicalInstance(c.Instance)
 		i := slices.IndexFunc(live, func(b Binding) bool {
-			return b.Contact == c.Contact || (c.Instance != "" && b.Instance == c.Instance && b.RegID == c.RegID)
+			return own(b) && (b.Contact == c.Contact || (inst != "" && canonicalInstance(b.Instance) == inst && b.RegID == c.RegID))
 		})
-		if i >= 0 && live[i].Device != u.Device {
-			return Result{}, ErrNotOwnBinding
-		}
 		if i >= 0 && live[i].CallID == u.CallID && u.CSeq <= live[i].CSeq {
 			return Result{}, ErrOutOfOrder
 		}
@@ -145,17 +152,50 @@ func Apply(existing []Binding, u Update) (Result, error) {
 			res.New[b.Contact] = true
 		}
 	}
-	if u.MaxBindings > 0 && len(live) > u.MaxBindings && len(live) > before {
-		first := time.Duration(0)
-		for _, b := range existing {
-			if d := b.Expires.Sub(u.Now); d > 0 && (first == 0 || d < first) {
-				first = d
-			}
-		}
-		return Result{}, &TooManyBindingsError{Limit: u.MaxBindings, RetryAfter: first}
+	ownAfter := countFunc(live, own)
+	switch {
+	case u.MaxDeviceBindings > 0 && ownAfter > u.MaxDeviceBindings && ownAfter > ownBefore:
+		return Result{}, tooMany(existing, own, u.MaxDeviceBindings, u.Now)
+	case u.MaxBindings > 0 && len(live) > u.MaxBindings && len(live) > before:
+		return Result{}, tooMany(existing, nil, u.MaxBindings, u.Now)
 	}
 	res.Bindings = live
 	return res, nil
+}
+
+// tooMany is the refusal of an update over limit, with the time until
+// the first of the bindings it counted (those of which when set) expires.
+func tooMany(existing []Binding, which func(Binding) bool, limit int, now time.Time) *TooManyBindingsError {
+	first := time.Duration(0)
+	for _, b := range existing {
+		if which != nil && !which(b) {
+			continue
+		}
+		if d := b.Expires.Sub(now); d > 0 && (first == 0 || d < first) {
+			first = d
+		}
+	}
+	return &TooManyBindingsError{Limit: limit, RetryAfter: first}
+}
+
+func countFunc(bs []Binding, f func(Binding) bool) int {
+	n := 0
+	for _, b := range bs {
+		if f(b) {
+			n++
+		}
+	}
+	return n
+}
+
+// canonicalInstance is a +sip.instance value as compared: without its
+// quotes and angle brackets, in lower case (a URN's namespace and a
+// UUID's hex digits are case-insensitive, RFC 8141 and RFC 4122).
+func canonicalInstance(v string) string {
+	v = strings.TrimSpace(v)
+	v = strings.TrimPrefix(strings.TrimSuffix(v, `"`), `"`)
+	v = strings.TrimPrefix(strings.TrimSuffix(v, ">"), "<")
+	return strings.ToLower(v)
 }
 
 // MemoryStore is a Store in memory, the default. Expired bindings are

@@ -68,6 +68,25 @@ func TestApply(t *testing.T) {
 	if len(r.Bindings) != 1 || r.Bindings[0].Contact != "sip:x@2" {
 		t.Fatalf("instance %+v", r)
 	}
+	// The instance compares without quotes, brackets or case.
+	inst.Contact, inst.Instance = "sip:x@3", `"<URN:UUID:1>"`
+	r = step(Update{Now: t0, CallID: "c3", CSeq: 3, Changes: []Change{inst}})
+	if len(r.Bindings) != 1 || r.Bindings[0].Contact != "sip:x@3" {
+		t.Fatalf("instance in capitals %+v", r)
+	}
+	// Another device never matches: the same contact or instance makes a
+	// binding of its own, and its removal touches none of the first's.
+	other := inst
+	other.Device = "other"
+	r = step(Update{Now: t0, CallID: "c9", CSeq: 1, Device: "other", Changes: []Change{other}})
+	if len(r.Bindings) != 2 || r.Bindings[0].Device != "" || r.Bindings[0].CSeq != 3 || r.Bindings[1].Device != "other" {
+		t.Fatalf("another device's same instance %+v", r)
+	}
+	other.Expires = 0
+	r = step(Update{Now: t0, CallID: "c9", CSeq: 2, Device: "other", Changes: []Change{other, applyChange("sip:x@3", 0)}})
+	if len(r.Bindings) != 1 || r.Bindings[0].Device != "" {
+		t.Fatalf("another device's removal %+v", r)
+	}
 	// Expired bindings are gone; Contact: * removes the rest.
 	r = step(Update{Now: t0.Add(2 * time.Minute), CallID: "c4", CSeq: 1, Changes: []Change{applyChange("sip:y@1", time.Minute)}})
 	if len(r.Bindings) != 1 || r.Bindings[0].Contact != "sip:y@1" {
