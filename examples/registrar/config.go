@@ -58,18 +58,19 @@ type settings struct {
 	MaxTokenLifetime    seconds `json:"max-token-lifetime"`
 
 	// Registrations.
-	Devices     string     `json:"devices"`
-	Store       string     `json:"store"`
-	NodeName    string     `json:"node-name"`
-	Domains     stringList `json:"domain"`
-	MaxExpires  seconds    `json:"max-expires"`
-	MinExpires  seconds    `json:"min-expires"`
-	MaxBindings int        `json:"max-bindings"`
-	RFC8898     bool       `json:"rfc8898"`
-	Realm       string     `json:"realm"`
-	AuthzServer string     `json:"authz-server"`
-	Rate        float64    `json:"rate"`
-	RateBurst   int        `json:"rate-burst"`
+	Devices           string     `json:"devices"`
+	Store             string     `json:"store"`
+	NodeName          string     `json:"node-name"`
+	Domains           stringList `json:"domain"`
+	MaxExpires        seconds    `json:"max-expires"`
+	MinExpires        seconds    `json:"min-expires"`
+	MaxBindings       int        `json:"max-bindings"`
+	MaxDeviceBindings int        `json:"max-device-bindings"`
+	RFC8898           bool       `json:"rfc8898"`
+	Realm             string     `json:"realm"`
+	AuthzServer       string     `json:"authz-server"`
+	Rate              float64    `json:"rate"`
+	RateBurst         int        `json:"rate-burst"`
 
 	// Bounds of the SIP sockets (package siplimit); 0 is its default.
 	MaxConnections          int     `json:"max-connections"`
@@ -98,18 +99,19 @@ func defaults() settings {
 		node = node[:i]
 	}
 	return settings{
-		OAuth:            "0.0.0.0:5090",
-		Edge:             "0.0.0.0:5091",
-		Store:            "memory",
-		NodeName:         node,
-		MaxExpires:       120,
-		MinExpires:       60,
-		MaxBindings:      registrar.DefaultMaxBindings,
-		MaxTokenLifetime: 24 * 60 * 60,
-		Realm:            bearer.CiscoRealm,
-		DigestRealm:      registrar.DefaultDigestRealm,
-		LogLevel:         "info",
-		ReloadInterval:   5,
+		OAuth:             "0.0.0.0:5090",
+		Edge:              "0.0.0.0:5091",
+		Store:             "memory",
+		NodeName:          node,
+		MaxExpires:        120,
+		MinExpires:        60,
+		MaxBindings:       registrar.DefaultMaxBindings,
+		MaxDeviceBindings: registrar.DefaultMaxDeviceBindings,
+		MaxTokenLifetime:  24 * 60 * 60,
+		Realm:             bearer.CiscoRealm,
+		DigestRealm:       registrar.DefaultDigestRealm,
+		LogLevel:          "info",
+		ReloadInterval:    5,
 	}
 }
 
@@ -270,6 +272,7 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 	fs.StringVar(&s.NodeName, "node-name", s.NodeName, "this node's `name` in the Warning of the port-mismatch 403")
 	fs.Var(&listFlag{p: &s.Domains}, "domain", "`domain` served: the To host of a REGISTER must be one of them and is part of the address of record; repeat or separate with commas; any host, not part of the address, when unset")
 	fs.IntVar(&s.MaxBindings, "max-bindings", s.MaxBindings, "most contacts one address of record may hold; beyond: 503 \"Too many registered contacts\"")
+	fs.IntVar(&s.MaxDeviceBindings, "max-device-bindings", s.MaxDeviceBindings, "most contacts one device may hold in an address of record, so that one device of a shared line cannot take all its places")
 	fs.Var(secondsFlag{&s.MaxExpires}, "max-expires", "longest registration granted, in `seconds` or as a duration")
 	fs.Var(secondsFlag{&s.MinExpires}, "min-expires", "shortest registration accepted (423 Interval Too Brief below), in `seconds` or as a duration")
 	fs.BoolVar(&s.RFC8898, "rfc8898", s.RFC8898, "challenge in RFC 8898's form (401, WWW-Authenticate) instead of Unified CM's (407, Proxy-Authenticate)")
@@ -525,6 +528,9 @@ func (s *settings) check() error {
 	}
 	if s.MaxBindings <= 0 {
 		bad("max-bindings", "%d: must be positive", s.MaxBindings)
+	}
+	if s.MaxDeviceBindings <= 0 {
+		bad("max-device-bindings", "%d: must be positive", s.MaxDeviceBindings)
 	}
 	if s.Devices == "" {
 		bad("devices", "missing: the JSON file of the devices allowed to register")

@@ -38,7 +38,7 @@ func TestLoadConfigFlags(t *testing.T) {
 		Issuers:   stringList{"https://a.example.com", "https://b.example.com", "https://c.example.com"},
 		Audiences: stringList{"sip"},
 		Devices:   "d.json", Store: "redis://127.0.0.1:6379/2", NodeName: "UCM2-PUB",
-		MaxExpires: 300, MinExpires: 30, MaxBindings: 10, MaxTokenLifetime: 86400, DigestRealm: "ccmsipline", RFC8898: true, Realm: "atlanta.example.com",
+		MaxExpires: 300, MinExpires: 30, MaxBindings: 10, MaxDeviceBindings: 3, MaxTokenLifetime: 86400, DigestRealm: "ccmsipline", RFC8898: true, Realm: "atlanta.example.com",
 		AuthzServer: "https://as.example.com/", Rate: 2.5, Metrics: "127.0.0.1:9090",
 		LogLevel: "debug", ReloadInterval: 60,
 	}
@@ -80,7 +80,7 @@ func TestLoadConfigFile(t *testing.T) {
 		Cert: filepath.Join(dir, "node.pem"), Key: "/etc/sipoauth/node.key",
 		Keys: filepath.Join(dir, "authz.pem"), Devices: filepath.Join(dir, "devices.json"),
 		Issuers: stringList{"https://cucm.example.com"}, Audiences: stringList{"sip", "jabber"},
-		Store: "memory", NodeName: "UCM2-SUB1", MaxExpires: 180, MinExpires: 45, MaxBindings: 10, MaxTokenLifetime: 86400, DigestRealm: "ccmsipline", Rate: 10, RateBurst: 3,
+		Store: "memory", NodeName: "UCM2-SUB1", MaxExpires: 180, MinExpires: 45, MaxBindings: 10, MaxDeviceBindings: 3, MaxTokenLifetime: 86400, DigestRealm: "ccmsipline", Rate: 10, RateBurst: 3,
 		Realm: "ccmsipline", Metrics: "127.0.0.1:19090", LogLevel: "warn", ReloadInterval: 2,
 		config: conf,
 	}
@@ -156,6 +156,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"scope with space", []string{"-scope", "a b"}, []string{`-scope: "a b"`}},
 		{"domain with control", []string{"-domain", "a\tb"}, []string{"-domain:"}},
 		{"max bindings zero", []string{"-max-bindings", "0"}, []string{"-max-bindings: 0: must be positive"}},
+		{"max device bindings zero", []string{"-max-device-bindings", "0"}, []string{"-max-device-bindings: 0: must be positive"}},
+		{"negative max connections", []string{"-max-connections", "-1"}, []string{"-max-connections: -1: must be 0"}},
+		{"message size over sipgo's", []string{"-max-message-size", "70000"}, []string{"-max-message-size: 70000"}},
 		{"digest realm with a quote", []string{"-digest-realm", `a"b`}, []string{"-digest-realm:"}},
 		{"max token lifetime zero", []string{"-max-token-lifetime", "0"}, []string{"-max-token-lifetime: 0: must be positive"}},
 		{"unknown flag", []string{"-colour", "blue"}, []string{"flag provided but not defined: -colour"}},

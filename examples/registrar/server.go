@@ -259,6 +259,9 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		})
 	} else {
 		opts, _ := redis.ParseURL(s.Store) // checked by loadConfig
+		// A Redis that hangs must not hold a REGISTER past the registrar's
+		// Timeout: the client honours the request's deadline.
+		opts.ContextTimeoutEnabled = true
 		client := redis.NewClient(opts)
 		r.closers = append(r.closers, func() { _ = client.Close() })
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -404,6 +407,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		MaxExpires:                          s.MaxExpires.duration(),
 		MinExpires:                          s.MinExpires.duration(),
 		MaxBindings:                         s.MaxBindings,
+		MaxDeviceBindings:                   s.MaxDeviceBindings,
 		PlaintextForLoadTests:               s.PlaintextForLoadTests != "",
 		InsecureLegacyWithoutAuthentication: s.LegacyUnauthenticated,
 		Logger:                              log,
