@@ -109,9 +109,10 @@
 //     MaxConns and its open-file limit together.
 //   - MaxConnsPerSource 512, at most half of MaxConns: hundreds of phones
 //     behind one NAT share one address, and no single address can take a
-//     whole port. On the edge port, where only edge proxies complete the
-//     handshake and one of them may carry thousands of clients, set it to
-//     MaxConns.
+//     whole port, nor its handshakes. The edge port keeps the default
+//     too: an edge proxy carries thousands of clients on a few
+//     connections to each node, while anyone can open connections there
+//     before the handshake tells them apart.
 //   - MaxMessageSize 32 KiB (65535 at most, sipgo's own limit): a Jabber
 //     REGISTER with a Unified CM token and its multipart body is a few
 //     KiB. A half-sent message holds up to this much in sipgo's buffer per

@@ -43,9 +43,15 @@ func NewListener(inner net.Listener, lim Limits, opts ...Option) *Listener {
 // Accept returns the connection, and reports each failed handshake with
 // its diagnosis to lo.OnError; lo.Side and lo.MaxPending apply as given.
 // The caps count a connection from its TCP accept, handshake included.
+// The handshakes in progress are bounded by the caps too: lo.MaxPending is
+// raised to MaxConns, so that silent connections from one address, held
+// to MaxConnsPerSource, cannot stop the handshakes of every other.
 func NewTLSListener(inner net.Listener, cfg *tls.Config, lim Limits, lo mtlstrust.ListenerOptions, opts ...Option) *Listener {
 	l := newListener(inner, lim, opts)
 	lo.HandshakeTimeout = l.lim.HandshakeTimeout
+	if l.lim.MaxConns > 0 {
+		lo.MaxPending = max(lo.MaxPending, l.lim.MaxConns)
+	}
 	onError := lo.OnError
 	lo.OnError = func(e *mtlstrust.HandshakeError) {
 		l.c.handshakeFailures.Add(1)

@@ -409,3 +409,34 @@ func TestConnTypes(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestSilentHandshakes: connections from one address that never start
+// their TLS handshake, as many as its per-source cap allows, do not stop
+// the handshakes of another address. (mtlstrust.Listener on its own
+// stops accepting at 256 handshakes in progress, under the per-source
+// cap of 512.)
+func TestSilentHandshakes(t *testing.T) {
+	dl := listenTCPDual(t)
+	addr4, addr6 := dl.Addr().String(), dl.Addr6().String()
+	p := newPKI(t)
+	srv := newSIPServer(t)
+	l := NewTLSListener(dl, p.server, Limits{MaxConns: 700, MaxConnsPerSource: 300}, mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide})
+	srv.serve(t, l, true)
+	var silent []net.Conn
+	t.Cleanup(func() {
+		for _, c := range silent {
+			c.Close()
+		}
+	})
+	for range 300 {
+		silent = append(silent, dial(t, "127.0.0.1", addr4, nil))
+	}
+	if !waitFor(5*time.Second, func() bool { return l.Stats().Open == 300 }) {
+		t.Fatalf("stats %+v", l.Stats())
+	}
+	start := time.Now()
+	mustRegister(t, "::1", addr6, p.roots)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("the handshake from ::1 took %v", took)
+	}
+}

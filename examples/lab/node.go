@@ -201,12 +201,10 @@ func startNode(p ports, nodeCert tls.Certificate, tomcatTrust *mtlstrust.TrustSt
 	srv.OnRegister(n.reg.HandleRegister)
 	edgeTLS := mtlstrust.EdgeServerConfig(certs, tomcatTrust, mtlstrust.AuthorizeTable(n.table))
 	// The node's SIP ports are bounded as a deployment's are (siplimit's
-	// defaults); the edge port takes many connections from one proxy.
+	// defaults).
 	limits := siplimit.Limits{HandshakeTimeout: 5 * time.Second}
-	edgeLimits := limits
-	edgeLimits.MaxConnsPerSource = limits.Effective().MaxConns
 	oauthLn := siplimit.NewTLSListener(lnOAuth, serverTLS, limits, mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide}, siplimit.WithLogger(log))
-	edgeLn := siplimit.NewTLSListener(lnEdge, edgeTLS, edgeLimits, mtlstrust.ListenerOptions{
+	edgeLn := siplimit.NewTLSListener(lnEdge, edgeTLS, limits, mtlstrust.ListenerOptions{
 		Side: mtlstrust.NodeSide,
 		OnError: func(e *mtlstrust.HandshakeError) {
 			n.mu.Lock()

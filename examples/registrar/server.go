@@ -364,11 +364,9 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		}
 	}
 	if s.Edge != "" {
-		// Only edge proxies complete the handshake here, and one may carry
-		// thousands of clients on a few connections from one address.
-		edgeLimits := limits
-		edgeLimits.MaxConnsPerSource = limits.Effective().MaxConns
-		if err := tlsListener("edge", s.Edge, registrar.RoleEdge, mtlstrust.EdgeServerConfig(cert, trust, mtlstrust.AuthorizeTable(table)), edgeLimits); err != nil {
+		// An edge proxy carries its clients on a few connections: the
+		// per-source cap holds, as anyone may connect before the handshake.
+		if err := tlsListener("edge", s.Edge, registrar.RoleEdge, mtlstrust.EdgeServerConfig(cert, trust, mtlstrust.AuthorizeTable(table)), limits); err != nil {
 			return nil, err
 		}
 	}
