@@ -568,9 +568,7 @@ func TestBackendOutage(t *testing.T) {
 			}
 			reg, err := New(Config{NodeName: node, Devices: MemoryDevices{"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}},
 				Validator: v, Store: store, Metrics: metrics, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
-				PeerInfo: func(*sip.Request, sip.ServerTransaction) PeerInfo {
-					return PeerInfo{Local: &net.TCPAddr{Port: 5090}, Remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, TLS: &tls.ConnectionState{}}
-				}})
+				PeerInfo: oauthPeer})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -824,9 +822,7 @@ func TestHungBackend(t *testing.T) {
 	v, _ := sipoauth.New(sipoauth.Config{Keys: mustKeys(t, iss)})
 	reg, err := New(Config{NodeName: node, Devices: MemoryDevices{"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}},
 		Validator: v, Store: NewRedisStore(rdb, ""), Timeout: 300 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
-		PeerInfo: func(*sip.Request, sip.ServerTransaction) PeerInfo {
-			return PeerInfo{Local: &net.TCPAddr{Port: 5090}, Remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, TLS: &tls.ConnectionState{}}
-		}})
+		PeerInfo: oauthPeer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -845,4 +841,10 @@ func TestHungBackend(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// oauthPeer is the peer of a request over TLS on the OAuth port, for
+// tests that call Serve or HandleRegister themselves.
+func oauthPeer(*sip.Request, sip.ServerTransaction) PeerInfo {
+	return PeerInfo{Local: &net.TCPAddr{Port: 5090}, Remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, TLS: &tls.ConnectionState{}}
 }
