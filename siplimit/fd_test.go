@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/loopback"
 	"github.com/sipoauth/sdk/internal/syncbuf"
 )
 
@@ -38,7 +39,7 @@ func descriptorChild(mode string) int {
 	defer closeUA()
 	var ln net.Listener
 	addr6 := "-"
-	if dl, err := listenDual(); err == nil {
+	if dl, err := loopback.ListenTCP(); err == nil {
 		ln, addr6 = dl, dl.Addr6().String()
 	} else if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		fmt.Println(err)
@@ -158,7 +159,7 @@ func TestDescriptorExhaustion(t *testing.T) {
 	for _, mode := range []string{"plain", "limited", "uncapped"} {
 		t.Run(mode, func(t *testing.T) {
 			if mode == "limited" {
-				needLoopback6(t)
+				loopback.Need6(t)
 			}
 			t.Parallel()
 			c := startChild(t, mode)

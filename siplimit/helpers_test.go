@@ -19,8 +19,27 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/internal/loopback"
 	"github.com/sipoauth/sdk/internal/testca"
 )
+
+// The tests' traffic goes to 127.0.0.1 and ::1 only. A test that needs
+// two source addresses (per-source caps and rates, a client beside a
+// flood) uses one of each, and serves on both through one listener or
+// socket that merges two real ones (package loopback).
+
+// listenTCPDual listens on 127.0.0.1 and ::1 through one listener, closed
+// when the test ends; it skips the test without ::1.
+func listenTCPDual(t *testing.T) *loopback.Listener {
+	t.Helper()
+	loopback.Need6(t)
+	l, err := loopback.ListenTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
 
 // sipServer is a real sipgo server that answers every REGISTER with 200,
 // but those of a flood (Call-ID "flood-...") with 403, as a registrar

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sipoauth/sdk/internal/loopback"
 )
 
 // startUDP serves a real sipgo server on a UDP socket, behind a
@@ -31,9 +33,9 @@ func startUDP(t *testing.T, lim Limits, limited bool) (*net.UDPAddr, *sipServer,
 // returns both addresses.
 func startUDPDual(t *testing.T, lim Limits, limited bool) (addr4, addr6 *net.UDPAddr, srv *sipServer, pc *PacketConn) {
 	t.Helper()
-	needLoopback6(t)
+	loopback.Need6(t)
 	srv = newSIPServer(t)
-	inner, err := listenDualUDP()
+	inner, err := loopback.ListenUDP(0)
 	if err != nil {
 		t.Fatal(err)
 	}

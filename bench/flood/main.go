@@ -48,6 +48,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/internal/loopback"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/siplimit"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -162,8 +163,11 @@ func serve(port int, limit, sourceRate bool) error {
 	}
 	srv.OnRegister(reg.HandleRegister)
 
-	inner, err := listenDual(port)
+	inner, err := loopback.ListenUDP(port)
 	if err != nil {
+		if loopback.Available() != nil {
+			return fmt.Errorf("listening on ::1, for the legitimate client: %w", err)
+		}
 		return err
 	}
 	var served net.PacketConn = inner
