@@ -42,6 +42,20 @@
 // -edge "" to turn a port off. Each listener needs its own port: the
 // registrar tells roles apart by the local port.
 //
+// # Limits
+//
+// Every SIP socket is bounded (package siplimit): connections per port
+// (-max-connections, a quarter of the open-file limit by default) and per
+// source address (-max-connections-per-source), the TLS handshake (10 s),
+// silence between messages (-idle-timeout, 5 min), one message
+// (-message-timeout, 20 s), its size (-max-message-size, 32 KiB; 513
+// beyond), and the UDP requests let through (-udp-source-rate per address,
+// -udp-max-per-window per 32 s). An address of record holds at most
+// -max-bindings contacts, -max-device-bindings of one device; a token may
+// register only its user's own address or its device's lines, and touch
+// only its device's contacts. The limits in force are logged at start, and
+// what they refuse is counted on -metrics.
+//
 // # Files
 //
 // -cert and -key are the node certificate (PEM, leaf first, then its
