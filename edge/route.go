@@ -151,9 +151,11 @@ func deviceName(req *sip.Request) string {
 		if !ok {
 			continue
 		}
-		if v, ok := c.Params.Get(DeviceParam); ok {
-			if v = strings.Trim(v, `"`); v != "" {
-				return v
+		for _, kv := range c.Params { // parameter names are case-insensitive, as the node reads them
+			if strings.EqualFold(kv.K, DeviceParam) {
+				if v := strings.Trim(kv.V, `"`); v != "" {
+					return v
+				}
 			}
 		}
 	}

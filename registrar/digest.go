@@ -285,11 +285,7 @@ func (a *DigestAuth) credentials(r *Request) (found *digest.Credentials, otherRe
 	for _, h := range r.SIP.GetHeaders("Authorization") {
 		v := h.Value()
 		if !digest.IsDigest(v) {
-			continue
-		}
-		if len(v) > maxHeaderBytes {
-			r.Reason = "oversized-header"
-			return nil, false, respond(r, 400, "Bad Request: header Authorization too long")
+			continue // parse has bounded its length
 		}
 		c, err := digest.ParseCredentials(v)
 		if err != nil {

@@ -271,7 +271,7 @@ func (m PortMismatch) response(r *Request) *sip.Response {
 	}
 	return respond(r, 403, "Forbidden",
 		sip.NewHeader("Retry-After", strconv.Itoa(ra)),
-		sip.NewHeader("Warning", `399 `+m.NodeName+` "SIP OAuth Registration port Mismatch"`))
+		sip.NewHeader("Warning", `399 `+warnAgent(m.NodeName)+` "SIP OAuth Registration port Mismatch"`))
 }
 
 // PortCheck refuses a device on a port its profile or the connection does
@@ -616,11 +616,16 @@ func parse(r *Request, rule AORRule) *sip.Response {
 	// name on every call. The raw headers the pipeline reads are bounded
 	// here, contacts when their binding is made; others only pass through
 	// sipgo, whose parser bounds the message.
+	echo := 0 // the bytes an answer copies from the request
 	for _, h := range req.Headers() {
 		name := h.Name()
 		switch {
 		case strings.EqualFold(name, "Via"), strings.EqualFold(name, "v"):
 			r.vias++
+			echo += len(name) + len(h.Value()) + 4
+			continue
+		case isEchoed(name):
+			echo += len(name) + len(h.Value()) + 4
 			continue
 		case strings.EqualFold(name, "Contact"), strings.EqualFold(name, "m"):
 			c, ok := h.(*sip.ContactHeader)
@@ -646,15 +651,13 @@ func parse(r *Request, rule AORRule) *sip.Response {
 			return respond(r, 400, "Bad Request: header "+name+" too long")
 		}
 	}
-	if r.overUDP() {
-		// Every answer echoes Via, From, To, Call-ID and CSeq: a request
-		// whose echo leaves no room for a challenge or the contacts in
-		// MaxUDPResponse could not learn its outcome, so it changes
-		// nothing. (RFC 3261 §18.1.1 sends such requests over TCP.)
-		if n := len(sip.NewResponseFromRequest(req, 200, "OK", nil).String()); n > MaxUDPResponse-udpHeadroom {
-			r.Reason = "udp-answer-too-large"
-			return respond(r, 513, "Message Too Large")
-		}
+	// Every answer echoes Via, From, To, Call-ID and CSeq: over UDP, a
+	// request whose echo leaves no room for a challenge or the contacts in
+	// MaxUDPResponse could not learn its outcome, so it changes nothing.
+	// (RFC 3261 §18.1.1 sends such requests over TCP.)
+	if echo > MaxUDPResponse-udpHeadroom && r.overUDP() {
+		r.Reason = "udp-answer-too-large"
+		return respond(r, 513, "Message Too Large")
 	}
 	to := req.To()
 	if to == nil || to.Address.Host == "" {
@@ -675,10 +678,6 @@ func parse(r *Request, rule AORRule) *sip.Response {
 	if cseq.MethodName != sip.REGISTER || cseq.SeqNo >= 1<<31 {
 		r.Reason = "bad-cseq"
 		return respond(r, 400, "Bad Request: bad CSeq")
-	}
-	if h := req.ContentLength(); h != nil && int(*h) != len(req.Body()) {
-		r.Reason = "bad-content-length"
-		return respond(r, 400, "Bad Request: Content-Length does not match the body")
 	}
 	aor, err := rule.Key(to.Address)
 	switch {
@@ -765,6 +764,18 @@ const MaxUDPResponse = 1300
 // udpHeadroom is the room a UDP answer keeps beyond the headers it echoes:
 // enough for two Digest challenges, or a Warning and a Retry-After.
 const udpHeadroom = 400
+
+// isEchoed reports whether a header named name is copied into every
+// answer, besides Via (RFC 3261 §8.2.6.2): From, To, Call-ID, CSeq, in
+// their full or compact forms.
+func isEchoed(name string) bool {
+	for _, n := range [...]string{"From", "f", "To", "t", "Call-ID", "i", "CSeq"} {
+		if strings.EqualFold(name, n) {
+			return true
+		}
+	}
+	return false
+}
 
 // overUDP reports whether r came over UDP, so that its answer must fit in
 // a datagram.
@@ -969,29 +980,19 @@ func (s Bind) ok(r *Request, res Result, now time.Time, granted time.Duration) *
 		return resp
 	}
 	room := MaxUDPResponse - len(resp.String())
-	bs := slices.Clone(res.Bindings)
-	slices.SortStableFunc(bs, func(a, b Binding) int {
-		return cmpBool(b.Device == r.DeviceName, a.Device == r.DeviceName)
-	})
-	for _, b := range bs {
-		v := contact(b)
-		if n := len("Contact: ") + len(v) + len("\r\n"); n <= room {
-			resp.AppendHeader(sip.NewHeader("Contact", v))
-			room -= n
+	for _, own := range [...]bool{true, false} {
+		for _, b := range res.Bindings {
+			if (b.Device == r.DeviceName) != own {
+				continue
+			}
+			v := contact(b)
+			if n := len("Contact: ") + len(v) + len("\r\n"); n <= room {
+				resp.AppendHeader(sip.NewHeader("Contact", v))
+				room -= n
+			}
 		}
 	}
 	return resp
-}
-
-// cmpBool orders true before false.
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
-	}
-	return -1
 }
 
 // Config builds the default pipeline.
