@@ -114,10 +114,7 @@ func newDigestLab(t *testing.T, portCheck bool) *digestLab {
 		d.mu.Unlock()
 	}
 
-	ua, _ := sipgo.NewUA(sipgo.WithUserAgent("Cisco-CUCM12.5"))
-	srv, _ := sipgo.NewServer(ua)
-	srv.OnRegister(reg.HandleRegister)
-	go srv.ServeTCP(ln)
+	go serve(t, reg).ServeTCP(ln)
 	cua, err := sipgo.NewUA(sipgo.WithUserAgent("Cisco-CP8865"))
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +122,7 @@ func newDigestLab(t *testing.T, portCheck bool) *digestLab {
 	if d.c, err = sipgo.NewClient(cua, sipgo.WithClientHostname("127.0.0.1")); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.c.Close(); cua.Close(); ln.Close(); srv.Close(); ua.Close() })
+	t.Cleanup(func() { d.c.Close(); cua.Close(); ln.Close() })
 	return d
 }
 

@@ -100,14 +100,29 @@ func newLab(t *testing.T) *lab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ua, _ := sipgo.NewUA(sipgo.WithUserAgent("Cisco-CUCM12.5"))
-	srv, _ := sipgo.NewServer(ua)
-	srv.OnRegister(l.reg.HandleRegister)
+	srv := serve(t, l.reg)
 	go srv.ServeTLS(lnOAuth)
 	go srv.ServeTLS(lnEdge)
-	t.Cleanup(func() { lnOAuth.Close(); lnEdge.Close(); srv.Close(); ua.Close() })
+	t.Cleanup(func() { lnOAuth.Close(); lnEdge.Close() })
 	_ = ctx
 	return l
+}
+
+// serve returns a sipgo server answering REGISTERs with reg, closed when
+// the test ends; the caller starts it on its listeners.
+func serve(t testing.TB, reg *Registrar) *sipgo.Server {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Cisco-CUCM12.5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.OnRegister(reg.HandleRegister)
+	t.Cleanup(func() { srv.Close(); ua.Close() })
+	return srv
 }
 
 // client is a Jabber-like SIP client over TLS.

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -474,11 +473,8 @@ func udpRegistrar(t *testing.T, store Store, v *sipoauth.Validator, devices Devi
 	if err != nil {
 		t.Fatal(err)
 	}
-	ua, _ := sipgo.NewUA()
-	srv, _ := sipgo.NewServer(ua)
-	srv.OnRegister(reg.HandleRegister)
-	go srv.ServeUDP(pc)
-	t.Cleanup(func() { pc.Close(); srv.Close(); ua.Close() })
+	go serve(t, reg).ServeUDP(pc)
+	t.Cleanup(func() { pc.Close() })
 	return pc.LocalAddr().String()
 }
 
@@ -624,11 +620,8 @@ func legacyRegistrar(t *testing.T, cfg Config) (*wire, *MemoryStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ua, _ := sipgo.NewUA()
-	srv, _ := sipgo.NewServer(ua)
-	srv.OnRegister(reg.HandleRegister)
-	go srv.ServeTCP(ln)
-	t.Cleanup(func() { ln.Close(); srv.Close(); ua.Close() })
+	go serve(t, reg).ServeTCP(ln)
+	t.Cleanup(func() { ln.Close() })
 	c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
