@@ -616,15 +616,20 @@ func parse(r *Request, rule AORRule) *sip.Response {
 	// name on every call. The raw headers the pipeline reads are bounded
 	// here, contacts when their binding is made; others only pass through
 	// sipgo, whose parser bounds the message.
-	echo := 0 // the bytes an answer copies from the request
+	// Over UDP, the bytes an answer copies from the request. (sipgo
+	// builds the value of a parsed header anew at each Value: counted only
+	// where it matters.)
+	udp, echo := r.overUDP(), 0
 	for _, h := range req.Headers() {
 		name := h.Name()
 		switch {
 		case strings.EqualFold(name, "Via"), strings.EqualFold(name, "v"):
 			r.vias++
-			echo += len(name) + len(h.Value()) + 4
+			if udp {
+				echo += len(name) + len(h.Value()) + 4
+			}
 			continue
-		case isEchoed(name):
+		case udp && isEchoed(name):
 			echo += len(name) + len(h.Value()) + 4
 			continue
 		case strings.EqualFold(name, "Contact"), strings.EqualFold(name, "m"):
@@ -655,7 +660,7 @@ func parse(r *Request, rule AORRule) *sip.Response {
 	// request whose echo leaves no room for a challenge or the contacts in
 	// MaxUDPResponse could not learn its outcome, so it changes nothing.
 	// (RFC 3261 §18.1.1 sends such requests over TCP.)
-	if echo > MaxUDPResponse-udpHeadroom && r.overUDP() {
+	if echo > MaxUDPResponse-udpHeadroom {
 		r.Reason = "udp-answer-too-large"
 		return respond(r, 513, "Message Too Large")
 	}
@@ -934,6 +939,9 @@ func param(ps sip.HeaderParams, name string) (string, bool) {
 // compared case-insensitively (transport, user, method, maddr) too. The
 // user part stays as written: it is case-sensitive.
 func canonicalContact(u sip.Uri) string {
+	if isCanonical(u) {
+		return u.String()
+	}
 	c := u
 	c.Scheme = strings.ToLower(c.Scheme)
 	c.Host = strings.ToLower(c.Host)
@@ -950,6 +958,26 @@ func canonicalContact(u sip.Uri) string {
 		}
 	}
 	return c.String()
+}
+
+// isCanonical reports whether canonicalContact would leave u as it is, as
+// clients mostly write their contacts.
+func isCanonical(u sip.Uri) bool {
+	lower := func(s string) bool { return strings.ToLower(s) == s }
+	if !lower(u.Scheme) || !lower(u.Host) {
+		return false
+	}
+	for _, kv := range u.UriParams {
+		switch {
+		case !lower(kv.K):
+			return false
+		case kv.K == "transport" || kv.K == "user" || kv.K == "method" || kv.K == "maddr":
+			if !lower(kv.V) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ok is the 200 OK: every current binding with its remaining time, the new
