@@ -10,11 +10,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/ucm"
 )
-
-// DeviceParam is the Contact parameter naming a Cisco device, which a
-// token may be bound to.
-const DeviceParam = "+u.sip!devicename.ccm.cisco.com"
 
 // maxAuthValue bounds the credentials header values read at the edge.
 const maxAuthValue = 16 << 10
@@ -152,7 +149,7 @@ func deviceName(req *sip.Request) string {
 			continue
 		}
 		for _, kv := range c.Params { // parameter names are case-insensitive, as the node reads them
-			if strings.EqualFold(kv.K, DeviceParam) {
+			if strings.EqualFold(kv.K, ucm.DeviceParam) {
 				if v := strings.Trim(kv.V, `"`); v != "" {
 					return v
 				}

@@ -17,6 +17,7 @@ import (
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/ucm"
 )
 
 // Role is what a listener is for; a request's role comes from the local
@@ -233,9 +234,6 @@ func (s ClusterSwitch) Handle(_ context.Context, r *Request) *sip.Response {
 	return nil
 }
 
-// DeviceParam is the Contact parameter naming a Cisco device.
-const DeviceParam = "+u.sip!devicename.ccm.cisco.com"
-
 // DeviceLookup finds the device the REGISTER is for.
 type DeviceLookup struct{ Devices Devices }
 
@@ -261,17 +259,17 @@ func (s DeviceLookup) Handle(ctx context.Context, r *Request) *sip.Response {
 //	Warning: 399 UCM2-PUB "SIP OAuth Registration port Mismatch"
 type PortMismatch struct {
 	NodeName   string
-	RetryAfter int // seconds; 35 when 0
+	RetryAfter int // seconds; ucm.PortMismatchRetryAfter when 0
 }
 
 func (m PortMismatch) response(r *Request) *sip.Response {
 	ra := m.RetryAfter
 	if ra == 0 {
-		ra = 35
+		ra = int(ucm.PortMismatchRetryAfter / time.Second)
 	}
 	return respond(r, 403, "Forbidden",
 		sip.NewHeader("Retry-After", strconv.Itoa(ra)),
-		sip.NewHeader("Warning", `399 `+warnAgent(m.NodeName)+` "SIP OAuth Registration port Mismatch"`))
+		sip.NewHeader("Warning", ucm.PortMismatchWarning(m.NodeName).String()))
 }
 
 // PortCheck refuses a device on a port its profile or the connection does
@@ -708,7 +706,7 @@ func parse(r *Request, rule AORRule) *sip.Response {
 	// authenticates as: contacts that name different devices are refused.
 	for _, c := range r.Contacts {
 		for _, kv := range c.Params {
-			if !strings.EqualFold(kv.K, DeviceParam) {
+			if !strings.EqualFold(kv.K, ucm.DeviceParam) {
 				continue
 			}
 			v := strings.Trim(kv.V, `"`)
@@ -868,7 +866,7 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 		r.Reason = "too-many-bindings"
 		ra := max(1, int((tooMany.RetryAfter+time.Second-1)/time.Second))
 		return respond(r, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(ra)),
-			sip.NewHeader("Warning", `399 `+warnAgent(s.NodeName)+` "Too many registered contacts"`))
+			sip.NewHeader("Warning", ucm.Warning{Code: ucm.WarnCode, Agent: s.NodeName, Text: "Too many registered contacts"}.String()))
 	case err != nil:
 		return unavailable(r, "store-unavailable", err)
 	}
@@ -896,7 +894,7 @@ func bindingOf(r *Request, c *sip.ContactHeader) Binding {
 	var params []string
 	for _, kv := range c.Params {
 		switch strings.ToLower(kv.K) {
-		case "expires", "x-cisco-newreg":
+		case "expires", ucm.NewRegParam:
 			continue
 		case "+sip.instance":
 			b.Instance = kv.V
@@ -911,15 +909,6 @@ func bindingOf(r *Request, c *sip.ContactHeader) Binding {
 	}
 	b.Params = strings.Join(params, ";")
 	return b
-}
-
-// warnAgent is the warn-agent of a Warning header: the node's name, or
-// "-" (RFC 3261 §20.43 allows a pseudonym) when it has none.
-func warnAgent(node string) string {
-	if node == "" {
-		return "-"
-	}
-	return node
 }
 
 // param returns the value of the header or URI parameter name, whose
@@ -997,7 +986,7 @@ func (s Bind) ok(r *Request, res Result, now time.Time, granted time.Duration) *
 		}
 		fmt.Fprintf(&v, ";expires=%d", int(b.Expires.Sub(now).Round(time.Second)/time.Second))
 		if res.New[b.Contact] && b.Device == r.DeviceName {
-			v.WriteString(";x-cisco-newreg")
+			v.WriteString(";" + ucm.NewRegParam)
 		}
 		return v.String()
 	}
