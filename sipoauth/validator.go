@@ -195,6 +195,19 @@ type Binding struct {
 	MatchFromUser bool
 }
 
+// TokenValidator checks a bearer token for the request it came with and
+// says whose it is: the extension point of the SIP side (package sipauth's
+// Bearer step, the registrar, the edge proxy). *Validator implements it;
+// a product with its own token service implements it in a few lines. An
+// error wraps one of the Err* values, so that ErrorCode and errors.Is
+// can tell a refused token from a check that could not be made
+// (ErrUnavailable).
+type TokenValidator interface {
+	ValidateRequest(ctx context.Context, token string, req Request) (Identity, error)
+}
+
+var _ TokenValidator = (*Validator)(nil)
+
 // Validate checks token and returns whose it is. The error wraps one of
 // the Err* values; ErrorCode maps it to the challenge's error code.
 func (v *Validator) Validate(ctx context.Context, token string) (Identity, error) {
