@@ -37,8 +37,9 @@ func (w Warning) IsPortMismatch() bool {
 // String writes w as a warning-value: the code in three digits (399 when
 // Code is outside 0–999, which the grammar cannot carry), the agent as it
 // is, or "-" when empty (RFC 3261 §20.43 allows a pseudonym), and the text
-// as a quoted-string, its quotes and backslashes escaped and the control
-// characters a quoted-string cannot hold left out.
+// as a quoted-string: quotes, backslashes and control characters escaped
+// (RFC 3261 §25.1 quoted-pair), CR and LF, which no quoted-string holds,
+// left out.
 func (w Warning) String() string {
 	agent := w.Agent
 	if agent == "" {
@@ -58,10 +59,10 @@ func (w Warning) String() string {
 	b.WriteString(` "`)
 	for i := 0; i < len(w.Text); i++ {
 		switch c := w.Text[i]; {
-		case c == '"' || c == '\\':
+		case c == '\r' || c == '\n':
+		case c == '"' || c == '\\' || c < ' ' && c != '\t' || c == 0x7f:
 			b.WriteByte('\\')
 			b.WriteByte(c)
-		case c < ' ' && c != '\t', c == 0x7f:
 		default:
 			b.WriteByte(c)
 		}
