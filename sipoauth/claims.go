@@ -1,10 +1,12 @@
 package sipoauth
 
-// Claim names the package reads and the Issuer writes. ClaimNames changes
-// the ones that vary between authorization servers.
+import "github.com/sipoauth/sdk/internal/ucmtoken"
+
+// Claim names the package reads. ClaimNames changes the ones that vary
+// between authorization servers.
 const (
-	ClaimPrivate   = "private" // Unified CM: the only claim of the outer JWS, holding the JWE
-	ClaimCType     = "ctyp"    // Unified CM: "refresh" on a refresh token
+	ClaimPrivate   = ucmtoken.ClaimPrivate // Unified CM: the only claim of the outer JWS, holding the JWE
+	ClaimCType     = ucmtoken.ClaimCType   // Unified CM: "refresh" on a refresh token
 	ClaimTokenType = "token_type"
 )
 

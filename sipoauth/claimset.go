@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/sipoauth/sdk/internal/ucmtoken"
 )
 
 // claimSet holds a token's claims: the ones the validator reads decoded
@@ -174,7 +176,7 @@ func (c *claimSet) refresh() bool {
 
 func isRefreshWord(s string) bool {
 	s = strings.ToLower(s)
-	return s == "refresh" || s == "refresh_token" || s == "rt+jwt"
+	return s == ucmtoken.RefreshCType || s == "refresh_token" || s == "rt+jwt"
 }
 
 // numericDate is a NumericDate claim (RFC 7519 §2), and whether it was

@@ -18,6 +18,8 @@ import (
 
 	josecipher "github.com/go-jose/go-jose/v4/cipher"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sipoauth/sdk/internal/ucmtoken"
 )
 
 // DefaultAlgorithms returns the signing algorithms accepted unless Config
@@ -592,8 +594,8 @@ func (v *Validator) decrypt(s string) (*claimSet, error) {
 		return nil, fmt.Errorf("%w: header: %v", ErrDecrypt, err)
 	}
 	switch {
-	case h.Alg != "dir" || h.Enc != "A128CBC-HS256":
-		return nil, fmt.Errorf("%w: alg %q enc %q, want dir and A128CBC-HS256", ErrDecrypt, h.Alg, h.Enc)
+	case h.Alg != ucmtoken.KeyAlg || h.Enc != ucmtoken.ContentEnc:
+		return nil, fmt.Errorf("%w: alg %q enc %q, want %s and %s", ErrDecrypt, h.Alg, h.Enc, ucmtoken.KeyAlg, ucmtoken.ContentEnc)
 	case h.ZipOrCrit:
 		return nil, fmt.Errorf("%w: zip and crit are not accepted", ErrDecrypt)
 	case parts[1] != "":
