@@ -5,6 +5,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/netip"
+
+	"github.com/sipoauth/sdk/certcheck"
 )
 
 // Authorizer decides whether a peer whose chain has been verified may
@@ -78,13 +81,26 @@ func AuthorizeAny() Authorizer {
 // on every handshake, so entries added or removed take effect at once for
 // new connections; AuthorizeConnection applies them to established ones.
 func AuthorizeTable(t Table, opts ...MatchOption) Authorizer {
+	return AuthorizeMatch(func(n certcheck.Names) bool {
+		_, ok := t.Match(n)
+		return ok
+	}, opts...)
+}
+
+// AuthorizeMatch allows a peer whose names (certcheck.PeerNames, under
+// the WithCommonName policy) match reports true, and refuses any other
+// with a *NotInTableError that lists them. match is called on every
+// handshake and every AuthorizeConnection, so a list that changes, such
+// as an edge-proxy table, applies at once; it must be safe for concurrent
+// use. WithWildcardCertificates is ignored: match decides.
+func AuthorizeMatch(match func(certcheck.Names) bool, opts ...MatchOption) Authorizer {
 	o := matchOpts(opts)
 	return func(peer *x509.Certificate, _ [][]*x509.Certificate) error {
 		if peer == nil {
 			return fmt.Errorf("%w: no peer certificate", ErrNotAuthorized)
 		}
-		n := PeerNames(peer, o.cn)
-		if _, ok := t.Match(n); !ok {
+		n := certcheck.PeerNames(peer, o.cn)
+		if !match(n) {
 			return &NotInTableError{Names: n}
 		}
 		return nil
@@ -99,22 +115,17 @@ func AuthorizeTable(t Table, opts ...MatchOption) Authorizer {
 // given.
 func AuthorizeNames(names []string, opts ...MatchOption) Authorizer {
 	o := matchOpts(opts)
-	var idx index
+	var idx NameIndex
 	for _, n := range names {
-		if (Entry{HostNameOrIP: "x", Names: []string{n}}).Validate() == nil {
-			idx.add("allowed", []string{n}, o.wildcardCerts)
+		if _, err := netip.ParseAddr(n); err == nil || certcheck.ValidDNSName(n, true) {
+			idx.Add("allowed", []string{n}, o.wildcardCerts)
 		}
 	}
-	return func(peer *x509.Certificate, _ [][]*x509.Certificate) error {
-		if peer == nil {
-			return fmt.Errorf("%w: no peer certificate", ErrNotAuthorized)
-		}
-		n := PeerNames(peer, o.cn)
-		if _, ok := idx.match(n); !ok {
-			return &NotInTableError{Names: n}
-		}
-		return nil
-	}
+	// idx is never written again, so concurrent reads need no lock.
+	return AuthorizeMatch(func(n certcheck.Names) bool {
+		_, ok := idx.Match(n)
+		return ok
+	}, opts...)
 }
 
 // Refusals of AuthorizeConnection made once, so that a refusal of a

@@ -103,108 +103,14 @@ type Table interface {
 type MemoryTable struct {
 	mu      sync.RWMutex
 	entries map[string]Entry // by lower-cased HostNameOrIP
-	idx     index
-}
-
-// index maps names to the keys of the entries that list them. Every
-// lookup is one map access per presented name, whatever the table's size.
-type index struct {
-	exact map[string][]string     // lower-cased plain DNS name -> entry keys
-	wild  map[string][]string     // parent domain of a wildcard name ("*.mra.example.com" -> "mra.example.com") -> entry keys
-	ips   map[netip.Addr][]string // IP address -> entry keys
-	// wildCert maps a wildcard a certificate may present ("*.example.com")
-	// to the entries that allow wildcard certificates and list a name it
-	// covers: one label under it, or the same wildcard. Entries that do
-	// not allow them are never in it, so such a certificate cannot reach
-	// them.
-	wildCert map[string][]string
-}
-
-func (x *index) add(key string, names []string, wildcardCerts bool) {
-	if x.exact == nil {
-		*x = index{exact: map[string][]string{}, wild: map[string][]string{}, ips: map[netip.Addr][]string{}, wildCert: map[string][]string{}}
-	}
-	for _, n := range names {
-		if ip, err := netip.ParseAddr(n); err == nil {
-			x.ips[ip.Unmap()] = appendOnce(x.ips[ip.Unmap()], key)
-			continue
-		}
-		n = strings.ToLower(strings.TrimSuffix(n, "."))
-		if parent, ok := strings.CutPrefix(n, "*."); ok {
-			x.wild[parent] = appendOnce(x.wild[parent], key)
-			if wildcardCerts {
-				x.wildCert[n] = appendOnce(x.wildCert[n], key)
-			}
-			continue
-		}
-		x.exact[n] = appendOnce(x.exact[n], key)
-		if _, parent, ok := strings.Cut(n, "."); ok && wildcardCerts {
-			w := "*." + parent
-			x.wildCert[w] = appendOnce(x.wildCert[w], key)
-		}
-	}
-}
-
-func (x *index) remove(key string) {
-	for _, m := range []map[string][]string{x.exact, x.wild, x.wildCert} {
-		for k, keys := range m {
-			if keys = slices.DeleteFunc(keys, func(s string) bool { return s == key }); len(keys) == 0 {
-				delete(m, k)
-			} else {
-				m[k] = keys
-			}
-		}
-	}
-	for k, keys := range x.ips {
-		if keys = slices.DeleteFunc(keys, func(s string) bool { return s == key }); len(keys) == 0 {
-			delete(x.ips, k)
-		} else {
-			x.ips[k] = keys
-		}
-	}
-}
-
-func appendOnce(keys []string, k string) []string {
-	if slices.Contains(keys, k) {
-		return keys
-	}
-	return append(keys, k)
-}
-
-// match finds an entry key for the presented names: a plain DNS name
-// exactly or under one of the table's wildcards, a presented wildcard
-// only against the entries that allow wildcard certificates, each IP as
-// an address.
-func (x *index) match(n Names) (string, bool) {
-	for _, d := range n.DNS {
-		if strings.HasPrefix(d, "*.") {
-			if keys := x.wildCert[d]; len(keys) > 0 {
-				return keys[0], true
-			}
-			continue
-		}
-		if keys := x.exact[d]; len(keys) > 0 {
-			return keys[0], true
-		}
-		if _, parent, ok := strings.Cut(d, "."); ok {
-			if keys := x.wild[parent]; len(keys) > 0 {
-				return keys[0], true
-			}
-		}
-	}
-	for _, ip := range n.IPs {
-		if keys := x.ips[ip]; len(keys) > 0 {
-			return keys[0], true
-		}
-	}
-	return "", false
+	idx     NameIndex
 }
 
 // Match implements Table.
 func (t *MemoryTable) Match(n Names) (Entry, bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	key, ok := t.idx.match(n)
+	key, ok := t.idx.Match(n)
 	if !ok {
 		return Entry{}, false
 	}
@@ -237,10 +143,10 @@ func (t *MemoryTable) Put(e Entry) error {
 		t.entries = map[string]Entry{}
 	}
 	if _, ok := t.entries[key]; ok {
-		t.idx.remove(key)
+		t.idx.Remove(key)
 	}
 	t.entries[key] = e
-	t.idx.add(key, e.Names, e.AllowWildcardCertificate)
+	t.idx.Add(key, e.Names, e.AllowWildcardCertificate)
 	return nil
 }
 
@@ -253,7 +159,7 @@ func (t *MemoryTable) Remove(hostNameOrIP string) (bool, error) {
 		return false, nil
 	}
 	delete(t.entries, key)
-	t.idx.remove(key)
+	t.idx.Remove(key)
 	return true, nil
 }
 
@@ -267,18 +173,18 @@ func sortEntries(entries []Entry) {
 // replaceAll swaps the whole content, for stores that load from disk.
 func (t *MemoryTable) replaceAll(entries []Entry) error {
 	m := make(map[string]Entry, len(entries))
-	var idx index
+	var idx NameIndex
 	for _, e := range entries {
 		if err := e.Validate(); err != nil {
 			return err
 		}
 		key := strings.ToLower(e.HostNameOrIP)
 		if _, dup := m[key]; dup {
-			idx.remove(key)
+			idx.Remove(key)
 		}
 		e.Names = slices.Clone(e.Names)
 		m[key] = e
-		idx.add(key, e.Names, e.AllowWildcardCertificate)
+		idx.Add(key, e.Names, e.AllowWildcardCertificate)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
