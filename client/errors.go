@@ -9,6 +9,7 @@ import (
 
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/ucm"
 )
 
 // Errors of the client. Typed errors wrap them, so that errors.Is tells
@@ -40,9 +41,6 @@ var (
 	ErrConnectionLost = errors.New("client: connection lost")
 )
 
-// PortMismatchText is the warn-text of Unified CM's port-mismatch answer.
-const PortMismatchText = "SIP OAuth Registration port Mismatch"
-
 // Finding codes of PortMismatchError.Causes, the three causes of
 // troubleshooting scenario 1.
 const (
@@ -73,7 +71,7 @@ type PortMismatchError struct {
 
 // Error says what was refused and when to retry.
 func (e *PortMismatchError) Error() string {
-	s := "client: " + e.Target.String() + ": 403 " + PortMismatchText
+	s := "client: " + e.Target.String() + ": 403 " + ucm.PortMismatchText
 	if e.Node != "" {
 		s += " from " + e.Node
 	}

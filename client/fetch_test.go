@@ -113,35 +113,3 @@ func TestParseStackTimers(t *testing.T) {
 		}
 	}
 }
-
-// TestParseWarnings reads RFC 3261 Warning values.
-func TestParseWarnings(t *testing.T) {
-	ws, err := client.ParseWarnings(`399 UCM2-PUB "SIP OAuth Registration port Mismatch"`)
-	if err != nil || len(ws) != 1 || ws[0] != (client.Warning{Code: 399, Agent: "UCM2-PUB", Text: "SIP OAuth Registration port Mismatch"}) {
-		t.Fatalf("%+v %v", ws, err)
-	}
-	ws, err = client.ParseWarnings(`307 isi.edu "Session parameter 'foo' not understood", 301 [::1]:5060 "a \"quoted\" word"`)
-	if err != nil || len(ws) != 2 || ws[1].Agent != "[::1]:5060" || ws[1].Text != `a "quoted" word` || ws[0].Code != 307 {
-		t.Fatalf("%+v %v", ws, err)
-	}
-	for _, bad := range []string{"", "39 x \"y\"", "399 \"y\"", "399 x y", "399 x \"y", "399 x \"y\" z", "399x \"y\""} {
-		if _, err := client.ParseWarnings(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
-// TestParseRetryAfter reads delta-seconds with or without a comment.
-func TestParseRetryAfter(t *testing.T) {
-	cases := map[string]time.Duration{"35": 35 * time.Second, " 18000 (in a meeting);duration=3600": 5 * time.Hour, "99999999999999999999": 4294967295 * time.Second}
-	for in, want := range cases {
-		if got, ok := client.ParseRetryAfter(in); !ok || got != want {
-			t.Errorf("%q: %s %v", in, got, ok)
-		}
-	}
-	for _, bad := range []string{"", "-1", "soon", "35 seconds"} {
-		if _, ok := client.ParseRetryAfter(bad); ok {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/ucm"
 )
 
 // Registration is the outcome of one registration sequence, with what a
@@ -159,7 +160,7 @@ func (c *Client) exchange(ctx context.Context, expires time.Duration) (Registrat
 		ex.Status, ex.Reason = res.StatusCode, res.Reason
 		ex.Warning = strings.Join(headerValues(res, "Warning"), ", ")
 		if h := res.GetHeader("Retry-After"); h != nil {
-			ex.RetryAfter, _ = ParseRetryAfter(h.Value())
+			ex.RetryAfter, _ = ucm.ParseRetryAfter(h.Value())
 		}
 		if reg.FirstStatus == 0 {
 			reg.FirstStatus, reg.FirstReason = res.StatusCode, res.Reason
@@ -233,15 +234,10 @@ func (c *Client) exchange(ctx context.Context, expires time.Duration) (Registrat
 			briefRetried, expires = true, time.Duration(n)*time.Second
 			reg.Requested = expires
 
-		case code == 403 && isPortMismatch(ex.Warning):
+		case code == 403 && ucm.IsPortMismatch(ex.Warning):
 			reg.Exchanges = append(reg.Exchanges, ex)
 			e := &PortMismatchError{Target: t, Warning: ex.Warning, RetryAfter: ex.RetryAfter, ClientCertificate: conn.sentCert}
-			ws, _ := ParseWarnings(ex.Warning)
-			for _, w := range ws {
-				if w.Code == 399 && strings.EqualFold(w.Text, PortMismatchText) {
-					e.Node = w.Agent
-				}
-			}
+			e.Node, _ = ucm.PortMismatchNode(ex.Warning)
 			d.registered = false
 			return reg, e
 
@@ -271,8 +267,8 @@ func (c *Client) exchange(ctx context.Context, expires time.Duration) (Registrat
 func (c *Client) contact(conn *sipConn) string {
 	return "<sip:" + c.user + "@" + net.JoinHostPort(conn.local.IP.String(), strconv.Itoa(conn.local.Port)) + ";transport=tls>" +
 		`;+sip.instance="<` + c.s.instance + `>"` +
-		`;+u.sip!devicename.ccm.cisco.com="` + c.s.DeviceName + `"` +
-		`;+u.sip!model.ccm.cisco.com="` + c.s.model + `"`
+		`;` + ucm.DeviceParam + `="` + c.s.DeviceName + `"` +
+		`;` + ucm.ModelParam + `="` + c.s.model + `"`
 }
 
 // request builds a REGISTER as Jabber sends it.
@@ -334,7 +330,7 @@ func (c *Client) granted(res *sip.Response, conn *sipConn, asked time.Duration) 
 				if n, err := strconv.ParseUint(p.V, 10, 32); err == nil {
 					g = time.Duration(n) * time.Second
 				}
-			case strings.EqualFold(p.K, "x-cisco-newreg"):
+			case strings.EqualFold(p.K, ucm.NewRegParam):
 				newreg = true
 			}
 		}
@@ -352,18 +348,6 @@ func headerValues(res *sip.Response, name string) []string {
 		out = append(out, h.Value())
 	}
 	return out
-}
-
-// isPortMismatch reports whether a Warning value carries Unified CM's
-// port-mismatch text.
-func isPortMismatch(warning string) bool {
-	ws, _ := ParseWarnings(warning)
-	for _, w := range ws {
-		if w.Code == 399 && strings.EqualFold(w.Text, PortMismatchText) {
-			return true
-		}
-	}
-	return false
 }
 
 // token asks the source for a token that was not refused before and can

@@ -22,6 +22,7 @@ import (
 	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/inspect"
 	"github.com/sipoauth/sdk/mtlstrust"
+	"github.com/sipoauth/sdk/ucm"
 )
 
 // Finding codes of probe, beside mtlstrust's certificate and handshake
@@ -366,7 +367,7 @@ func buildRegister(host string, local net.Addr, device, user string) (*sip.Reque
 	mf := sip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
 	req.AppendHeader(sip.NewHeader("User-Agent", client.DefaultUserAgent))
-	req.AppendHeader(sip.NewHeader("Contact", fmt.Sprintf(`<sip:%s@%s:%d;transport=tls>;+sip.instance="<urn:uuid:%s>";+u.sip!devicename.ccm.cisco.com="%s";+u.sip!model.ccm.cisco.com="%s"`,
+	req.AppendHeader(sip.NewHeader("Contact", fmt.Sprintf(`<sip:%s@%s:%d;transport=tls>;+sip.instance="<urn:uuid:%s>";`+ucm.DeviceParam+`="%s";`+ucm.ModelParam+`="%s"`,
 		user, localURI, lp, uuid(), device, client.DefaultModel)))
 	exp := sip.ExpiresHeader(probeExpires)
 	req.AppendHeader(&exp)
@@ -453,7 +454,7 @@ func answerFindings(reg *registerView, res *sip.Response, addr string) diag.Find
 			reg.Headers[h] = v.Value()
 		}
 	}
-	if ra, ok := client.ParseRetryAfter(reg.Headers["Retry-After"]); ok {
+	if ra, ok := ucm.ParseRetryAfter(reg.Headers["Retry-After"]); ok {
 		reg.RetryAfter = int(ra / time.Second)
 	}
 	_, portText, _ := net.SplitHostPort(addr)
