@@ -38,7 +38,7 @@ func TestPortMismatchParity(t *testing.T) {
 		}
 	}
 	if CodeOAuthDisabled != client.CodeOAuthDisabled || CodeProfileWithoutOAuth != client.CodeProfileWithoutOAuth ||
-		CodeWrongConnectionKind != client.CodeWrongConnectionKind || PortMismatchText != client.PortMismatchText {
+		CodeWrongConnectionKind != client.CodeWrongConnectionKind {
 		t.Fatal("the codes differ from client's")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/ucm"
 )
 
 // maxResponseHeaders bounds the header fields of a response.
@@ -235,56 +236,6 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// warning is one warning-value of a Warning header (RFC 3261 §20.43).
-type warning struct {
-	Code  int
-	Agent string
-	Text  string
-}
-
-// parseWarnings reads the warning-values of a Warning header value; it
-// returns those read before a malformed one.
-func parseWarnings(s string) []warning {
-	var out []warning
-	for {
-		s = strings.TrimLeft(s, " \t")
-		if len(s) < 4 || !isDigit(s[0]) || !isDigit(s[1]) || !isDigit(s[2]) || (s[3] != ' ' && s[3] != '\t') {
-			return out
-		}
-		w := warning{Code: int(s[0]-'0')*100 + int(s[1]-'0')*10 + int(s[2]-'0')}
-		s = strings.TrimLeft(s[3:], " \t")
-		i := strings.IndexAny(s, " \t\",")
-		if i <= 0 {
-			return out
-		}
-		w.Agent, s = s[:i], strings.TrimLeft(s[i:], " \t")
-		if len(s) == 0 || s[0] != '"' {
-			return out
-		}
-		var text strings.Builder
-		j := 1
-		for ; j < len(s) && s[j] != '"'; j++ {
-			if s[j] == '\\' && j+1 < len(s) {
-				j++
-			}
-			text.WriteByte(s[j])
-		}
-		if j == len(s) {
-			return out
-		}
-		w.Text = text.String()
-		out = append(out, w)
-		s = strings.TrimLeft(s[j+1:], " \t")
-		if len(s) == 0 || s[0] != ',' {
-			return out
-		}
-		s = s[1:]
-	}
-}
-
-// PortMismatchText is the warn-text of Unified CM's port-mismatch answer.
-const PortMismatchText = "SIP OAuth Registration port Mismatch"
-
 // responseHeaders are the header fields ResponseView shows.
 var responseHeaders = []string{"Call-ID", "CSeq", "Contact", "Expires", "Proxy-Authenticate", "Retry-After",
 	"Server", "Warning", "WWW-Authenticate"}
@@ -313,7 +264,9 @@ func checkResponse(input []byte, opts Options) Result {
 		}
 	}
 	r := Result{Response: v}
-	warnings := parseWarnings(strings.Join(resp.values("Warning"), ", "))
+	// The values read before a malformed one count: the finding explains
+	// what the answer says, even when a later value is damaged.
+	warnings, _ := ucm.ParseWarnings(strings.Join(resp.values("Warning"), ", "))
 	switch s := resp.Status; {
 	case s == 403 && hasPortMismatch(warnings):
 		v.Scenario = 1
@@ -336,9 +289,9 @@ func checkResponse(input []byte, opts Options) Result {
 	return r
 }
 
-func hasPortMismatch(ws []warning) bool {
+func hasPortMismatch(ws []ucm.Warning) bool {
 	for _, w := range ws {
-		if w.Code == 399 && strings.EqualFold(w.Text, PortMismatchText) {
+		if w.IsPortMismatch() {
 			return true
 		}
 	}
@@ -401,7 +354,7 @@ var edgeWarningTexts = map[string]struct {
 
 // edgeWarnings explains the Warning of an edge proxy's 503: the failed
 // hop to the node, scenario 2 or 3 when it is a certificate problem.
-func edgeWarnings(ws []warning) (diag.Findings, int) {
+func edgeWarnings(ws []ucm.Warning) (diag.Findings, int) {
 	for _, w := range ws {
 		quoted := fmt.Sprintf("%s says %q", w.Agent, w.Text)
 		if e, ok := edgeWarningTexts[strings.ToLower(w.Text)]; ok {

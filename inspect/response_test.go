@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/ucm"
 )
 
 func checkResponse1(t *testing.T, in string, opts Options) Result {
@@ -245,15 +246,17 @@ func TestCheckResponseEdge(t *testing.T) {
 	}
 }
 
+// TestParseWarnings: the response's warnings are ucm's, those read before
+// a malformed value kept.
 func TestParseWarnings(t *testing.T) {
-	got := parseWarnings(`399 UCM2-PUB "SIP OAuth Registration port Mismatch", 301 isi.edu "Incompatible \"network\" protocol", 3x9 bad "x"`)
-	want := []warning{{399, "UCM2-PUB", PortMismatchText}, {301, "isi.edu", `Incompatible "network" protocol`}}
-	if !reflect.DeepEqual(got, want) {
+	got, _ := ucm.ParseWarnings(`399 UCM2-PUB "SIP OAuth Registration port Mismatch", 301 isi.edu "Incompatible \"network\" protocol", 3x9 bad "x"`)
+	want := []ucm.Warning{{Code: 399, Agent: "UCM2-PUB", Text: ucm.PortMismatchText}, {Code: 301, Agent: "isi.edu", Text: `Incompatible "network" protocol`}}
+	if !reflect.DeepEqual(got, want) || !hasPortMismatch(got) {
 		t.Fatalf("got %+v", got)
 	}
 	for _, in := range []string{"", "399", `399 "x"`, `399 a b`, `399 a "unterminated`} {
-		if got := parseWarnings(in); len(got) != 0 {
-			t.Errorf("parseWarnings(%q) = %+v", in, got)
+		if got, _ := ucm.ParseWarnings(in); len(got) != 0 {
+			t.Errorf("ParseWarnings(%q) = %+v", in, got)
 		}
 	}
 }
