@@ -22,8 +22,8 @@ import (
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/registrar"
-	"github.com/sipoauth/sdk/sipoauth"
 )
 
 // contactRE is the Contact Jabber sends, on the connection's local address.
@@ -161,7 +161,7 @@ func TestFullFlow(t *testing.T) {
 func TestRFC8898(t *testing.T) {
 	ch := bearer.Challenge{Realm: "sip.example.com", Scope: "sip:register", AuthzServer: "https://cucm.example.com/oauth"}
 	l := newLab(t, labOptions{mode: registrar.RFC8898Mode, challenge: ch})
-	tok := l.mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	tok := l.mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	c := newClient(t, client.Config{
 		DeviceName: "CSFrado", Device: deviceFile(t, l.addr), TLSConfig: l.tlsConfig(),
 		Tokens: client.StaticTokenSource(&client.Token{AccessToken: tok}), Form: bearer.FormRFC6750, Logger: quiet,
@@ -290,7 +290,7 @@ func TestPortMismatch(t *testing.T) {
 	ev := newEvents()
 	c := newClient(t, client.Config{
 		DeviceName: "SEPlegacy", Device: cfg, TLSConfig: l.tlsConfig(), Logger: quiet, OnEvent: ev.on,
-		Tokens: client.StaticTokenSource(&client.Token{AccessToken: l.mint(sipoauth.TokenRequest{User: "rado", Device: "SEPlegacy"})}),
+		Tokens: client.StaticTokenSource(&client.Token{AccessToken: l.mint(issuer.TokenRequest{User: "rado", Device: "SEPlegacy"})}),
 	})
 	reg, err := c.Register(ctx(t, 10*time.Second))
 	var pm *client.PortMismatchError
@@ -379,7 +379,7 @@ func TestRunPortMismatchRetryAfter(t *testing.T) {
 // and registers, never sending the expired token again.
 func TestInvalidTokenRefresh(t *testing.T) {
 	l := newLab(t, labOptions{})
-	expired := l.mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado", TTL: -time.Hour})
+	expired := l.mint(issuer.TokenRequest{User: "rado", Device: "CSFrado", TTL: -time.Hour})
 	// The source believes the token valid for an hour.
 	src := l.refreshSource(&client.Token{AccessToken: expired, Expiry: time.Now().Add(time.Hour)})
 	c := newClient(t, client.Config{
@@ -426,7 +426,7 @@ func TestInvalidTokenRefresh(t *testing.T) {
 func TestTokenRefused(t *testing.T) {
 	l := newLab(t, labOptions{})
 	t.Run("static", func(t *testing.T) {
-		expired := l.mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado", TTL: -time.Hour})
+		expired := l.mint(issuer.TokenRequest{User: "rado", Device: "CSFrado", TTL: -time.Hour})
 		ev := newEvents()
 		c, err := client.New(client.Config{
 			DeviceName: "CSFrado", Device: deviceFile(t, l.addr), TLSConfig: l.tlsConfig(), Logger: quiet, OnEvent: ev.on,
@@ -878,7 +878,7 @@ func TestSlowOnEvent(t *testing.T) {
 func TestNoTokenInLogs(t *testing.T) {
 	l := newLab(t, labOptions{})
 	var buf syncbuf.Buffer
-	expired := l.mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado", TTL: -time.Hour})
+	expired := l.mint(issuer.TokenRequest{User: "rado", Device: "CSFrado", TTL: -time.Hour})
 	refresh := l.refreshToken("rado")
 	src, _ := client.NewRefreshTokenSource(client.RefreshConfig{TokenURL: l.tokenURL, RefreshToken: refresh,
 		Token: &client.Token{AccessToken: expired, Expiry: time.Now().Add(time.Hour)}})

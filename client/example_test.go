@@ -21,6 +21,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/sipoauth/sdk/client"
 	"github.com/sipoauth/sdk/cnfxml"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/sipoauth"
 )
@@ -75,16 +76,16 @@ func Example() {
 }
 
 // ExampleRefreshTokenSource obtains an access token with a refresh token
-// from a token endpoint, here the sipoauth test issuer's.
+// from a token endpoint, here the lab issuer's.
 func ExampleRefreshTokenSource() {
-	issuer, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	iss, err := issuer.New(issuer.Config{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	srv := httptest.NewServer(issuer.Handler())
+	srv := httptest.NewServer(iss.Handler())
 	defer srv.Close()
-	refresh, _ := issuer.MintRefresh("rado", "")
+	refresh, _ := iss.MintRefresh("rado", "")
 
 	src, err := client.NewRefreshTokenSource(client.RefreshConfig{
 		TokenURL:     srv.URL + "/token",
@@ -116,18 +117,18 @@ type exampleNode struct {
 }
 
 func startExampleNode() (*exampleNode, error) {
-	issuer, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{Nested: true})
+	iss, err := issuer.New(issuer.Config{Nested: true})
 	if err != nil {
 		return nil, err
 	}
-	keys, _ := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{issuer.KeyID(): issuer.PublicKey()})
-	kid, key := issuer.EncryptionKey()
+	keys, _ := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{iss.KeyID(): iss.PublicKey()})
+	kid, key := iss.EncryptionKey()
 	dec, _ := sipoauth.NewSymmetricKeys(map[string][]byte{kid: key})
 	v, err := sipoauth.New(sipoauth.Config{Keys: keys, DecryptionKeys: dec})
 	if err != nil {
 		return nil, err
 	}
-	token, err := issuer.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	token, err := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	if err != nil {
 		return nil, err
 	}

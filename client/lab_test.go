@@ -25,6 +25,7 @@ import (
 	"github.com/sipoauth/sdk/client"
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/internal/testca"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -56,7 +57,7 @@ type labOptions struct {
 type lab struct {
 	t          *testing.T
 	ca         *testca.CA
-	issuer     *sipoauth.Issuer
+	issuer     *issuer.Issuer
 	tokenURL   string
 	revocation *sipoauth.MemoryRevocation
 	store      *registrar.MemoryStore
@@ -71,7 +72,7 @@ func newLab(t *testing.T, o labOptions) *lab {
 	l := &lab{t: t, revocation: &sipoauth.MemoryRevocation{}, store: registrar.NewMemoryStore(), oauth: new(atomic.Bool)}
 	l.oauth.Store(true)
 	var err error
-	if l.issuer, err = sipoauth.NewIssuer(sipoauth.IssuerConfig{Issuer: "https://cucm.example.com", Nested: true, Revocation: l.revocation}); err != nil {
+	if l.issuer, err = issuer.New(issuer.Config{Issuer: "https://cucm.example.com", Nested: true, Revocation: l.revocation}); err != nil {
 		t.Fatal(err)
 	}
 	keys, _ := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{l.issuer.KeyID(): l.issuer.PublicKey()})
@@ -149,7 +150,7 @@ func (l *lab) refreshToken(user string) string {
 }
 
 // mint mints an access token.
-func (l *lab) mint(r sipoauth.TokenRequest) string {
+func (l *lab) mint(r issuer.TokenRequest) string {
 	l.t.Helper()
 	tok, err := l.issuer.Mint(r)
 	if err != nil {

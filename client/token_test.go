@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/client"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 
@@ -41,7 +42,7 @@ func (c *clock) advance(d time.Duration) {
 // Invalidate, Refresh, and one request for concurrent callers.
 func TestRefreshTokenSource(t *testing.T) {
 	clk := &clock{now: time.Now()}
-	issuer, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{Issuer: "https://cucm.example.com", Nested: true, Now: clk.Now})
+	issuer, err := issuer.New(issuer.Config{Issuer: "https://cucm.example.com", Nested: true, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -59,13 +60,13 @@ func newPKI(t *testing.T) *pki {
 
 // issued is a token issuer and a validator that trusts it.
 type issued struct {
-	issuer    *sipoauth.Issuer
+	issuer    *issuer.Issuer
 	validator *sipoauth.Validator
 }
 
 func newIssued(t *testing.T) *issued {
 	t.Helper()
-	iss, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{Issuer: "https://cucm.example.com", Nested: true})
+	iss, err := issuer.New(issuer.Config{Issuer: "https://cucm.example.com", Nested: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func newIssued(t *testing.T) *issued {
 
 func (i *issued) mint(t *testing.T, ttl time.Duration) string {
 	t.Helper()
-	tok, err := i.issuer.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado", TTL: ttl})
+	tok, err := i.issuer.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado", TTL: ttl})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,15 +9,15 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/diag"
-	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/issuer"
 )
 
 // issued is the time of the source document's registration.
 var issued = time.Date(2020, 3, 30, 11, 3, 19, 0, time.UTC)
 
-func newIssuer(t *testing.T) *sipoauth.Issuer {
+func newIssuer(t *testing.T) *issuer.Issuer {
 	t.Helper()
-	iss, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{
+	iss, err := issuer.New(issuer.Config{
 		Issuer: "https://cucm-pub.example.com:8443/ssosp/oauth",
 		KeyID:  "7c1e2a38-0f0a-4a86-9d3c-4b2f8a1e5d10:8f14e45fceea167a5a36dedd4bea2543b0fb8a1b8a6c6e8d0e2a1c3d4f5a6b7c",
 		Now:    func() time.Time { return issued },
@@ -28,9 +28,9 @@ func newIssuer(t *testing.T) *sipoauth.Issuer {
 	return iss
 }
 
-func mint(t *testing.T, iss *sipoauth.Issuer, nested bool) string {
+func mint(t *testing.T, iss *issuer.Issuer, nested bool) string {
 	t.Helper()
-	tok, err := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado", Scopes: []string{"sip:register"}, Nested: &nested})
+	tok, err := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado", Scopes: []string{"sip:register"}, Nested: &nested})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestCheckTokenExpired(t *testing.T) {
 		t.Fatalf("at exp: %v", r.Findings)
 	}
 	// Issued with a negative lifetime.
-	expired, err := newIssuer(t).Mint(sipoauth.TokenRequest{User: "rado", TTL: -time.Minute})
+	expired, err := newIssuer(t).Mint(issuer.TokenRequest{User: "rado", TTL: -time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

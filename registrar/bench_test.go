@@ -6,14 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/issuer"
 )
 
 // BenchmarkServeCachedToken runs a refresh REGISTER through the whole
 // pipeline with a token already validated: the registrar's own cost.
 func BenchmarkServeCachedToken(b *testing.B) {
 	reg, iss := unitRegistrar(b, true)
-	tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	raw := fmt.Sprintf(rawRegister, csfContact+"\nProxy-Authorization: Bearer token=\""+tok+"\"")
 	b.ReportAllocs()
 	cseq := 3000

@@ -20,6 +20,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 
@@ -67,7 +68,7 @@ func newDigestLab(t *testing.T, portCheck bool) *digestLab {
 	t.Helper()
 	d := &digestLab{store: NewMemoryStore()}
 	d.auth = &DigestAuth{Now: func() time.Time { return time.Now().Add(time.Duration(d.skew.Load())) }}
-	iss, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	iss, err := issuer.New(issuer.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

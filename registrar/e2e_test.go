@@ -16,6 +16,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/internal/testca"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/siplimit"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -25,7 +26,7 @@ import (
 // (mTLS) listener, an issuer, and the devices.
 type lab struct {
 	t          *testing.T
-	issuer     *sipoauth.Issuer
+	issuer     *issuer.Issuer
 	revocation *sipoauth.MemoryRevocation
 	reg        *Registrar
 	store      *MemoryStore
@@ -45,7 +46,7 @@ func newLab(t *testing.T) *lab {
 	l := &lab{t: t, revocation: &sipoauth.MemoryRevocation{}, store: NewMemoryStore(), oauth: new(atomic.Bool)}
 	l.oauth.Store(true)
 	var err error
-	if l.issuer, err = sipoauth.NewIssuer(sipoauth.IssuerConfig{Issuer: "https://cucm.example.com", Nested: true}); err != nil {
+	if l.issuer, err = issuer.New(issuer.Config{Issuer: "https://cucm.example.com", Nested: true}); err != nil {
 		t.Fatal(err)
 	}
 	keys, _ := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{l.issuer.KeyID(): l.issuer.PublicKey()})
@@ -210,7 +211,7 @@ func TestSourceDocumentFlow(t *testing.T) {
 	if res.StatusCode != 407 || res.Reason != "Proxy Authentication Required" || header(res, "Proxy-Authenticate") != `Bearer realm="ccmsipline"` {
 		t.Fatalf("first answer:\n%s", res)
 	}
-	tok, _ := l.issuer.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	tok, _ := l.issuer.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	res, req = c.retry(t, req, "Proxy-Authorization", `Bearer token="`+tok+`"`)
 	if res.StatusCode != 200 || header(res, "Expires") != "120" {
 		t.Fatalf("second answer:\n%s", res)
@@ -249,7 +250,7 @@ func TestSourceDocumentFlow(t *testing.T) {
 
 func TestPortMismatch(t *testing.T) {
 	l := newLab(t)
-	tok, _ := l.issuer.Mint(sipoauth.TokenRequest{User: "rado", Device: "SEPlegacy"})
+	tok, _ := l.issuer.Mint(issuer.TokenRequest{User: "rado", Device: "SEPlegacy"})
 	want := `399 ` + node + ` "SIP OAuth Registration port Mismatch"`
 	check := func(name string, res *sip.Response) {
 		t.Helper()
@@ -280,7 +281,7 @@ func TestEdgeRole(t *testing.T) {
 	if res.StatusCode != 407 {
 		t.Fatalf("first:\n%s", res)
 	}
-	tok, _ := l.issuer.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	tok, _ := l.issuer.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	if res, _ = c.retry(t, req, "Proxy-Authorization", `Bearer token="`+tok+`"`); res.StatusCode != 200 {
 		t.Fatalf("edge registration:\n%s", res)
 	}
@@ -289,20 +290,20 @@ func TestEdgeRole(t *testing.T) {
 func TestRefusedTokens(t *testing.T) {
 	l := newLab(t)
 	c := l.client(l.oauthAddr, nil)
-	mint := func(r sipoauth.TokenRequest) string { s, _ := l.issuer.Mint(r); return s }
+	mint := func(r issuer.TokenRequest) string { s, _ := l.issuer.Mint(r); return s }
 	refresh, _ := l.issuer.MintRefresh("rado", "jabber")
-	revoked := mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado", Extra: map[string]any{"jti": "revoked-1"}})
+	revoked := mint(issuer.TokenRequest{User: "rado", Device: "CSFrado", Extra: map[string]any{"jti": "revoked-1"}})
 	l.revocation.RevokeToken("revoked-1", time.Time{})
 	cases := []struct {
 		name, token string
 		status      int
 		challenge   string
 	}{
-		{"expired", mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado", TTL: -time.Hour}), 407, `Bearer realm="ccmsipline", error="invalid_token"`},
+		{"expired", mint(issuer.TokenRequest{User: "rado", Device: "CSFrado", TTL: -time.Hour}), 407, `Bearer realm="ccmsipline", error="invalid_token"`},
 		{"revoked", revoked, 407, `Bearer realm="ccmsipline", error="invalid_token"`},
 		{"refresh token", refresh, 407, `Bearer realm="ccmsipline", error="invalid_token"`},
-		{"token of another device", mint(sipoauth.TokenRequest{User: "rado", Device: "CSFalice"}), 403, ""},
-		{"another user's token", mint(sipoauth.TokenRequest{User: "alice"}), 403, ""},
+		{"token of another device", mint(issuer.TokenRequest{User: "rado", Device: "CSFalice"}), 403, ""},
+		{"another user's token", mint(issuer.TokenRequest{User: "alice"}), 403, ""},
 		{"garbage", "not.a.token", 407, `Bearer realm="ccmsipline", error="invalid_token"`},
 	}
 	for _, tc := range cases {
@@ -317,7 +318,7 @@ func TestRefusedTokens(t *testing.T) {
 	}
 	// Malformed: two Bearer credentials.
 	req := c.register("CSFrado", "rado", 3600)
-	tok := mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	tok := mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+tok+`"`))
 	req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+tok+`"`))
 	if res := c.do(t, req, sipgo.ClientRequestRegisterBuild); res.StatusCode != 400 {
@@ -345,7 +346,7 @@ func TestManyDevices(t *testing.T) {
 			c := clients[i%len(clients)]
 			user, device := fmt.Sprintf("u%04d", i), fmt.Sprintf("CSFu%04d", i)
 			req := c.register(device, user, 3600)
-			tok, _ := l.issuer.Mint(sipoauth.TokenRequest{User: user, Device: device})
+			tok, _ := l.issuer.Mint(issuer.TokenRequest{User: user, Device: device})
 			req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+tok+`"`))
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()

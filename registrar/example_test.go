@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/sipoauth"
 )
@@ -17,7 +18,7 @@ import (
 // CM does. Here the peer is supplied by hand, as another SIP stack would;
 // with sipgo, pass reg.HandleRegister to srv.OnRegister.
 func ExampleNew() {
-	iss, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	iss, _ := issuer.New(issuer.Config{})
 	keys, _ := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{iss.KeyID(): iss.PublicKey()})
 	v, _ := sipoauth.New(sipoauth.Config{Keys: keys})
 	reg, err := registrar.New(registrar.Config{
@@ -45,7 +46,7 @@ func ExampleNew() {
 	}
 	res := register(2270, "")
 	fmt.Println(res.StatusCode, res.GetHeader("Proxy-Authenticate").Value())
-	tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	res = register(2271, `Proxy-Authorization: Bearer token="`+tok+`"`+"\r\n")
 	contact := res.GetHeader("Contact").Value()
 	fmt.Println(res.StatusCode, res.GetHeader("Expires").Value(), contact[strings.LastIndex(contact, ";")+1:])

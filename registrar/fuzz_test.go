@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/issuer"
 )
 
 // FuzzServe feeds REGISTERs that sipgo parses to the registrar: it must
 // answer each with a final response and never panic.
 func FuzzServe(f *testing.F) {
 	reg, iss := unitRegistrar(f, true)
-	tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	for _, extra := range []string{
 		csfContact,
 		csfContact + "\nProxy-Authorization: Bearer token=\"" + tok + "\"",

@@ -24,6 +24,7 @@ import (
 	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/internal/testredis"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 
@@ -166,7 +167,7 @@ func jabberContact(user, host, device, instance string) string {
 
 func (l *lab) token(t *testing.T, user, device string) string {
 	t.Helper()
-	tok, err := l.issuer.Mint(sipoauth.TokenRequest{User: user, Device: device})
+	tok, err := l.issuer.Mint(issuer.TokenRequest{User: user, Device: device})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,12 +484,12 @@ func udpRegistrar(t *testing.T, store Store, v *sipoauth.Validator, devices Devi
 // MaxUDPResponse and lists the request's own contact first.
 func TestUDPAnswerFits(t *testing.T) {
 	store := NewMemoryStore()
-	iss, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	iss, err := issuer.New(issuer.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	v, _ := sipoauth.New(sipoauth.Config{Keys: mustKeys(t, iss)})
-	tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	addr := udpRegistrar(t, store, v, MemoryDevices{
 		"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}, "CSFrado2": {Name: "CSFrado2", Owner: "rado", OAuth: true}})
 	var changes []Change
@@ -526,7 +527,7 @@ func TestUDPAnswerFits(t *testing.T) {
 	}
 }
 
-func mustKeys(t *testing.T, iss *sipoauth.Issuer) sipoauth.KeySource {
+func mustKeys(t *testing.T, iss *issuer.Issuer) sipoauth.KeySource {
 	t.Helper()
 	keys, err := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{iss.KeyID(): iss.PublicKey()})
 	if err != nil {
@@ -542,7 +543,7 @@ func TestBackendOutage(t *testing.T) {
 	for _, part := range []string{"revocation", "store"} {
 		t.Run(part, func(t *testing.T) {
 			srv := testredis.Start(t, t.TempDir(), false)
-			iss, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+			iss, err := issuer.New(issuer.Config{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -568,7 +569,7 @@ func TestBackendOutage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+			tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 			req := parseRequest(t, strings.ReplaceAll(wireRegister{From: "rado", Token: tok, Contact: jabberContact("rado", "10.0.0.1:5061", "CSFrado", "00000000-0000-0000-0000-00000000000a")}.String(), "\r\n", "\n"))
 			if res, r := reg.Serve(context.Background(), req, nil); res.StatusCode != 200 {
 				t.Fatalf("with Redis up: %d %s", res.StatusCode, r.Reason)
@@ -611,7 +612,7 @@ func legacyRegistrar(t *testing.T, cfg Config) (*wire, *MemoryStore) {
 		t.Fatal(err)
 	}
 	store := NewMemoryStore()
-	iss, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	iss, _ := issuer.New(issuer.Config{})
 	cfg.Validator, _ = sipoauth.New(sipoauth.Config{Keys: mustKeys(t, iss)})
 	cfg.NodeName, cfg.Store, cfg.Logger = node, store, slog.New(slog.DiscardHandler)
 	cfg.Devices = MemoryDevices{"SEPlegacy": {Name: "SEPlegacy", Owner: "rado", Lines: []string{"1005"}}}
@@ -740,12 +741,12 @@ func TestContactParameterCase(t *testing.T) {
 // it gets one; without, nothing is bound either.
 func TestUDPRequestTooLargeToAnswer(t *testing.T) {
 	store := NewMemoryStore()
-	iss, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	iss, err := issuer.New(issuer.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	v, _ := sipoauth.New(sipoauth.Config{Keys: mustKeys(t, iss)})
-	tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	addr := udpRegistrar(t, store, v, MemoryDevices{"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}})
 	c, err := net.Dial("udp", addr)
 	if err != nil {
@@ -811,7 +812,7 @@ func TestHungBackend(t *testing.T) {
 	})
 	rdb := redis.NewClient(&redis.Options{Addr: hole.Addr().String(), ContextTimeoutEnabled: true, DisableIdentity: true})
 	t.Cleanup(func() { rdb.Close() })
-	iss, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	iss, _ := issuer.New(issuer.Config{})
 	v, _ := sipoauth.New(sipoauth.Config{Keys: mustKeys(t, iss)})
 	reg, err := New(Config{NodeName: node, Devices: MemoryDevices{"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}},
 		Validator: v, Store: NewRedisStore(rdb, ""), Timeout: 300 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
@@ -819,7 +820,7 @@ func TestHungBackend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {

@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/sipoauth"
 	"golang.org/x/time/rate"
 )
@@ -128,9 +129,9 @@ const csfContact = `Contact: <sip:rado@10.10.10.10:62162;transport=tls>;+sip.ins
 
 // unitRegistrar is a registrar whose peer is supplied by the test, as
 // another SIP stack would.
-func unitRegistrar(t testing.TB, tlsPeer bool) (*Registrar, *sipoauth.Issuer) {
+func unitRegistrar(t testing.TB, tlsPeer bool) (*Registrar, *issuer.Issuer) {
 	t.Helper()
-	iss, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	iss, err := issuer.New(issuer.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,8 +156,8 @@ func unitRegistrar(t testing.TB, tlsPeer bool) (*Registrar, *sipoauth.Issuer) {
 
 func TestMalformedRegisters(t *testing.T) {
 	reg, iss := unitRegistrar(t, true)
-	tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
-	tokNoDevice, _ := iss.Mint(sipoauth.TokenRequest{User: "rado"})
+	tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
+	tokNoDevice, _ := iss.Mint(issuer.TokenRequest{User: "rado"})
 	cases := []struct {
 		name   string
 		extra  string
@@ -237,7 +238,7 @@ func TestSourceLimiterAndMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	statuses := []int{}
 	for i := range 3 {
 		raw := fmt.Sprintf(rawRegister, csfContact+"\nProxy-Authorization: Bearer token=\""+tok+"\"")

@@ -49,6 +49,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/internal/loopback"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/siplimit"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -119,15 +120,15 @@ func serve(port int, limit, sourceRate bool) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	slog.SetDefault(log)
 	sip.SetDefaultLogger(log)
-	issuer, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{Issuer: "https://flood.invalid", Nested: true})
+	iss, err := issuer.New(issuer.Config{Issuer: "https://flood.invalid", Nested: true})
 	if err != nil {
 		return err
 	}
-	keys, err := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{issuer.KeyID(): issuer.PublicKey()})
+	keys, err := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{iss.KeyID(): iss.PublicKey()})
 	if err != nil {
 		return err
 	}
-	kid, key := issuer.EncryptionKey()
+	kid, key := iss.EncryptionKey()
 	dec, err := sipoauth.NewSymmetricKeys(map[string][]byte{kid: key})
 	if err != nil {
 		return err
@@ -184,7 +185,7 @@ func serve(port int, limit, sourceRate bool) error {
 			}
 		}()
 	}
-	token, err := issuer.Mint(sipoauth.TokenRequest{User: "legit", Device: "CSFlegit", TTL: 2 * time.Hour})
+	token, err := iss.Mint(issuer.TokenRequest{User: "legit", Device: "CSFlegit", TTL: 2 * time.Hour})
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/sipoauth"
 )
@@ -77,11 +78,11 @@ func run(mode, listen, transport string, n int, csvPath, cpuProfile string, logg
 	}
 	local := addrOf(transport, ap)
 
-	issuer, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{Issuer: "https://bench.invalid", Nested: true})
+	iss, err := issuer.New(issuer.Config{Issuer: "https://bench.invalid", Nested: true})
 	if err != nil {
 		return err
 	}
-	if err := writeCSV(csvPath, issuer, n); err != nil {
+	if err := writeCSV(csvPath, iss, n); err != nil {
 		return err
 	}
 
@@ -89,7 +90,7 @@ func run(mode, listen, transport string, n int, csvPath, cpuProfile string, logg
 	var handler sipgo.RequestHandler
 	switch mode {
 	case "registrar":
-		reg, err := newRegistrar(issuer, n, ap, local, transport, logger)
+		reg, err := newRegistrar(iss, n, ap, local, transport, logger)
 		if err != nil {
 			return err
 		}
@@ -170,12 +171,12 @@ func addrOf(transport string, ap netip.AddrPort) net.Addr {
 
 // newRegistrar builds the registrar: devices CSFload%05d owned by
 // load%05d, a validator trusting issuer, the listen port as the OAuth port.
-func newRegistrar(issuer *sipoauth.Issuer, n int, ap netip.AddrPort, local net.Addr, transport string, logger *slog.Logger) (*registrar.Registrar, error) {
-	keys, err := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{issuer.KeyID(): issuer.PublicKey()})
+func newRegistrar(iss *issuer.Issuer, n int, ap netip.AddrPort, local net.Addr, transport string, logger *slog.Logger) (*registrar.Registrar, error) {
+	keys, err := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{iss.KeyID(): iss.PublicKey()})
 	if err != nil {
 		return nil, err
 	}
-	kid, key := issuer.EncryptionKey()
+	kid, key := iss.EncryptionKey()
 	dec, err := sipoauth.NewSymmetricKeys(map[string][]byte{kid: key})
 	if err != nil {
 		return nil, err
@@ -217,7 +218,7 @@ func deviceName(i int) string { return fmt.Sprintf("CSFload%05d", i) }
 func userName(i int) string   { return fmt.Sprintf("load%05d", i) }
 
 // writeCSV writes the SIPp injection file, minting the tokens on all CPUs.
-func writeCSV(path string, issuer *sipoauth.Issuer, n int) error {
+func writeCSV(path string, iss *issuer.Issuer, n int) error {
 	tokens := make([]string, n)
 	errs := make([]error, n)
 	var next atomic.Int64
@@ -225,7 +226,7 @@ func writeCSV(path string, issuer *sipoauth.Issuer, n int) error {
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				tokens[i], errs[i] = issuer.Mint(sipoauth.TokenRequest{User: userName(i), Device: deviceName(i), TTL: 60 * time.Minute})
+				tokens[i], errs[i] = iss.Mint(issuer.TokenRequest{User: userName(i), Device: deviceName(i), TTL: 60 * time.Minute})
 			}
 		})
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/sipoauth/sdk/inspect"
-	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/issuer"
 )
 
 func TestHeaderParse(t *testing.T) {
@@ -43,7 +43,7 @@ func TestHeaderParse(t *testing.T) {
 			}
 		})
 	}
-	tok := newTokenLab(t).mint(t, sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	tok := newTokenLab(t).mint(t, issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	r := cli(t, "", "header", "parse", `Proxy-Authorization: Bearer token="`+tok+`"`).want(t, exitOK)
 	if strings.Contains(r.stdout, tok) {
 		t.Errorf("the whole token is printed:\n%s", r.stdout)

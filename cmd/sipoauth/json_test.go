@@ -9,7 +9,7 @@ import (
 
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/inspect"
-	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/issuer"
 )
 
 // TestJSONIsInspect: for the same input, --json prints what inspect.Check
@@ -53,9 +53,9 @@ func TestJSONIsInspect(t *testing.T) {
 	l := newTokenLab(t)
 	refresh, _ := l.issuer.MintRefresh("rado", "jabber")
 	for name, tok := range map[string]string{
-		"plain":   l.mint(t, sipoauth.TokenRequest{User: "rado", Device: "CSFrado", Scopes: []string{"sip:register"}}),
-		"nested":  l.mint(t, sipoauth.TokenRequest{User: "rado", Device: "CSFrado", Nested: ptr(true)}),
-		"expired": l.mint(t, sipoauth.TokenRequest{User: "rado", TTL: -2 * time.Hour}),
+		"plain":   l.mint(t, issuer.TokenRequest{User: "rado", Device: "CSFrado", Scopes: []string{"sip:register"}}),
+		"nested":  l.mint(t, issuer.TokenRequest{User: "rado", Device: "CSFrado", Nested: ptr(true)}),
+		"expired": l.mint(t, issuer.TokenRequest{User: "rado", TTL: -2 * time.Hour}),
 		"refresh": refresh,
 		"garbage": "not-a-token",
 	} {

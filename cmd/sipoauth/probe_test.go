@@ -18,6 +18,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/internal/testca"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -39,7 +40,7 @@ func newProbeLab(t *testing.T) *probeLab {
 	dir := t.TempDir()
 	l := &probeLab{oauth: new(atomic.Bool)}
 	l.oauth.Store(true)
-	issuer, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	issuer, err := issuer.New(issuer.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

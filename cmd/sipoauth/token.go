@@ -22,6 +22,7 @@ import (
 
 	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/inspect"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 
@@ -495,7 +496,7 @@ func (e *env) tokenMint(args []string) int {
 	}
 	ttlSet := false
 	fs.Visit(func(f *flag.Flag) { ttlSet = ttlSet || f.Name == "ttl" })
-	cfg := sipoauth.IssuerConfig{Issuer: *iss, SigningKeyPEM: keyPEM, KeyID: *kid, Nested: *nested, Now: e.now}
+	cfg := issuer.Config{Issuer: *iss, SigningKeyPEM: keyPEM, KeyID: *kid, Nested: *nested, Now: e.now}
 	if *refresh && ttlSet {
 		// Refresh tokens live 60 days unless told otherwise.
 		cfg.RefreshTTL = *ttl
@@ -517,7 +518,7 @@ func (e *env) tokenMint(args []string) int {
 			cfg.EncryptionKeyID = *encKid
 		}
 	}
-	is, err := sipoauth.NewIssuer(cfg)
+	is, err := issuer.New(cfg)
 	if err != nil {
 		return e.inputError(c, fmt.Errorf("%s: %w", *keyFile, err))
 	}
@@ -535,7 +536,7 @@ func (e *env) tokenMint(args []string) int {
 		if *nested {
 			rep.Shape = "nested"
 		}
-		rep.Token, err = is.Mint(sipoauth.TokenRequest{User: *sub, Device: *device, ClientID: *clientID, Scopes: strings.Fields(*scope), TTL: *ttl})
+		rep.Token, err = is.Mint(issuer.TokenRequest{User: *sub, Device: *device, ClientID: *clientID, Scopes: strings.Fields(*scope), TTL: *ttl})
 	}
 	if err != nil {
 		return e.inputError(c, err)

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/issuer"
 )
 
 // tokenLab is a signing key, a public key, an encryption key and an
@@ -21,7 +21,7 @@ type tokenLab struct {
 	dir                      string
 	priv, pub, enc, otherPub string
 	encKey                   []byte
-	issuer                   *sipoauth.Issuer
+	issuer                   *issuer.Issuer
 }
 
 func newTokenLab(t *testing.T) *tokenLab {
@@ -35,7 +35,7 @@ func newTokenLab(t *testing.T) *tokenLab {
 	l.otherPub = write(t, l.dir, "other.pub.pem", other)
 	l.enc = write(t, l.dir, "cluster.key", []byte(hex.EncodeToString(l.encKey)+"\n"))
 	var err error
-	l.issuer, err = sipoauth.NewIssuer(sipoauth.IssuerConfig{Issuer: "https://cucm.example.com", SigningKeyPEM: priv,
+	l.issuer, err = issuer.New(issuer.Config{Issuer: "https://cucm.example.com", SigningKeyPEM: priv,
 		EncryptionKey: l.encKey, EncryptionKeyID: "cluster-1"})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func newTokenLab(t *testing.T) *tokenLab {
 	return l
 }
 
-func (l *tokenLab) mint(t *testing.T, r sipoauth.TokenRequest) string {
+func (l *tokenLab) mint(t *testing.T, r issuer.TokenRequest) string {
 	t.Helper()
 	tok, err := l.issuer.Mint(r)
 	if err != nil {
@@ -128,7 +128,7 @@ func TestTokenNestedAndRefresh(t *testing.T) {
 		t.Errorf("nested inspect: %+v", res.Token)
 	}
 	// An issuer's nested token, minted by the library, verifies alike.
-	libNested := l.mint(t, sipoauth.TokenRequest{User: "alice", Nested: ptr(true)})
+	libNested := l.mint(t, issuer.TokenRequest{User: "alice", Nested: ptr(true)})
 	cli(t, "", "token", "verify", "--keys", l.pub, "--decryption-key", l.enc, libNested).want(t, exitOK).contains(t, "  user      alice\n")
 
 	refresh := strings.TrimSpace(cli(t, "", "token", "mint", "--key", l.priv, "--sub", "rado", "--refresh", "--client-id", "jabber").want(t, exitOK).stdout)
@@ -152,7 +152,7 @@ func ptr[T any](v T) *T { return &v }
 // and exit status 1.
 func TestTokenRefused(t *testing.T) {
 	l := newTokenLab(t)
-	good := l.mint(t, sipoauth.TokenRequest{User: "rado", Device: "CSFrado"})
+	good := l.mint(t, issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	expired := strings.TrimSpace(cli(t, "", "token", "mint", "--key", l.priv, "--sub", "rado", "--ttl", "-1h").want(t, exitOK).stdout)
 	cases := []struct {
 		name  string
@@ -195,7 +195,7 @@ func TestTokenRefused(t *testing.T) {
 
 func TestTokenVerifyJWKS(t *testing.T) {
 	l := newTokenLab(t)
-	tok := l.mint(t, sipoauth.TokenRequest{User: "rado", Device: "CSFrado", Scopes: []string{"sip:register"}})
+	tok := l.mint(t, issuer.TokenRequest{User: "rado", Device: "CSFrado", Scopes: []string{"sip:register"}})
 	jwks := write(t, l.dir, "jwks.json", l.issuer.JWKS())
 	cli(t, "", "token", "verify", "--keys", jwks, tok).want(t, exitOK).contains(t, "  user      rado\n", "  scope     sip:register\n")
 
@@ -203,8 +203,8 @@ func TestTokenVerifyJWKS(t *testing.T) {
 	defer srv.Close()
 	cli(t, tok+"\n", "token", "verify", "--keys", srv.URL+"/.well-known/jwks.json", "-").want(t, exitOK).contains(t, "  user      rado\n")
 	// A token of another issuer is signed by a key the set lacks.
-	other, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
-	foreign, _ := other.Mint(sipoauth.TokenRequest{User: "eve"})
+	other, _ := issuer.New(issuer.Config{})
+	foreign, _ := other.Mint(issuer.TokenRequest{User: "eve"})
 	cli(t, "", "token", "verify", "--keys", srv.URL+"/.well-known/jwks.json", foreign).want(t, exitFindings).contains(t, "error token-unknown-key token: ")
 	// A URL that serves no JWKS cannot be used.
 	cli(t, "", "token", "verify", "--keys", srv.URL+"/nothing-here", tok).want(t, exitUsage).errContains(t, "sipoauth token verify: ")

@@ -20,6 +20,7 @@ import (
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -35,7 +36,7 @@ func TestMain(m *testing.M) {
 // at the issuer's token endpoint, stays registered until the context ends
 // and unregisters.
 func TestRun(t *testing.T) {
-	issuer, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{Nested: true})
+	issuer, err := issuer.New(issuer.Config{Nested: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/internal/testca"
-	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/issuer"
 )
 
 func TestUsage(t *testing.T) {
@@ -69,7 +69,7 @@ func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	proxyCA, nodeCA := testca.New(t, "Expressway CA"), testca.New(t, "Node CA")
 	leaf := proxyCA.Client(t, "expc1.example.com", "127.0.0.1")
-	iss, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	iss, err := issuer.New(issuer.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestRun(t *testing.T) {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	r := bufio.NewReader(conn)
-	tok, _ := iss.Mint(sipoauth.TokenRequest{User: "rado"})
+	tok, _ := iss.Mint(issuer.TokenRequest{User: "rado"})
 	for _, tc := range []struct{ auth, status, warning string }{
 		{"", "SIP/2.0 407 Proxy Authentication Required", ""},
 		{"Proxy-Authorization: Bearer token=\"" + tok + "\"\r\n", "SIP/2.0 503 Service Unavailable", `Warning: 399 expc1 "Registrar unreachable"`},

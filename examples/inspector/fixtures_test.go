@@ -18,7 +18,7 @@ import (
 	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/inspect"
 	"github.com/sipoauth/sdk/internal/testca"
-	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/issuer"
 )
 
 // checkTime is the instant every fixture is checked at, by the library,
@@ -115,7 +115,7 @@ func expiredChain(t *testing.T) []byte {
 // refreshToken is a Unified CM refresh token issued at checkTime.
 func refreshToken(t *testing.T) []byte {
 	t.Helper()
-	iss, err := sipoauth.NewIssuer(sipoauth.IssuerConfig{
+	iss, err := issuer.New(issuer.Config{
 		Issuer: "https://cucm-pub.example.com:8443/ssosp/oauth",
 		Now:    func() time.Time { return checkTime },
 	})

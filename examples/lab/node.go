@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/cnfxml"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/siplimit"
@@ -49,7 +50,7 @@ type ports struct {
 // (5090) and edge (5091) roles.
 type node struct {
 	cert    tls.Certificate
-	issuer  *sipoauth.Issuer
+	issuer  *issuer.Issuer
 	table   *mtlstrust.MemoryTable
 	store   *registrar.MemoryStore
 	reg     *registrar.Registrar
@@ -131,7 +132,7 @@ func startNode(p ports, nodeCert tls.Certificate, tomcatTrust *mtlstrust.TrustSt
 
 	// Token issuer (Unified CM's OAuth service), over HTTPS.
 	n.issuerURL = "https://" + lnIssuer.Addr().String()
-	n.issuer, err = sipoauth.NewIssuer(sipoauth.IssuerConfig{
+	n.issuer, err = issuer.New(issuer.Config{
 		Issuer: n.issuerURL, Nested: true, AccessTTL: time.Hour,
 	})
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
-	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/issuer"
 )
 
 // fixture is the files of a registrar node written to a temporary
@@ -24,7 +24,7 @@ import (
 type fixture struct {
 	t        *testing.T
 	dir      string
-	issuer   *sipoauth.Issuer
+	issuer   *issuer.Issuer
 	nodeCA   *testca.CA
 	proxy    *testca.Leaf // expc1.example.com: in the edge-proxy table
 	stranger *testca.Leaf // expc9.example.com: signed by the same CA, not in the table
@@ -42,7 +42,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, dir: t.TempDir(), files: map[string]string{}}
 	var err error
 	// Unified CM's nested shape, so that the decryption key is used.
-	f.issuer, err = sipoauth.NewIssuer(sipoauth.IssuerConfig{Issuer: issuerName, Nested: true, Audience: []string{audience}})
+	f.issuer, err = issuer.New(issuer.Config{Issuer: issuerName, Nested: true, Audience: []string{audience}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func (f *fixture) start(extra ...string) *running {
 // mint returns an access token of user for device.
 func (f *fixture) mint(user, device string, extra map[string]any) string {
 	f.t.Helper()
-	tok, err := f.issuer.Mint(sipoauth.TokenRequest{User: user, Device: device, Extra: extra})
+	tok, err := f.issuer.Mint(issuer.TokenRequest{User: user, Device: device, Extra: extra})
 	if err != nil {
 		f.t.Fatal(err)
 	}

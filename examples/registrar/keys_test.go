@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 
@@ -19,8 +20,8 @@ import (
 // "<uuid>:<fingerprint>" and, with a single key, to a token naming none;
 // a Key-ID header names it instead.
 func TestPEMKeys(t *testing.T) {
-	a, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{Algorithm: "ES256"})
-	b, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{Algorithm: "ES256"})
+	a, _ := issuer.New(issuer.Config{Algorithm: "ES256"})
+	b, _ := issuer.New(issuer.Config{Algorithm: "ES256"})
 	fpA, err := keyFingerprint(a.PublicKey())
 	if err != nil {
 		t.Fatal(err)
@@ -70,11 +71,11 @@ func TestPEMKeys(t *testing.T) {
 	// End to end through a validator: tokens of a verify, of b (named by
 	// fingerprint, not by lab-1) do not.
 	v, _ := sipoauth.New(sipoauth.Config{Keys: two})
-	tok, _ := a.Mint(sipoauth.TokenRequest{User: "rado"})
+	tok, _ := a.Mint(issuer.TokenRequest{User: "rado"})
 	if id, err := v.Validate(ctx, tok); err != nil || id.User != "rado" {
 		t.Errorf("token of a: %+v %v", id, err)
 	}
-	tok, _ = b.Mint(sipoauth.TokenRequest{User: "rado"})
+	tok, _ = b.Mint(issuer.TokenRequest{User: "rado"})
 	if _, err := v.Validate(ctx, tok); !errors.Is(err, sipoauth.ErrUnknownKey) {
 		t.Errorf("token of b: %v", err)
 	}
@@ -91,7 +92,7 @@ func TestPEMKeys(t *testing.T) {
 }
 
 func TestKeysFile(t *testing.T) {
-	iss, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{})
+	iss, _ := issuer.New(issuer.Config{})
 	dir := t.TempDir()
 	p := filepath.Join(dir, "keys")
 	ctx := context.Background()
@@ -174,17 +175,17 @@ func TestJWKSURL(t *testing.T) {
 // tokens of that key out of the validator's cache at once, for PEM and
 // JWKS files alike.
 func TestSwapKeysReload(t *testing.T) {
-	a, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{Algorithm: "ES256"})
-	b, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{Algorithm: "ES256"})
+	a, _ := issuer.New(issuer.Config{Algorithm: "ES256"})
+	b, _ := issuer.New(issuer.Config{Algorithm: "ES256"})
 	ctx := context.Background()
-	for name, content := range map[string]func(*sipoauth.Issuer) []byte{
-		"PEM":  (*sipoauth.Issuer).PublicKeyPEM,
-		"JWKS": (*sipoauth.Issuer).JWKS,
+	for name, content := range map[string]func(*issuer.Issuer) []byte{
+		"PEM":  (*issuer.Issuer).PublicKeyPEM,
+		"JWKS": (*issuer.Issuer).JWKS,
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "keys")
 			keys := new(swapKeys)
-			load := func(iss *sipoauth.Issuer) {
+			load := func(iss *issuer.Issuer) {
 				t.Helper()
 				writeFile(t, p, string(content(iss)))
 				ks, err := loadKeysFile(p)
@@ -198,7 +199,7 @@ func TestSwapKeysReload(t *testing.T) {
 				t.Fatal("swapKeys does not say when its keys change")
 			}
 			v, _ := sipoauth.New(sipoauth.Config{Keys: keys})
-			tok, _ := a.Mint(sipoauth.TokenRequest{User: "rado"})
+			tok, _ := a.Mint(issuer.TokenRequest{User: "rado"})
 			for range 2 {
 				if _, err := v.Validate(ctx, tok); err != nil {
 					t.Fatal(err)
@@ -212,7 +213,7 @@ func TestSwapKeysReload(t *testing.T) {
 			if _, err := v.Validate(ctx, tok); !errors.Is(err, sipoauth.ErrUnknownKey) {
 				t.Fatalf("token of the removed key: %v", err)
 			}
-			tok, _ = b.Mint(sipoauth.TokenRequest{User: "rado"})
+			tok, _ = b.Mint(issuer.TokenRequest{User: "rado"})
 			if _, err := v.Validate(ctx, tok); err != nil {
 				t.Fatalf("token of the new key: %v", err)
 			}
@@ -223,7 +224,7 @@ func TestSwapKeysReload(t *testing.T) {
 // TestSwapKeysGeneration: swapKeys changes generation when it is set and
 // when the source it holds changes.
 func TestSwapKeysGeneration(t *testing.T) {
-	a, _ := sipoauth.NewIssuer(sipoauth.IssuerConfig{Algorithm: "ES256"})
+	a, _ := issuer.New(issuer.Config{Algorithm: "ES256"})
 	pk, err := parsePEMKeys(a.PublicKeyPEM())
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 	"github.com/sipoauth/sdk/internal/testca"
-	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/issuer"
 )
 
 // TestRegistration starts a node on 127.0.0.1 and registers through both
@@ -61,7 +61,7 @@ func TestRegistration(t *testing.T) {
 	}
 	// So is a token meant to live longer than -max-token-lifetime (24 h
 	// by default), as one minted with a stolen key for years would be.
-	long, err := f.issuer.Mint(sipoauth.TokenRequest{User: "rado", Device: "CSFrado", TTL: 25 * time.Hour})
+	long, err := f.issuer.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado", TTL: 25 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
