@@ -67,7 +67,7 @@ type Config struct {
 	// without a valid token is answered by the proxy and never reaches a
 	// node. Without it every REGISTER is forwarded and the node's challenge
 	// is relayed.
-	Validator *sipoauth.Validator
+	Validator sipoauth.TokenValidator
 	// Challenge is the challenge the proxy sends when it validates;
 	// bearer.CiscoChallenge() (Bearer realm="ccmsipline") when its Realm is
 	// empty. It is always sent in a 407 with Proxy-Authenticate, as a proxy

@@ -16,7 +16,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/mtlstrust"
+	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/siplimit"
+	"github.com/sipoauth/sdk/ucm"
 )
 
 // ErrClosed is returned by Serve after Close, and by Serve and Listen
@@ -49,6 +51,8 @@ type Proxy struct {
 	pending map[string]*pendingTx // by the branch of the proxy's Via
 
 	stats counters
+	// auth checks tokens before forwarding; nil without Config.Validator.
+	auth *sipauth.Bearer
 }
 
 // Stats are the proxy's counters since New.
@@ -113,6 +117,9 @@ func New(cfg Config) (*Proxy, error) {
 		listeners: map[net.Listener]struct{}{}, pending: map[string]*pendingTx{},
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	if c.Validator != nil {
+		p.auth = &sipauth.Bearer{Validator: c.Validator, Mode: sipauth.CiscoMode, Challenge: c.Challenge, RetryAfter: c.retryAfterSeconds()}
+	}
 	for _, u := range c.upstream {
 		p.ups = append(p.ups, &upstream{
 			addr: u.addr, serverName: u.serverName,
@@ -322,16 +329,19 @@ func (p *Proxy) local(req *sip.Request, code int, reason string, headers ...sip.
 	return res
 }
 
+// warning is the Warning of an answer the proxy makes itself: 399, the
+// proxy's name, and a short text saying which hop failed.
 func (p *Proxy) warning(text string) sip.Header {
-	return sip.NewHeader("Warning", "399 "+p.cfg.Name+` "`+text+`"`)
+	return sip.NewHeader("Warning", ucm.Warning{Code: ucm.WarnCode, Agent: p.cfg.Name, Text: text}.String())
 }
 
 func (p *Proxy) retryAfter() sip.Header {
-	secs := int(p.cfg.RetryAfter / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	return sip.NewHeader("Retry-After", strconv.Itoa(secs))
+	return sip.NewHeader("Retry-After", strconv.Itoa(p.cfg.retryAfterSeconds()))
+}
+
+// retryAfterSeconds is RetryAfter in whole seconds, at least one.
+func (c *config) retryAfterSeconds() int {
+	return max(1, int(c.RetryAfter/time.Second))
 }
 
 // unavailable is the 503 of a proxy that cannot serve any request now

@@ -2,19 +2,15 @@ package edge
 
 import (
 	"context"
-	"errors"
 	"net"
 	"strconv"
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/sipoauth"
 	"github.com/sipoauth/sdk/ucm"
 )
-
-// maxAuthValue bounds the credentials header values read at the edge.
-const maxAuthValue = 16 << 10
 
 // route answers one REGISTER: validated, possibly authorized, forwarded.
 // Provisional answers are relayed as they come; the final one is returned.
@@ -26,7 +22,7 @@ func (p *Proxy) route(req *sip.Request, tx sip.ServerTransaction) *sip.Response 
 		p.stats.rejected.Add(1)
 		return res
 	}
-	if p.cfg.Validator != nil {
+	if p.auth != nil {
 		if res := p.authorize(ctx, req); res != nil {
 			p.stats.rejected.Add(1)
 			return res
@@ -40,11 +36,11 @@ func (p *Proxy) check(req *sip.Request) *sip.Response {
 	if h := req.GetHeader("Max-Forwards"); h != nil {
 		mf := req.MaxForwards()
 		if mf == nil {
-			p.log.Info("edge: REGISTER refused", "reason", "bad-max-forwards", "source", req.Source())
+			p.log.Info("edge: REGISTER refused", "reason", sipauth.BadMaxForwards, "source", req.Source())
 			return p.local(req, 400, "Bad Request: bad Max-Forwards")
 		}
 		if mf.Val() == 0 {
-			p.log.Info("edge: REGISTER refused", "reason", "too-many-hops", "source", req.Source())
+			p.log.Info("edge: REGISTER refused", "reason", sipauth.TooManyHops, "source", req.Source())
 			return p.local(req, 483, "Too Many Hops")
 		}
 	}
@@ -58,86 +54,40 @@ func (p *Proxy) check(req *sip.Request) *sip.Response {
 		}
 	}
 	if len(unsupported) > 0 {
-		p.log.Info("edge: REGISTER refused", "reason", "proxy-require", "source", req.Source())
+		p.log.Info("edge: REGISTER refused", "reason", sipauth.UnsupportedProxyRequire, "source", req.Source())
 		return p.local(req, 420, "Bad Extension", sip.NewHeader("Unsupported", strings.Join(unsupported, ", ")))
 	}
 	return nil
 }
 
-// authorize checks the bearer token as the node would, and answers the
-// way the node would when it is missing or refused.
+// authorize checks the bearer token as the node would (the same
+// sipauth.Bearer step), and answers the way the node would when it is
+// missing or refused.
 func (p *Proxy) authorize(ctx context.Context, req *sip.Request) *sip.Response {
 	var values []string
 	for _, h := range req.Headers() {
-		name := h.Name()
-		if strings.EqualFold(name, "Proxy-Authorization") || strings.EqualFold(name, "Authorization") {
-			if len(h.Value()) > maxAuthValue {
-				return p.refuse(req, "oversized-credentials", p.local(req, 400, "Bad Request: credentials too long"))
-			}
+		if name := h.Name(); strings.EqualFold(name, "Proxy-Authorization") || strings.EqualFold(name, "Authorization") {
 			values = append(values, h.Value())
 		}
 	}
-	ch := p.cfg.Challenge
-	creds, _, err := bearer.CredentialsFor(values, ch.Realm)
-	switch {
-	case err != nil:
-		return p.refuse(req, "malformed-credentials", p.local(req, 400, "Bad Request: malformed credentials"))
-	case len(creds) == 0:
-		return p.refuse(req, "no-credentials", p.challenge(req, ch))
-	case len(creds) > 1:
-		return p.refuse(req, "duplicate-credentials", p.local(req, 400, "Bad Request: duplicate credentials"))
-	}
-	id, err := p.cfg.Validator.ValidateRequest(ctx, creds[0].Token, sipoauth.Request{Device: deviceName(req), FromUser: fromUser(req)})
-	if err == nil {
-		p.log.Debug("edge: token accepted", "user", id.User, "device", deviceName(req), "source", req.Source())
+	v := p.auth.Authenticate(ctx, values, sipoauth.Request{Device: deviceName(req), FromUser: fromUser(req)})
+	if v.Accepted() {
+		p.log.Debug("edge: token accepted", "user", v.Identity.User, "device", deviceName(req), "source", req.Source())
 		return nil
 	}
-	code := sipoauth.ErrorCode(err)
-	reason := reasonOf(err)
-	switch {
-	case code == "":
+	if v.Reason.Class() == sipauth.ClassUnavailable {
 		// Not the token's fault (a key server out of reach): no challenge.
-		p.log.Warn("edge: token could not be checked", "error", err.Error())
-		return p.refuse(req, reason, p.local(req, 503, "Service Unavailable", p.warning("Token validation unavailable"), p.retryAfter()))
-	case code == bearer.InsufficientScope:
-		ch.Error = code
-		return p.refuse(req, reason, p.local(req, 403, "Forbidden", sip.NewHeader("Proxy-Authenticate", ch.String())))
-	case errors.Is(err, sipoauth.ErrBindingMismatch):
-		return p.refuse(req, reason, p.local(req, 403, "Forbidden"))
+		p.log.Warn("edge: token could not be checked", "reason", v.Reason, "error", v.Err)
+		return p.refuse(req, v.Reason, v.Response(req, p.warning("Token validation unavailable")))
 	}
-	ch.Error = code
-	return p.refuse(req, reason, p.challenge(req, ch))
-}
-
-func (p *Proxy) challenge(req *sip.Request, ch bearer.Challenge) *sip.Response {
-	return p.local(req, 407, "Proxy Authentication Required", sip.NewHeader("Proxy-Authenticate", ch.String()))
+	return p.refuse(req, v.Reason, v.Response(req))
 }
 
 // refuse logs a REGISTER answered at the edge; the token is never logged.
-func (p *Proxy) refuse(req *sip.Request, reason string, res *sip.Response) *sip.Response {
+func (p *Proxy) refuse(req *sip.Request, reason sipauth.Reason, res *sip.Response) *sip.Response {
 	p.log.Info("edge: REGISTER answered at the edge", "status", res.StatusCode, "reason", reason,
 		"device", deviceName(req), "source", req.Source())
 	return res
-}
-
-// reasonOf names a validation failure for logs.
-func reasonOf(err error) string {
-	for _, e := range []struct {
-		err  error
-		name string
-	}{
-		{sipoauth.ErrExpired, "expired"}, {sipoauth.ErrRevoked, "revoked"}, {sipoauth.ErrRefreshToken, "refresh-token"},
-		{sipoauth.ErrBindingMismatch, "binding-mismatch"}, {sipoauth.ErrBadSignature, "bad-signature"},
-		{sipoauth.ErrUnknownKey, "unknown-key"}, {sipoauth.ErrInsufficientScope, "insufficient-scope"},
-		{sipoauth.ErrTooLarge, "too-large"}, {sipoauth.ErrNotYetValid, "not-yet-valid"}, {sipoauth.ErrMalformed, "malformed"},
-		{sipoauth.ErrNotAccessToken, "not-access-token"}, {sipoauth.ErrLifetime, "lifetime-too-long"},
-		{sipoauth.ErrUnavailable, "token-check-unavailable"},
-	} {
-		if errors.Is(err, e.err) {
-			return e.name
-		}
-	}
-	return "invalid-token"
 }
 
 // deviceName is the device the REGISTER is for: the Contact's
