@@ -1,6 +1,7 @@
 // Package sipoauth decides whether a SIP OAuth bearer token is good, whose
 // it is, and why not, fast enough for a registrar serving thousands of
-// clients, and offers a small issuer for tests, examples and labs.
+// clients. It validates tokens only; the issuer package mints them for
+// tests, examples and labs.
 //
 // A Validator checks plain JWT access tokens (RFC 9068, typ "JWT" or
 // "at+jwt") and Unified CM's shape: an RS256 JWS whose only claim,

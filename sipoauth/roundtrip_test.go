@@ -12,7 +12,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipoauth/sdk/issuer"
 )
+
+// The issuer shares its revocations with validators through a
+// MemoryRevocation.
+var _ issuer.Revocations = (*MemoryRevocation)(nil)
 
 // The issuer's tokens pass the validator, in both shapes and with every
 // key source, and what the issuer revokes the validator refuses.
@@ -20,7 +26,7 @@ func TestIssuerToValidator(t *testing.T) {
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 		t.Run(alg, func(t *testing.T) {
 			rev := &MemoryRevocation{}
-			iss, err := NewIssuer(IssuerConfig{Issuer: "https://cucm.example.com", Audience: []string{"sip"}, Algorithm: alg, Revocation: rev,
+			iss, err := issuer.New(issuer.Config{Issuer: "https://cucm.example.com", Audience: []string{"sip"}, Algorithm: alg, Revocation: rev,
 				Users: map[string]string{"rado": "pw"}, Clients: map[string]string{"admin": "s3cret"}})
 			if err != nil {
 				t.Fatal(err)
@@ -42,7 +48,7 @@ func TestIssuerToValidator(t *testing.T) {
 			ctx := context.Background()
 			yes, no := true, false
 			for _, nested := range []*bool{&yes, &no} {
-				tok, err := iss.Mint(TokenRequest{User: "rado", Device: "CSFrado", Scopes: []string{"sip:register"}, Nested: nested})
+				tok, err := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado", Scopes: []string{"sip:register"}, Nested: nested})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -74,7 +80,7 @@ func TestIssuerToValidator(t *testing.T) {
 			if _, err := iss.RotateKey(true); err != nil {
 				t.Fatal(err)
 			}
-			tok, _ := iss.Mint(TokenRequest{User: "rado", Scopes: []string{"sip:register"}, Nested: &yes})
+			tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Scopes: []string{"sip:register"}, Nested: &yes})
 			if _, err := v.Validate(ctx, tok); err != nil {
 				t.Fatalf("after rotation: %v", err)
 			}
@@ -101,7 +107,7 @@ func TestIssuerToValidator(t *testing.T) {
 
 // The issuer's PEM public key and StaticKeys work together.
 func TestIssuerPEMToStaticKeys(t *testing.T) {
-	iss, err := NewIssuer(IssuerConfig{})
+	iss, err := issuer.New(issuer.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,11 +117,11 @@ func TestIssuerPEMToStaticKeys(t *testing.T) {
 	}
 	sk, _ := NewStaticKeys(map[string]crypto.PublicKey{iss.KeyID(): keys[0]})
 	v, _ := New(Config{Keys: sk})
-	tok, _ := iss.Mint(TokenRequest{User: "alice"})
+	tok, _ := iss.Mint(issuer.TokenRequest{User: "alice"})
 	if id, err := v.Validate(context.Background(), tok); err != nil || id.User != "alice" {
 		t.Fatalf("%+v, %v", id, err)
 	}
-	expired, _ := iss.Mint(TokenRequest{User: "alice", TTL: -time.Hour})
+	expired, _ := iss.Mint(issuer.TokenRequest{User: "alice", TTL: -time.Hour})
 	if _, err := v.Validate(context.Background(), expired); !errors.Is(err, ErrExpired) {
 		t.Fatalf("expired: %v", err)
 	}
