@@ -131,16 +131,12 @@ func isTimeout(err error) bool {
 // warningText is the short text of the Warning header the client gets for
 // a failure: enough for a client log to point at the hop that failed,
 // without the details, which go to the operator.
+// A certificate problem's text is diag's, which the inspectors read back.
 func warningText(code string) string {
+	if text, ok := diag.EdgeWarningText(code); ok {
+		return text
+	}
 	switch code {
-	case mtlstrust.CodeUnknownCAAtEdge:
-		return "Edge proxy does not trust the registrar certificate"
-	case mtlstrust.CodeUnknownCAAtNode, mtlstrust.CodeBadCertificate, mtlstrust.CodeNotInTable, mtlstrust.CodeNoClientCertificate:
-		return "Registrar refused the edge proxy certificate"
-	case mtlstrust.CodeCertificateExpired:
-		return "Expired certificate between edge proxy and registrar"
-	case mtlstrust.CodeNodeNameMismatch:
-		return "Registrar certificate does not match its name"
 	case mtlstrust.CodeHandshakeUnexplained:
 		return "TLS to the registrar failed"
 	case CodeUpstreamUnreachable:

@@ -64,7 +64,7 @@ const (
 	// CodeNodeRefusedEdgeProxy: an edge proxy's 503 saying the node
 	// refused its certificate (scenario 3; the proxy's log has the exact
 	// cause).
-	CodeNodeRefusedEdgeProxy = "node-refused-edge-proxy"
+	CodeNodeRefusedEdgeProxy = diag.CodeNodeRefusedEdgeProxy
 
 	// Scenario 1 (port mismatch), the codes of client.PortMismatchError.Causes.
 
@@ -76,25 +76,25 @@ const (
 	// of connection.
 	CodeWrongConnectionKind = diag.CodeWrongConnectionKind
 
-	// Scenarios 2 and 3 (TLS between edge proxy and node), the codes of
-	// mtlstrust.Diagnose.
+	// Scenarios 2 and 3 (TLS between edge proxy and node), diag's, the
+	// codes of mtlstrust.Diagnose too.
 
 	// CodeUnknownCAAtEdge: the edge proxy does not trust the node's signer (scenario 2).
-	CodeUnknownCAAtEdge = "unknown-ca-at-edge-proxy"
+	CodeUnknownCAAtEdge = diag.CodeUnknownCAAtEdge
 	// CodeUnknownCAAtNode: the node does not trust the edge proxy's signer (scenario 3).
-	CodeUnknownCAAtNode = "unknown-ca-at-node"
+	CodeUnknownCAAtNode = diag.CodeUnknownCAAtNode
 	// CodeUnknownCAAtClient: a soft client does not trust the node's signer.
-	CodeUnknownCAAtClient = "unknown-ca-at-client"
+	CodeUnknownCAAtClient = diag.CodeUnknownCAAtClient
 	// CodeNotInTable: the edge proxy's names are not in the edge-proxy table (scenario 3).
-	CodeNotInTable = "not-in-edge-proxy-table"
+	CodeNotInTable = diag.CodeNotInTable
 	// CodeBadCertificate: a bad_certificate alert (scenario 2 or 3 by side).
-	CodeBadCertificate = "bad-certificate"
+	CodeBadCertificate = diag.CodeBadCertificate
 	// CodeCertificateExpired: a certificate expired or not yet valid.
-	CodeCertificateExpired = "certificate-expired"
+	CodeCertificateExpired = diag.CodeCertificateExpired
 	// CodeNoClientCertificate: the MRA OAuth port reached without a client certificate.
-	CodeNoClientCertificate = "no-client-certificate"
+	CodeNoClientCertificate = diag.CodeNoClientCertificate
 	// CodeNodeNameMismatch: the node's certificate lacks the name dialed.
-	CodeNodeNameMismatch = "node-name-mismatch"
+	CodeNodeNameMismatch = diag.CodeNodeNameMismatch
 	// CodeHandshakeFailed: a TLS failure none of the above explains.
-	CodeHandshakeFailed = "handshake-failed"
+	CodeHandshakeFailed = diag.CodeHandshakeFailed
 )

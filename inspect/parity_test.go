@@ -16,6 +16,7 @@ import (
 
 	"github.com/sipoauth/sdk/client"
 	"github.com/sipoauth/sdk/cnfxml"
+	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/mtlstrust"
 )
@@ -46,7 +47,7 @@ func TestPortMismatchParity(t *testing.T) {
 // TestDiagnoseCodes: the codes are mtlstrust's.
 func TestDiagnoseCodes(t *testing.T) {
 	got := []string{CodeUnknownCAAtEdge, CodeUnknownCAAtNode, CodeUnknownCAAtClient, CodeNotInTable, CodeBadCertificate, CodeCertificateExpired,
-		CodeNoClientCertificate, CodeNodeNameMismatch, CodeHandshakeFailed, fixUnknownCAAtClient}
+		CodeNoClientCertificate, CodeNodeNameMismatch, CodeHandshakeFailed, diag.FixUnknownCAAtClient}
 	want := []string{mtlstrust.CodeUnknownCAAtEdge, mtlstrust.CodeUnknownCAAtNode, mtlstrust.CodeUnknownCAAtClient, mtlstrust.CodeNotInTable, mtlstrust.CodeBadCertificate,
 		mtlstrust.CodeCertificateExpired, mtlstrust.CodeNoClientCertificate, mtlstrust.CodeNodeNameMismatch, mtlstrust.CodeHandshakeUnexplained, mtlstrust.FixUnknownCAAtClient}
 	if !reflect.DeepEqual(got, want) {

@@ -340,41 +340,14 @@ func responseChallenges(resp *sipResponse, now time.Time) (*HeaderView, diag.Fin
 	return view, fs
 }
 
-// edgeWarningTexts are the warn-texts of package edge's 503 answers that
-// name a certificate problem on the hop to the node.
-var edgeWarningTexts = map[string]struct {
-	code     string
-	scenario int
-}{
-	"edge proxy does not trust the registrar certificate":  {CodeUnknownCAAtEdge, 2},
-	"registrar refused the edge proxy certificate":         {CodeNodeRefusedEdgeProxy, 3},
-	"expired certificate between edge proxy and registrar": {CodeCertificateExpired, 0},
-	"registrar certificate does not match its name":        {CodeNodeNameMismatch, 0},
-}
-
 // edgeWarnings explains the Warning of an edge proxy's 503: the failed
 // hop to the node, scenario 2 or 3 when it is a certificate problem.
 func edgeWarnings(ws []ucm.Warning) (diag.Findings, int) {
 	for _, w := range ws {
-		quoted := fmt.Sprintf("%s says %q", w.Agent, w.Text)
-		if e, ok := edgeWarningTexts[strings.ToLower(w.Text)]; ok {
-			f := diag.Finding{Code: e.code, Severity: diag.Error, Path: "Warning"}
-			switch e.code {
-			case CodeUnknownCAAtEdge:
-				f.Message = "scenario 2: the edge proxy does not trust the signer of the node's certificate (" + quoted + ")"
-				f.Fix = fixUnknownCAAtEdge
-			case CodeNodeRefusedEdgeProxy:
-				f.Message = "scenario 3: the node refused the edge proxy's certificate (" + quoted + "): its signer is not in the node's tomcat-trust, or none of its names is in the edge-proxy table"
-				f.Fix = "upload the CA that signed the Expressway-C certificate to the node's tomcat-trust, and refresh the Unified CM discovery on Expressway-C so that it pushes its names; the edge proxy's log names the exact cause"
-			case CodeCertificateExpired:
-				f.Message = "a certificate on the hop between the edge proxy and the node is expired (" + quoted + ")"
-				f.Fix = "renew the expired certificate, the node's Tomcat certificate or the Expressway-C's; the edge proxy's log names which"
-			case CodeNodeNameMismatch:
-				f.Message = "the node's certificate does not carry the name the edge proxy dialed (" + quoted + ")"
-				f.Fix = fixNodeNameMismatch
-			}
-			return diag.Findings{f}, e.scenario
+		if d, ok := diag.EdgeWarning(w.Agent, w.Text); ok {
+			return diag.Findings{d.Finding}, d.Scenario
 		}
+		quoted := fmt.Sprintf("%s says %q", w.Agent, w.Text)
 		if containsAny([]byte(strings.ToLower(w.Text)), tlsMarkers) {
 			c := classifyTLS(w.Text, SideEdge)
 			c.Finding.Path = "Warning"

@@ -8,12 +8,12 @@ import (
 	"github.com/sipoauth/sdk/diag"
 )
 
-// TLS alerts the classification knows (RFC 8446 §6).
+// TLS alerts the classification knows (RFC 8446 §6), diag's.
 const (
-	AlertBadCertificate      = 42
-	AlertCertificateExpired  = 45
-	AlertUnknownCA           = 48
-	AlertCertificateRequired = 116
+	AlertBadCertificate      = diag.AlertBadCertificate
+	AlertCertificateExpired  = diag.AlertCertificateExpired
+	AlertUnknownCA           = diag.AlertUnknownCA
+	AlertCertificateRequired = diag.AlertCertificateRequired
 )
 
 // Sides of a TLS error, as Options.Side and TLSView say them.
@@ -21,14 +21,6 @@ const (
 	SideNode   = "node"
 	SideEdge   = "edge"
 	SideClient = "client" // a soft client connecting to the OAuth port, or to an edge proxy
-)
-
-// Fixes shared by the TLS classification and the edge proxy's 503, in the
-// words of mtlstrust.Diagnose.
-const (
-	fixUnknownCAAtEdge   = "upload the CA that signed the node's Tomcat certificate to Expressway-C's trusted CA list"
-	fixNodeNameMismatch  = "connect to a name the Tomcat certificate carries, or reissue it with this name as a SAN"
-	fixUnknownCAAtClient = "add the CA that signed the node's Tomcat certificate to the clients' trust store (Jabber uses the operating system's; distribute it with your device management), or use a Tomcat certificate signed by a CA the clients already trust"
 )
 
 // parseSide returns the side opts.Side names: SideEdge by default.
@@ -56,109 +48,64 @@ func checkTLS(input []byte, opts Options) (Result, error) {
 	return Result{Findings: diag.Findings{c.Finding}, TLS: v}, nil
 }
 
-// tlsClass is the classification of a TLS error text.
+// tlsClass is the classification of a TLS error text: diag's diagnosis,
+// and whether the alert came from the peer.
 type tlsClass struct {
-	diag.Finding
-	Scenario int
-	Alert    int
-	Remote   bool
+	diag.TLSDiagnosis
+	Remote bool
+}
+
+// diagSide is diag's name of a side.
+func diagSide(side string) diag.Side {
+	switch side {
+	case SideNode:
+		return diag.NodeSide
+	case SideClient:
+		return diag.ClientSide
+	}
+	return diag.EdgeSide
 }
 
 // classifyTLS explains a TLS error text the way mtlstrust.Diagnose
-// explains the error value, with the same codes, scenarios and fixes:
-// side is where the text was seen: SideNode (the MRA OAuth port),
-// SideEdge (the edge proxy connecting to it) or SideClient (a soft client
-// connecting to the OAuth port). An alert named in the text counts as
-// received from the peer unless the text says "local error".
+// explains the error value, both in diag's words: side is where the text
+// was seen: SideNode (the MRA OAuth port), SideEdge (the edge proxy
+// connecting to it) or SideClient (a soft client connecting to the OAuth
+// port). An alert named in the text counts as received from the peer
+// unless the text says "local error".
 func classifyTLS(text, side string) tlsClass {
-	node := side == SideNode
+	ds := diagSide(side)
 	lower := strings.ToLower(text)
-	c := tlsClass{Finding: diag.Finding{Severity: diag.Error, Path: "tls"}}
-	set := func(code string, scenario, alert int, msg, fix string) tlsClass {
-		c.Code, c.Scenario, c.Alert, c.Message, c.Fix = code, scenario, alert, msg, fix
-		return c
-	}
 	alert := alertIn(lower)
 	remote := alert != 0 && !strings.Contains(lower, "local error")
-	c.Remote = remote
-	peerScenario, ownScenario := 2, 3 // seen on the edge proxy
-	switch side {
-	case SideNode:
-		peerScenario, ownScenario = 3, 2
-	case SideClient:
-		peerScenario = 0
-	}
+	local := func(d diag.TLSDiagnosis) tlsClass { return tlsClass{TLSDiagnosis: d} }
 	switch {
 	case strings.Contains(lower, "edge-proxy table"):
-		msg := "the edge proxy's certificate verified, but none of its names is in the edge-proxy table"
+		why := "none of its names is in the edge-proxy table"
 		for _, p := range []string{"no name of the peer certificate", "peer certificate presents no name"} {
 			if i := strings.Index(lower, p); i >= 0 {
-				msg = "the edge proxy's certificate verified, but " + text[i:]
+				why = text[i:]
 				break
 			}
 		}
-		c.Remote = false
-		return set(CodeNotInTable, 3, AlertBadCertificate, msg,
-			"on Expressway-C, refresh the Unified CM discovery so that it pushes its names (Device > Expressway-C), or add the certificate's CN or SAN to the table")
-	case strings.Contains(lower, "signed by unknown authority") && node:
-		c.Remote = false
-		return set(CodeUnknownCAAtNode, 3, AlertUnknownCA,
-			"the node does not trust the signer of the edge proxy's certificate"+candidate(text),
-			"upload the CA that signed the Expressway-C certificate to the node's tomcat-trust; it is reloaded without a restart")
-	case strings.Contains(lower, "signed by unknown authority") && side == SideClient:
-		c.Remote = false
-		return set(CodeUnknownCAAtClient, 0, AlertUnknownCA,
-			"the client does not trust the signer of the node's certificate"+candidate(text), fixUnknownCAAtClient)
+		return local(diag.TLSNotInTable(why))
 	case strings.Contains(lower, "signed by unknown authority"):
-		c.Remote = false
-		return set(CodeUnknownCAAtEdge, 2, AlertUnknownCA,
-			"the edge proxy does not trust the signer of the node's certificate"+candidate(text),
-			fixUnknownCAAtEdge)
+		return local(diag.TLSUnknownCA(ds, candidate(text)))
 	case strings.Contains(lower, "certificate has expired or is not yet valid"):
-		who := "the edge proxy's"
-		if !node {
-			who = "the node's"
-		}
 		detail := ""
 		if i := strings.Index(lower, "not yet valid: "); i >= 0 {
 			detail = text[i+len("not yet valid: "):]
 		}
-		c.Remote = false
-		return set(CodeCertificateExpired, peerScenario, AlertCertificateExpired,
-			who+" certificate is expired or not yet valid: "+detail,
-			"renew the certificate; the node serves a renewed Tomcat certificate on the next handshake")
+		return local(diag.TLSExpired(ds, detail))
 	case isHostnameError(lower):
-		host, names := hostnameParts(text)
-		c.Remote = false
-		return set(CodeNodeNameMismatch, 0, AlertBadCertificate,
-			"the node's certificate is not valid for "+host+" (it names "+names+")", fixNodeNameMismatch)
-	case remote && alert == AlertUnknownCA && !node:
-		return set(CodeUnknownCAAtNode, 3, alert,
-			"the node refused the edge proxy's certificate: unknown certificate authority",
-			"upload the CA that signed the Expressway-C certificate to the node's tomcat-trust")
-	case remote && alert == AlertUnknownCA:
-		return set(CodeUnknownCAAtEdge, 2, alert,
-			"the edge proxy refused the node's certificate: unknown certificate authority",
-			fixUnknownCAAtEdge)
-	case remote && alert == AlertBadCertificate && node:
-		return set(CodeBadCertificate, 2, alert,
-			"the edge proxy refused the node's certificate (bad certificate): it does not trust its signer, or the name it dialed is not in it",
-			"upload the CA that signed the node's Tomcat certificate to Expressway-C's trusted CA list, and check the certificate's names")
-	case remote && alert == AlertBadCertificate:
-		return set(CodeBadCertificate, 3, alert,
-			"the node refused the edge proxy's certificate (bad certificate): its signer is not trusted or its names are not in the edge-proxy table",
-			"check the node's tomcat-trust for the Expressway-C CA, and refresh the Expressway-C's Unified CM discovery")
-	case remote && alert == AlertCertificateExpired:
-		return set(CodeCertificateExpired, ownScenario, alert,
-			"the peer refused our certificate as expired",
-			"renew the certificate")
-	case remote && alert == AlertCertificateRequired,
-		node && strings.Contains(lower, "didn't provide a certificate"):
-		return set(CodeNoClientCertificate, 3, AlertCertificateRequired,
-			"the MRA OAuth port requires a client certificate and none was presented",
-			"only edge proxies connect to the MRA OAuth port (5091), with their certificate; clients with a token use the OAuth port (5090)")
+		return local(diag.TLSNameMismatch(hostnameParts(text)))
 	}
-	return set(CodeHandshakeFailed, 0, alert, "TLS handshake failed: "+text, "")
+	if d, ok := diag.TLSAlert(ds, alert); ok && remote {
+		return tlsClass{d, remote}
+	}
+	if ds == diag.NodeSide && strings.Contains(lower, "didn't provide a certificate") {
+		return tlsClass{diag.TLSNoClientCertificate(), remote}
+	}
+	return tlsClass{diag.TLSUnexplained(alert, text), remote}
 }
 
 // candidate names the candidate authority of an unknown-authority error
@@ -171,7 +118,7 @@ func candidate(text string) string {
 	}
 	rest := text[i+len(p):]
 	if j := strings.IndexByte(rest, '"'); j >= 0 {
-		return " (the candidate signer " + rest[:j] + " did not verify it)"
+		return "the candidate signer " + rest[:j] + " did not verify it"
 	}
 	return ""
 }
