@@ -139,7 +139,7 @@
 //
 // With -store redis://host:port/db several nodes share their bindings,
 // and token revocations (keys sipoauth:revoked:jti:<id> and
-// sipoauth:revoked:user:<user>, see registrar.RedisRevocation) are read
+// sipoauth:revoked:user:<user>, see package redisstore) are read
 // from the same Redis. -metrics serves Prometheus metrics on /metrics:
 // sipoauth_registrations_total by outcome, sipoauth_auth_failures_total by
 // reason, latency histograms, and sipoauth_bindings with the memory store.

@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testredis"
-	"github.com/sipoauth/sdk/registrar"
+	"github.com/sipoauth/sdk/redisstore"
 )
 
 // startRedis runs a throwaway redis-server, without persistence, until
@@ -54,14 +54,14 @@ func TestRedisStore(t *testing.T) {
 		t.Fatalf("TTL %v, %v", ttl, err)
 	}
 	// Another node reading the same Redis sees the binding.
-	bs, err := registrar.NewRedisStore(rdb, "").Lookup(ctx, "rado")
+	bs, err := redisstore.NewBindings(rdb, "").Lookup(ctx, "rado")
 	if err != nil || len(bs) != 1 || bs[0].Device != "CSFrado" || bs[0].User != "rado" || !strings.Contains(bs[0].Contact, "sip:rado@127.0.0.1") {
 		t.Fatalf("bindings %+v, %v", bs, err)
 	}
 
 	// A revocation written to Redis by another node takes effect here,
 	// even for a token already validated (and cached).
-	if err := registrar.NewRedisRevocation(rdb, "").RevokeToken(ctx, "tok-1", time.Now().Add(time.Hour)); err != nil {
+	if err := redisstore.NewRevocations(rdb, "").RevokeToken(ctx, "tok-1", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	again := c.register("CSFrado", "rado")
