@@ -5,6 +5,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sipoauth/sdk/internal/sipstream"
 )
 
 // failure is why a framer stopped passing a message on.
@@ -460,7 +462,7 @@ func (f *framer) judge() bool {
 	case hCSeq:
 		return validCSeq(f.buf[f.grpOff:])
 	case hContentLength:
-		v, ok := parseContentLength(f.buf[f.grpOff:])
+		v, ok := sipstream.ParseContentLength(f.buf[f.grpOff:])
 		if !ok || (f.cl >= 0 && v != f.cl) {
 			return false
 		}
@@ -530,34 +532,6 @@ func (f *framer) reset() {
 	f.pending = false
 	f.cl = -1
 	f.buf = f.buf[:0]
-}
-
-// parseContentLength reads the value of a Content-Length group (its lines
-// with CRLF): digits between optional whitespace, folding included.
-func parseContentLength(g []byte) (int64, bool) {
-	c := bytes.IndexByte(g, ':')
-	if c < 0 {
-		return 0, false
-	}
-	var v int64
-	digits, done := 0, false
-	for _, b := range g[c+1:] {
-		switch {
-		case b == ' ' || b == '\t' || b == '\r' || b == '\n':
-			if digits > 0 {
-				done = true
-			}
-		case b >= '0' && b <= '9' && !done:
-			digits++
-			v = v*10 + int64(b-'0')
-			if v > 1<<31 {
-				return 0, false // sipgo reads it as a uint32; far over any limit anyway
-			}
-		default:
-			return 0, false
-		}
-	}
-	return v, digits > 0
 }
 
 // validCSeq reports whether a CSeq group (its lines with CRLF) has a value
