@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/internal/ucmtoken"
 )
 
 // Shapes and uses of a token, as TokenView says them.
@@ -62,7 +63,7 @@ func inspectToken(token string, now time.Time) (*TokenView, diag.Findings) {
 
 	if len(parts) == 5 {
 		v.Shape = ShapeJWE
-		if isRefreshWord(headerTyp) {
+		if ucmtoken.IsRefreshMarker(headerTyp) {
 			v.Use = UseRefresh
 			add(CodeTokenRefresh, diag.Error, "header.typ", refreshMessage("typ", headerTyp), refreshFix)
 		}
@@ -91,16 +92,17 @@ func inspectToken(token string, now time.Time) (*TokenView, diag.Findings) {
 		v.Claims = claims
 	}
 
-	// A refresh token, by sipoauth's rules: Unified CM's ctyp "refresh",
-	// or a token_type or typ claim, or the header's typ, saying refresh.
-	for _, name := range []string{"ctyp", "token_type", "typ"} {
-		if w, _ := claims[name].(string); isRefreshWord(w) {
+	// A refresh token, by the validator's rule (ucmtoken's): Unified CM's
+	// ctyp "refresh", or a token_type or typ claim, or the header's typ,
+	// saying refresh.
+	for _, name := range []string{ucmtoken.ClaimCType, ucmtoken.ClaimTokenType, ucmtoken.ClaimType} {
+		if w, _ := claims[name].(string); ucmtoken.IsRefreshMarker(w) {
 			v.Use = UseRefresh
 			add(CodeTokenRefresh, diag.Error, "claims."+name, refreshMessage(name, w), refreshFix)
 			break
 		}
 	}
-	if v.Use == UseAccess && isRefreshWord(headerTyp) {
+	if v.Use == UseAccess && ucmtoken.IsRefreshMarker(headerTyp) {
 		v.Use = UseRefresh
 		add(CodeTokenRefresh, diag.Error, "header.typ", refreshMessage("typ", headerTyp), refreshFix)
 	}
@@ -216,12 +218,6 @@ func scopeOf(claims map[string]any) string {
 		}
 	}
 	return ""
-}
-
-// isRefreshWord mirrors sipoauth's recognition of refresh tokens.
-func isRefreshWord(s string) bool {
-	s = strings.ToLower(s)
-	return s == "refresh" || s == "refresh_token" || s == "rt+jwt"
 }
 
 func refreshMessage(name, value string) string {

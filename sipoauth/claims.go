@@ -7,7 +7,7 @@ import "github.com/sipoauth/sdk/internal/ucmtoken"
 const (
 	ClaimPrivate   = ucmtoken.ClaimPrivate // Unified CM: the only claim of the outer JWS, holding the JWE
 	ClaimCType     = ucmtoken.ClaimCType   // Unified CM: "refresh" on a refresh token
-	ClaimTokenType = "token_type"
+	ClaimTokenType = ucmtoken.ClaimTokenType
 )
 
 // ClaimNames says where a token keeps what the Identity reports.

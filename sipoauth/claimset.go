@@ -171,12 +171,7 @@ func (c *claimSet) refresh() bool {
 	if len(c.Typ) > 0 && c.Typ[0] == '"' {
 		json.Unmarshal(c.Typ, &typ)
 	}
-	return isRefreshWord(c.CType) || isRefreshWord(c.TokenType) || isRefreshWord(typ)
-}
-
-func isRefreshWord(s string) bool {
-	s = strings.ToLower(s)
-	return s == ucmtoken.RefreshCType || s == "refresh_token" || s == "rt+jwt"
+	return ucmtoken.IsRefreshMarker(c.CType) || ucmtoken.IsRefreshMarker(c.TokenType) || ucmtoken.IsRefreshMarker(typ)
 }
 
 // numericDate is a NumericDate claim (RFC 7519 §2), and whether it was

@@ -453,7 +453,7 @@ func (v *Validator) keyFor(ctx context.Context, h header, claims *claimSet, st *
 	if h.Refused != "" {
 		return nil, nil, fmt.Errorf("%w: header %q not accepted", ErrMalformed, h.Refused)
 	}
-	if claims.refresh() || (h.HasTyp && isRefreshWord(h.Typ)) {
+	if claims.refresh() || (h.HasTyp && ucmtoken.IsRefreshMarker(h.Typ)) {
 		return nil, nil, ErrRefreshToken
 	}
 	if h.HasTyp {

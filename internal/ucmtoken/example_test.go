@@ -15,3 +15,16 @@ func Example() {
 	// nested access token: alg RS256, typ JWT, claim "private": JWE alg dir, enc A128CBC-HS256
 	// refresh token: typ JWT, ctyp "refresh"
 }
+
+// The refresh markers: Unified CM's ctyp, and the words other issuers use.
+func ExampleIsRefreshMarker() {
+	for _, w := range []string{"refresh", "Refresh_Token", "rt+jwt", "JWT", "user"} {
+		fmt.Println(w, ucmtoken.IsRefreshMarker(w))
+	}
+	// Output:
+	// refresh true
+	// Refresh_Token true
+	// rt+jwt true
+	// JWT false
+	// user false
+}

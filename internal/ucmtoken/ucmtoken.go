@@ -1,5 +1,7 @@
 package ucmtoken
 
+import "strings"
+
 // The nested access token: an RS256 JWS of typ "JWT" whose only claim,
 // ClaimPrivate, is a compact JWE (alg "dir", enc "A128CBC-HS256") of the
 // real claims.
@@ -17,3 +19,19 @@ const (
 	ClaimCType   = "ctyp"
 	RefreshCType = "refresh"
 )
+
+// Other authorization servers mark a refresh token in ClaimTokenType or in
+// ClaimType, a claim or the JOSE header's parameter.
+const (
+	ClaimTokenType = "token_type"
+	ClaimType      = "typ"
+)
+
+// IsRefreshMarker reports whether the value of ClaimCType, ClaimTokenType
+// or ClaimType marks a refresh token: RefreshCType, "refresh_token" or
+// "rt+jwt", in any case. The validator refuses such a token as a SIP
+// credential and the inspectors name it, by this one rule.
+func IsRefreshMarker(s string) bool {
+	s = strings.ToLower(s)
+	return s == RefreshCType || s == "refresh_token" || s == "rt+jwt"
+}
