@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/ucm"
 )
 
 const (
@@ -642,7 +643,7 @@ func (a *analyzer) response(line int, m *message) {
 		a.report(CodeRegistered, CodeRegistered, diag.Info, line, msg, "")
 	case m.status == 401 || m.status == 407:
 		a.challenged(line, m, what, status, known && req.token)
-	case m.status == 403 && strings.Contains(strings.ToLower(m.warning), "port mismatch"):
+	case m.status == 403 && isPortMismatch(m.warning):
 		a.portMismatch(line, m, what)
 	default:
 		msg := what + " refused: " + status
@@ -700,10 +701,21 @@ func (a *analyzer) challenged(line int, m *message, what, status string, tokenSe
 	a.challenges[m.callID] = challenge{line: line, cseq: m.cseq, status: m.status, reason: m.reason, header: m.chName, value: m.challenge}
 }
 
+// portMismatchLower is the port mismatch's text as a lower-case log line
+// carries it.
+var portMismatchLower = strings.ToLower(ucm.PortMismatchText)
+
+// isPortMismatch reports whether a Warning value from a log is the port
+// mismatch: read by ucm, or, for a line cut short or run together with the
+// next, its text anywhere in it.
+func isPortMismatch(warning string) bool {
+	return ucm.IsPortMismatch(warning) || strings.Contains(strings.ToLower(warning), portMismatchLower)
+}
+
 // portMismatch reports troubleshooting scenario 1.
 func (a *analyzer) portMismatch(line int, m *message, what string) {
-	node := ""
-	if _, rest := nextField([]byte(m.warning)); len(rest) > 0 {
+	node, ok := ucm.PortMismatchNode(m.warning)
+	if _, rest := nextField([]byte(m.warning)); !ok && len(rest) > 0 {
 		f, _ := nextField(rest)
 		node = string(f)
 	}
