@@ -5,8 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/sipoauth/sdk/prommetrics"
-	"github.com/sipoauth/sdk/sipauth"
 	"io"
 	"log/slog"
 	"math"
@@ -31,7 +29,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/sipoauth/sdk/bearer"
-	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/redisstore"
 	"github.com/sipoauth/sdk/registrar"
@@ -191,9 +188,9 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 			return nil
 		})
 	}
-	var table *edgetable.File
+	var table *mtlstrust.FileTable
 	if s.EdgeTable != "" {
-		if table, err = edgetable.OpenFile(s.EdgeTable); err != nil {
+		if table, err = mtlstrust.OpenFileTable(s.EdgeTable); err != nil {
 			return nil, badSetting("edge-table", "%v", err)
 		}
 		r.watchFile(wctx, interval, "-edge-table", s.EdgeTable, table.Reload)
@@ -292,11 +289,11 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	r.watchFile(wctx, interval, "-devices", s.Devices, devices.Reload)
 
 	var promReg *prometheus.Registry
-	var metrics *prommetrics.Registrar
+	var metrics *registrar.Metrics
 	if s.Metrics != "" {
 		promReg = prometheus.NewRegistry()
 		promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		if metrics, err = prommetrics.NewRegistrar(promReg, store); err != nil {
+		if metrics, err = registrar.NewMetrics(promReg, store); err != nil {
 			return nil, err
 		}
 	}
@@ -370,7 +367,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	if s.Edge != "" {
 		// An edge proxy carries its clients on a few connections: the
 		// per-source cap holds, as anyone may connect before the handshake.
-		if err := tlsListener("edge", s.Edge, registrar.RoleEdge, mtlstrust.EdgeServerConfig(cert, trust, edgetable.Authorize(table)), limits); err != nil {
+		if err := tlsListener("edge", s.Edge, registrar.RoleEdge, mtlstrust.EdgeServerConfig(cert, trust, mtlstrust.AuthorizeTable(table)), limits); err != nil {
 			return nil, err
 		}
 	}
@@ -413,9 +410,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		PlaintextForLoadTests:               s.PlaintextForLoadTests != "",
 		InsecureLegacyWithoutAuthentication: s.LegacyUnauthenticated,
 		Logger:                              log,
-	}
-	if metrics != nil {
-		cfg.Observer = metrics
+		Metrics:                             metrics,
 	}
 	if s.Legacy != "" && !s.LegacyUnauthenticated {
 		// Devices without OAuth authenticate with the digest secret of
@@ -425,13 +420,13 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	if table != nil {
 		// Asked again on every edge REGISTER: a proxy removed from the
 		// table stops registering on the connections it holds.
-		cfg.EdgeAuthorizer = edgetable.Authorize(table)
+		cfg.EdgeAuthorizer = mtlstrust.AuthorizeTable(table)
 	}
 	if s.InsecureAnyAudience {
 		log.Warn("-insecure-any-audience: tokens of the issuers are accepted whatever their audience and scope, ID tokens for other applications among them")
 	}
 	if s.RFC8898 {
-		cfg.Mode = sipauth.RFC8898Mode
+		cfg.Mode = registrar.RFC8898Mode
 		cfg.Challenge = bearer.Challenge{Realm: s.Realm, AuthzServer: s.AuthzServer}
 	}
 	reg, err := registrar.New(cfg)
@@ -463,7 +458,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 
 	// HTTP: the edge-proxy table API and the metrics.
 	if s.TableAPI != "" {
-		h := edgetable.NewHandler(table, map[string]string{s.TableUser: s.TablePassword})
+		h := mtlstrust.NewTableHandler(table, map[string]string{s.TableUser: s.TablePassword})
 		h.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelError)
 		tcfg := mtlstrust.OAuthServerConfig(cert)
 		tcfg.NextProtos = []string{"http/1.1"}
