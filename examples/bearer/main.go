@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/ucm"
 )
 
 func main() {
@@ -40,7 +41,7 @@ type registrar struct {
 func (r *registrar) handle(values []string) (status string, headers []string) {
 	creds, _, err := bearer.CredentialsFor(values, r.challenge.Realm)
 	if err != nil {
-		return "400 Bad Request", []string{"Warning: 399 registrar \"" + err.Error() + "\""}
+		return "400 Bad Request", []string{"Warning: " + ucm.Warning{Code: ucm.WarnCode, Agent: "registrar", Text: err.Error()}.String()}
 	}
 	if len(creds) == 0 {
 		return r.status, []string{r.authz + ": " + r.challenge.String()}

@@ -29,6 +29,7 @@ import (
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/client"
 	"github.com/sipoauth/sdk/cnfxml"
+	"github.com/sipoauth/sdk/ucm"
 )
 
 func main() {
@@ -206,7 +207,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func newreg(reg client.Registration) string {
 	if reg.NewRegistration {
-		return " (x-cisco-newreg)"
+		return " (" + ucm.NewRegParam + ")"
 	}
 	return ""
 }

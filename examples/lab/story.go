@@ -15,6 +15,7 @@ import (
 	"github.com/sipoauth/sdk/edge"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
+	"github.com/sipoauth/sdk/ucm"
 )
 
 // story runs the steps in order; each records its checks on tl.
@@ -193,7 +194,7 @@ func (l *lab) onPremises(ctx context.Context, tl *timeline) (*client.Client, err
 		"the retry carries Proxy-Authorization: Bearer token=\"…\" with CSeq+1 and a new branch")
 	tl.check(reg.Status == 200 && reg.Expires == 120*time.Second && reg.Requested == 3600*time.Second,
 		"200 OK: the node grants 120 s of the 3600 asked")
-	tl.check(reg.NewRegistration, "the contact comes back marked ;x-cisco-newreg")
+	tl.check(reg.NewRegistration, "the contact comes back marked ;"+ucm.NewRegParam)
 	b, _ := l.node.store.Lookup(ctx, "rado")
 	tl.check(len(b) == 1 && b[0].Device == "CSFrado" && b[0].User == "rado", "the node holds one binding of rado on CSFrado")
 	return c, nil
@@ -259,9 +260,9 @@ func (l *lab) portMismatch(ctx context.Context, tl *timeline) error {
 	if !tl.check(errors.As(err, &pm), "the client reports a port mismatch (%v)", err) {
 		return nil
 	}
-	tl.check(reg.Status == 403 && pm.RetryAfter == 35*time.Second &&
-		pm.Warning == `399 `+nodeLabel+` "SIP OAuth Registration port Mismatch"`,
-		`403 Forbidden, Retry-After: 35, Warning: 399 %s "SIP OAuth Registration port Mismatch"`, nodeLabel)
+	want := ucm.PortMismatchWarning(nodeLabel).String()
+	tl.check(reg.Status == 403 && pm.RetryAfter == ucm.PortMismatchRetryAfter && pm.Warning == want,
+		"403 Forbidden, Retry-After: %d, Warning: %s", int(ucm.PortMismatchRetryAfter/time.Second), want)
 	explain(tl, pm.Causes())
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/siplimit"
+	"github.com/sipoauth/sdk/ucm"
 )
 
 // settings is the registrar's configuration. The JSON names are the flag
@@ -245,7 +246,7 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 
 	fs.StringVar(&s.OAuth, "oauth", s.OAuth, "`address` of the OAuth port: TLS, server certificate only, clients send a bearer token (empty: off)")
 	fs.StringVar(&s.Edge, "edge", s.Edge, "`address` of the edge port: mutual TLS from edge proxies listed in -edge-table (empty: off)")
-	fs.StringVar(&s.Legacy, "legacy", s.Legacy, "`address` of the legacy port, plain TCP and UDP (e.g. 0.0.0.0:5060): OAuth devices get 403 \"SIP OAuth Registration port Mismatch\"")
+	fs.StringVar(&s.Legacy, "legacy", s.Legacy, "`address` of the legacy port, plain TCP and UDP (e.g. 0.0.0.0:5060): OAuth devices get 403 \""+ucm.PortMismatchText+"\"")
 	fs.StringVar(&s.DigestRealm, "digest-realm", s.DigestRealm, "`realm` of the SIP Digest challenge on -legacy, where devices without OAuth authenticate with the digest secret of their -devices entry")
 	fs.BoolVar(&s.LegacyUnauthenticated, "legacy-unauthenticated", s.LegacyUnauthenticated, "let devices without OAuth register on -legacy with no authentication at all, instead of SIP Digest (labs only)")
 	fs.StringVar(&s.PlaintextForLoadTests, "plaintext-for-load-tests", s.PlaintextForLoadTests, "`address` where OAuth registrations are taken over plain TCP and UDP, for load tools without TLS; tokens travel in clear, NEVER in production")
