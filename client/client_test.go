@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/sipoauth/sdk/sipauth"
 	"io"
 	"log/slog"
 	"net"
@@ -23,7 +24,6 @@ import (
 	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/issuer"
-	"github.com/sipoauth/sdk/registrar"
 )
 
 // contactRE is the Contact Jabber sends, on the connection's local address.
@@ -160,7 +160,7 @@ func TestFullFlow(t *testing.T) {
 // WWW-Authenticate; the client answers Authorization: Bearer <token>.
 func TestRFC8898(t *testing.T) {
 	ch := bearer.Challenge{Realm: "sip.example.com", Scope: "sip:register", AuthzServer: "https://cucm.example.com/oauth"}
-	l := newLab(t, labOptions{mode: registrar.RFC8898Mode, challenge: ch})
+	l := newLab(t, labOptions{mode: sipauth.RFC8898Mode, challenge: ch})
 	tok := l.mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	c := newClient(t, client.Config{
 		DeviceName: "CSFrado", Device: deviceFile(t, l.addr), TLSConfig: l.tlsConfig(),

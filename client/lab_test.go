@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/tls"
+	"github.com/sipoauth/sdk/sipauth"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -42,7 +43,7 @@ const nodeName = "UCM2-PUB"
 
 // labOptions shape a lab.
 type labOptions struct {
-	mode        registrar.ChallengeMode
+	mode        sipauth.ChallengeMode
 	challenge   bearer.Challenge
 	maxExpires  time.Duration
 	minExpires  time.Duration

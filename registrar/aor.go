@@ -3,6 +3,7 @@ package registrar
 import (
 	"context"
 	"errors"
+	"github.com/sipoauth/sdk/sipauth"
 	"net/url"
 	"slices"
 	"strings"
@@ -116,7 +117,7 @@ func (s AORCheck) Handle(_ context.Context, r *Request) *sip.Response {
 	if s.Allowed(r.AOR, r.Identity.User, r.Device) {
 		return nil
 	}
-	r.Reason = "aor-not-allowed"
+	r.Reason = sipauth.AORNotAllowed
 	return respond(r, 403, "Forbidden: address of record not allowed for this device")
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"github.com/sipoauth/sdk/sipauth"
 	"slices"
 	"strings"
 	"sync"
@@ -108,26 +109,6 @@ type DigestAuth struct {
 	counts *nonceCounts
 }
 
-// Reasons a DigestAuth records in Request.Reason.
-const (
-	reasonDigestOAuthDevice = "digest-oauth-device" // 403: Digest is refused for OAuth devices
-	reasonDigestNoSecret    = "digest-no-secret"    // 403: the device has no usable secret
-	reasonDigestConfig      = "digest-config"       // 500: the DigestAuth is misconfigured
-	reasonNoCredentials     = "no-credentials"      // 401: first challenge
-	reasonMalformed         = "malformed-credentials"
-	reasonDuplicate         = "duplicate-credentials"
-	reasonDigestURI         = "digest-uri"       // 400: uri is not the Request-URI
-	reasonDigestRealm       = "digest-realm"     // 401: credentials for another realm
-	reasonDigestUser        = "digest-user"      // 401: not the device's digest user
-	reasonDigestAlgorithm   = "digest-algorithm" // 401: an algorithm not offered
-	reasonDigestQOP         = "digest-qop"       // 401: no qop, or other than "auth"
-	reasonDigestNonce       = "digest-nonce"     // 401: a nonce not sealed under this key and realm
-	reasonDigestStale       = "digest-stale"     // 401 stale=true: a correct response under an expired nonce
-	reasonDigestReplay      = "digest-replay"    // 401: nc not above the last seen
-	reasonDigestBusy        = "digest-nonces-full"
-	reasonDigestFailed      = "digest-failed" // 401: wrong response
-)
-
 func (a *DigestAuth) init() {
 	a.realm = a.Realm
 	if a.realm == "" {
@@ -193,16 +174,16 @@ func (a *DigestAuth) now() time.Time {
 func (a *DigestAuth) Authenticate(_ context.Context, r *Request) (*sipoauth.Identity, *sip.Response) {
 	a.once.Do(a.init)
 	if a.err != nil {
-		r.Reason = reasonDigestConfig
+		r.Reason = sipauth.DigestConfig
 		return nil, respond(r, 500, "Server Internal Error")
 	}
 	if r.Device.OAuth {
-		r.Reason = reasonDigestOAuthDevice
+		r.Reason = sipauth.DigestOAuthDevice
 		return nil, respond(r, 403, "Forbidden")
 	}
 	secret, ok := digestSecretOf(r.Device)
 	if !ok {
-		r.Reason = reasonDigestNoSecret
+		r.Reason = sipauth.DigestNoSecret
 		return nil, respond(r, 403, "Forbidden")
 	}
 	// The algorithms this device can answer: those configured for which
@@ -214,7 +195,7 @@ func (a *DigestAuth) Authenticate(_ context.Context, r *Request) (*sipoauth.Iden
 		}
 	}
 	if len(algs) == 0 {
-		r.Reason = reasonDigestNoSecret
+		r.Reason = sipauth.DigestNoSecret
 		return nil, respond(r, 403, "Forbidden")
 	}
 	now := a.now()
@@ -224,57 +205,57 @@ func (a *DigestAuth) Authenticate(_ context.Context, r *Request) (*sipoauth.Iden
 	case res != nil:
 		return nil, res
 	case cred == nil && otherRealm:
-		return nil, a.challenge(r, algs, now, false, reasonDigestRealm)
+		return nil, a.challenge(r, algs, now, false, sipauth.DigestRealm)
 	case cred == nil:
-		return nil, a.challenge(r, algs, now, false, reasonNoCredentials)
+		return nil, a.challenge(r, algs, now, false, sipauth.NoCredentials)
 	}
 	switch {
 	case cred.Username == "" || cred.Nonce == "" || cred.URI == "" || cred.Response == "":
-		r.Reason = reasonMalformed
+		r.Reason = sipauth.MalformedCredentials
 		return nil, respond(r, 400, "Bad Request: malformed credentials")
 	case cred.QOP == "":
 		// RFC 2069 credentials: no nc, so no replay protection.
-		return nil, a.challenge(r, algs, now, false, reasonDigestQOP)
+		return nil, a.challenge(r, algs, now, false, sipauth.DigestQOP)
 	case !strings.EqualFold(cred.QOP, "auth"):
-		return nil, a.challenge(r, algs, now, false, reasonDigestQOP)
+		return nil, a.challenge(r, algs, now, false, sipauth.DigestQOP)
 	case cred.Cnonce == "" || cred.Nc < 1:
-		r.Reason = reasonMalformed
+		r.Reason = sipauth.MalformedCredentials
 		return nil, respond(r, 400, "Bad Request: malformed credentials")
 	case cred.Userhash:
 		// Not offered; the username would have to be matched by its hash.
-		return nil, a.challenge(r, algs, now, false, reasonDigestUser)
+		return nil, a.challenge(r, algs, now, false, sipauth.DigestUser)
 	}
 	alg := DigestMD5 // when absent (RFC 7616 §3.4)
 	if cred.Algorithm != "" {
 		alg, ok = digestAlgorithm(cred.Algorithm)
 	}
 	if !ok || !slices.Contains(algs, alg) {
-		return nil, a.challenge(r, algs, now, false, reasonDigestAlgorithm)
+		return nil, a.challenge(r, algs, now, false, sipauth.DigestAlgorithm)
 	}
 	if !sipoauth.SameUser(cred.Username, secret.user) {
-		return nil, a.challenge(r, algs, now, false, reasonDigestUser)
+		return nil, a.challenge(r, algs, now, false, sipauth.DigestUser)
 	}
 	if !sameRequestURI(cred.URI, r.SIP) {
-		r.Reason = reasonDigestURI
+		r.Reason = sipauth.DigestURI
 		return nil, respond(r, 400, "Bad Request: digest uri is not the Request-URI")
 	}
 	n, err := a.codec.open(cred.Nonce, now, a.ttl)
 	if err != nil && !errors.Is(err, errNonceExpired) {
-		return nil, a.challenge(r, algs, now, false, reasonDigestNonce)
+		return nil, a.challenge(r, algs, now, false, sipauth.DigestNonce)
 	}
 	if !a.responseMatches(r, cred, alg, secret) {
-		return nil, a.challenge(r, algs, now, false, reasonDigestFailed)
+		return nil, a.challenge(r, algs, now, false, sipauth.DigestFailed)
 	}
 	if err != nil { // expired, but the response is right: retry without asking the user
-		return nil, a.challenge(r, algs, now, true, reasonDigestStale)
+		return nil, a.challenge(r, algs, now, true, sipauth.DigestStale)
 	}
 	switch a.counts.advance(n.id, uint32(cred.Nc), n.issued.Add(a.ttl).UnixNano(), now.UnixNano()) {
 	case countReplay:
-		return nil, a.challenge(r, algs, now, false, reasonDigestReplay)
+		return nil, a.challenge(r, algs, now, false, sipauth.DigestReplay)
 	case countFull:
-		return nil, a.challenge(r, algs, now, false, reasonDigestBusy)
+		return nil, a.challenge(r, algs, now, false, sipauth.DigestNoncesFull)
 	case countForgotten:
-		return nil, a.challenge(r, algs, now, true, reasonDigestStale)
+		return nil, a.challenge(r, algs, now, true, sipauth.DigestStale)
 	}
 	return &sipoauth.Identity{User: r.Device.Owner}, nil
 }
@@ -289,7 +270,7 @@ func (a *DigestAuth) credentials(r *Request) (found *digest.Credentials, otherRe
 		}
 		c, err := digest.ParseCredentials(v)
 		if err != nil {
-			r.Reason = reasonMalformed
+			r.Reason = sipauth.MalformedCredentials
 			return nil, false, respond(r, 400, "Bad Request: malformed credentials")
 		}
 		if c.Realm != a.realm { // realms compare as strings (RFC 3261 §22.1)
@@ -297,7 +278,7 @@ func (a *DigestAuth) credentials(r *Request) (found *digest.Credentials, otherRe
 			continue
 		}
 		if found != nil {
-			r.Reason = reasonDuplicate
+			r.Reason = sipauth.DuplicateCredentials
 			return nil, false, respond(r, 400, "Bad Request: duplicate credentials")
 		}
 		found = c
@@ -307,7 +288,7 @@ func (a *DigestAuth) credentials(r *Request) (found *digest.Credentials, otherRe
 
 // challenge answers 401 with a fresh nonce, one WWW-Authenticate per
 // algorithm in order, and records why.
-func (a *DigestAuth) challenge(r *Request, algs []string, now time.Time, stale bool, reason string) *sip.Response {
+func (a *DigestAuth) challenge(r *Request, algs []string, now time.Time, stale bool, reason sipauth.Reason) *sip.Response {
 	r.Reason = reason
 	nonce := a.codec.seal(now)
 	hs := make([]sip.Header, 0, len(algs))

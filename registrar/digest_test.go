@@ -108,12 +108,12 @@ func newDigestLab(t *testing.T, portCheck bool) *digestLab {
 		t.Fatal("the default pipeline has no Authenticate step")
 	}
 	reg.Pipeline = pipeline
-	reg.Observe = func(r *Request, _ int, _ time.Duration) {
+	reg.Observer = ObserverFunc(func(r *Request, _ int, _ time.Duration) {
 		d.mu.Lock()
-		d.reasons = append(d.reasons, r.Reason)
+		d.reasons = append(d.reasons, r.Reason.String())
 		d.aor = r.AOR
 		d.mu.Unlock()
-	}
+	})
 
 	go serve(t, reg).ServeTCP(ln)
 	cua, err := sipgo.NewUA(sipgo.WithUserAgent("Cisco-CP8865"))
@@ -495,7 +495,7 @@ func TestDigestCredentials(t *testing.T) {
 			if res != nil {
 				status = res.StatusCode
 			}
-			if status != tc.status || r.Reason != tc.reason {
+			if status != tc.status || r.Reason.String() != tc.reason {
 				t.Fatalf("%d %q, want %d %q\n%v", status, r.Reason, tc.status, tc.reason, res)
 			}
 			if status == 200 && (id == nil || id.User != "rado") {

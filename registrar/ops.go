@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/sipoauth/sdk/sipauth"
 	"io"
 	"net"
 	"os"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 )
 
@@ -122,7 +122,7 @@ func (l *SourceLimiter) Admit(r *Request) *sip.Response {
 	if ok {
 		return nil
 	}
-	r.Reason = "rate-limited"
+	r.Reason = sipauth.RateLimited
 	ra := l.RetryAfter
 	if ra <= 0 {
 		ra = 5
@@ -151,20 +151,6 @@ func (l *SourceLimiter) forgetIdlest(now time.Time) {
 	}
 }
 
-// Metrics are the registrar's Prometheus metrics.
-type Metrics struct {
-	Registrations *prometheus.CounterVec // by outcome: registered, unregistered, challenged, refused, error
-	AuthFailures  *prometheus.CounterVec // by reason: expired, revoked, ...
-	// Unavailable counts the REGISTERs answered 503 because a service the
-	// registrar depends on failed, by reason: token-check-unavailable
-	// (key server, revocation list), store-unavailable,
-	// devices-unavailable. The cause is in the log.
-	Unavailable *prometheus.CounterVec
-	Latency     prometheus.Histogram // seconds per REGISTER
-	Validation  prometheus.Histogram // seconds per token validation
-	Bindings    prometheus.GaugeFunc // active bindings, when the store can count
-}
-
 // Counter is implemented by stores that can count their bindings.
 type Counter interface{ Count() int }
 
@@ -182,78 +168,4 @@ func (m *MemoryStore) Count() int {
 		}
 	}
 	return n
-}
-
-// NewMetrics registers the registrar's metrics on reg. store, if it
-// implements Counter, backs the active-bindings gauge.
-func NewMetrics(reg prometheus.Registerer, store Store) (*Metrics, error) {
-	m := &Metrics{
-		Registrations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sipoauth_registrations_total", Help: "REGISTER requests by outcome.",
-		}, []string{"outcome"}),
-		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sipoauth_auth_failures_total", Help: "Refused or missing credentials by reason.",
-		}, []string{"reason"}),
-		Unavailable: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sipoauth_unavailable_total", Help: "REGISTERs answered 503 because a service the registrar depends on failed, by reason.",
-		}, []string{"reason"}),
-		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "sipoauth_register_seconds", Help: "Time to answer a REGISTER.",
-			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
-		}),
-	}
-	m.Validation = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "sipoauth_token_validation_seconds", Help: "Time to validate a bearer token.",
-		Buckets: prometheus.ExponentialBuckets(0.0000005, 2, 20),
-	})
-	cs := []prometheus.Collector{m.Registrations, m.AuthFailures, m.Unavailable, m.Latency, m.Validation}
-	if c, ok := store.(Counter); ok {
-		m.Bindings = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "sipoauth_bindings", Help: "Active bindings.",
-		}, func() float64 { return float64(c.Count()) })
-		cs = append(cs, m.Bindings)
-	}
-	for _, c := range cs {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
-}
-
-// authReasons are the Reasons that count as authentication failures.
-var authReasons = map[string]bool{
-	"no-credentials": true, "malformed-credentials": true, "duplicate-credentials": true, "expired": true,
-	"revoked": true, "refresh-token": true, "binding-mismatch": true, "bad-signature": true, "unknown-key": true,
-	"insufficient-scope": true, "too-large": true, "not-yet-valid": true, "invalid-token": true, "not-owner": true,
-	"aor-not-allowed": true, "unauthenticated": true, "no-authenticator": true, "edge-not-authorized": true,
-	"no-edge-authorizer": true, "not-access-token": true, "lifetime-too-long": true,
-}
-
-// unavailableReasons are the Reasons of a 503 caused by a failed backend.
-var unavailableReasons = map[string]bool{
-	"token-check-unavailable": true, "store-unavailable": true, "devices-unavailable": true,
-}
-
-// Observe records one REGISTER; use it as Registrar.Observe.
-func (m *Metrics) Observe(r *Request, status int, elapsed time.Duration) {
-	outcome := "refused"
-	switch {
-	case status == 200 && r.Reason == "unregistered":
-		outcome = "unregistered"
-	case status == 200:
-		outcome = "registered"
-	case status == 401 || status == 407:
-		outcome = "challenged"
-	case status >= 500:
-		outcome = "error"
-	}
-	m.Registrations.WithLabelValues(outcome).Inc()
-	switch {
-	case authReasons[r.Reason]:
-		m.AuthFailures.WithLabelValues(r.Reason).Inc()
-	case unavailableReasons[r.Reason]:
-		m.Unavailable.WithLabelValues(r.Reason).Inc()
-	}
-	m.Latency.Observe(elapsed.Seconds())
 }

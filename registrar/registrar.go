@@ -16,6 +16,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/mtlstrust"
+	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/sipoauth"
 	"github.com/sipoauth/sdk/ucm"
 )
@@ -173,8 +174,9 @@ type Request struct {
 	Contacts []*sip.ContactHeader
 	Device   Device
 	Identity *sipoauth.Identity
-	// Reason records why a request was refused, for logs and metrics.
-	Reason string
+	// Reason records why the request was answered as it was, for logs and
+	// metrics.
+	Reason sipauth.Reason
 	// Err is the cause of a refusal that was not the client's fault (a
 	// store or token-check backend that failed), for the log.
 	Err error
@@ -204,7 +206,7 @@ const RetryAfterUnavailable = 5
 
 // unavailable answers a request that could not be served because a
 // backend failed: 503 with Retry-After, the cause kept for the log.
-func unavailable(r *Request, reason string, err error) *sip.Response {
+func unavailable(r *Request, reason sipauth.Reason, err error) *sip.Response {
 	r.Reason, r.Err = reason, err
 	return respond(r, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(RetryAfterUnavailable)))
 }
@@ -228,7 +230,7 @@ type ClusterSwitch struct {
 // Handle implements Step.
 func (s ClusterSwitch) Handle(_ context.Context, r *Request) *sip.Response {
 	if r.Role != RoleLegacy && (s.Enabled == nil || !s.Enabled.Load()) {
-		r.Reason = "oauth-disabled"
+		r.Reason = sipauth.OAuthDisabled
 		return s.Mismatch.response(r)
 	}
 	return nil
@@ -241,10 +243,10 @@ type DeviceLookup struct{ Devices Devices }
 func (s DeviceLookup) Handle(ctx context.Context, r *Request) *sip.Response {
 	d, ok, err := s.Devices.Device(ctx, r.DeviceName)
 	if err != nil {
-		return unavailable(r, "devices-unavailable", err)
+		return unavailable(r, sipauth.DevicesUnavailable, err)
 	}
 	if !ok {
-		r.Reason = "unknown-device"
+		r.Reason = sipauth.UnknownDevice
 		return respond(r, 404, "Not Found")
 	}
 	r.Device = d
@@ -297,24 +299,24 @@ func (s PortCheck) Handle(_ context.Context, r *Request) *sip.Response {
 	}
 	switch {
 	case r.Role != RoleLegacy && !r.Device.OAuth:
-		r.Reason = "profile-without-oauth"
+		r.Reason = sipauth.ProfileWithoutOAuth
 	case r.Role == RoleLegacy && r.Device.OAuth:
-		r.Reason = "oauth-device-on-legacy-port"
+		r.Reason = sipauth.OAuthDeviceOnLegacy
 	case r.Role != RoleLegacy && r.Peer.TLS == nil:
-		r.Reason = "not-tls"
+		r.Reason = sipauth.NotTLS
 	case r.Role == RoleOAuth && len(r.Peer.TLS.PeerCertificates) > 0:
-		r.Reason = "mtls-on-oauth-port"
+		r.Reason = sipauth.MTLSOnOAuthPort
 	case r.Role == RoleOAuth && r.vias > 1:
 		// A proxied REGISTER: edge-proxy traffic belongs on the MRA port.
-		r.Reason = "proxied-on-oauth-port"
+		r.Reason = sipauth.ProxiedOnOAuthPort
 	case r.Role == RoleEdge && len(r.Peer.TLS.VerifiedChains) == 0:
-		r.Reason = "no-edge-certificate"
+		r.Reason = sipauth.NoEdgeCertificate
 	case r.Role == RoleEdge && s.EdgeAuthorizer == nil:
-		r.Reason = "no-edge-authorizer"
+		r.Reason = sipauth.NoEdgeAuthorizer
 		return respond(r, 403, "Forbidden")
 	case r.Role == RoleEdge:
 		if err := mtlstrust.AuthorizeConnection(s.EdgeAuthorizer, r.Peer.TLS); err != nil {
-			r.Reason, r.Err = "edge-not-authorized", err
+			r.Reason, r.Err = sipauth.EdgeNotAuthorized, err
 			return respond(r, 403, "Forbidden")
 		}
 		return nil
@@ -324,121 +326,28 @@ func (s PortCheck) Handle(_ context.Context, r *Request) *sip.Response {
 	return s.Mismatch.response(r)
 }
 
-// ChallengeMode selects the dialect of the bearer challenge.
-type ChallengeMode int
-
-const (
-	// CiscoMode answers 407 with Proxy-Authenticate: Bearer realm="ccmsipline".
-	CiscoMode ChallengeMode = iota
-	// RFC8898Mode answers 401 with WWW-Authenticate: Bearer realm, authz_server, scope.
-	RFC8898Mode
-)
-
 // Authenticator authenticates a REGISTER. It returns the identity, or a
 // final response: a challenge, or a refusal.
 type Authenticator interface {
 	Authenticate(ctx context.Context, r *Request) (*sipoauth.Identity, *sip.Response)
 }
 
-// BearerAuth authenticates with a bearer token (RFC 8898, Cisco's form).
+// BearerAuth is the Authenticator of the OAuth and edge roles: the shared
+// bearer step (sipauth.Bearer) on the request's credentials, for the
+// device it names and its From user. Its Reason and, for a failed check,
+// the validator's error are recorded on the Request.
 type BearerAuth struct {
-	Validator *sipoauth.Validator
-	Mode      ChallengeMode
-	// Challenge is the challenge sent; bearer.CiscoChallenge() in
-	// CiscoMode when zero. Its Error is set on a refused token.
-	Challenge bearer.Challenge
-	// Limit, if set, bounds concurrent validations; beyond it the
-	// registrar answers 503 with Retry-After.
-	Limit chan struct{}
-	// OnValidate, if set, is told how long each token validation took.
-	OnValidate func(time.Duration)
+	*sipauth.Bearer
 }
 
 // Authenticate implements Authenticator.
 func (a BearerAuth) Authenticate(ctx context.Context, r *Request) (*sipoauth.Identity, *sip.Response) {
-	ch := a.Challenge
-	if ch.Realm == "" && a.Mode == CiscoMode {
-		ch = bearer.CiscoChallenge()
+	v := a.Bearer.Authenticate(ctx, r.authValues, sipoauth.Request{Device: r.DeviceName, FromUser: fromUser(r.SIP)})
+	if v.Accepted() {
+		return v.Identity, nil
 	}
-	creds, _, err := bearer.CredentialsFor(r.authValues, ch.Realm)
-	switch {
-	case err != nil:
-		r.Reason = "malformed-credentials"
-		return nil, respond(r, 400, "Bad Request: malformed credentials")
-	case len(creds) == 0:
-		r.Reason = "no-credentials"
-		return nil, a.challenge(r, ch)
-	case len(creds) > 1:
-		r.Reason = "duplicate-credentials"
-		return nil, respond(r, 400, "Bad Request: duplicate credentials")
-	}
-	if a.Limit != nil {
-		select {
-		case a.Limit <- struct{}{}:
-			defer func() { <-a.Limit }()
-		default:
-			r.Reason = "overload"
-			return nil, respond(r, 503, "Service Unavailable", sip.NewHeader("Retry-After", "5"))
-		}
-	}
-	start := time.Now()
-	id, err := a.Validator.ValidateRequest(ctx, creds[0].Token, sipoauth.Request{Device: r.DeviceName, FromUser: fromUser(r.SIP)})
-	if a.OnValidate != nil {
-		a.OnValidate(time.Since(start))
-	}
-	if err == nil {
-		return &id, nil
-	}
-	code := sipoauth.ErrorCode(err)
-	r.Reason = reasonOf(err)
-	switch code {
-	case "":
-		// Not the token's fault: a key server or the revocation list out
-		// of reach, or the request given up on.
-		return nil, unavailable(r, "token-check-unavailable", err)
-	case bearer.InsufficientScope:
-		ch.Error = code
-		return nil, respond(r, 403, "Forbidden", sip.NewHeader(a.challengeHeader(), ch.String()))
-	}
-	if errors.Is(err, sipoauth.ErrBindingMismatch) {
-		return nil, respond(r, 403, "Forbidden")
-	}
-	ch.Error = code
-	return nil, a.challenge(r, ch)
-}
-
-func (a BearerAuth) challengeHeader() string {
-	if a.Mode == RFC8898Mode {
-		return "WWW-Authenticate"
-	}
-	return "Proxy-Authenticate"
-}
-
-func (a BearerAuth) challenge(r *Request, ch bearer.Challenge) *sip.Response {
-	if a.Mode == RFC8898Mode {
-		return respond(r, 401, "Unauthorized", sip.NewHeader("WWW-Authenticate", ch.String()))
-	}
-	return respond(r, 407, "Proxy Authentication Required", sip.NewHeader("Proxy-Authenticate", ch.String()))
-}
-
-// reasonOf names a validation failure for logs and metrics.
-func reasonOf(err error) string {
-	for _, e := range []struct {
-		err  error
-		name string
-	}{
-		{sipoauth.ErrExpired, "expired"}, {sipoauth.ErrRevoked, "revoked"}, {sipoauth.ErrRefreshToken, "refresh-token"},
-		{sipoauth.ErrBindingMismatch, "binding-mismatch"}, {sipoauth.ErrBadSignature, "bad-signature"},
-		{sipoauth.ErrUnknownKey, "unknown-key"}, {sipoauth.ErrInsufficientScope, "insufficient-scope"},
-		{sipoauth.ErrTooLarge, "too-large"}, {sipoauth.ErrNotYetValid, "not-yet-valid"},
-		{sipoauth.ErrNotAccessToken, "not-access-token"}, {sipoauth.ErrLifetime, "lifetime-too-long"},
-		{sipoauth.ErrUnavailable, "token-check-unavailable"},
-	} {
-		if errors.Is(err, e.err) {
-			return e.name
-		}
-	}
-	return "invalid-token"
+	r.Reason, r.Err = v.Reason, v.Err
+	return nil, v.Response(r.SIP)
 }
 
 func fromUser(req *sip.Request) string {
@@ -461,7 +370,7 @@ type Authenticate struct {
 func (s Authenticate) Handle(ctx context.Context, r *Request) *sip.Response {
 	a, ok := s.ByRole[r.Role]
 	if !ok || a == nil {
-		r.Reason = "no-authenticator"
+		r.Reason = sipauth.NoAuthenticator
 		return respond(r, 403, "Forbidden: no authentication on this port")
 	}
 	id, res := a.Authenticate(ctx, r)
@@ -469,7 +378,7 @@ func (s Authenticate) Handle(ctx context.Context, r *Request) *sip.Response {
 		return res
 	}
 	if id == nil {
-		r.Reason = "unauthenticated"
+		r.Reason = sipauth.Unauthenticated
 		return respond(r, 403, "Forbidden")
 	}
 	r.Identity = id
@@ -498,7 +407,7 @@ func (OwnerBinding) Handle(_ context.Context, r *Request) *sip.Response {
 	if r.Identity != nil && sipoauth.SameUser(r.Identity.User, r.Device.Owner) {
 		return nil
 	}
-	r.Reason = "not-owner"
+	r.Reason = sipauth.NotOwner
 	return respond(r, 403, "Forbidden")
 }
 
@@ -509,9 +418,9 @@ type Registrar struct {
 	Ports    Ports
 	PeerInfo PeerInfoFunc
 	Logger   *slog.Logger
-	// Observe, if set, is told the outcome of each REGISTER (metrics),
-	// just before the answer is sent; elapsed is the pipeline's time.
-	Observe func(r *Request, status int, elapsed time.Duration)
+	// Observer, if set, is told the outcome of each REGISTER (metrics),
+	// just before the answer is sent.
+	Observer Observer
 	// Admit, if set, may refuse a request before any work (rate limits);
 	// it returns a response to send instead.
 	Admit func(r *Request) *sip.Response
@@ -522,6 +431,31 @@ type Registrar struct {
 	// not a silence the client's transaction times out on (Timer F,
 	// 32 s). DefaultTimeout when 0.
 	Timeout time.Duration
+}
+
+// Observer is told what the registrar did, for metrics: package
+// prommetrics has one for Prometheus, or plug in your own. It is called
+// from the goroutine that answers, before the answer leaves, and must
+// not block.
+type Observer interface {
+	// ObserveRegister is told the outcome of a REGISTER: the request with
+	// its Reason, the status answered, and the time the registrar took.
+	ObserveRegister(r *Request, status int, elapsed time.Duration)
+}
+
+// ValidationObserver is an Observer that also wants the time of each
+// token validation; New gives it to the bearer step.
+type ValidationObserver interface {
+	Observer
+	ObserveValidation(elapsed time.Duration)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(r *Request, status int, elapsed time.Duration)
+
+// ObserveRegister implements Observer.
+func (f ObserverFunc) ObserveRegister(r *Request, status int, elapsed time.Duration) {
+	f(r, status, elapsed)
 }
 
 // DefaultTimeout is Registrar.Timeout when none is set: well within a
@@ -541,8 +475,8 @@ func (g *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	cancel()
 	// Observed before the answer leaves: a client that has its answer
 	// finds it counted.
-	if g.Observe != nil {
-		g.Observe(r, res.StatusCode, time.Since(start))
+	if g.Observer != nil {
+		g.Observer.ObserveRegister(r, res.StatusCode, time.Since(start))
 	}
 	if err := tx.Respond(res); err != nil && g.Logger != nil {
 		g.Logger.Warn("register: respond", "error", err)
@@ -596,7 +530,7 @@ func (g *Registrar) Serve(ctx context.Context, req *sip.Request, tx sip.ServerTr
 			return res, r
 		}
 	}
-	r.Reason = "internal"
+	r.Reason = sipauth.Internal
 	return respond(r, 500, "Server Internal Error: no step answered"), r
 }
 
@@ -633,16 +567,17 @@ func parse(r *Request, rule AORRule) *sip.Response {
 		case strings.EqualFold(name, "Contact"), strings.EqualFold(name, "m"):
 			c, ok := h.(*sip.ContactHeader)
 			if !ok {
-				r.Reason = "bad-contact"
+				r.Reason = sipauth.BadContact
 				return respond(r, 400, "Bad Request: bad Contact")
 			}
 			r.Contacts = append(r.Contacts, c)
 			continue // bounded when its binding is made
 		case strings.EqualFold(name, "Proxy-Authorization"), strings.EqualFold(name, "Authorization"):
 			r.authValues = append(r.authValues, h.Value())
+			continue // bounded below, as the bearer step bounds them
 		case strings.EqualFold(name, "Expires"):
 			if r.expires != nil {
-				r.Reason = "bad-expires"
+				r.Reason = sipauth.BadExpires
 				return respond(r, 400, "Bad Request: more than one Expires")
 			}
 			r.expires = h
@@ -650,50 +585,54 @@ func parse(r *Request, rule AORRule) *sip.Response {
 			continue
 		}
 		if len(h.Value()) > maxHeaderBytes {
-			r.Reason = "oversized-header"
+			r.Reason = sipauth.OversizedHeader
 			return respond(r, 400, "Bad Request: header "+name+" too long")
 		}
+	}
+	if v, ok := sipauth.CheckSize(r.authValues, 0); !ok {
+		r.Reason = v.Reason
+		return v.Response(req)
 	}
 	// Every answer echoes Via, From, To, Call-ID and CSeq: over UDP, a
 	// request whose echo leaves no room for a challenge or the contacts in
 	// MaxUDPResponse could not learn its outcome, so it changes nothing.
 	// (RFC 3261 §18.1.1 sends such requests over TCP.)
 	if echo > MaxUDPResponse-udpHeadroom {
-		r.Reason = "udp-answer-too-large"
+		r.Reason = sipauth.UDPAnswerTooLarge
 		return respond(r, 513, "Message Too Large")
 	}
 	to := req.To()
 	if to == nil || to.Address.Host == "" {
-		r.Reason = "bad-to"
+		r.Reason = sipauth.BadTo
 		return respond(r, 400, "Bad Request: missing or bad To")
 	}
 	if req.From() == nil {
-		r.Reason = "bad-from"
+		r.Reason = sipauth.BadFrom
 		return respond(r, 400, "Bad Request: missing or bad From")
 	}
 	cseq := req.CSeq()
 	if req.CallID() == nil || cseq == nil {
-		r.Reason = "bad-call-id-or-cseq"
+		r.Reason = sipauth.BadCallIDOrCSeq
 		return respond(r, 400, "Bad Request: missing Call-ID or CSeq")
 	}
 	// RFC 3261 §8.1.1.5: the sequence number is below 2**31, the method
 	// the request's own.
 	if cseq.MethodName != sip.REGISTER || cseq.SeqNo >= 1<<31 {
-		r.Reason = "bad-cseq"
+		r.Reason = sipauth.BadCSeq
 		return respond(r, 400, "Bad Request: bad CSeq")
 	}
 	aor, err := rule.Key(to.Address)
 	switch {
 	case errors.Is(err, ErrDomainNotServed):
-		r.Reason = "domain-not-served"
+		r.Reason = sipauth.DomainNotServed
 		return respond(r, 403, "Forbidden: domain not served here")
 	case err != nil:
-		r.Reason = "bad-to"
+		r.Reason = sipauth.BadTo
 		return respond(r, 400, "Bad Request: bad address of record in To")
 	}
 	r.AOR = aor
 	if len(r.Contacts) > maxContacts {
-		r.Reason = "too-many-contacts"
+		r.Reason = sipauth.TooManyContacts
 		return respond(r, 400, "Bad Request: too many contacts")
 	}
 	if len(r.Contacts) == 0 && r.expires == nil {
@@ -711,7 +650,7 @@ func parse(r *Request, rule AORRule) *sip.Response {
 			}
 			v := strings.Trim(kv.V, `"`)
 			if r.DeviceName != "" && v != r.DeviceName {
-				r.Reason = "several-devices"
+				r.Reason = sipauth.SeveralDevices
 				return respond(r, 400, "Bad Request: contacts name different devices")
 			}
 			r.DeviceName = v
@@ -798,7 +737,7 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 	if h := r.expires; h != nil {
 		n, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
 		if err != nil {
-			r.Reason = "bad-expires"
+			r.Reason = sipauth.BadExpires
 			return respond(r, 400, "Bad Request: bad Expires")
 		}
 		headerExpires = time.Duration(n) * time.Second
@@ -815,7 +754,7 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 	if len(r.Contacts) == 0 {
 		bs, err := s.Store.Lookup(ctx, r.AOR)
 		if err != nil {
-			return unavailable(r, "store-unavailable", err)
+			return unavailable(r, sipauth.StoreUnavailable, err)
 		}
 		return s.ok(r, Result{Bindings: bs}, now, -1)
 	}
@@ -823,7 +762,7 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 	for _, c := range r.Contacts {
 		if c.Address.Wildcard {
 			if len(r.Contacts) != 1 || headerExpires != 0 {
-				r.Reason = "bad-wildcard"
+				r.Reason = sipauth.BadWildcard
 				return respond(r, 400, "Bad Request: Contact * needs Expires: 0 and no other contact")
 			}
 			u.RemoveAll = true
@@ -833,7 +772,7 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 		if v, ok := param(c.Params, "expires"); ok {
 			n, err := strconv.ParseUint(v, 10, 32)
 			if err != nil {
-				r.Reason = "bad-expires"
+				r.Reason = sipauth.BadExpires
 				return respond(r, 400, "Bad Request: bad expires parameter")
 			}
 			exp = time.Duration(n) * time.Second
@@ -842,7 +781,7 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 			exp = def
 		}
 		if exp > 0 && exp < minE {
-			r.Reason = "interval-too-brief"
+			r.Reason = sipauth.IntervalTooBrief
 			return respond(r, 423, "Interval Too Brief", sip.NewHeader("Min-Expires", strconv.Itoa(int(minE/time.Second))))
 		}
 		exp = min(exp, maxE)
@@ -851,7 +790,7 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 		}
 		b := bindingOf(r, c)
 		if len(b.Contact)+len(b.Params) > maxHeaderBytes {
-			r.Reason = "oversized-header"
+			r.Reason = sipauth.OversizedHeader
 			return respond(r, 400, "Bad Request: header Contact too long")
 		}
 		u.Changes = append(u.Changes, Change{Binding: b, Expires: exp})
@@ -860,19 +799,19 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 	var tooMany *TooManyBindingsError
 	switch {
 	case errors.Is(err, ErrOutOfOrder):
-		r.Reason = "out-of-order"
+		r.Reason = sipauth.OutOfOrder
 		return respond(r, 500, "Server Internal Error: out of order")
 	case errors.As(err, &tooMany):
-		r.Reason = "too-many-bindings"
+		r.Reason = sipauth.TooManyBindings
 		ra := max(1, int((tooMany.RetryAfter+time.Second-1)/time.Second))
 		return respond(r, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(ra)),
 			sip.NewHeader("Warning", ucm.Warning{Code: ucm.WarnCode, Agent: s.NodeName, Text: "Too many registered contacts"}.String()))
 	case err != nil:
-		return unavailable(r, "store-unavailable", err)
+		return unavailable(r, sipauth.StoreUnavailable, err)
 	}
-	r.Reason = "registered"
+	r.Reason = sipauth.Registered
 	if u.RemoveAll || granted == 0 {
-		r.Reason = "unregistered"
+		r.Reason = sipauth.Unregistered
 	}
 	return s.ok(r, res, now, granted)
 }
@@ -1019,11 +958,15 @@ type Config struct {
 	// OAuthEnabled is the cluster switch; nil means on.
 	OAuthEnabled *atomic.Bool
 	Devices      Devices
-	Validator    *sipoauth.Validator
-	Store        Store // NewMemoryStore() when nil
-	Mode         ChallengeMode
-	Challenge    bearer.Challenge
-	Ports        Ports
+	// Validator checks the bearer tokens of the OAuth and edge roles
+	// (a *sipoauth.Validator, or your own).
+	Validator sipoauth.TokenValidator
+	Store     Store // NewMemoryStore() when nil
+	// Mode and Challenge: the bearer challenge's dialect, and the
+	// challenge (see sipauth.Bearer).
+	Mode      sipauth.ChallengeMode
+	Challenge bearer.Challenge
+	Ports     Ports
 	// EdgeAuthorizer decides, on every REGISTER of the edge role, whether
 	// the edge proxy at the other end of the connection is still allowed:
 	// give it the authorizer of the edge port's TLS configuration
@@ -1056,8 +999,10 @@ type Config struct {
 	PlaintextForLoadTests bool
 	Logger                *slog.Logger
 	PeerInfo              PeerInfoFunc
-	// Metrics, if set (see NewMetrics), count outcomes and time validations.
-	Metrics *Metrics
+	// Observer, if set, is told the outcome of every REGISTER and, if it
+	// is a ValidationObserver, the time of every token validation
+	// (prommetrics.NewRegistrar counts them for Prometheus).
+	Observer Observer
 }
 
 // New returns a Registrar with the default pipeline: cluster switch,
@@ -1091,7 +1036,7 @@ func New(cfg Config) (*Registrar, error) {
 	if cfg.PlaintextForLoadTests {
 		l.Warn("!!! registrar: OAuth registrations accepted WITHOUT TLS: bearer tokens travel in clear text. For load tests only, never in production !!!")
 	}
-	auth := BearerAuth{Validator: cfg.Validator, Mode: cfg.Mode, Challenge: cfg.Challenge}
+	auth := BearerAuth{&sipauth.Bearer{Validator: cfg.Validator, Mode: cfg.Mode, Challenge: cfg.Challenge, RetryAfter: RetryAfterUnavailable}}
 	if cfg.MaxValidations > 0 {
 		auth.Limit = make(chan struct{}, cfg.MaxValidations)
 	}
@@ -1103,15 +1048,12 @@ func New(cfg Config) (*Registrar, error) {
 		l.Warn("!!! registrar: devices without OAuth register on the legacy role WITHOUT ANY AUTHENTICATION: anyone can take over their registrations. For labs only, never in production !!!")
 		byRole[RoleLegacy] = InsecureNoAuthentication{}
 	}
-	var observe func(*Request, int, time.Duration)
-	if cfg.Metrics != nil {
-		observe = cfg.Metrics.Observe
-		auth.OnValidate = func(d time.Duration) { cfg.Metrics.Validation.Observe(d.Seconds()) }
-		byRole[RoleOAuth], byRole[RoleEdge] = auth, auth
+	if vo, ok := cfg.Observer.(ValidationObserver); ok {
+		auth.OnValidate = vo.ObserveValidation
 	}
 	rule := AORRule{Domains: slices.Clone(cfg.Domains)}
 	return &Registrar{
-		Observe:  observe,
+		Observer: cfg.Observer,
 		Ports:    cfg.Ports,
 		PeerInfo: cfg.PeerInfo,
 		Logger:   cfg.Logger,

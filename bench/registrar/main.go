@@ -94,7 +94,7 @@ func run(mode, listen, transport string, n int, csvPath, cpuProfile string, logg
 		if err != nil {
 			return err
 		}
-		reg.Observe = func(_ *registrar.Request, status int, _ time.Duration) { counts.add(status) }
+		reg.Observer = registrar.ObserverFunc(func(_ *registrar.Request, status int, _ time.Duration) { counts.add(status) })
 		handler = reg.HandleRegister
 	case "bare":
 		challenge := bearer.CiscoChallenge().String()

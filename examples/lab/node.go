@@ -17,6 +17,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/cnfxml"
+	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
@@ -51,7 +52,7 @@ type ports struct {
 type node struct {
 	cert    tls.Certificate
 	issuer  *issuer.Issuer
-	table   *mtlstrust.MemoryTable
+	table   *edgetable.Memory
 	store   *registrar.MemoryStore
 	reg     *registrar.Registrar
 	tablePW string
@@ -102,7 +103,7 @@ func (n *node) serveHTTP(ln net.Listener, cfg *tls.Config, h http.Handler) strin
 // startNode mints nothing: it takes the node's certificate and the CA
 // whose certificates it trusts on the edge port.
 func startNode(p ports, nodeCert tls.Certificate, tomcatTrust *mtlstrust.TrustStore, log *slog.Logger) (_ *node, err error) {
-	n := &node{cert: nodeCert, table: &mtlstrust.MemoryTable{}, store: registrar.NewMemoryStore(), tablePW: randomPassword()}
+	n := &node{cert: nodeCert, table: &edgetable.Memory{}, store: registrar.NewMemoryStore(), tablePW: randomPassword()}
 	defer func() {
 		if err != nil {
 			n.close()
@@ -155,7 +156,7 @@ func startNode(p ports, nodeCert tls.Certificate, tomcatTrust *mtlstrust.TrustSt
 	n.configURL = n.serveHTTP(lnConfig, nil, &cnfxml.Handler{Source: files})
 
 	// The edge-proxy table and its API, where proxies push their names.
-	n.tableURL = n.serveHTTP(lnTable, serverTLS, mtlstrust.NewTableHandler(n.table, map[string]string{tableUser: n.tablePW}))
+	n.tableURL = n.serveHTTP(lnTable, serverTLS, edgetable.NewHandler(n.table, map[string]string{tableUser: n.tablePW}))
 
 	// The registrar.
 	keys, err := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{n.issuer.KeyID(): n.issuer.PublicKey()})
@@ -174,20 +175,20 @@ func startNode(p ports, nodeCert tls.Certificate, tomcatTrust *mtlstrust.TrustSt
 	n.reg, err = registrar.New(registrar.Config{
 		NodeName: nodeLabel, Devices: devices, Validator: v, Store: n.store, Logger: log,
 		Ports:          registrar.Ports{tcpPort(lnOAuth): registrar.RoleOAuth, tcpPort(lnEdge): registrar.RoleEdge},
-		EdgeAuthorizer: mtlstrust.AuthorizeTable(n.table),
+		EdgeAuthorizer: edgetable.Authorize(n.table),
 	})
 	if err != nil {
 		return nil, err
 	}
-	n.reg.Observe = func(r *registrar.Request, status int, _ time.Duration) {
-		s := seenRequest{Role: r.Role, Device: r.DeviceName, Status: status, Reason: r.Reason}
+	n.reg.Observer = registrar.ObserverFunc(func(r *registrar.Request, status int, _ time.Duration) {
+		s := seenRequest{Role: r.Role, Device: r.DeviceName, Status: status, Reason: r.Reason.String()}
 		if r.Peer.TLS != nil && len(r.Peer.TLS.PeerCertificates) > 0 {
 			s.Peer = r.Peer.TLS.PeerCertificates[0].Subject.CommonName
 		}
 		n.mu.Lock()
 		n.seen = append(n.seen, s)
 		n.mu.Unlock()
-	}
+	})
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Cisco-CUCM15.0"),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log)))
@@ -200,7 +201,7 @@ func startNode(p ports, nodeCert tls.Certificate, tomcatTrust *mtlstrust.TrustSt
 		return nil, err
 	}
 	srv.OnRegister(n.reg.HandleRegister)
-	edgeTLS := mtlstrust.EdgeServerConfig(certs, tomcatTrust, mtlstrust.AuthorizeTable(n.table))
+	edgeTLS := mtlstrust.EdgeServerConfig(certs, tomcatTrust, edgetable.Authorize(n.table))
 	// The node's SIP ports are bounded as a deployment's are (siplimit's
 	// defaults).
 	limits := siplimit.Limits{HandshakeTimeout: 5 * time.Second}
