@@ -124,14 +124,8 @@ func (b *Bearer) Authenticate(ctx context.Context, values []string, req sipoauth
 	if ch.Realm == "" {
 		ch = bearer.CiscoChallenge()
 	}
-	max := b.MaxCredentials
-	if max <= 0 {
-		max = DefaultMaxCredentials
-	}
-	for _, v := range values {
-		if len(v) > max {
-			return Verdict{Status: 400, Phrase: "Bad Request: credentials too long", Reason: OversizedCredentials}
-		}
+	if v, ok := CheckSize(values, b.MaxCredentials); !ok {
+		return v
 	}
 	creds, _, err := bearer.CredentialsFor(values, ch.Realm)
 	switch {
@@ -173,6 +167,23 @@ func (b *Bearer) Authenticate(ctx context.Context, values []string, req sipoauth
 	}
 	ch.Error = code
 	return b.challenge(ch, reason, err)
+}
+
+// CheckSize refuses credentials header values longer than max bytes
+// each (DefaultMaxCredentials when max is 0 or less): for the first that
+// is, it returns the 400 Verdict and false. A server that reads the
+// credentials of every scheme (Digest too) bounds them with it before
+// any parser sees them.
+func CheckSize(values []string, max int) (Verdict, bool) {
+	if max <= 0 {
+		max = DefaultMaxCredentials
+	}
+	for _, v := range values {
+		if len(v) > max {
+			return Verdict{Status: 400, Phrase: "Bad Request: credentials too long", Reason: OversizedCredentials}, false
+		}
+	}
+	return Verdict{}, true
 }
 
 func (b *Bearer) challengeHeader() string {
