@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/ucm"
 )
@@ -272,7 +273,7 @@ func checkResponse(input []byte, opts Options) Result {
 		v.Scenario = 1
 		port := opts.Port
 		if port == 0 {
-			port = 5090
+			port = cnfxml.DefaultSIPOAuthPort
 		}
 		r.Findings = portMismatchCauses(port)
 	case s == 401 || s == 407:
