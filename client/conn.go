@@ -1,19 +1,18 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/internal/sipstream"
 )
 
 // writeTimeout bounds each write on the connection.
@@ -25,7 +24,8 @@ var errTimeout = errors.New("no final response (transaction timeout)")
 // sipConn is one TLS connection to a registrar or edge proxy, carrying
 // non-INVITE client transactions over a reliable transport (RFC 3261
 // §17.1.2: no retransmission, Timer F bounds the wait). Requests from the
-// peer are answered: OPTIONS with 200, anything else but ACK with 501.
+// peer are answered: OPTIONS with 200, anything else but ACK with 501;
+// a ping (RFC 5626 §4.4.1) with a pong.
 type sipConn struct {
 	tls    *tls.Conn
 	target Target
@@ -34,7 +34,7 @@ type sipConn struct {
 	// sentCert is true when the client presented a certificate.
 	sentCert bool
 
-	wmu sync.Mutex // serializes writes
+	w *sipstream.Writer // serializes writes, pongs included
 
 	mu      sync.Mutex
 	pending map[string]chan *sip.Response // by client transaction key
@@ -101,6 +101,7 @@ func dial(ctx context.Context, s *settings, t Target) (*sipConn, error) {
 	}
 	c := &sipConn{
 		tls: tc, target: t, log: s.Logger, local: local, sentCert: sent.Load(),
+		w:       sipstream.NewWriter(tc, writeTimeout),
 		pending: make(map[string]chan *sip.Response),
 		done:    make(chan struct{}),
 	}
@@ -164,7 +165,7 @@ func (c *sipConn) do(ctx context.Context, req *sip.Request, timeout time.Duratio
 		c.mu.Unlock()
 	}()
 
-	if err := c.write(req); err != nil {
+	if err := c.w.WriteMessage(req, time.Time{}); err != nil {
 		c.close(err)
 		return nil, err
 	}
@@ -182,58 +183,22 @@ func (c *sipConn) do(ctx context.Context, req *sip.Request, timeout time.Duratio
 	}
 }
 
-// write sends one message.
-func (c *sipConn) write(m sip.Message) error {
-	var b strings.Builder
-	m.StringWrite(&b)
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if err := c.tls.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
-		return err
-	}
-	_, err := c.tls.Write([]byte(b.String()))
-	return err
-}
-
 // readLoop reads messages until the connection closes.
 func (c *sipConn) readLoop() {
-	stream := sip.NewParser().NewSIPStream()
-	defer stream.Close()
-	buf := make([]byte, 32<<10)
-	idle := true
+	r := sipstream.NewReader(c.tls, sipstream.WithPong(c.w))
 	for {
-		n, err := c.tls.Read(buf)
-		if err != nil {
-			c.close(err)
-			return
-		}
-		data := buf[:n]
-		// RFC 5626 §3.5.1: a double CRLF between messages is a ping,
-		// answered with a single CRLF.
-		if idle && len(bytes.Trim(data, "\r\n")) == 0 {
-			if bytes.Contains(data, []byte("\r\n\r\n")) {
-				c.wmu.Lock()
-				c.tls.SetWriteDeadline(time.Now().Add(writeTimeout))
-				_, err := c.tls.Write([]byte("\r\n"))
-				c.wmu.Unlock()
-				if err != nil {
-					c.close(err)
-					return
-				}
-			}
-			continue
-		}
-		err = stream.ParseSIPStream(data, c.handle)
+		m, err := r.ReadMessage()
+		var malformed *sipstream.Error
 		switch {
-		case errors.Is(err, sip.ErrParseSipPartial):
-			idle = false
-		case err != nil:
+		case errors.As(err, &malformed):
 			// No message boundary to resynchronize on.
 			c.close(fmt.Errorf("malformed message from %s: %w", c.target.Addr, err))
 			return
-		default:
-			idle = true
+		case err != nil:
+			c.close(err)
+			return
 		}
+		c.handle(m)
 	}
 }
 
@@ -267,7 +232,7 @@ func (c *sipConn) handle(m sip.Message) {
 			res = sip.NewResponseFromRequest(m, 200, "OK", nil)
 			res.AppendHeader(sip.NewHeader("Allow", "OPTIONS"))
 		}
-		if err := c.write(res); err != nil {
+		if err := c.w.WriteMessage(res, time.Time{}); err != nil {
 			c.close(err)
 		}
 	}
