@@ -152,21 +152,22 @@ func (b *Bearer) Authenticate(ctx context.Context, values []string, req sipoauth
 	if err == nil {
 		return Verdict{Identity: &id}
 	}
-	reason := TokenReason(err)
-	code := sipoauth.ErrorCode(err)
-	switch {
-	case code == "":
+	// The error is classified once, by TokenReason; the challenge's RFC
+	// 6750 code is ErrorCode's.
+	switch reason := TokenReason(err); reason {
+	case TokenCheckUnavailable:
 		// Not the token's fault: a key server or the revocation list out
 		// of reach, or the request given up on.
-		return b.unavailable(TokenCheckUnavailable, err)
-	case code == bearer.InsufficientScope:
-		ch.Error = code
-		return Verdict{Status: 403, Phrase: "Forbidden", ChallengeHeader: b.challengeHeader(), Challenge: ch, Reason: reason, Err: err}
-	case errors.Is(err, sipoauth.ErrBindingMismatch):
+		return b.unavailable(reason, err)
+	case BindingMismatch:
 		return Verdict{Status: 403, Phrase: "Forbidden", Reason: reason, Err: err}
+	case InsufficientScope:
+		ch.Error = bearer.InsufficientScope
+		return Verdict{Status: 403, Phrase: "Forbidden", ChallengeHeader: b.challengeHeader(), Challenge: ch, Reason: reason, Err: err}
+	default:
+		ch.Error = sipoauth.ErrorCode(err)
+		return b.challenge(ch, reason, err)
 	}
-	ch.Error = code
-	return b.challenge(ch, reason, err)
 }
 
 // CheckSize refuses credentials header values longer than max bytes
