@@ -9,7 +9,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/sipoauth"
-	"github.com/sipoauth/sdk/ucm"
 )
 
 // route answers one REGISTER: validated, possibly authorized, forwarded.
@@ -90,26 +89,26 @@ func (p *Proxy) refuse(req *sip.Request, reason sipauth.Reason, res *sip.Respons
 	return res
 }
 
-// deviceName is the device the REGISTER is for: the Contact's
-// +u.sip!devicename.ccm.cisco.com, else the To user.
+// deviceName is the device the REGISTER is for, by the node's rule
+// (sipauth.DeviceName); a REGISTER whose contacts name different devices
+// is the first's here, and the node refuses it.
 func deviceName(req *sip.Request) string {
+	var contacts []*sip.ContactHeader
 	for _, h := range req.GetHeaders("Contact") {
-		c, ok := h.(*sip.ContactHeader)
-		if !ok {
-			continue
-		}
-		for _, kv := range c.Params { // parameter names are case-insensitive, as the node reads them
-			if strings.EqualFold(kv.K, ucm.DeviceParam) {
-				if v := strings.Trim(kv.V, `"`); v != "" {
-					return v
-				}
-			}
+		if c, ok := h.(*sip.ContactHeader); ok {
+			contacts = append(contacts, c)
 		}
 	}
+	toUser := ""
 	if to := req.To(); to != nil {
-		return to.Address.User
+		toUser = to.Address.User
 	}
-	return ""
+	name, ok := sipauth.DeviceName(contacts, toUser)
+	for i := 0; !ok && i < len(contacts); i++ {
+		name, _ = sipauth.DeviceName(contacts[i:i+1], "")
+		ok = name != ""
+	}
+	return name
 }
 
 func fromUser(req *sip.Request) string {

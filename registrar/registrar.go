@@ -641,26 +641,12 @@ func parse(r *Request, rule AORRule) *sip.Response {
 		r.DeviceName = to.Address.User
 		return nil
 	}
-	// Every contact of a REGISTER is bound for the one device it
-	// authenticates as: contacts that name different devices are refused.
-	for _, c := range r.Contacts {
-		for _, kv := range c.Params {
-			if !strings.EqualFold(kv.K, ucm.DeviceParam) {
-				continue
-			}
-			v := strings.Trim(kv.V, `"`)
-			if r.DeviceName != "" && v != r.DeviceName {
-				r.Reason = sipauth.SeveralDevices
-				return respond(r, 400, "Bad Request: contacts name different devices")
-			}
-			r.DeviceName = v
-		}
+	name, ok := sipauth.DeviceName(r.Contacts, to.Address.User)
+	if !ok {
+		r.Reason = sipauth.SeveralDevices
+		return respond(r, 400, "Bad Request: contacts name different devices")
 	}
-	if r.DeviceName == "" {
-		// Clients that do not name their device (RFC 8898 clients, a
-		// Contact: *) are the device named after their To user.
-		r.DeviceName = to.Address.User
-	}
+	r.DeviceName = name
 	return nil
 }
 
