@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/siplimit"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -102,11 +102,11 @@ type Config struct {
 }
 
 // TableConfig says where and how the proxy pushes its identity: the HTTP
-// API of an mtlstrust.TableHandler on the node, over HTTPS with Basic
-// authentication.
+// API of an edgetable.Handler on the node, over HTTPS with Basic
+// authentication (edgetable.Push).
 type TableConfig struct {
-	// URL is where the TableHandler is served, https only; "/entries" is
-	// appended unless the path already ends with it.
+	// URL is where the Handler is served, https only; "/entries" is
+	// appended unless the path already ends with it (edgetable.EntriesURL).
 	URL string
 	// User and Password are the Basic credentials, one of the handler's
 	// Users.
@@ -115,9 +115,9 @@ type TableConfig struct {
 	// timeout that trusts Config.NodeTrust is used, since the table is
 	// served by the node.
 	HTTPClient *http.Client
-	// Entry is what is pushed; when nil, EntryFor(Config.Name, the
-	// certificate's leaf).
-	Entry *mtlstrust.Entry
+	// Entry is what is pushed; when nil, edgetable.EntryFor(Config.Name,
+	// the certificate's leaf).
+	Entry *edgetable.Entry
 }
 
 // config is a Config with its defaults applied.
@@ -189,7 +189,7 @@ func (c Config) resolve() (config, error) {
 		return out, configErr("Challenge: %v", err)
 	}
 	if c.Table != nil {
-		if _, err := entriesURL(c.Table.URL); err != nil {
+		if _, err := edgetable.EntriesURL(c.Table.URL); err != nil {
 			return out, configErr("Table: %v", err)
 		}
 		if c.Table.User == "" {
@@ -251,31 +251,4 @@ func validWarnAgent(s string) bool {
 		}
 	}
 	return true
-}
-
-// entriesURL returns the URL of the table's /entries resource.
-func entriesURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("table URL: %w", err)
-	}
-	if u.Scheme != "https" {
-		return nil, fmt.Errorf("table URL %q: https is required, as the request carries the table's credentials", u.Redacted())
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("table URL %q: no host", u.Redacted())
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("table URL %q: put the credentials in User and Password, not in the URL", u.Redacted())
-	}
-	u.RawQuery, u.Fragment = "", ""
-	p := u.Path
-	for len(p) > 0 && p[len(p)-1] == '/' {
-		p = p[:len(p)-1]
-	}
-	if len(p) < len("/entries") || p[len(p)-len("/entries"):] != "/entries" {
-		p += "/entries"
-	}
-	u.Path, u.RawPath = p, ""
-	return u, nil
 }

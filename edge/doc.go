@@ -58,9 +58,9 @@
 // proxy's side of the handshake is done; it is diagnosed all the same.
 //
 // With Config.Table the proxy pushes its certificate's names to the
-// node's edge-proxy table (an mtlstrust.TableHandler, over HTTPS with
-// Basic authentication) before it serves, as Expressway-C does over AXL on
-// refresh; PushIdentity does the same on its own.
+// node's edge-proxy table (an edgetable.Handler, over HTTPS with Basic
+// authentication) before it serves, as Expressway-C does over AXL on
+// refresh; edgetable.Push does the same on its own.
 //
 // Logs go to Config.Logger (log/slog) and never contain a token; Stats
 // returns the counters.

@@ -108,12 +108,3 @@ func Example() {
 	// Warning: 399 expc1 "Registrar unreachable"
 	// Retry-After: 30
 }
-
-// EntryFor makes the edge-proxy table entry of a certificate: the names
-// the node matches it against.
-func ExampleEntryFor() {
-	_, cert := selfSigned("expc1.example.com")
-	e := edge.EntryFor("expc1", cert)
-	fmt.Println(e.HostNameOrIP, e.Names)
-	// Output: expc1 [expc1.example.com]
-}

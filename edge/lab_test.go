@@ -17,6 +17,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/issuer"
@@ -110,7 +111,7 @@ type seen struct {
 // 127.0.0.1.
 type node struct {
 	addr  string
-	table *mtlstrust.MemoryTable
+	table *edgetable.Memory
 	store *registrar.MemoryStore
 	seen  chan seen
 }
@@ -122,7 +123,7 @@ type nodeOptions struct {
 	// when nil; no entry when empty.
 	tableNames []string
 	// table, if set, is used instead of a new one.
-	table *mtlstrust.MemoryTable
+	table *edgetable.Memory
 	// tls12 caps the node at TLS 1.2, where the node's refusal of the
 	// proxy's certificate arrives in the handshake rather than after it.
 	tls12 bool
@@ -132,13 +133,13 @@ func newNode(t *testing.T, p *pki, iss *issued, o nodeOptions) *node {
 	t.Helper()
 	n := &node{table: o.table, store: registrar.NewMemoryStore(), seen: make(chan seen, 16)}
 	if n.table == nil {
-		n.table = &mtlstrust.MemoryTable{}
+		n.table = &edgetable.Memory{}
 		names := o.tableNames
 		if names == nil {
 			names = []string{proxyName}
 		}
 		if len(names) > 0 {
-			if err := n.table.Put(mtlstrust.Entry{HostNameOrIP: "expc1", Names: names}); err != nil {
+			if err := n.table.Put(edgetable.Entry{HostNameOrIP: "expc1", Names: names}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -147,7 +148,7 @@ func newNode(t *testing.T, p *pki, iss *issued, o nodeOptions) *node {
 	if trust == nil {
 		trust = p.proxyCA
 	}
-	cfg := mtlstrust.EdgeServerConfig(p.nodeCert, mtlstrust.NewTrustStore(trust.Cert), mtlstrust.AuthorizeTable(n.table))
+	cfg := mtlstrust.EdgeServerConfig(p.nodeCert, mtlstrust.NewTrustStore(trust.Cert), edgetable.Authorize(n.table))
 	if o.tls12 {
 		per := cfg.GetConfigForClient
 		cfg.MaxVersion = tls.VersionTLS12
@@ -168,7 +169,7 @@ func newNode(t *testing.T, p *pki, iss *issued, o nodeOptions) *node {
 	reg, err := registrar.New(registrar.Config{
 		NodeName: "UCM2-PUB", Devices: devices, Validator: iss.validator, Store: n.store,
 		Ports:          registrar.Ports{ln.Addr().(*net.TCPAddr).Port: registrar.RoleEdge},
-		EdgeAuthorizer: mtlstrust.AuthorizeTable(n.table),
+		EdgeAuthorizer: edgetable.Authorize(n.table),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"log"
 	"net/http/httptest"
@@ -97,4 +98,13 @@ func ExampleAuthorize() {
 		return nil
 	}
 	_ = handle
+}
+
+// EntryFor makes an edge proxy's entry from its certificate: the names
+// the node matches it against.
+func ExampleEntryFor() {
+	cert := &x509.Certificate{Subject: pkix.Name{CommonName: "expc1.example.com"}, DNSNames: []string{"expc1.example.com", "mra.example.com"}}
+	e := edgetable.EntryFor("expc1", cert)
+	fmt.Println(e.HostNameOrIP, e.Names)
+	// Output: expc1 [expc1.example.com mra.example.com]
 }

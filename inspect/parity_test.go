@@ -17,6 +17,7 @@ import (
 	"github.com/sipoauth/sdk/client"
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/mtlstrust"
 )
@@ -61,7 +62,7 @@ type deployment struct {
 	nodeCA, proxyCA         *testca.CA
 	node, proxy             *testca.Leaf
 	tomcatTrust, proxyTrust *x509.Certificate
-	table                   *mtlstrust.MemoryTable
+	table                   *edgetable.Memory
 	dialName                string
 }
 
@@ -73,8 +74,8 @@ func newDeployment(t *testing.T) *deployment {
 	d.node = d.nodeCA.Server(t, nodeName, "10.10.10.1")
 	d.proxy = d.proxyCA.Client(t, "expc1.example.com")
 	d.tomcatTrust, d.proxyTrust = d.proxyCA.Cert, d.nodeCA.Cert
-	d.table = &mtlstrust.MemoryTable{}
-	if err := d.table.Put(mtlstrust.Entry{HostNameOrIP: "expc1.example.com", Names: []string{"expc1.example.com"}}); err != nil {
+	d.table = &edgetable.Memory{}
+	if err := d.table.Put(edgetable.Entry{HostNameOrIP: "expc1.example.com", Names: []string{"expc1.example.com"}}); err != nil {
 		t.Fatal(err)
 	}
 	return d
@@ -90,7 +91,7 @@ func (d *deployment) configs(t *testing.T) (server, client *tls.Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server = mtlstrust.EdgeServerConfig(nodeCert, mtlstrust.NewTrustStore(d.tomcatTrust), mtlstrust.AuthorizeTable(d.table))
+	server = mtlstrust.EdgeServerConfig(nodeCert, mtlstrust.NewTrustStore(d.tomcatTrust), edgetable.Authorize(d.table))
 	client = mtlstrust.EdgeClientConfig(proxyCert, mtlstrust.NewTrustStore(d.proxyTrust), d.dialName)
 	return server, client
 }
@@ -150,7 +151,7 @@ func TestTLSParity(t *testing.T) {
 		{"3: the node does not trust the proxy's signer", func(d *deployment) { d.tomcatTrust = other.Cert }, 3, 3},
 		{"3: the proxy is not in the table", func(d *deployment) {
 			d.table.Remove("expc1.example.com")
-			d.table.Put(mtlstrust.Entry{HostNameOrIP: "expc2", Names: []string{"expc2.example.com"}})
+			d.table.Put(edgetable.Entry{HostNameOrIP: "expc2", Names: []string{"expc2.example.com"}})
 		}, 3, 3},
 		{"expired proxy certificate", func(d *deployment) {
 			d.proxy = d.proxyCA.Issue(t, testca.Options{CommonName: "expc1.example.com", DNSNames: []string{"expc1.example.com"},

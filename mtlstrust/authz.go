@@ -58,8 +58,8 @@ func (wildcardCertsOption) apply(m *matchOptions) { m.wildcardCerts = true }
 // WithWildcardCertificates lets AuthorizeNames accept a certificate that
 // presents a wildcard name ("*.example.com") covering one of its names
 // (expc1.example.com, or the same wildcard). Without it a wildcard in a
-// certificate matches nothing. AuthorizeTable ignores it: there each
-// entry decides, with Entry.AllowWildcardCertificate.
+// certificate matches nothing. AuthorizeMatch ignores it: there the
+// matcher decides (an edge-proxy table, entry by entry).
 func WithWildcardCertificates() MatchOption { return wildcardCertsOption{} }
 
 func matchOpts(opts []MatchOption) matchOptions {
@@ -73,18 +73,6 @@ func matchOpts(opts []MatchOption) matchOptions {
 // AuthorizeAny allows every peer whose chain verified.
 func AuthorizeAny() Authorizer {
 	return func(*x509.Certificate, [][]*x509.Certificate) error { return nil }
-}
-
-// AuthorizeTable allows a peer one of whose names (RFC 6125, see Names)
-// is in the table; a wildcard name in the peer's certificate counts only
-// for entries with AllowWildcardCertificate set. The table is consulted
-// on every handshake, so entries added or removed take effect at once for
-// new connections; AuthorizeConnection applies them to established ones.
-func AuthorizeTable(t Table, opts ...MatchOption) Authorizer {
-	return AuthorizeMatch(func(n certcheck.Names) bool {
-		_, ok := t.Match(n)
-		return ok
-	}, opts...)
 }
 
 // AuthorizeMatch allows a peer whose names (certcheck.PeerNames, under
@@ -141,16 +129,16 @@ var (
 // field of an http.Request). The handshake asked a once; a SIP stack that
 // asks again for every request arriving on the MRA OAuth port stops
 // serving an edge proxy as soon as its entry leaves the table, rather
-// than when the proxy next connects, since AuthorizeTable reads the table
-// at each call.
+// than when the proxy next connects, since an authorizer over a table
+// (AuthorizeMatch, edgetable.Authorize) reads it at each call.
 //
 // A nil cs, a connection without a peer certificate or whose peer was not
 // verified against a trust store (no verified chains), and a nil a are
 // refused with an error wrapping ErrNotAuthorized. The chain is not
 // verified again: a signer removed from the trust store, or a
 // certificate that has expired since, ends only new handshakes. The
-// function itself allocates nothing; the cost is a's (for AuthorizeTable,
-// the peer's names and one table lookup).
+// function itself allocates nothing; the cost is a's (for an authorizer
+// over a table, the peer's names and one lookup).
 func AuthorizeConnection(a Authorizer, cs *tls.ConnectionState) error {
 	switch {
 	case cs == nil:

@@ -82,9 +82,9 @@ func OAuthServerConfig(cert *CertSource, opts ...Option) *tls.Config {
 // EdgeServerConfig returns the configuration of the MRA OAuth port (5091):
 // mutual TLS presenting cert, requiring a client certificate whose chain
 // verifies against trust (with the clientAuth usage), then authz (for
-// example AuthorizeTable) in VerifyConnection, through AuthorizeConnection,
-// which the SIP stack can call again on each request (a nil authz refuses
-// every peer). The trust store is read at every handshake, so a reload
+// example edgetable.Authorize) in VerifyConnection, through
+// AuthorizeConnection, which the SIP stack can call again on each request
+// (a nil authz refuses every peer). The trust store is read at every handshake, so a reload
 // takes effect on the next one.
 func EdgeServerConfig(cert *CertSource, trust *TrustStore, authz Authorizer, opts ...Option) *tls.Config {
 	o := buildOptions(opts)

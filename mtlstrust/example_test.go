@@ -2,14 +2,17 @@ package mtlstrust_test
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log"
 
+	"github.com/sipoauth/sdk/certcheck"
 	"github.com/sipoauth/sdk/mtlstrust"
 )
 
 // The node's two SIP OAuth listeners: 5090 for clients with a token, 5091
-// for edge proxies, whose names must be in the table.
+// for edge proxies, whose names must be allowed (edgetable.Authorize
+// allows the names of the node's edge-proxy table).
 func Example() {
 	cert, err := mtlstrust.LoadCertSource("/etc/sipoauth/tomcat.pem", "/etc/sipoauth/tomcat.key")
 	if err != nil {
@@ -21,59 +24,40 @@ func Example() {
 		log.Print(err)
 		return
 	}
-	table := &mtlstrust.MemoryTable{}
-	table.Put(mtlstrust.Entry{HostNameOrIP: "expc1.example.com", Names: []string{"expc1.example.com"}})
+	authz := mtlstrust.AuthorizeNames([]string{"expc1.example.com"})
 
 	oauth := mtlstrust.OAuthServerConfig(cert)
-	edge := mtlstrust.EdgeServerConfig(cert, trust, mtlstrust.AuthorizeTable(table))
+	edge := mtlstrust.EdgeServerConfig(cert, trust, authz)
 	l5090, _ := tls.Listen("tcp", ":5090", oauth)
 	l5091, _ := tls.Listen("tcp", ":5091", edge)
 	_, _ = l5090, l5091
 }
 
-// Tables match names the way RFC 6125 says.
-func ExampleMemoryTable_Match() {
-	table := &mtlstrust.MemoryTable{}
-	table.Put(mtlstrust.Entry{HostNameOrIP: "expc", Description: "Expressway-C cluster", Names: []string{"*.mra.example.com", "192.0.2.10"}})
-	for _, n := range []mtlstrust.Names{
-		{DNS: []string{"expc1.mra.example.com"}},
-		{DNS: []string{"a.b.mra.example.com"}},
-	} {
-		e, ok := table.Match(n)
-		fmt.Println(n, ok, e.Description)
-	}
-	// Output:
-	// expc1.mra.example.com true Expressway-C cluster
-	// a.b.mra.example.com false
-}
-
-// A certificate that presents a wildcard name stands for an entry only
-// if the entry allows it.
-func ExampleEntry_allowWildcardCertificate() {
-	table := &mtlstrust.MemoryTable{}
-	table.Put(mtlstrust.Entry{HostNameOrIP: "expc1", Names: []string{"expc1.example.com"}})
-	table.Put(mtlstrust.Entry{HostNameOrIP: "expc2", Names: []string{"expc2.example.net"}, AllowWildcardCertificate: true})
-	for _, n := range []mtlstrust.Names{
-		{DNS: []string{"*.example.com"}},
-		{DNS: []string{"*.example.net"}},
-	} {
-		if e, ok := table.Match(n); ok {
-			fmt.Println(n, "is", e.HostNameOrIP)
+// An index matches the names a certificate presents the way RFC 6125
+// says; a wildcard certificate only where its key allows it.
+func ExampleNameIndex() {
+	var x mtlstrust.NameIndex
+	x.Add("expc", []string{"*.mra.example.com", "192.0.2.10"}, false)
+	x.Add("expc2", []string{"expc2.example.net"}, true)
+	for _, dns := range []string{"expc1.mra.example.com", "a.b.mra.example.com", "*.mra.example.com", "*.example.net"} {
+		if key, ok := x.Match(certcheck.PeerNames(&x509.Certificate{DNSNames: []string{dns}}, certcheck.CNNever)); ok {
+			fmt.Println(dns, "is", key)
 		} else {
-			fmt.Println(n, "is in no entry that allows it")
+			fmt.Println(dns, "matches nothing")
 		}
 	}
 	// Output:
-	// *.example.com is in no entry that allows it
+	// expc1.mra.example.com is expc
+	// a.b.mra.example.com matches nothing
+	// *.mra.example.com matches nothing
 	// *.example.net is expc2
 }
 
-// On the MRA OAuth port, each request is checked again against the
-// table with the connection's state, so that removing an edge proxy's
-// entry ends its registrations on the connections it holds.
+// On the MRA OAuth port, each request is checked again with the
+// connection's state, so that an authorizer over a table that no longer
+// lists an edge proxy ends its registrations on the connections it holds.
 func ExampleAuthorizeConnection() {
-	table := &mtlstrust.MemoryTable{}
-	authz := mtlstrust.AuthorizeTable(table)
+	authz := mtlstrust.AuthorizeNames([]string{"expc1.example.com"})
 	handle := func(conn *tls.Conn, request []byte) error {
 		cs := conn.ConnectionState()
 		if err := mtlstrust.AuthorizeConnection(authz, &cs); err != nil {

@@ -7,14 +7,14 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/sipoauth/sdk/certcheck"
 	"github.com/sipoauth/sdk/internal/testca"
 )
 
@@ -27,7 +27,7 @@ type pki struct {
 	proxyCert       *CertSource
 	tomcatTrust     *TrustStore // the node trusts the proxy's signer
 	proxyTrust      *TrustStore // the proxy trusts the node's signer
-	table           *MemoryTable
+	allowed         *allowList  // the edge proxies the node accepts
 }
 
 const nodeName = "cucm-pub.example.com"
@@ -46,15 +46,44 @@ func newPKI(t testing.TB) *pki {
 	}
 	p.tomcatTrust = NewTrustStore(p.proxyCA.Cert)
 	p.proxyTrust = NewTrustStore(p.nodeCA.Cert)
-	p.table = &MemoryTable{}
-	if err := p.table.Put(Entry{HostNameOrIP: "expc1.example.com", Description: "Expressway-C 1", Names: []string{"expc1.example.com"}}); err != nil {
-		t.Fatal(err)
-	}
+	p.allowed = &allowList{}
+	p.allowed.set("expc1.example.com", "expc1.example.com")
 	return p
 }
 
+// allowList stands for the node's edge-proxy table in these tests: names
+// listed by key in a NameIndex and read at every call of the authorizer,
+// as a table is.
+type allowList struct {
+	mu  sync.RWMutex
+	idx NameIndex
+}
+
+// set lists names under key, in place of what it listed.
+func (l *allowList) set(key string, names ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.idx.Remove(key)
+	l.idx.Add(key, names, false)
+}
+
+func (l *allowList) remove(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.idx.Remove(key)
+}
+
+func (l *allowList) authorizer() Authorizer {
+	return AuthorizeMatch(func(n certcheck.Names) bool {
+		l.mu.RLock()
+		defer l.mu.RUnlock()
+		_, ok := l.idx.Match(n)
+		return ok
+	})
+}
+
 func (p *pki) edgeServer(opts ...Option) *tls.Config {
-	return EdgeServerConfig(p.nodeCert, p.tomcatTrust, AuthorizeTable(p.table), opts...)
+	return EdgeServerConfig(p.nodeCert, p.tomcatTrust, p.allowed.authorizer(), opts...)
 }
 
 func (p *pki) edgeClient() *tls.Config {
@@ -172,8 +201,8 @@ func TestScenarios(t *testing.T) {
 			return p.edgeServer(), p.edgeClient()
 		}, CodeUnknownCAAtNode, CodeUnknownCAAtNode, 3, 3},
 		{"3: the proxy is not in the table", func(p *pki) (*tls.Config, *tls.Config) {
-			p.table.Remove("expc1.example.com")
-			p.table.Put(Entry{HostNameOrIP: "expc2", Names: []string{"expc2.example.com"}})
+			p.allowed.remove("expc1.example.com")
+			p.allowed.set("expc2", "expc2.example.com")
 			return p.edgeServer(), p.edgeClient()
 		}, CodeNotInTable, CodeBadCertificate, 3, 3},
 		{"expired proxy certificate", func(p *pki) (*tls.Config, *tls.Config) {
@@ -219,7 +248,7 @@ func TestNodeNameMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = handshake(t, EdgeServerConfig(ipSrc, p.tomcatTrust, AuthorizeTable(p.table)), client)
+	r = handshake(t, EdgeServerConfig(ipSrc, p.tomcatTrust, p.allowed.authorizer()), client)
 	if d := Diagnose(r.clientErr, EdgeSide); d.Code != CodeNodeNameMismatch ||
 		d.Message != "the node's certificate is not valid for cucm-sub.example.com (it names 10.10.10.1)" {
 		t.Fatalf("IP-only certificate: %+v from %v", d, r.clientErr)
@@ -325,58 +354,17 @@ func TestTrustStoreReloadAddsSigner(t *testing.T) {
 	}
 }
 
-func TestTableChangeTakesEffect(t *testing.T) {
+// TestAuthorizerAskedPerHandshake: a name no longer listed is refused at
+// the next handshake of the same configuration.
+func TestAuthorizerAskedPerHandshake(t *testing.T) {
 	p := newPKI(t)
 	server := p.edgeServer()
 	if r := handshake(t, server, p.edgeClient()); r.serverErr != nil {
 		t.Fatal(r.serverErr)
 	}
-	p.table.Remove("expc1.example.com")
+	p.allowed.remove("expc1.example.com")
 	if r := handshake(t, server, p.edgeClient()); !errors.Is(r.serverErr, ErrNotAuthorized) {
 		t.Fatalf("removed entry still accepted: %v", r.serverErr)
-	}
-}
-
-// TestTableEntryAddedOverHTTP: an edge proxy is refused until its entry is
-// pushed through the table's HTTP handler (as Expressway-C does on
-// refresh); the next handshake passes, and the entry survives a restart.
-func TestTableEntryAddedOverHTTP(t *testing.T) {
-	p := newPKI(t)
-	path := filepath.Join(t.TempDir(), "edge-proxies.json")
-	ft, err := OpenFileTable(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := EdgeServerConfig(p.nodeCert, p.tomcatTrust, AuthorizeTable(ft))
-	if r := handshake(t, server, p.edgeClient()); Diagnose(r.serverErr, NodeSide).Code != CodeNotInTable {
-		t.Fatalf("before: %v", r.serverErr)
-	}
-
-	api := httptest.NewTLSServer(NewTableHandler(ft, map[string]string{"axl": "s3cret"}))
-	defer api.Close()
-	client := api.Client()
-	client.Timeout = 5 * time.Second
-	req, _ := http.NewRequest("PUT", api.URL+"/entries",
-		strings.NewReader(`{"hostNameOrIp":"expc1.example.com","description":"Expressway-C 1","names":["expc1.example.com"]}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth("axl", "s3cret")
-	res, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("PUT: %d", res.StatusCode)
-	}
-	if r := handshake(t, server, p.edgeClient()); r.serverErr != nil || r.clientErr != nil {
-		t.Fatalf("after: server %v, client %v", r.serverErr, r.clientErr)
-	}
-	reopened, err := OpenFileTable(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e, ok := reopened.Match(PeerNames(p.proxy.Cert, CNWhenNoDNSSAN)); !ok || e.Description != "Expressway-C 1" {
-		t.Fatalf("after a restart: %+v %v", e, ok)
 	}
 }
 

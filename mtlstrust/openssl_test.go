@@ -119,8 +119,8 @@ func TestOpenSSLPeer(t *testing.T) {
 		}
 	})
 	t.Run("5091 proxy not in the table (scenario 3)", func(t *testing.T) {
-		p.table.Remove("expc1.example.com")
-		defer p.table.Put(Entry{HostNameOrIP: "expc1.example.com", Names: []string{"expc1.example.com"}})
+		p.allowed.remove("expc1.example.com")
+		defer p.allowed.set("expc1.example.com", "expc1.example.com")
 		addr, res := serveOnce(t, p.edgeServer())
 		out, _ := sClient(t, bin, addr, "-CAfile", nodeCA, "-cert", proxyCert, "-key", proxyKey)
 		serr := <-res

@@ -15,6 +15,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/mtlstrust"
@@ -36,7 +37,7 @@ type lab struct {
 	nodeCA     *testca.CA
 	proxyCA    *testca.CA
 	proxy      *testca.Leaf
-	table      *mtlstrust.MemoryTable
+	table      *edgetable.Memory
 }
 
 const node = "UCM2-PUB"
@@ -74,9 +75,9 @@ func newLab(t *testing.T) *lab {
 	l.proxyCA = proxyCA
 	nodeCert, _ := mtlstrust.NewCertSource(l.nodeCA.Server(t, "127.0.0.1").TLS())
 	l.proxy = proxyCA.Client(t, "expc1.example.com")
-	table := &mtlstrust.MemoryTable{}
+	table := &edgetable.Memory{}
 	l.table = table
-	table.Put(mtlstrust.Entry{HostNameOrIP: "expc1", Names: []string{"expc1.example.com"}})
+	table.Put(edgetable.Entry{HostNameOrIP: "expc1", Names: []string{"expc1.example.com"}})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -92,12 +93,12 @@ func newLab(t *testing.T) *lab {
 	quiet := slog.New(slog.DiscardHandler)
 	lnOAuth := siplimit.NewTLSListener(tcpOAuth, mtlstrust.OAuthServerConfig(nodeCert), siplimit.Limits{},
 		mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide}, siplimit.WithLogger(quiet))
-	lnEdge := siplimit.NewTLSListener(tcpEdge, mtlstrust.EdgeServerConfig(nodeCert, mtlstrust.NewTrustStore(proxyCA.Cert), mtlstrust.AuthorizeTable(table)),
+	lnEdge := siplimit.NewTLSListener(tcpEdge, mtlstrust.EdgeServerConfig(nodeCert, mtlstrust.NewTrustStore(proxyCA.Cert), edgetable.Authorize(table)),
 		siplimit.Limits{}, mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide}, siplimit.WithLogger(quiet))
 	l.oauthAddr, l.edgeAddr = lnOAuth.Addr().String(), lnEdge.Addr().String()
 	ports := Ports{lnOAuth.Addr().(*net.TCPAddr).Port: RoleOAuth, lnEdge.Addr().(*net.TCPAddr).Port: RoleEdge}
 	l.reg, err = New(Config{NodeName: node, OAuthEnabled: l.oauth, Devices: devices, Validator: v, Store: l.store, Ports: ports,
-		EdgeAuthorizer: mtlstrust.AuthorizeTable(table)})
+		EdgeAuthorizer: edgetable.Authorize(table)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/mtlstrust"
@@ -79,14 +80,14 @@ func newProbeLab(t *testing.T) *probeLab {
 		return cs
 	}
 	nodeCert, rogueCert := server(nodeCA), server(otherCA)
-	table := &mtlstrust.MemoryTable{}
-	table.Put(mtlstrust.Entry{HostNameOrIP: "expc1", Names: []string{"expc1.example.com"}})
+	table := &edgetable.Memory{}
+	table.Put(edgetable.Entry{HostNameOrIP: "expc1", Names: []string{"expc1.example.com"}})
 
 	lnOAuth, err := tls.Listen("tcp", "127.0.0.1:0", mtlstrust.OAuthServerConfig(nodeCert))
 	if err != nil {
 		t.Fatal(err)
 	}
-	lnEdge, err := tls.Listen("tcp", "127.0.0.1:0", mtlstrust.EdgeServerConfig(nodeCert, mtlstrust.NewTrustStore(proxyCA.Cert), mtlstrust.AuthorizeTable(table)))
+	lnEdge, err := tls.Listen("tcp", "127.0.0.1:0", mtlstrust.EdgeServerConfig(nodeCert, mtlstrust.NewTrustStore(proxyCA.Cert), edgetable.Authorize(table)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func newProbeLab(t *testing.T) *probeLab {
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg, err := registrar.New(registrar.Config{NodeName: "UCM2-PUB", OAuthEnabled: l.oauth, Devices: devices, Validator: v, Ports: ports, Logger: quiet,
-		EdgeAuthorizer: mtlstrust.AuthorizeTable(table)})
+		EdgeAuthorizer: edgetable.Authorize(table)})
 	if err != nil {
 		t.Fatal(err)
 	}

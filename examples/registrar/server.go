@@ -29,6 +29,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/redisstore"
 	"github.com/sipoauth/sdk/registrar"
@@ -188,9 +189,9 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 			return nil
 		})
 	}
-	var table *mtlstrust.FileTable
+	var table *edgetable.File
 	if s.EdgeTable != "" {
-		if table, err = mtlstrust.OpenFileTable(s.EdgeTable); err != nil {
+		if table, err = edgetable.OpenFile(s.EdgeTable); err != nil {
 			return nil, badSetting("edge-table", "%v", err)
 		}
 		r.watchFile(wctx, interval, "-edge-table", s.EdgeTable, table.Reload)
@@ -367,7 +368,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	if s.Edge != "" {
 		// An edge proxy carries its clients on a few connections: the
 		// per-source cap holds, as anyone may connect before the handshake.
-		if err := tlsListener("edge", s.Edge, registrar.RoleEdge, mtlstrust.EdgeServerConfig(cert, trust, mtlstrust.AuthorizeTable(table)), limits); err != nil {
+		if err := tlsListener("edge", s.Edge, registrar.RoleEdge, mtlstrust.EdgeServerConfig(cert, trust, edgetable.Authorize(table)), limits); err != nil {
 			return nil, err
 		}
 	}
@@ -420,7 +421,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	if table != nil {
 		// Asked again on every edge REGISTER: a proxy removed from the
 		// table stops registering on the connections it holds.
-		cfg.EdgeAuthorizer = mtlstrust.AuthorizeTable(table)
+		cfg.EdgeAuthorizer = edgetable.Authorize(table)
 	}
 	if s.InsecureAnyAudience {
 		log.Warn("-insecure-any-audience: tokens of the issuers are accepted whatever their audience and scope, ID tokens for other applications among them")
@@ -458,7 +459,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 
 	// HTTP: the edge-proxy table API and the metrics.
 	if s.TableAPI != "" {
-		h := mtlstrust.NewTableHandler(table, map[string]string{s.TableUser: s.TablePassword})
+		h := edgetable.NewHandler(table, map[string]string{s.TableUser: s.TablePassword})
 		h.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelError)
 		tcfg := mtlstrust.OAuthServerConfig(cert)
 		tcfg.NextProtos = []string{"http/1.1"}
