@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/sipauth"
 	"slices"
 	"strings"
@@ -32,7 +33,7 @@ const (
 // Defaults of a DigestAuth.
 const (
 	// DefaultDigestRealm is Unified CM's realm.
-	DefaultDigestRealm = "ccmsipline"
+	DefaultDigestRealm = bearer.CiscoRealm
 	// DefaultNonceTTL is how long a nonce is good for, as on common
 	// registrars; a device reuses its nonce with a higher nc until then.
 	DefaultNonceTTL = 5 * time.Minute
