@@ -18,7 +18,6 @@ import (
 
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/edgetable"
-	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
