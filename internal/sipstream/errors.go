@@ -12,7 +12,7 @@ var (
 	// the Reader's bound on it.
 	ErrHeaderTooLarge = errors.New("sipstream: header section over the limit")
 	// ErrBodyTooLarge: the Content-Length is over the Reader's bound on a
-	// body.
+	// body, or makes the message larger than sipgo's limit.
 	ErrBodyTooLarge = errors.New("sipstream: body over the limit")
 	// ErrContentLength: a Content-Length that is missing (a stream needs
 	// one, RFC 3261 §18.3), not a number, or stated twice with two values.

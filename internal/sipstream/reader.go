@@ -9,20 +9,21 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// The default bounds of a Reader. Together they stay within sipgo's own
-// limit on a stream message (65,535 bytes), which the readers this
-// package replaced enforced.
+// The default bounds of a Reader: sipgo's own limit on a message (its
+// ParseMaxMessageLength), which the readers before this package had
+// through sipgo's stream parser. Whatever the bounds, a whole message is
+// held to that limit too, as sipgo would refuse a larger one.
 const (
 	// DefaultMaxHeader bounds the start line and the header section, the
 	// empty line that ends it included.
-	DefaultMaxHeader = 32 << 10
+	DefaultMaxHeader = 65535
 	// DefaultMaxBody bounds the body.
-	DefaultMaxBody = 32<<10 - 1
+	DefaultMaxBody = 65535
 )
 
 const (
 	// minBuffer is the Reader's first buffer size; it grows to the
-	// message it reads, up to the sum of the bounds.
+	// message it reads, up to the bound on a whole message.
 	minBuffer = 4 << 10
 	// maxEmptyReads is how many reads in a row may return neither a byte
 	// nor an error before the source is taken as broken.
@@ -62,15 +63,16 @@ func WithLimits(maxHeader, maxBody int) Option {
 	})
 }
 
-// Reader reads SIP messages one at a time from a byte stream. Its memory
-// is bounded by the sum of its limits. A Reader is not safe for use by
-// several goroutines at once; its pong Writer is.
+// Reader reads SIP messages one at a time from a byte stream. Its buffer
+// never grows past the bound on a whole message. A Reader is not safe for
+// use by several goroutines at once; its pong Writer is.
 type Reader struct {
-	src       io.Reader
-	pong      *Writer
-	parser    *sip.Parser
-	maxHeader int
-	maxBody   int
+	src        io.Reader
+	pong       *Writer
+	parser     *sip.Parser
+	maxHeader  int
+	maxBody    int
+	maxMessage int // the bound on a whole message, and on the buffer
 
 	buf  []byte // buf[r:w] is read from src and not yet consumed
 	r, w int
@@ -88,8 +90,8 @@ func NewReader(src io.Reader, opts ...Option) *Reader {
 		o.apply(r)
 	}
 	r.parser = sip.NewParser()
-	// The bounds are the Reader's: sipgo parses what they let through.
-	r.parser.MaxMessageLength = r.maxHeader + r.maxBody
+	r.maxMessage = min(r.maxHeader+r.maxBody, r.parser.MaxMessageLength)
+	r.maxHeader = min(r.maxHeader, r.maxMessage)
 	return r
 }
 
@@ -114,8 +116,13 @@ func (r *Reader) ReadMessage() (sip.Message, error) {
 	}
 	hdr := r.buf[r.r : r.r+hdrLen]
 	cl, at, detail, err := contentLength(hdr)
-	if err == nil && cl > int64(r.maxBody) {
+	switch {
+	case err != nil:
+	case cl > int64(r.maxBody):
 		detail = strconv.FormatInt(cl, 10) + " bytes, the limit is " + strconv.Itoa(r.maxBody)
+		err = ErrBodyTooLarge
+	case int64(hdrLen)+cl > int64(r.maxMessage):
+		detail = "a message of " + strconv.FormatInt(int64(hdrLen)+cl, 10) + " bytes, the limit is " + strconv.Itoa(r.maxMessage)
 		err = ErrBodyTooLarge
 	}
 	if err != nil {
@@ -221,7 +228,7 @@ func (r *Reader) fill() error {
 	if r.w == len(r.buf) {
 		// Never past the bounds: a message that would need more is
 		// refused before its bytes are read.
-		n := min(max(2*len(r.buf), minBuffer), r.maxHeader+r.maxBody)
+		n := min(max(2*len(r.buf), minBuffer), r.maxMessage)
 		if n <= len(r.buf) {
 			return errFull
 		}

@@ -107,6 +107,7 @@ var readCases = []struct {
 	{name: "header section without end", in: "SIP/2.0 200 OK\r\nX: " + strings.Repeat("a", 5000), maxHeader: 1024, err: ErrHeaderTooLarge},
 	{name: "body at its bound", in: okBody, maxBody: 8, want: []string{"SIP/2.0 200 OK|ok\r\n\r\nok"}, err: io.EOF},
 	{name: "body over its bound", in: okBody, maxBody: 7, err: ErrBodyTooLarge, errContain: "8 bytes, the limit is 7"},
+	{name: "message over sipgo's limit", in: "SIP/2.0 200 OK\r\nContent-Length: 65500\r\n\r\n", err: ErrBodyTooLarge, errContain: "a message of 65541 bytes, the limit is 65535"},
 	{name: "huge Content-Length", in: "SIP/2.0 200 OK\r\nContent-Length: 99999999\r\n\r\n", err: ErrBodyTooLarge},
 	{name: "Content-Length over 2^31", in: "SIP/2.0 200 OK\r\nContent-Length: 99999999999\r\n\r\n", err: ErrContentLength},
 	{name: "no Content-Length", in: "SIP/2.0 200 OK\r\nCSeq: 1 REGISTER\r\n\r\n", err: ErrContentLength, errContain: "(none)"},
@@ -232,15 +233,15 @@ func TestBounded(t *testing.T) {
 	if m, err := r.ReadMessage(); err != nil || m == nil || len(r.buf) > minBuffer {
 		t.Fatalf("%v, buffer %d", err, len(r.buf))
 	}
-	// A body as large as the bounds let through, after many messages.
-	big := "SIP/2.0 200 OK\r\nContent-Length: 32767\r\n\r\n" + strings.Repeat("b", 32767)
+	// A message as large as sipgo's limit, after many messages.
+	big := "SIP/2.0 200 OK\r\nContent-Length: 65494\r\n\r\n" + strings.Repeat("b", 65494)
 	r = NewReader(strings.NewReader(strings.Repeat(challenge, 100) + big + challenge))
 	for i := range 102 {
 		if _, err := r.ReadMessage(); err != nil {
 			t.Fatal(i, err)
 		}
 	}
-	if len(r.buf) > DefaultMaxHeader+DefaultMaxBody {
+	if len(big) != 65535 || len(r.buf) > 65535 {
 		t.Fatalf("buffer %d", len(r.buf))
 	}
 }
