@@ -18,15 +18,17 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/certcheck"
 	"github.com/sipoauth/sdk/client"
 	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/inspect"
+	"github.com/sipoauth/sdk/internal/sipstream"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/ucm"
 )
 
-// Finding codes of probe, beside mtlstrust's certificate and handshake
-// codes and client's port-mismatch causes; stable across releases.
+// Finding codes of probe, beside certcheck's certificate codes, mtlstrust's
+// handshake codes and client's port-mismatch causes; stable across releases.
 const (
 	CodeConnectFailed          = "connect-failed"
 	CodeNoSIPAnswer            = "no-sip-answer"
@@ -273,8 +275,9 @@ func (e *env) runProbe(rep *probeReport, p probeParams) {
 	deadline := time.Now().Add(p.timeout)
 	conn.SetDeadline(deadline)
 	var res *sip.Response
-	if _, err = io.WriteString(conn, req.String()); err == nil {
-		res, err = readFinalResponse(conn, maxAnswer)
+	w := sipstream.NewWriter(conn, 0) // within the deadline set above
+	if err = w.WriteMessage(req, time.Time{}); err == nil {
+		res, err = readFinalResponse(conn, maxAnswer, sipstream.WithPong(w))
 	}
 	if err != nil {
 		reg.Error = err.Error()
@@ -303,7 +306,7 @@ func (e *env) checkChain(rep *probeReport, chain []*x509.Certificate, roots *x50
 	if res, err := inspect.Check(inspect.KindCert, pemChain, inspect.Options{Role: "node", Host: rep.ServerName, Now: e.now()}); err == nil {
 		rep.Chain = res.Certs
 	}
-	fs, err := mtlstrust.CheckPEM(pemChain, mtlstrust.CheckOptions{Role: mtlstrust.RoleNode, Host: rep.ServerName, Roots: roots, Now: e.now()})
+	fs, _, err := certcheck.CheckPEM(pemChain, certcheck.Options{Role: certcheck.RoleNode, Host: rep.ServerName, Roots: roots, Now: e.now()})
 	if err == nil {
 		rep.Findings = append(rep.Findings, fs...)
 	}
@@ -395,51 +398,41 @@ func uuid() string {
 var errAnswerTooLarge = errors.New("answer larger than the limit")
 
 // readFinalResponse reads SIP messages from r until a final response,
-// skipping provisional responses, requests and keep-alive line breaks,
-// and reading at most max bytes.
-func readFinalResponse(r io.Reader, max int) (*sip.Response, error) {
-	stream := sip.NewParser().NewSIPStream()
-	defer stream.Close()
-	buf := make([]byte, 4096)
-	total := 0
-	var final *sip.Response
-	idle := true
+// skipping provisional responses, requests and keep-alives, and reading
+// at most max bytes; opts are the stream reader's (WithPong answers the
+// server's pings).
+func readFinalResponse(r io.Reader, max int, opts ...sipstream.Option) (*sip.Response, error) {
+	sr := sipstream.NewReader(&cappedReader{r: r, left: max}, opts...)
 	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			total += n
-			if total > max {
-				return nil, errAnswerTooLarge
-			}
-			data := buf[:n]
-			if idle {
-				data = []byte(strings.TrimLeft(string(data), "\r\n"))
-			}
-			if len(data) > 0 {
-				perr := stream.ParseSIPStream(data, func(m sip.Message) {
-					if res, ok := m.(*sip.Response); ok && final == nil && !res.IsProvisional() {
-						final = res
-					}
-				})
-				switch {
-				case final != nil:
-					return final, nil
-				case errors.Is(perr, sip.ErrParseSipPartial):
-					idle = false
-				case perr != nil:
-					return nil, fmt.Errorf("malformed answer: %w", perr)
-				default:
-					idle = true
-				}
-			}
-		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil, errors.New("the server closed the connection without a final answer")
-			}
+		m, err := sr.ReadMessage()
+		var bad *sipstream.Error
+		switch {
+		case errors.As(err, &bad):
+			return nil, fmt.Errorf("malformed answer: %w", err)
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, errors.New("the server closed the connection without a final answer")
+		case err != nil:
 			return nil, err
 		}
+		if res, ok := m.(*sip.Response); ok && !res.IsProvisional() {
+			return res, nil
+		}
 	}
+}
+
+// cappedReader reads at most left bytes of r: the read that goes past
+// them fails with errAnswerTooLarge.
+type cappedReader struct {
+	r    io.Reader
+	left int
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.left -= n; c.left < 0 {
+		return 0, errAnswerTooLarge
+	}
+	return n, err
 }
 
 // answerFindings fills reg from the answer and returns its findings:
