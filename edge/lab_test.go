@@ -18,6 +18,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/edgetable"
+	"github.com/sipoauth/sdk/internal/sipstream"
 	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/issuer"
@@ -558,36 +559,32 @@ func newFakeNode(t *testing.T, p *pki, answer func(req *sip.Request, nth int) []
 			go func() {
 				defer wg.Done()
 				defer conn.Close()
-				s := &stream{par: sip.NewParser().NewSIPStream()}
-				buf := make([]byte, 32<<10)
+				r := sipstream.NewReader(conn)
 				nth := 0
 				for {
-					n, err := conn.Read(buf)
+					m, err := r.ReadMessage()
 					if err != nil {
 						return
 					}
-					s.feed(buf[:n], func(m sip.Message) {
-						req, ok := m.(*sip.Request)
-						if !ok {
-							select {
-							case f.responses <- m.(*sip.Response):
-							default:
-							}
-							return
-						}
+					req, ok := m.(*sip.Request)
+					if !ok {
 						select {
-						case f.requests <- req:
+						case f.responses <- m.(*sip.Response):
 						default:
 						}
-						for _, out := range answer(req, nth) {
-							if out == closeConn {
-								conn.Close()
-								return
-							}
-							io.WriteString(conn, out)
+						continue
+					}
+					select {
+					case f.requests <- req:
+					default:
+					}
+					for _, out := range answer(req, nth) {
+						if out == closeConn {
+							return
 						}
-						nth++
-					})
+						io.WriteString(conn, out)
+					}
+					nth++
 				}
 			}()
 		}

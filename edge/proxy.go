@@ -28,12 +28,11 @@ var ErrClosed = errors.New("edge: proxy closed")
 // Proxy is the MRA edge proxy. It is safe for concurrent use: Serve may
 // run on several listeners at once, and Close stops them all.
 type Proxy struct {
-	cfg    config
-	log    *slog.Logger
-	ua     *sipgo.UserAgent
-	srv    *sipgo.Server
-	parser *sip.Parser
-	ups    []*upstream
+	cfg config
+	log *slog.Logger
+	ua  *sipgo.UserAgent
+	srv *sipgo.Server
+	ups []*upstream
 
 	ctx    context.Context // canceled by Close
 	cancel context.CancelFunc
@@ -113,7 +112,7 @@ func New(cfg Config) (*Proxy, error) {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
 	p := &Proxy{
-		cfg: c, log: c.Logger, ua: ua, srv: srv, parser: sip.NewParser(),
+		cfg: c, log: c.Logger, ua: ua, srv: srv,
 		listeners: map[net.Listener]struct{}{}, pending: map[string]*pendingTx{},
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())

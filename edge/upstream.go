@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/internal/sipstream"
 )
 
 // downPenalty is how long an upstream that failed is tried after the
@@ -46,7 +47,7 @@ type dialCall struct {
 type upConn struct {
 	u    *upstream
 	conn *tls.Conn
-	wmu  sync.Mutex
+	w    *sipstream.Writer // serializes writes, pongs included
 
 	gotData atomic.Bool   // a byte came from the node
 	used    atomic.Bool   // a REGISTER was sent on it
@@ -76,12 +77,13 @@ func (c *upConn) end(f Failure) {
 	})
 }
 
-func (c *upConn) write(b []byte, deadline time.Time) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.conn.SetWriteDeadline(deadline)
-	_, err := c.conn.Write(b)
-	return err
+// Read reads the node's bytes, noting that some came.
+func (c *upConn) Read(b []byte) (int, error) {
+	n, err := c.conn.Read(b)
+	if n > 0 {
+		c.gotData.Store(true)
+	}
+	return n, err
 }
 
 func (u *upstream) closeConn() {
@@ -189,10 +191,12 @@ func (p *Proxy) dialConn(ctx context.Context, u *upstream) (*upConn, *Failure) {
 	cs := tc.ConnectionState()
 	p.log.Info("edge: connected to node", "upstream", u.addr, "server_name", u.serverName,
 		"tls_version", tls.VersionName(cs.Version), "local", raw.LocalAddr().String())
-	return &upConn{u: u, conn: tc, done: make(chan struct{})}, nil
+	// A pong is written within the time the proxy's answers to the node get.
+	return &upConn{u: u, conn: tc, w: sipstream.NewWriter(tc, p.cfg.DialTimeout), done: make(chan struct{})}, nil
 }
 
-// readLoop reads the node's messages until the connection ends.
+// readLoop reads the node's messages until the connection ends, and
+// answers its pings (RFC 5626 §4.4.1).
 func (p *Proxy) readLoop(c *upConn) {
 	defer p.wg.Done()
 	u := c.u
@@ -203,23 +207,18 @@ func (p *Proxy) readLoop(c *upConn) {
 		}
 		u.mu.Unlock()
 	}()
-	s := &stream{par: p.parser.NewSIPStream()}
-	defer s.par.Close()
-	buf := make([]byte, 32<<10)
+	r := sipstream.NewReader(c, sipstream.WithPong(c.w))
 	for {
-		n, err := c.conn.Read(buf)
-		if n > 0 {
-			c.gotData.Store(true)
-			if perr := s.feed(buf[:n], func(m sip.Message) { p.dispatch(c, m) }); perr != nil {
-				c.end(badResponseFailure(u.addr, u.serverName, perr))
-				p.reportConn(c)
-				return
-			}
-		}
+		m, err := r.ReadMessage()
 		if err == nil {
+			p.dispatch(c, m)
 			continue
 		}
+		var bad *sipstream.Error
 		switch {
+		case errors.As(err, &bad):
+			c.end(badResponseFailure(u.addr, u.serverName, err))
+			p.reportConn(c)
 		case p.ctx.Err() != nil, c.ended():
 			c.end(closedFailure(u.addr, u.serverName, ErrClosed))
 		case !c.gotData.Load() && isRefusal(err):
@@ -229,7 +228,7 @@ func (p *Proxy) readLoop(c *upConn) {
 			u.markDown()
 			p.reportConn(c)
 		default:
-			if errors.Is(err, io.EOF) {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				p.log.Info("edge: node closed the connection", "upstream", u.addr)
 			} else {
 				p.log.Info("edge: connection to node ended", "upstream", u.addr, "error", err.Error())
@@ -291,7 +290,7 @@ func (p *Proxy) dispatch(c *upConn, m sip.Message) {
 		}
 		res := sip.NewResponseFromRequest(m, code, reason, nil)
 		res.AppendHeader(sip.NewHeader("Allow", "OPTIONS"))
-		if err := c.write([]byte(res.String()), time.Now().Add(p.cfg.DialTimeout)); err != nil {
+		if err := c.w.WriteMessage(res, time.Now().Add(p.cfg.DialTimeout)); err != nil {
 			p.log.Debug("edge: answering the node failed", "upstream", c.u.addr, "error", err.Error())
 		}
 	}
@@ -434,7 +433,7 @@ func (p *Proxy) attempt(ctx context.Context, c *upConn, fwd *sip.Request, tx sip
 	if wd := time.Now().Add(p.cfg.DialTimeout); deadline.IsZero() || wd.Before(deadline) {
 		deadline = wd
 	}
-	if err := c.write([]byte(out.String()), deadline); err != nil {
+	if err := c.w.WriteMessage(out, deadline); err != nil {
 		select {
 		case <-c.done:
 		case <-time.After(writeGrace):
@@ -520,43 +519,4 @@ func callID(req *sip.Request) string {
 		return h.Value()
 	}
 	return ""
-}
-
-// stream reads SIP messages off a connection's bytes, skipping the CRLF
-// keepalives (RFC 5626 §3.5.1) that may come between messages.
-type stream struct {
-	par *sip.ParserStream
-	mid bool // inside a message, where CR and LF are content
-}
-
-// feed parses data and passes on every complete message. An error means
-// the stream cannot be read further.
-func (s *stream) feed(data []byte, handle func(sip.Message)) error {
-	s.par.Write(data)
-	buf := s.par.Buffer()
-	for {
-		if !s.mid {
-			k := 0
-			for _, b := range buf.Bytes() {
-				if b != '\r' && b != '\n' {
-					break
-				}
-				k++
-			}
-			buf.Next(k)
-		}
-		if buf.Len() == 0 {
-			return nil
-		}
-		msg, _, err := s.par.ParseNext()
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			s.mid = true
-			return nil
-		}
-		s.mid = false
-		if err != nil {
-			return err
-		}
-		handle(msg)
-	}
 }
