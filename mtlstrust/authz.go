@@ -21,7 +21,7 @@ var ErrNotAuthorized = errors.New("mtlstrust: peer not authorized")
 // NotInTableError is the refusal of a peer none of whose names is in the
 // edge-proxy table (or the allowed names).
 type NotInTableError struct {
-	Names Names // what the peer's certificate presents
+	Names certcheck.Names // what the peer's certificate presents
 }
 
 // Error lists the names the peer presented.
@@ -39,17 +39,17 @@ func (e *NotInTableError) Is(target error) bool { return target == ErrNotAuthori
 type MatchOption interface{ apply(*matchOptions) }
 
 type matchOptions struct {
-	cn            CommonNamePolicy
+	cn            certcheck.CommonNamePolicy
 	wildcardCerts bool
 }
 
-type cnOption CommonNamePolicy
+type cnOption certcheck.CommonNamePolicy
 
-func (o cnOption) apply(m *matchOptions) { m.cn = CommonNamePolicy(o) }
+func (o cnOption) apply(m *matchOptions) { m.cn = certcheck.CommonNamePolicy(o) }
 
 // WithCommonName sets when the subject CN counts as a name;
-// CNWhenNoDNSSAN by default.
-func WithCommonName(p CommonNamePolicy) MatchOption { return cnOption(p) }
+// certcheck.CNWhenNoDNSSAN by default.
+func WithCommonName(p certcheck.CommonNamePolicy) MatchOption { return cnOption(p) }
 
 type wildcardCertsOption struct{}
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net"
 	"testing"
+
+	"github.com/sipoauth/sdk/certcheck"
 )
 
 func cert(cn string, dns []string, ips ...string) *x509.Certificate {
@@ -31,7 +33,7 @@ func TestAuthorizers(t *testing.T) {
 		{"any", AuthorizeAny(), other, true},
 		{"names", names, expc, true},
 		{"names refuses", names, other, false},
-		{"names with CN always", AuthorizeNames([]string{"expc1.example.com"}, WithCommonName(CNAlways)), cnOnly, true},
+		{"names with CN always", AuthorizeNames([]string{"expc1.example.com"}, WithCommonName(certcheck.CNAlways)), cnOnly, true},
 		{"names with CN when no SAN", AuthorizeNames([]string{"expc1.example.com"}), cnOnly, false},
 		{"names refuse a wildcard certificate", names, wildcard, false},
 		{"names refuse the same wildcard", AuthorizeNames([]string{"*.example.com"}), wildcard, false},

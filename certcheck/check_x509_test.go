@@ -1,4 +1,6 @@
-package mtlstrust
+//go:build !js
+
+package certcheck_test
 
 import (
 	"bytes"
@@ -114,7 +116,7 @@ func codesAndSeverities(fs diag.Findings) []string {
 	return out
 }
 
-func TestCheckCertificate(t *testing.T) {
+func TestCheckCases(t *testing.T) {
 	now := time.Now()
 	root := testca.New(t, "Test Root CA")
 	inter := root.Intermediate(t, "Test Issuing CA")
@@ -173,41 +175,41 @@ func TestCheckCertificate(t *testing.T) {
 	cnOnly := issue(testca.Options{CommonName: "cucm1.example.com", ExtKeyUsage: serverAuth})
 	cnAndSAN := issue(testca.Options{CommonName: "exp1.example.com", DNSNames: []string{"other.example.com"}, ExtKeyUsage: serverAuth})
 
-	nodeOpts := CheckOptions{Role: RoleNode, Host: "cucm1.example.com", Roots: roots, Intermediates: chain}
+	nodeOpts := certcheck.Options{Role: certcheck.RoleNode, Host: "cucm1.example.com", Roots: roots, Intermediates: chain}
 
 	tests := []struct {
 		name string
 		cert *x509.Certificate
-		opts CheckOptions
+		opts certcheck.Options
 		want []string // "severity code", in order
 		msg  string   // in the first finding's message
 	}{
 		{name: "valid node", cert: node, opts: nodeOpts},
-		{name: "valid edge proxy", cert: edge, opts: CheckOptions{Role: RoleEdgeProxy, Host: "expc1.example.com", Roots: roots, Intermediates: chain}},
+		{name: "valid edge proxy", cert: edge, opts: certcheck.Options{Role: certcheck.RoleEdgeProxy, Host: "expc1.example.com", Roots: roots, Intermediates: chain}},
 		{name: "valid without checks", cert: node},
 
 		{name: "expired", cert: issue(testca.Options{CommonName: "old.example.com", DNSNames: []string{"old.example.com"}, ExtKeyUsage: serverAuth,
 			NotBefore: now.Add(-2 * time.Hour), NotAfter: now.Add(-30 * time.Minute)}),
-			opts: CheckOptions{Roots: roots, Intermediates: chain, Now: now},
+			opts: certcheck.Options{Roots: roots, Intermediates: chain, Now: now},
 			want: []string{"error cert-expired"}, msg: rfc3339(now.Add(-30 * time.Minute))},
 		{name: "not yet valid", cert: issue(testca.Options{CommonName: "new.example.com", DNSNames: []string{"new.example.com"}, ExtKeyUsage: serverAuth,
 			NotBefore: now.Add(time.Hour), NotAfter: now.Add(20 * time.Hour)}),
-			opts: CheckOptions{Roots: roots, Intermediates: chain, Now: now, ExpiryWarning: time.Hour},
+			opts: certcheck.Options{Roots: roots, Intermediates: chain, Now: now, ExpiryWarning: time.Hour},
 			want: []string{"error cert-not-yet-valid"}, msg: rfc3339(now.Add(time.Hour))},
 		{name: "not yet valid and expiring", cert: issue(testca.Options{CommonName: "new.example.com", DNSNames: []string{"new.example.com"}, ExtKeyUsage: serverAuth,
 			NotBefore: now.Add(time.Hour), NotAfter: now.Add(20 * time.Hour)}),
-			opts: CheckOptions{Now: now, ExpiryWarning: 24 * time.Hour},
+			opts: certcheck.Options{Now: now, ExpiryWarning: 24 * time.Hour},
 			want: []string{"error cert-not-yet-valid", "warning cert-expiring"}},
 		{name: "expiring", cert: issue(testca.Options{CommonName: "soon.example.com", DNSNames: []string{"soon.example.com"}, ExtKeyUsage: serverAuth,
 			NotAfter: now.Add(10*24*time.Hour + time.Minute)}),
-			opts: CheckOptions{Roots: roots, Intermediates: chain, Now: now, ExpiryWarning: DefaultExpiryWarning},
+			opts: certcheck.Options{Roots: roots, Intermediates: chain, Now: now, ExpiryWarning: certcheck.DefaultExpiryWarning},
 			want: []string{"warning cert-expiring"}, msg: "in 10 days"},
 		{name: "expiring outside a shorter warning", cert: issue(testca.Options{CommonName: "soon.example.com", DNSNames: []string{"soon.example.com"}, ExtKeyUsage: serverAuth,
 			NotAfter: now.Add(10 * 24 * time.Hour)}),
-			opts: CheckOptions{Now: now, ExpiryWarning: 7 * 24 * time.Hour}},
+			opts: certcheck.Options{Now: now, ExpiryWarning: 7 * 24 * time.Hour}},
 		{name: "expiring warning off", cert: issue(testca.Options{CommonName: "soon.example.com", DNSNames: []string{"soon.example.com"}, ExtKeyUsage: serverAuth,
 			NotAfter: now.Add(time.Minute)}),
-			opts: CheckOptions{Now: now, ExpiryWarning: -1}},
+			opts: certcheck.Options{Now: now, ExpiryWarning: -1}},
 
 		{name: "rsa 1024", cert: issue(testca.Options{CommonName: "weak.example.com", DNSNames: []string{"weak.example.com"}, ExtKeyUsage: serverAuth, RSABits: 1024}),
 			want: []string{"error rsa-key-too-small"}, msg: "1024-bit"},
@@ -218,7 +220,7 @@ func TestCheckCertificate(t *testing.T) {
 		// x509 finds the issuer and refuses the SHA-1 signature: the chain
 		// is complete but not trusted.
 		{name: "sha1 rsa with roots", cert: rsaCA.Issue(t, testca.Options{CommonName: "sha1.example.com", DNSNames: []string{"sha1.example.com"}, ExtKeyUsage: serverAuth, SHA1: true}).Cert,
-			opts: CheckOptions{Roots: rsaCA.Pool()},
+			opts: certcheck.Options{Roots: rsaCA.Pool()},
 			want: []string{"error sha1-signature", "error untrusted-chain"}},
 		{name: "sha1 ecdsa", cert: ecdsaSHA1, want: []string{"error sha1-signature"}, msg: "ECDSA-SHA1"},
 		{name: "md5", cert: md5Cert(t, rsaCA), want: []string{"error weak-signature"}, msg: "MD5-RSA"},
@@ -226,55 +228,55 @@ func TestCheckCertificate(t *testing.T) {
 		{name: "node without serverAuth", cert: issue(testca.Options{CommonName: "cucm1.example.com", DNSNames: []string{"cucm1.example.com"}, ExtKeyUsage: clientAuth}),
 			opts: nodeOpts, want: []string{"error missing-server-auth-eku"}, msg: "clientAuth"},
 		{name: "edge proxy without clientAuth", cert: inter.Server(t, "expc1.example.com").Cert,
-			opts: CheckOptions{Role: RoleEdgeProxy, Host: "expc1.example.com"}, want: []string{"error missing-client-auth-eku"}, msg: "serverAuth"},
+			opts: certcheck.Options{Role: certcheck.RoleEdgeProxy, Host: "expc1.example.com"}, want: []string{"error missing-client-auth-eku"}, msg: "serverAuth"},
 		{name: "edge proxy with an unknown EKU only", cert: issue(testca.Options{CommonName: "expc1.example.com", DNSNames: []string{"expc1.example.com"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}),
-			opts: CheckOptions{Role: RoleEdgeProxy}, want: []string{"error missing-client-auth-eku"}, msg: "codeSigning"},
+			opts: certcheck.Options{Role: certcheck.RoleEdgeProxy}, want: []string{"error missing-client-auth-eku"}, msg: "codeSigning"},
 		{name: "node without EKU", cert: issue(testca.Options{CommonName: "cucm1.example.com", DNSNames: []string{"cucm1.example.com"}}), opts: nodeOpts},
-		{name: "edge proxy without EKU", cert: issue(testca.Options{CommonName: "expc1.example.com", DNSNames: []string{"expc1.example.com"}}), opts: CheckOptions{Role: RoleEdgeProxy}},
+		{name: "edge proxy without EKU", cert: issue(testca.Options{CommonName: "expc1.example.com", DNSNames: []string{"expc1.example.com"}}), opts: certcheck.Options{Role: certcheck.RoleEdgeProxy}},
 		{name: "edge proxy with anyExtendedKeyUsage", cert: issue(testca.Options{CommonName: "expc1.example.com", DNSNames: []string{"expc1.example.com"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}),
-			opts: CheckOptions{Role: RoleEdgeProxy}},
+			opts: certcheck.Options{Role: certcheck.RoleEdgeProxy}},
 
 		{name: "ca flag", cert: issue(testca.Options{CommonName: "cucm1.example.com", DNSNames: []string{"cucm1.example.com"}, ExtKeyUsage: serverAuth, IsCA: true}),
-			opts: CheckOptions{Host: "cucm1.example.com"}, want: []string{"error ca-flag-on-leaf"}, msg: "CA:TRUE"},
+			opts: certcheck.Options{Host: "cucm1.example.com"}, want: []string{"error ca-flag-on-leaf"}, msg: "CA:TRUE"},
 
-		{name: "no san, CN matches", cert: cnOnly, opts: CheckOptions{Host: "cucm1.example.com"}, want: []string{"warning no-san"}, msg: `"cucm1.example.com"`},
-		{name: "no san, CN never", cert: cnOnly, opts: CheckOptions{Host: "cucm1.example.com", CommonName: CNNever},
+		{name: "no san, CN matches", cert: cnOnly, opts: certcheck.Options{Host: "cucm1.example.com"}, want: []string{"warning no-san"}, msg: `"cucm1.example.com"`},
+		{name: "no san, CN never", cert: cnOnly, opts: certcheck.Options{Host: "cucm1.example.com", CommonName: certcheck.CNNever},
 			want: []string{"warning no-san", "error name-mismatch"}},
-		{name: "CN ignored when a DNS SAN exists", cert: cnAndSAN, opts: CheckOptions{Host: "exp1.example.com"},
+		{name: "CN ignored when a DNS SAN exists", cert: cnAndSAN, opts: certcheck.Options{Host: "exp1.example.com"},
 			want: []string{"error name-mismatch"}, msg: "other.example.com"},
-		{name: "CN always", cert: cnAndSAN, opts: CheckOptions{Host: "exp1.example.com", CommonName: CNAlways}},
+		{name: "CN always", cert: cnAndSAN, opts: certcheck.Options{Host: "exp1.example.com", CommonName: certcheck.CNAlways}},
 
-		{name: "wildcard matches one label", cert: wildcard, opts: CheckOptions{Host: "exp1.example.com"}},
-		{name: "wildcard case and trailing dot", cert: wildcard, opts: CheckOptions{Host: "EXP1.Example.COM."}},
-		{name: "wildcard not two labels", cert: wildcard, opts: CheckOptions{Host: "a.b.example.com"},
+		{name: "wildcard matches one label", cert: wildcard, opts: certcheck.Options{Host: "exp1.example.com"}},
+		{name: "wildcard case and trailing dot", cert: wildcard, opts: certcheck.Options{Host: "EXP1.Example.COM."}},
+		{name: "wildcard not two labels", cert: wildcard, opts: certcheck.Options{Host: "a.b.example.com"},
 			want: []string{"error name-mismatch"}, msg: `"a.b.example.com": it has *.example.com`},
-		{name: "wildcard not the parent", cert: wildcard, opts: CheckOptions{Host: "example.com"}, want: []string{"error name-mismatch"}},
-		{name: "wildcard host is not a wildcard match", cert: wildcard, opts: CheckOptions{Host: "*.example.com"}, want: []string{"error name-mismatch"}},
+		{name: "wildcard not the parent", cert: wildcard, opts: certcheck.Options{Host: "example.com"}, want: []string{"error name-mismatch"}},
+		{name: "wildcard host is not a wildcard match", cert: wildcard, opts: certcheck.Options{Host: "*.example.com"}, want: []string{"error name-mismatch"}},
 
-		{name: "ipv4 host", cert: ipCert, opts: CheckOptions{Host: "192.0.2.10"}},
-		{name: "ipv4-mapped host", cert: ipCert, opts: CheckOptions{Host: "::ffff:192.0.2.10"}},
-		{name: "ipv6 host in brackets", cert: ipCert, opts: CheckOptions{Host: "[2001:db8:0::10]"}},
-		{name: "other ip", cert: ipCert, opts: CheckOptions{Host: "192.0.2.11"}, want: []string{"error name-mismatch"}, msg: "192.0.2.10, 2001:db8::10"},
-		{name: "dns host vs ip san", cert: ipCert, opts: CheckOptions{Host: "cucm2.example.com"}, want: []string{"error name-mismatch"}},
-		{name: "CN as dns name next to ip sans", cert: ipCert, opts: CheckOptions{Host: "cucm-ip"}},
-		{name: "mapped ip san", cert: mapped, opts: CheckOptions{Host: "192.0.2.20"}},
-		{name: "mapped ip san, mapped host", cert: mapped, opts: CheckOptions{Host: "::ffff:192.0.2.20"}},
+		{name: "ipv4 host", cert: ipCert, opts: certcheck.Options{Host: "192.0.2.10"}},
+		{name: "ipv4-mapped host", cert: ipCert, opts: certcheck.Options{Host: "::ffff:192.0.2.10"}},
+		{name: "ipv6 host in brackets", cert: ipCert, opts: certcheck.Options{Host: "[2001:db8:0::10]"}},
+		{name: "other ip", cert: ipCert, opts: certcheck.Options{Host: "192.0.2.11"}, want: []string{"error name-mismatch"}, msg: "192.0.2.10, 2001:db8::10"},
+		{name: "dns host vs ip san", cert: ipCert, opts: certcheck.Options{Host: "cucm2.example.com"}, want: []string{"error name-mismatch"}},
+		{name: "CN as dns name next to ip sans", cert: ipCert, opts: certcheck.Options{Host: "cucm-ip"}},
+		{name: "mapped ip san", cert: mapped, opts: certcheck.Options{Host: "192.0.2.20"}},
+		{name: "mapped ip san, mapped host", cert: mapped, opts: certcheck.Options{Host: "::ffff:192.0.2.20"}},
 
-		{name: "intermediate missing", cert: node, opts: CheckOptions{Host: "cucm1.example.com", Roots: roots},
+		{name: "intermediate missing", cert: node, opts: certcheck.Options{Host: "cucm1.example.com", Roots: roots},
 			want: []string{"error incomplete-chain"}, msg: `issuer "CN=Test Issuing CA,O=sipoauth test"`},
-		{name: "root not trusted", cert: otherInter.Server(t, "cucm1.example.com").Cert, opts: CheckOptions{Roots: roots, Intermediates: []*x509.Certificate{otherInter.Cert}},
+		{name: "root not trusted", cert: otherInter.Server(t, "cucm1.example.com").Cert, opts: certcheck.Options{Roots: roots, Intermediates: []*x509.Certificate{otherInter.Cert}},
 			want: []string{"error incomplete-chain"}, msg: `issuer "CN=Other Root CA,O=sipoauth test"`},
 		{name: "root offered but not trusted", cert: otherInter.Server(t, "cucm1.example.com").Cert,
-			opts: CheckOptions{Roots: roots, Intermediates: []*x509.Certificate{otherInter.Cert, otherRoot.Cert}},
+			opts: certcheck.Options{Roots: roots, Intermediates: []*x509.Certificate{otherInter.Cert, otherRoot.Cert}},
 			want: []string{"error untrusted-chain"}, msg: `chains to "CN=Other Root CA,O=sipoauth test", which is self-issued and not in the trust store`},
 		{name: "issuer name trusted with another key", cert: root.Issue(t, testca.Options{CommonName: "cucm1.example.com", DNSNames: []string{"cucm1.example.com"}}).Cert,
-			opts: CheckOptions{Roots: impostorPool}, want: []string{"error untrusted-chain"}, msg: "Test Root CA"},
-		{name: "intermediate expired", cert: underExpired, opts: CheckOptions{Roots: roots, Intermediates: []*x509.Certificate{expiredInterCert}},
+			opts: certcheck.Options{Roots: impostorPool}, want: []string{"error untrusted-chain"}, msg: "Test Root CA"},
+		{name: "intermediate expired", cert: underExpired, opts: certcheck.Options{Roots: roots, Intermediates: []*x509.Certificate{expiredInterCert}},
 			want: []string{"error untrusted-chain"}, msg: "expired"},
 
-		{name: "self-signed", cert: selfSigned, opts: CheckOptions{Host: "self.example.com"}, want: []string{"warning self-signed-leaf"}},
-		{name: "self-signed with roots", cert: selfSigned, opts: CheckOptions{Roots: roots}, want: []string{"warning self-signed-leaf", "error untrusted-chain"}},
-		{name: "self-signed and trusted", cert: selfSigned, opts: CheckOptions{Roots: selfPool}, want: []string{"warning self-signed-leaf"}},
+		{name: "self-signed", cert: selfSigned, opts: certcheck.Options{Host: "self.example.com"}, want: []string{"warning self-signed-leaf"}},
+		{name: "self-signed with roots", cert: selfSigned, opts: certcheck.Options{Roots: roots}, want: []string{"warning self-signed-leaf", "error untrusted-chain"}},
+		{name: "self-signed and trusted", cert: selfSigned, opts: certcheck.Options{Roots: selfPool}, want: []string{"warning self-signed-leaf"}},
 		{name: "self-signed CA", cert: root.Cert, want: []string{"error ca-flag-on-leaf", "warning no-san"}},
 	}
 	for _, tt := range tests {
@@ -282,7 +284,7 @@ func TestCheckCertificate(t *testing.T) {
 			if tt.opts.ExpiryWarning == 0 {
 				tt.opts.ExpiryWarning = 30 * time.Minute // testca leaves live an hour
 			}
-			fs := CheckCertificate(tt.cert, tt.opts)
+			fs := certcheck.Check(tt.cert, tt.opts)
 			if got := codesAndSeverities(fs); !slices.Equal(got, tt.want) {
 				t.Fatalf("findings %q, want %q\n%v", got, tt.want, fs)
 			}
@@ -301,12 +303,12 @@ func TestCheckCertificate(t *testing.T) {
 	}
 }
 
-func TestCheckCertificatePathsAndFixes(t *testing.T) {
+func TestCheckPathsAndFixes(t *testing.T) {
 	now := time.Now()
 	ca := testca.New(t, "Test Root CA")
 	cert := ca.Issue(t, testca.Options{CommonName: "cucm1.example.com", RSABits: 1024, IsCA: true, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
 		NotBefore: now.Add(-2 * time.Hour), NotAfter: now.Add(-time.Hour)}).Cert
-	fs := CheckCertificate(cert, CheckOptions{Role: RoleNode, Host: "cucm2.example.com", Now: now})
+	fs := certcheck.Check(cert, certcheck.Options{Role: certcheck.RoleNode, Host: "cucm2.example.com", Now: now})
 	want := []string{
 		"cert-expired certificate/notAfter",
 		"rsa-key-too-small certificate/publicKey",
@@ -327,7 +329,7 @@ func TestCheckCertificatePathsAndFixes(t *testing.T) {
 			t.Errorf("node fix %q does not speak of the Tomcat certificate", f.Fix)
 		}
 	}
-	edge := CheckCertificate(cert, CheckOptions{Role: RoleEdgeProxy, Now: now})
+	edge := certcheck.Check(cert, certcheck.Options{Role: certcheck.RoleEdgeProxy, Now: now})
 	for _, f := range edge {
 		if !strings.Contains(f.Fix, "Expressway-C") {
 			t.Errorf("edge proxy fix %q does not speak of Expressway-C", f.Fix)
@@ -338,36 +340,28 @@ func TestCheckCertificatePathsAndFixes(t *testing.T) {
 	}
 }
 
-func TestCheckCertificateDefaults(t *testing.T) {
+func TestCheckDefaults(t *testing.T) {
 	ca := testca.New(t, "Test Root CA")
 	// Now defaults to the clock, ExpiryWarning to 30 days.
 	soon := ca.Issue(t, testca.Options{CommonName: "soon.example.com", DNSNames: []string{"soon.example.com"}, NotAfter: time.Now().Add(29 * 24 * time.Hour)}).Cert
 	later := ca.Issue(t, testca.Options{CommonName: "later.example.com", DNSNames: []string{"later.example.com"}, NotAfter: time.Now().Add(31 * 24 * time.Hour)}).Cert
-	if got := codesAndSeverities(CheckCertificate(soon, CheckOptions{})); !slices.Equal(got, []string{"warning cert-expiring"}) {
+	if got := codesAndSeverities(certcheck.Check(soon, certcheck.Options{})); !slices.Equal(got, []string{"warning cert-expiring"}) {
 		t.Errorf("expiring in 29 days: %q", got)
 	}
-	if got := CheckCertificate(later, CheckOptions{}); len(got) != 0 {
+	if got := certcheck.Check(later, certcheck.Options{}); len(got) != 0 {
 		t.Errorf("expiring in 31 days: %v", got)
 	}
 	expired := ca.Issue(t, testca.Options{CommonName: "old.example.com", DNSNames: []string{"old.example.com"}, NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: time.Now().Add(-time.Hour)}).Cert
-	if got := codesAndSeverities(CheckCertificate(expired, CheckOptions{})); !slices.Equal(got, []string{"error cert-expired"}) {
+	if got := codesAndSeverities(certcheck.Check(expired, certcheck.Options{})); !slices.Equal(got, []string{"error cert-expired"}) {
 		t.Errorf("expired an hour ago: %q", got)
 	}
 }
 
-func TestRoleString(t *testing.T) {
-	for r, want := range map[Role]string{RoleNode: "node", RoleEdgeProxy: "edge proxy", Role(7): "Role(7)"} {
-		if got := r.String(); got != want {
-			t.Errorf("Role(%d).String() = %q, want %q", int(r), got, want)
-		}
-	}
-}
-
-func TestCheckPEM(t *testing.T) {
+func TestCheckPEMBundles(t *testing.T) {
 	root := testca.New(t, "Test Root CA")
 	inter := root.Intermediate(t, "Test Issuing CA")
 	leaf := inter.Server(t, "cucm1.example.com")
-	opts := CheckOptions{Role: RoleNode, Host: "cucm1.example.com", Roots: root.Pool(), ExpiryWarning: time.Minute}
+	opts := certcheck.Options{Role: certcheck.RoleNode, Host: "cucm1.example.com", Roots: root.Pool(), ExpiryWarning: time.Minute}
 	leafPEM := testca.CertPEM(leaf.Cert)
 	keyPEM := leaf.KeyPEM()
 	junkDER := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{0x30, 0x03, 0x02, 0x01, 0x01}})
@@ -385,7 +379,7 @@ func TestCheckPEM(t *testing.T) {
 	}
 	for _, tt := range good {
 		t.Run(tt.name, func(t *testing.T) {
-			fs, err := CheckPEM(tt.in, opts)
+			fs, err := checkPEM(tt.in, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -395,7 +389,7 @@ func TestCheckPEM(t *testing.T) {
 		})
 	}
 
-	many := bytes.Repeat(leafPEM, maxPEMCertificates+1)
+	many := bytes.Repeat(leafPEM, certcheck.MaxPEMCertificates+1)
 	bad := []struct {
 		name string
 		in   []byte
@@ -415,7 +409,7 @@ func TestCheckPEM(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			fs, err := CheckPEM(tt.in, opts)
+			fs, err := checkPEM(tt.in, opts)
 			if err == nil {
 				t.Fatalf("no error; findings %v", fs)
 			}
@@ -429,7 +423,7 @@ func TestCheckPEM(t *testing.T) {
 		mine := make([]*x509.Certificate, 0, 4)
 		o := opts
 		o.Intermediates = mine
-		fs, err := CheckPEM(full, o)
+		fs, err := checkPEM(full, o)
 		if err != nil || len(fs) != 0 {
 			t.Fatalf("findings %v, error %v", fs, err)
 		}
@@ -438,13 +432,13 @@ func TestCheckPEM(t *testing.T) {
 		}
 		// An intermediate the caller offers completes a lone leaf.
 		o.Intermediates = []*x509.Certificate{inter.Cert}
-		if fs, err := CheckPEM(leafPEM, o); err != nil || len(fs) != 0 {
+		if fs, err := checkPEM(leafPEM, o); err != nil || len(fs) != 0 {
 			t.Fatalf("findings %v, error %v", fs, err)
 		}
 	})
 }
 
-func FuzzCheckPEM(f *testing.F) {
+func FuzzCheckPEMBundle(f *testing.F) {
 	root := testca.New(f, "Fuzz Root CA")
 	inter := root.Intermediate(f, "Fuzz Issuing CA")
 	node := inter.Server(f, "cucm1.example.com", "192.0.2.10")
@@ -469,11 +463,11 @@ func FuzzCheckPEM(f *testing.F) {
 	}
 	roots := root.Pool()
 	f.Fuzz(func(t *testing.T, in []byte) {
-		for _, opts := range []CheckOptions{
-			{Role: RoleNode, Host: "cucm1.example.com", Roots: roots},
-			{Role: RoleEdgeProxy, Host: "::ffff:192.0.2.10", Roots: roots, Intermediates: []*x509.Certificate{inter.Cert}, CommonName: CNAlways},
+		for _, opts := range []certcheck.Options{
+			{Role: certcheck.RoleNode, Host: "cucm1.example.com", Roots: roots},
+			{Role: certcheck.RoleEdgeProxy, Host: "::ffff:192.0.2.10", Roots: roots, Intermediates: []*x509.Certificate{inter.Cert}, CommonName: certcheck.CNAlways},
 		} {
-			fs, err := CheckPEM(in, opts)
+			fs, err := checkPEM(in, opts)
 			if err != nil {
 				if fs != nil {
 					t.Fatalf("findings %v with error %v", fs, err)
@@ -489,9 +483,10 @@ func FuzzCheckPEM(f *testing.F) {
 	})
 }
 
-// TestValidDNSNameAgreesWithPeerNames: the table validates names with
-// certcheck.ValidDNSName, and certcheck normalizes the names certificates present;
-// a name one accepts and the other drops would never match.
+// TestValidDNSNameAgreesWithPeerNames: edgetable validates the names of
+// its entries with ValidDNSName, and PeerNames normalizes the names
+// certificates present; a name one accepts and the other drops would
+// never match.
 func TestValidDNSNameAgreesWithPeerNames(t *testing.T) {
 	names := []string{
 		"expc1.example.com", "EXPC1.Example.COM.", "*.mra.example.com", "*.com", "f*.example.com", "a.*.example.com",
@@ -500,28 +495,35 @@ func TestValidDNSNameAgreesWithPeerNames(t *testing.T) {
 		strings.Repeat("abcdefghi.", 25) + "com", strings.Repeat("abcdefghi.", 26) + "com", "é.example.com", "a b.example.com",
 	}
 	for _, n := range names {
-		kept := len(PeerNames(&x509.Certificate{DNSNames: []string{n}}, CNNever).DNS) == 1
+		kept := len(certcheck.PeerNames(&x509.Certificate{DNSNames: []string{n}}, certcheck.CNNever).DNS) == 1
 		if got := certcheck.ValidDNSName(n, true); got != kept {
-			t.Errorf("%q: validDNSName %v, PeerNames keeps it %v", n, got, kept)
+			t.Errorf("%q: ValidDNSName %v, PeerNames keeps it %v", n, got, kept)
 		}
 		if strings.Contains(n, "*") {
 			continue
 		}
-		matched := Names{DNS: []string{strings.ToLower(strings.TrimSuffix(n, "."))}}.MatchesHost(n)
+		matched := certcheck.Names{DNS: []string{strings.ToLower(strings.TrimSuffix(n, "."))}}.MatchesHost(n)
 		if got := certcheck.ValidDNSName(n, false); got != matched {
 			t.Errorf("%q as a host: validDNSName %v, MatchesHost %v", n, got, matched)
 		}
 	}
 }
 
-// TestCheckPEMError: the error of CheckPEM is certcheck's, with its cause.
-func TestCheckPEMError(t *testing.T) {
-	_, err := CheckPEM([]byte("no certificate here"), CheckOptions{})
+// TestCheckPEMErrorType: the error of a bundle without a certificate is a
+// *PEMError wrapping ErrNoPEM, with no block to name.
+func TestCheckPEMErrorType(t *testing.T) {
+	_, _, err := certcheck.CheckPEM([]byte("no certificate here"), certcheck.Options{})
 	var pe *certcheck.PEMError
 	if !errors.As(err, &pe) || !errors.Is(err, certcheck.ErrNoPEM) || pe.Block != 0 {
 		t.Fatalf("error %#v", err)
 	}
-	if CodeCertExpired != certcheck.CodeCertExpired || CodeUntrustedChain != "untrusted-chain" || RoleEdgeProxy != certcheck.RoleEdgeProxy {
-		t.Fatal("codes or roles differ from certcheck's")
-	}
 }
+
+// checkPEM is certcheck.CheckPEM without the certificates, which these
+// tests do not look at.
+func checkPEM(data []byte, opts certcheck.Options) (diag.Findings, error) {
+	fs, _, err := certcheck.CheckPEM(data, opts)
+	return fs, err
+}
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
