@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/sipoauth/sdk/prommetrics"
+	"github.com/sipoauth/sdk/sipauth"
 	"io"
 	"log/slog"
 	"math"
@@ -290,11 +292,11 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	r.watchFile(wctx, interval, "-devices", s.Devices, devices.Reload)
 
 	var promReg *prometheus.Registry
-	var metrics *registrar.Metrics
+	var metrics *prommetrics.Registrar
 	if s.Metrics != "" {
 		promReg = prometheus.NewRegistry()
 		promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		if metrics, err = registrar.NewMetrics(promReg, store); err != nil {
+		if metrics, err = prommetrics.NewRegistrar(promReg, store); err != nil {
 			return nil, err
 		}
 	}
@@ -411,7 +413,9 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		PlaintextForLoadTests:               s.PlaintextForLoadTests != "",
 		InsecureLegacyWithoutAuthentication: s.LegacyUnauthenticated,
 		Logger:                              log,
-		Metrics:                             metrics,
+	}
+	if metrics != nil {
+		cfg.Observer = metrics
 	}
 	if s.Legacy != "" && !s.LegacyUnauthenticated {
 		// Devices without OAuth authenticate with the digest secret of
@@ -427,7 +431,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		log.Warn("-insecure-any-audience: tokens of the issuers are accepted whatever their audience and scope, ID tokens for other applications among them")
 	}
 	if s.RFC8898 {
-		cfg.Mode = registrar.RFC8898Mode
+		cfg.Mode = sipauth.RFC8898Mode
 		cfg.Challenge = bearer.Challenge{Realm: s.Realm, AuthzServer: s.AuthzServer}
 	}
 	reg, err := registrar.New(cfg)
