@@ -6,23 +6,18 @@ import (
 	"crypto"
 	"crypto/tls"
 	"fmt"
-	"github.com/sipoauth/sdk/sipauth"
 	"io"
 	"log/slog"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-	"github.com/redis/go-redis/v9"
 
-	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
-	"github.com/sipoauth/sdk/internal/testredis"
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/sipoauth"
 )
@@ -535,69 +530,6 @@ func mustKeys(t *testing.T, iss *issuer.Issuer) sipoauth.KeySource {
 	return keys
 }
 
-// TestBackendOutage: with Redis gone, a REGISTER is answered 503 with
-// Retry-After, counted as unavailable rather than as a bad token, and the
-// cause is logged.
-func TestBackendOutage(t *testing.T) {
-	for _, part := range []string{"revocation", "store"} {
-		t.Run(part, func(t *testing.T) {
-			srv := testredis.Start(t, t.TempDir(), false)
-			iss, err := issuer.New(issuer.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg := sipoauth.Config{Keys: mustKeys(t, iss)}
-			var store Store = NewMemoryStore()
-			want := "store-unavailable"
-			if part == "revocation" {
-				cfg.Revocation = NewRedisRevocation(srv.Client(), "")
-				want = "token-check-unavailable"
-			} else {
-				store = NewRedisStore(srv.Client(), "")
-			}
-			v, _ := sipoauth.New(cfg)
-			var logs syncbuf.Buffer
-			var seen []sipauth.Reason
-			observe := ObserverFunc(func(r *Request, _ int, _ time.Duration) { seen = append(seen, r.Reason) })
-			reg, err := New(Config{NodeName: node, Devices: MemoryDevices{"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}},
-				Validator: v, Store: store, Observer: observe, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
-				PeerInfo: oauthPeer})
-			if err != nil {
-				t.Fatal(err)
-			}
-			tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
-			req := parseRequest(t, strings.ReplaceAll(wireRegister{From: "rado", Token: tok, Contact: jabberContact("rado", "10.0.0.1:5061", "CSFrado", "00000000-0000-0000-0000-00000000000a")}.String(), "\r\n", "\n"))
-			if res, r := reg.Serve(context.Background(), req, nil); res.StatusCode != 200 {
-				t.Fatalf("with Redis up: %d %s", res.StatusCode, r.Reason)
-			}
-			srv.Stop()
-			var got *sip.Response
-			tx := &recordTx{respond: func(res *sip.Response) { got = res }}
-			reg.HandleRegister(req, tx)
-			if got == nil || got.StatusCode != 503 || header(got, "Retry-After") != strconv.Itoa(RetryAfterUnavailable) {
-				t.Fatalf("with Redis down:\n%v", got)
-			}
-			// Observed (Serve does not observe, HandleRegister does): the
-			// outage, of the unavailable class: an outage is not a bad token.
-			if len(seen) != 1 || seen[0] != sipauth.Reason(want) || seen[0].Class() != sipauth.ClassUnavailable {
-				t.Errorf("observed %q, want [%s] of the unavailable class", seen, want)
-			}
-			log := logs.String()
-			if !strings.Contains(log, "reason="+want) || !strings.Contains(log, "connection refused") {
-				t.Errorf("the log does not say what failed:\n%s", log)
-			}
-		})
-	}
-}
-
-// recordTx is a server transaction that keeps the answer.
-type recordTx struct {
-	sip.ServerTransaction
-	respond func(*sip.Response)
-}
-
-func (t *recordTx) Respond(res *sip.Response) error { t.respond(res); return nil }
-
 // legacyRegistrar serves the legacy role on plain TCP on 127.0.0.1 with
 // the default pipeline of cfg, and returns a connection to it.
 func legacyRegistrar(t *testing.T, cfg Config) (*wire, *MemoryStore) {
@@ -774,66 +706,4 @@ func TestUDPRequestTooLargeToAnswer(t *testing.T) {
 	if answer, err := send("ordinary@127.0.0.1"); err != nil || !strings.HasPrefix(answer, "SIP/2.0 200 OK\r\n") {
 		t.Fatalf("ordinary REGISTER: %v\n%s", err, answer)
 	}
-}
-
-// TestHungBackend: a binding store that accepts connections and then
-// never answers gets each REGISTER a 503 within the registrar's Timeout,
-// concurrent ones alike, rather than an answer after the client gave up.
-func TestHungBackend(t *testing.T) {
-	hole, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var held []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := hole.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c) // read nothing, answer nothing
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		hole.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	})
-	rdb := redis.NewClient(&redis.Options{Addr: hole.Addr().String(), ContextTimeoutEnabled: true, DisableIdentity: true})
-	t.Cleanup(func() { rdb.Close() })
-	iss, _ := issuer.New(issuer.Config{})
-	v, _ := sipoauth.New(sipoauth.Config{Keys: mustKeys(t, iss)})
-	reg, err := New(Config{NodeName: node, Devices: MemoryDevices{"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}},
-		Validator: v, Store: NewRedisStore(rdb, ""), Timeout: 300 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
-		PeerInfo: oauthPeer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
-	var wg sync.WaitGroup
-	for i := range 8 {
-		wg.Go(func() {
-			req := parseRequest(t, strings.ReplaceAll(wireRegister{From: "rado", Token: tok, CSeq: fmt.Sprint(i+1) + " REGISTER",
-				Contact: jabberContact("rado", "10.0.0.1:5061", "CSFrado", "00000000-0000-0000-0000-00000000000a")}.String(), "\r\n", "\n"))
-			start := time.Now()
-			var got *sip.Response
-			reg.HandleRegister(req, &recordTx{respond: func(res *sip.Response) { got = res }})
-			if took := time.Since(start); got == nil || got.StatusCode != 503 || header(got, "Retry-After") == "" || took > 2*time.Second {
-				t.Errorf("REGISTER %d: %v after %v", i, got, took)
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// oauthPeer is the peer of a request over TLS on the OAuth port, for
-// tests that call Serve or HandleRegister themselves.
-func oauthPeer(*sip.Request, sip.ServerTransaction) PeerInfo {
-	return PeerInfo{Local: &net.TCPAddr{Port: 5090}, Remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, TLS: &tls.ConnectionState{}}
 }
