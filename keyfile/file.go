@@ -1,0 +1,115 @@
+package keyfile
+
+import (
+	"context"
+	"crypto/sha256"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// ReadFile reads a key file of at most MaxSize bytes. The error names the
+// file.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: path, Err: err}
+	}
+	if len(b) > MaxSize {
+		return nil, &os.PathError{Op: "read", Path: path, Err: fail(ErrTooLarge, "larger than %d bytes", MaxSize)}
+	}
+	return b, nil
+}
+
+// File is a key file that is read again when its content changes. Its
+// content goes to the load function given to OpenFile, which parses it and
+// puts the keys to use; while load fails, the keys it loaded before stay
+// in use. Safe for concurrent use.
+type File struct {
+	path string
+	load func(data []byte) error
+
+	mu     sync.Mutex // serializes loads, guards the fields below
+	loaded [sha256.Size]byte
+	failed [sha256.Size]byte // the content that failed to load last, reported once
+}
+
+// OpenFile reads the file at path and hands its content to load. It fails
+// if the file cannot be read or load fails.
+func OpenFile(path string, load func(data []byte) error) (*File, error) {
+	f := &File{path: path, load: load}
+	if err := f.Reload(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Path returns the file's path.
+func (f *File) Path() string { return f.path }
+
+// Reload reads the file again and hands its content to load, even if it
+// has not changed. The error names the file.
+func (f *File) Reload() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	data, err := ReadFile(f.path)
+	if err != nil {
+		return err
+	}
+	return f.loadLocked(data, sha256.Sum256(data))
+}
+
+func (f *File) loadLocked(data []byte, sum [sha256.Size]byte) error {
+	if err := f.load(data); err != nil {
+		f.failed = sum
+		return &os.PathError{Op: "load", Path: f.path, Err: err}
+	}
+	f.loaded, f.failed = sum, [sha256.Size]byte{}
+	return nil
+}
+
+// Watch reads the file every interval (5 seconds when not positive) until
+// ctx ends, and loads it when its content differs from what was loaded
+// last. Polling the content, rather than waiting for notifications or
+// comparing modification times, sees a file replaced by rename and a file
+// rewritten within one tick. A change that fails to load, or a file that
+// cannot be read, goes to onError, if set, once.
+func (f *File) Watch(ctx context.Context, interval time.Duration, onError func(error)) {
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var unreadable string // the last read error reported
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		data, err := ReadFile(f.path)
+		if err != nil {
+			if err.Error() != unreadable && onError != nil {
+				onError(err)
+			}
+			unreadable = err.Error()
+			continue
+		}
+		unreadable = ""
+		sum := sha256.Sum256(data)
+		f.mu.Lock()
+		if sum != f.loaded && sum != f.failed {
+			err = f.loadLocked(data, sum)
+		}
+		f.mu.Unlock()
+		if err != nil && onError != nil {
+			onError(err)
+		}
+	}
+}
