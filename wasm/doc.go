@@ -10,10 +10,10 @@
 //	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o sipoauth.wasm ./wasm
 //
 // and serve it beside the page and the wasm_exec.js of the same Go
-// release ($(go env GOROOT)/lib/wasm/wasm_exec.js); examples/inspector
+// release ($(go env GOROOT)/lib/wasm/wasm_exec.js); cmd/sipoauth-inspector
 // does all three:
 //
-//	go run ./examples/inspector
+//	go run ./cmd/sipoauth-inspector
 //
 // The program defines one global JavaScript object, sipoauth:
 //

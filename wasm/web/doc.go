@@ -1,5 +1,5 @@
 // Package web holds the SIP OAuth inspector's page: index.html, app.js and
-// style.css, embedded so that a server can serve them (examples/inspector
+// style.css, embedded so that a server can serve them (cmd/sipoauth-inspector
 // does). The page loads WasmExecName and WasmName from its own directory,
 // which the server provides beside these files: the checks of package
 // inspect compiled to WebAssembly (package wasm) and the Go release's

@@ -1,4 +1,4 @@
-// Command registrar is a standalone SIP OAuth registrar: the node that
+// Command sipoauth-registrar is a standalone SIP OAuth registrar: the node that
 // Jabber-like soft clients register with over TLS using an OAuth bearer
 // token, directly on the OAuth port or through an edge proxy over mutual
 // TLS on the edge port, answering as Unified CM does (407 with
@@ -7,7 +7,7 @@
 //
 // A typical command line:
 //
-//	registrar -cert node.pem -key node.key \
+//	sipoauth-registrar -cert node.pem -key node.key \
 //	    -trust edge-ca/ -edge-table edge-proxies.json \
 //	    -keys authz.pem -decryption-key cluster-key.json \
 //	    -issuer https://cucm.example.com \
@@ -19,7 +19,7 @@
 //	listening edge                     tls   0.0.0.0:5091
 //	listening metrics                  http  127.0.0.1:9090
 //
-// and stops cleanly on SIGINT or SIGTERM. registrar -h lists every
+// and stops cleanly on SIGINT or SIGTERM. sipoauth-registrar -h lists every
 // setting. A bad setting is reported by name before anything starts, with
 // exit status 2; any other failure exits with status 1.
 //

@@ -1,11 +1,11 @@
-// Command inspector serves the SIP OAuth inspector: a page where an
+// Command sipoauth-inspector serves the SIP OAuth inspector: a page where an
 // engineer pastes a device configuration file, a PEM certificate chain, a
 // token, a Bearer header, a SIP response, a TLS error or a soft client's
 // log and sees findings with fixes. The checks run in the browser
 // (package wasm compiled to WebAssembly): what is pasted is never sent to
 // this server or anywhere else.
 //
-//	go run ./examples/inspector [-listen 127.0.0.1:8080] [-go go] [-cache dir]
+//	go run ./cmd/sipoauth-inspector [-listen 127.0.0.1:8080] [-go go] [-cache dir]
 //
 // At every start it builds the WebAssembly program with the go tool of the
 // toolchain that `go env GOROOT` names (GOOS=js GOARCH=wasm, -trimpath,

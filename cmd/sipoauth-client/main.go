@@ -1,8 +1,8 @@
-// Command client registers a device with a SIP OAuth registrar as Cisco
+// Command sipoauth-client registers a device with a SIP OAuth registrar as Cisco
 // Jabber does, prints the exchange, stays registered until interrupted,
 // and unregisters.
 //
-//	go run ./examples/client -config http://10.10.10.1:6970/ -device CSFrado \
+//	go run ./cmd/sipoauth-client -config http://10.10.10.1:6970/ -device CSFrado \
 //	    -ca tomcat-ca.pem -token-url https://10.10.10.1:8443/ssosp/oauth/token
 //
 // The refresh token is read from -refresh-token or the environment variable

@@ -1,8 +1,8 @@
-// Command expressway runs the MRA edge proxy of package edge: it takes
+// Command sipoauth-edge runs the MRA edge proxy of package edge: it takes
 // soft clients' REGISTERs on a TLS port and forwards them to the nodes'
 // MRA OAuth port (5091) over mutual TLS, until Ctrl-C.
 //
-//	go run ./examples/expressway -cert expc.pem -key expc.key -node-ca tomcat-ca.pem \
+//	go run ./cmd/sipoauth-edge -cert expc.pem -key expc.key -node-ca tomcat-ca.pem \
 //	    -upstream cucm-pub.example.com:5091,cucm-sub.example.com:5091 \
 //	    -validate -keys authz.pem -cluster-key KID=HEX \
 //	    -table-url https://cucm-pub.example.com:8443/edge-proxies -table-user expressway
