@@ -12,7 +12,8 @@
 // realm="ccmsipline", or RFC 8898's 401; SIP Digest or nothing on the
 // legacy port), the owner check, the address-of-record check, and the
 // store, which follows RFC 3261 §10.3. Bindings live in memory by
-// default, or in Redis when several registrar nodes share the load.
+// default, or in Redis when several registrar nodes share the load
+// (package redisstore, which this package does not import).
 //
 // The default pipeline (New) fails closed. A role without an
 // Authenticator refuses every REGISTER with 403; unauthenticated
