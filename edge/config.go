@@ -39,10 +39,10 @@ type Config struct {
 	// Certificate is the proxy's certificate: presented to the nodes as a
 	// client certificate (it needs the clientAuth usage) and, unless
 	// ListenCertificate is set, to the clients by Listen.
-	Certificate *mtlstrust.CertSource
+	Certificate mtlstrust.CertificateSource
 	// ListenCertificate, if set, is the certificate Listen presents to
 	// clients instead of Certificate.
-	ListenCertificate *mtlstrust.CertSource
+	ListenCertificate mtlstrust.CertificateSource
 	// Limits bound the client connections Listen accepts (package
 	// siplimit): connections in all and per source address, handshake,
 	// idle and message timeouts, message size. The zero value is
@@ -50,7 +50,7 @@ type Config struct {
 	Limits siplimit.Limits
 	// NodeTrust holds the signers of the nodes' certificates. It is read at
 	// every handshake, so a reload takes effect on the next connection.
-	NodeTrust *mtlstrust.TrustStore
+	NodeTrust mtlstrust.TrustSource
 	// Upstreams are the nodes' MRA OAuth ports (host:port, 5091 by
 	// default on a node), tried in order: a node that cannot be reached,
 	// refuses the proxy or answers 503 passes the request to the next.
@@ -214,7 +214,7 @@ func (c Config) resolve() (config, error) {
 	return out, nil
 }
 
-func leafOf(s *mtlstrust.CertSource) (*x509.Certificate, error) {
+func leafOf(s mtlstrust.CertificateSource) (*x509.Certificate, error) {
 	c := s.Certificate()
 	if c == nil || len(c.Certificate) == 0 {
 		return nil, errors.New("no certificate")

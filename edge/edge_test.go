@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/sipoauth/sdk/diag"
 	"net"
 	"strconv"
 	"strings"
@@ -193,7 +194,7 @@ func TestScenario2(t *testing.T) {
 		t.Fatalf("answer:\n%s", raw)
 	}
 	f := px.failure(t)
-	if f.Scenario != 2 || f.Code() != mtlstrust.CodeUnknownCAAtEdge || f.Upstream != n.addr || f.ServerName != "127.0.0.1" ||
+	if f.Scenario != 2 || f.Code() != diag.CodeUnknownCAAtEdge || f.Upstream != n.addr || f.ServerName != "127.0.0.1" ||
 		len(f.Findings) != 1 || f.Findings[0].Fix == "" || !strings.Contains(f.Findings[0].Message, "Node CA") {
 		t.Fatalf("failure %+v", f)
 	}
@@ -222,10 +223,10 @@ func TestScenario3(t *testing.T) {
 		opts nodeOptions
 		code string
 	}{
-		{"unknown CA at the node, TLS 1.3", nodeOptions{trust: p.otherCA}, mtlstrust.CodeUnknownCAAtNode},
-		{"unknown CA at the node, TLS 1.2", nodeOptions{trust: p.otherCA, tls12: true}, mtlstrust.CodeUnknownCAAtNode},
-		{"not in the table, TLS 1.3", nodeOptions{tableNames: []string{"expc2.example.com"}}, mtlstrust.CodeBadCertificate},
-		{"not in the table, TLS 1.2", nodeOptions{tableNames: []string{"expc2.example.com"}, tls12: true}, mtlstrust.CodeBadCertificate},
+		{"unknown CA at the node, TLS 1.3", nodeOptions{trust: p.otherCA}, diag.CodeUnknownCAAtNode},
+		{"unknown CA at the node, TLS 1.2", nodeOptions{trust: p.otherCA, tls12: true}, diag.CodeUnknownCAAtNode},
+		{"not in the table, TLS 1.3", nodeOptions{tableNames: []string{"expc2.example.com"}}, diag.CodeBadCertificate},
+		{"not in the table, TLS 1.2", nodeOptions{tableNames: []string{"expc2.example.com"}, tls12: true}, diag.CodeBadCertificate},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

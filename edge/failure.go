@@ -11,7 +11,7 @@ import (
 
 // Finding codes of upstream failures that are not TLS handshake failures.
 // Handshake failures carry the codes of mtlstrust.Diagnose
-// (mtlstrust.CodeUnknownCAAtEdge, mtlstrust.CodeUnknownCAAtNode, ...).
+// (diag.CodeUnknownCAAtEdge, diag.CodeUnknownCAAtNode, ...).
 const (
 	// CodeUpstreamUnreachable: no TCP connection, or no TLS handshake
 	// within Config.DialTimeout.
@@ -80,14 +80,14 @@ func handshakeFailure(upstream, serverName string, err error) Failure {
 			Fix:     "check that the node's MRA OAuth port (5091) speaks TLS and is not overloaded",
 		}}}
 	}
-	d := mtlstrust.Diagnose(err, mtlstrust.EdgeSide)
+	d := mtlstrust.Diagnose(err, diag.EdgeSide)
 	return Failure{Upstream: upstream, ServerName: serverName, Err: err, Findings: diag.Findings{d.Finding}, Scenario: d.Scenario}
 }
 
 // isRefusal reports whether err, seen on a connection before any byte came
 // from the node, is the node refusing the handshake.
 func isRefusal(err error) bool {
-	d := mtlstrust.Diagnose(err, mtlstrust.EdgeSide)
+	d := mtlstrust.Diagnose(err, diag.EdgeSide)
 	return d.Scenario != 0 || d.Alert != 0
 }
 
@@ -137,7 +137,7 @@ func warningText(code string) string {
 		return text
 	}
 	switch code {
-	case mtlstrust.CodeHandshakeUnexplained:
+	case diag.CodeHandshakeFailed:
 		return "TLS to the registrar failed"
 	case CodeUpstreamUnreachable:
 		return "Registrar unreachable"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sipoauth/sdk/diag"
 	"log/slog"
 	"net"
 	"strconv"
@@ -155,7 +156,7 @@ func (p *Proxy) Listen(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
 	return siplimit.NewTLSListener(ln, mtlstrust.OAuthServerConfig(cert), p.cfg.Limits,
-		mtlstrust.ListenerOptions{Side: mtlstrust.EdgeSide}, siplimit.WithLogger(p.log)), nil
+		mtlstrust.ListenerOptions{Side: diag.EdgeSide}, siplimit.WithLogger(p.log)), nil
 }
 
 // ListenAndServe is Listen then Serve.

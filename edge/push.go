@@ -2,9 +2,7 @@ package edge
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
+	"github.com/sipoauth/sdk/mtlstrust"
 	"net/http"
 	"strings"
 	"time"
@@ -47,39 +45,15 @@ func (p *Proxy) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// tableClient trusts the node's signers, as the table is served by the node.
+// tableClient trusts the node's signers, as the table is served by the
+// node; the store is read per connection, so a reloaded one applies.
 func (p *Proxy) tableClient() *http.Client {
-	trust := p.cfg.NodeTrust
 	tr := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
 		TLSHandshakeTimeout: p.cfg.DialTimeout,
-		TLSClientConfig: &tls.Config{
-			MinVersion: tls.VersionTLS12,
-			// The store is read per connection, so a reloaded one applies.
-			InsecureSkipVerify: true,
-			VerifyConnection: func(cs tls.ConnectionState) error {
-				return verifyPeer(cs, trust.Pool())
-			},
-		},
+		TLSClientConfig:     mtlstrust.ClientConfig(p.cfg.NodeTrust, ""),
 	}
 	return &http.Client{Timeout: 10 * time.Second, Transport: tr}
-}
-
-// verifyPeer is crypto/tls's verification of a server's chain and name
-// against roots.
-func verifyPeer(cs tls.ConnectionState, roots *x509.CertPool) error {
-	if len(cs.PeerCertificates) == 0 {
-		return errors.New("edge: the table's server presented no certificate")
-	}
-	inter := x509.NewCertPool()
-	for _, c := range cs.PeerCertificates[1:] {
-		inter.AddCert(c)
-	}
-	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: cs.ServerName})
-	if err != nil {
-		return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
-	}
-	return nil
 }
 
 func redactedURL(raw string) string {

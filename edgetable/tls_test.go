@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
+	"github.com/sipoauth/sdk/diag"
 	"io"
 	"net"
 	"net/http"
@@ -242,7 +243,7 @@ func TestEntryAddedOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	server := mtlstrust.EdgeServerConfig(p.nodeCert, p.tomcatTrust, Authorize(ft))
-	if r := handshake(t, server, p.edgeClient()); mtlstrust.Diagnose(r.serverErr, mtlstrust.NodeSide).Code != mtlstrust.CodeNotInTable {
+	if r := handshake(t, server, p.edgeClient()); mtlstrust.Diagnose(r.serverErr, diag.NodeSide).Code != diag.CodeNotInTable {
 		t.Fatalf("before: %v", r.serverErr)
 	}
 

@@ -49,8 +49,8 @@ func TestPortMismatchParity(t *testing.T) {
 func TestDiagnoseCodes(t *testing.T) {
 	got := []string{CodeUnknownCAAtEdge, CodeUnknownCAAtNode, CodeUnknownCAAtClient, CodeNotInTable, CodeBadCertificate, CodeCertificateExpired,
 		CodeNoClientCertificate, CodeNodeNameMismatch, CodeHandshakeFailed, diag.FixUnknownCAAtClient}
-	want := []string{mtlstrust.CodeUnknownCAAtEdge, mtlstrust.CodeUnknownCAAtNode, mtlstrust.CodeUnknownCAAtClient, mtlstrust.CodeNotInTable, mtlstrust.CodeBadCertificate,
-		mtlstrust.CodeCertificateExpired, mtlstrust.CodeNoClientCertificate, mtlstrust.CodeNodeNameMismatch, mtlstrust.CodeHandshakeUnexplained, mtlstrust.FixUnknownCAAtClient}
+	want := []string{diag.CodeUnknownCAAtEdge, diag.CodeUnknownCAAtNode, diag.CodeUnknownCAAtClient, diag.CodeNotInTable, diag.CodeBadCertificate,
+		diag.CodeCertificateExpired, diag.CodeNoClientCertificate, diag.CodeNodeNameMismatch, diag.CodeHandshakeFailed, diag.FixUnknownCAAtClient}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%v != %v", got, want)
 	}
@@ -170,8 +170,8 @@ func TestTLSParity(t *testing.T) {
 				if serverErr == nil || clientErr == nil {
 					t.Fatalf("handshake passed: server %v, client %v", serverErr, clientErr)
 				}
-				compare(t, serverErr, "node", mtlstrust.NodeSide, tc.node)
-				compare(t, clientErr, "edge", mtlstrust.EdgeSide, tc.edge)
+				compare(t, serverErr, "node", diag.NodeSide, tc.node)
+				compare(t, clientErr, "edge", diag.EdgeSide, tc.edge)
 			})
 		}
 	}
@@ -180,8 +180,8 @@ func TestTLSParity(t *testing.T) {
 	d := newDeployment(t)
 	server, _ := d.configs(t)
 	serverErr, clientErr := handshake(t, server, &tls.Config{RootCAs: d.nodeCA.Pool(), ServerName: nodeName})
-	compare(t, serverErr, "node", mtlstrust.NodeSide, 3)
-	compare(t, clientErr, "edge", mtlstrust.EdgeSide, 3)
+	compare(t, serverErr, "node", diag.NodeSide, 3)
+	compare(t, clientErr, "edge", diag.EdgeSide, 3)
 
 	// A soft client on the OAuth port: one that does not trust the node's
 	// signer, and one that finds the node's certificate expired.
@@ -191,7 +191,7 @@ func TestTLSParity(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, clientErr = handshake(t, mtlstrust.OAuthServerConfig(nodeCert), &tls.Config{RootCAs: clientCA.Pool(), ServerName: nodeName})
-	compare(t, clientErr, "client", mtlstrust.ClientSide, 0)
+	compare(t, clientErr, "client", diag.ClientSide, 0)
 	if r, _ := Check(KindTLS, []byte(clientErr.Error()), Options{Side: "client"}); r.Findings[0].Code != CodeUnknownCAAtClient || r.TLS.Side != SideClient {
 		t.Fatalf("client side: %+v %+v", r.Findings, r.TLS)
 	}
@@ -202,12 +202,12 @@ func TestTLSParity(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, clientErr = handshake(t, mtlstrust.OAuthServerConfig(expiredCert), &tls.Config{RootCAs: d.nodeCA.Pool(), ServerName: nodeName})
-	compare(t, clientErr, "client", mtlstrust.ClientSide, 0)
+	compare(t, clientErr, "client", diag.ClientSide, 0)
 }
 
 // compare checks that the text of err, seen on side, classifies as
 // Diagnose classifies err, and as scenario (-1: any).
-func compare(t *testing.T, err error, side string, ms mtlstrust.Side, scenario int) {
+func compare(t *testing.T, err error, side string, ms diag.Side, scenario int) {
 	t.Helper()
 	want := mtlstrust.Diagnose(err, ms)
 	r, cerr := Check(KindTLS, []byte(err.Error()), Options{Side: side})

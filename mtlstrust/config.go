@@ -61,6 +61,47 @@ func (o options) runVerify(cs tls.ConnectionState) error {
 	return nil
 }
 
+// CertificateSource gives the certificate a TLS endpoint presents. It is
+// asked at every handshake, so a reloaded certificate applies at once
+// without a restart. *CertSource implements it; so can a product's own
+// certificate manager.
+type CertificateSource interface {
+	Certificate() *tls.Certificate
+}
+
+// TrustSource gives the signers a TLS endpoint trusts. It is asked at
+// every handshake, so a reloaded store applies at once. *TrustStore
+// implements it.
+type TrustSource interface {
+	Pool() *x509.CertPool
+}
+
+var (
+	_ CertificateSource = (*CertSource)(nil)
+	_ TrustSource       = (*TrustStore)(nil)
+)
+
+// getCertificate and getClientCertificate present what src holds now.
+func getCertificate(src CertificateSource) func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		if c := src.Certificate(); c != nil {
+			return c, nil
+		}
+		return nil, errors.New("mtlstrust: no certificate loaded")
+	}
+}
+
+func getClientCertificate(src CertificateSource) func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	return func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		if c := src.Certificate(); c != nil {
+			return c, nil
+		}
+		// No certificate sent: the server refuses at once, with a reason
+		// its diagnosis names, where an error would leave it waiting.
+		return &tls.Certificate{}, nil
+	}
+}
+
 func baseConfig(o options) *tls.Config {
 	return &tls.Config{MinVersion: o.minVers, CipherSuites: cipherSuites}
 }
@@ -68,10 +109,10 @@ func baseConfig(o options) *tls.Config {
 // OAuthServerConfig returns the configuration of the OAuth port (5090):
 // server-authenticated TLS presenting cert, which no client certificate is
 // asked for, since clients authenticate with a token.
-func OAuthServerConfig(cert *CertSource, opts ...Option) *tls.Config {
+func OAuthServerConfig(cert CertificateSource, opts ...Option) *tls.Config {
 	o := buildOptions(opts)
 	c := baseConfig(o)
-	c.GetCertificate = cert.GetCertificate
+	c.GetCertificate = getCertificate(cert)
 	c.ClientAuth = tls.NoClientCert
 	if len(o.verify) > 0 {
 		c.VerifyConnection = o.runVerify
@@ -86,10 +127,10 @@ func OAuthServerConfig(cert *CertSource, opts ...Option) *tls.Config {
 // AuthorizeConnection, which the SIP stack can call again on each request
 // (a nil authz refuses every peer). The trust store is read at every handshake, so a reload
 // takes effect on the next one.
-func EdgeServerConfig(cert *CertSource, trust *TrustStore, authz Authorizer, opts ...Option) *tls.Config {
+func EdgeServerConfig(cert CertificateSource, trust TrustSource, authz Authorizer, opts ...Option) *tls.Config {
 	o := buildOptions(opts)
 	base := baseConfig(o)
-	base.GetCertificate = cert.GetCertificate
+	base.GetCertificate = getCertificate(cert)
 	base.ClientAuth = tls.RequireAndVerifyClientCert
 	base.VerifyConnection = func(cs tls.ConnectionState) error {
 		if err := AuthorizeConnection(authz, &cs); err != nil {
@@ -111,17 +152,29 @@ func EdgeServerConfig(cert *CertSource, trust *TrustStore, authz Authorizer, opt
 // EdgeClientConfig returns the configuration of an edge proxy connecting
 // to a node's MRA OAuth port: it presents cert and trusts the node's
 // certificate when it verifies against trust (the node's signer) for
-// serverName. The trust store is read at every handshake.
-func EdgeClientConfig(cert *CertSource, trust *TrustStore, serverName string, opts ...Option) *tls.Config {
+// serverName (ClientConfig).
+func EdgeClientConfig(cert CertificateSource, trust TrustSource, serverName string, opts ...Option) *tls.Config {
+	c := ClientConfig(trust, serverName, opts...)
+	c.GetClientCertificate = getClientCertificate(cert)
+	return c
+}
+
+// ClientConfig returns the configuration of a TLS client that trusts a
+// server whose chain verifies against trust, for the serverAuth usage and
+// serverName (the name the connection was dialed with when serverName is
+// empty). The trust source is asked at every handshake, which the
+// standard verification, taking RootCAs once, would not do.
+func ClientConfig(trust TrustSource, serverName string, opts ...Option) *tls.Config {
 	o := buildOptions(opts)
 	c := baseConfig(o)
-	c.GetClientCertificate = cert.GetClientCertificate
 	c.ServerName = serverName
-	// The standard verification would take RootCAs once; VerifyConnection
-	// does the same verification with the store's current pool.
-	c.InsecureSkipVerify = true
+	c.InsecureSkipVerify = true // VerifyConnection verifies, with the current pool
 	c.VerifyConnection = func(cs tls.ConnectionState) error {
-		if err := verifyServer(cs, trust.Pool(), serverName); err != nil {
+		name := serverName
+		if name == "" {
+			name = cs.ServerName
+		}
+		if err := verifyServer(cs, trust.Pool(), name); err != nil {
 			return err
 		}
 		return o.runVerify(cs)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"github.com/sipoauth/sdk/diag"
 	"io"
 	"net"
 	"os"
@@ -195,25 +196,25 @@ func TestScenarios(t *testing.T) {
 		{"2: the proxy does not trust the node's signer", func(p *pki) (*tls.Config, *tls.Config) {
 			p.proxyTrust = NewTrustStore(other.Cert)
 			return p.edgeServer(), p.edgeClient()
-		}, CodeBadCertificate, CodeUnknownCAAtEdge, 2, 2},
+		}, diag.CodeBadCertificate, diag.CodeUnknownCAAtEdge, 2, 2},
 		{"3: the node does not trust the proxy's signer", func(p *pki) (*tls.Config, *tls.Config) {
 			p.tomcatTrust = NewTrustStore(other.Cert)
 			return p.edgeServer(), p.edgeClient()
-		}, CodeUnknownCAAtNode, CodeUnknownCAAtNode, 3, 3},
+		}, diag.CodeUnknownCAAtNode, diag.CodeUnknownCAAtNode, 3, 3},
 		{"3: the proxy is not in the table", func(p *pki) (*tls.Config, *tls.Config) {
 			p.allowed.remove("expc1.example.com")
 			p.allowed.set("expc2", "expc2.example.com")
 			return p.edgeServer(), p.edgeClient()
-		}, CodeNotInTable, CodeBadCertificate, 3, 3},
+		}, diag.CodeNotInTable, diag.CodeBadCertificate, 3, 3},
 		{"expired proxy certificate", func(p *pki) (*tls.Config, *tls.Config) {
 			old := p.proxyCA.Issue(t, testca.Options{CommonName: "expc1.example.com", DNSNames: []string{"expc1.example.com"},
 				ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
 			p.proxyCert, _ = NewCertSource(old.TLS())
 			return p.edgeServer(), p.edgeClient()
-		}, CodeCertificateExpired, CodeCertificateExpired, 3, 3},
+		}, diag.CodeCertificateExpired, diag.CodeCertificateExpired, 3, 3},
 		{"no client certificate on 5091", func(p *pki) (*tls.Config, *tls.Config) {
 			return p.edgeServer(), &tls.Config{RootCAs: p.nodeCA.Pool(), ServerName: nodeName}
-		}, CodeNoClientCertificate, CodeNoClientCertificate, 3, 3},
+		}, diag.CodeNoClientCertificate, diag.CodeNoClientCertificate, 3, 3},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,7 +224,7 @@ func TestScenarios(t *testing.T) {
 			if r.serverErr == nil || r.clientErr == nil {
 				t.Fatalf("handshake passed: server %v, client %v", r.serverErr, r.clientErr)
 			}
-			nd, ed := Diagnose(r.serverErr, NodeSide), Diagnose(r.clientErr, EdgeSide)
+			nd, ed := Diagnose(r.serverErr, diag.NodeSide), Diagnose(r.clientErr, diag.EdgeSide)
 			if nd.Code != tc.nodeCode || nd.Scenario != tc.nodeScenario || nd.Fix == "" {
 				t.Errorf("node side: %+v (from %v)", nd, r.serverErr)
 			}
@@ -238,7 +239,7 @@ func TestNodeNameMismatch(t *testing.T) {
 	p := newPKI(t)
 	client := EdgeClientConfig(p.proxyCert, p.proxyTrust, "cucm-sub.example.com")
 	r := handshake(t, p.edgeServer(), client)
-	if d := Diagnose(r.clientErr, EdgeSide); d.Code != CodeNodeNameMismatch ||
+	if d := Diagnose(r.clientErr, diag.EdgeSide); d.Code != diag.CodeNodeNameMismatch ||
 		d.Message != "the node's certificate is not valid for cucm-sub.example.com (it names cucm-pub.example.com, 10.10.10.1)" {
 		t.Fatalf("%+v from %v", d, r.clientErr)
 	}
@@ -249,14 +250,14 @@ func TestNodeNameMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = handshake(t, EdgeServerConfig(ipSrc, p.tomcatTrust, p.allowed.authorizer()), client)
-	if d := Diagnose(r.clientErr, EdgeSide); d.Code != CodeNodeNameMismatch ||
+	if d := Diagnose(r.clientErr, diag.EdgeSide); d.Code != diag.CodeNodeNameMismatch ||
 		d.Message != "the node's certificate is not valid for cucm-sub.example.com (it names 10.10.10.1)" {
 		t.Fatalf("IP-only certificate: %+v from %v", d, r.clientErr)
 	}
-	if d := Diagnose(errors.New("boom"), NodeSide); d.Code != CodeHandshakeUnexplained || d.Scenario != 0 {
+	if d := Diagnose(errors.New("boom"), diag.NodeSide); d.Code != diag.CodeHandshakeFailed || d.Scenario != 0 {
 		t.Fatalf("%+v", d)
 	}
-	if d := Diagnose(nil, NodeSide); d.Code != "" {
+	if d := Diagnose(nil, diag.NodeSide); d.Code != "" {
 		t.Fatalf("%+v", d)
 	}
 }
@@ -332,7 +333,7 @@ func TestTrustStoreReloadAddsSigner(t *testing.T) {
 	p.tomcatTrust = trust
 	server := p.edgeServer()
 	r := handshake(t, server, p.edgeClient())
-	if d := Diagnose(r.serverErr, NodeSide); d.Code != CodeUnknownCAAtNode {
+	if d := Diagnose(r.serverErr, diag.NodeSide); d.Code != diag.CodeUnknownCAAtNode {
 		t.Fatalf("before: %+v", d)
 	}
 	os.WriteFile(filepath.Join(dir, "expressway-ca.der"), p.proxyCA.Cert.Raw, 0o644)
@@ -374,13 +375,13 @@ func TestClientSide(t *testing.T) {
 	p := newPKI(t)
 	other := testca.New(t, "Other CA")
 	r := handshake(t, OAuthServerConfig(p.nodeCert), &tls.Config{RootCAs: other.Pool(), ServerName: nodeName})
-	d := Diagnose(r.clientErr, ClientSide)
-	if d.Code != CodeUnknownCAAtClient || d.Scenario != 0 || d.Alert != AlertUnknownCA || d.Fix != FixUnknownCAAtClient ||
+	d := Diagnose(r.clientErr, diag.ClientSide)
+	if d.Code != diag.CodeUnknownCAAtClient || d.Scenario != 0 || d.Alert != diag.AlertUnknownCA || d.Fix != diag.FixUnknownCAAtClient ||
 		d.Message != "the client does not trust the signer of the node's certificate (issued by CN=Node CA,O=sipoauth test)" {
 		t.Fatalf("%+v from %v", d, r.clientErr)
 	}
 	// The same error seen by an edge proxy is scenario 2.
-	if d := Diagnose(r.clientErr, EdgeSide); d.Code != CodeUnknownCAAtEdge || d.Scenario != 2 {
+	if d := Diagnose(r.clientErr, diag.EdgeSide); d.Code != diag.CodeUnknownCAAtEdge || d.Scenario != 2 {
 		t.Fatalf("edge side: %+v", d)
 	}
 
@@ -391,8 +392,8 @@ func TestClientSide(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = handshake(t, OAuthServerConfig(src), &tls.Config{RootCAs: p.nodeCA.Pool(), ServerName: nodeName})
-	d = Diagnose(r.clientErr, ClientSide)
-	if d.Code != CodeCertificateExpired || d.Scenario != 0 || !strings.HasPrefix(d.Message, "the node's certificate is expired or not yet valid: ") {
+	d = Diagnose(r.clientErr, diag.ClientSide)
+	if d.Code != diag.CodeCertificateExpired || d.Scenario != 0 || !strings.HasPrefix(d.Message, "the node's certificate is expired or not yet valid: ") {
 		t.Fatalf("expired: %+v from %v", d, r.clientErr)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/sipoauth/sdk/diag"
 	"net"
 	"sync"
 	"time"
@@ -14,7 +15,7 @@ import (
 type HandshakeError struct {
 	Remote    net.Addr
 	Err       error
-	Diagnosis Diagnosis
+	Diagnosis diag.TLSDiagnosis
 }
 
 // Error implements error.
@@ -34,9 +35,9 @@ func addrString(a net.Addr) string {
 
 // ListenerOptions tune a Listener.
 type ListenerOptions struct {
-	// Side is the side the listener is on, for Diagnose: NodeSide for the
-	// node's ports, EdgeSide for an edge proxy's own listener.
-	Side Side
+	// Side is the side the listener is on, for Diagnose: diag.NodeSide for the
+	// node's ports, diag.EdgeSide for an edge proxy's own listener.
+	Side diag.Side
 	// HandshakeTimeout bounds each handshake; 10 s when 0.
 	HandshakeTimeout time.Duration
 	// MaxPending bounds the handshakes in progress; 256 when 0. Beyond it

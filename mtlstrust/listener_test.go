@@ -3,6 +3,7 @@ package mtlstrust
 import (
 	"crypto/tls"
 	"errors"
+	"github.com/sipoauth/sdk/diag"
 	"net"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func TestListener(t *testing.T) {
 	}
 	failures := make(chan *HandshakeError, 4)
 	ln := NewListener(raw, p.edgeServer(), ListenerOptions{
-		Side: NodeSide, HandshakeTimeout: 300 * time.Millisecond,
+		Side: diag.NodeSide, HandshakeTimeout: 300 * time.Millisecond,
 		OnError: func(e *HandshakeError) { failures <- e },
 	})
 	defer ln.Close()
@@ -59,8 +60,8 @@ func TestListener(t *testing.T) {
 		t.Fatal("untrusted proxy: connection accepted")
 	}
 	e := nextFailure()
-	if e.Diagnosis.Scenario != 3 || e.Diagnosis.Code != CodeUnknownCAAtNode {
-		t.Fatalf("diagnosis %+v, want scenario 3 %s", e.Diagnosis, CodeUnknownCAAtNode)
+	if e.Diagnosis.Scenario != 3 || e.Diagnosis.Code != diag.CodeUnknownCAAtNode {
+		t.Fatalf("diagnosis %+v, want scenario 3 %s", e.Diagnosis, diag.CodeUnknownCAAtNode)
 	}
 	if e.Remote == nil || !errors.Is(e, e.Err) {
 		t.Fatalf("HandshakeError %v: remote %v", e, e.Remote)

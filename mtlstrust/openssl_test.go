@@ -3,6 +3,7 @@ package mtlstrust
 import (
 	"context"
 	"crypto/tls"
+	"github.com/sipoauth/sdk/diag"
 	"net"
 	"os"
 	"os/exec"
@@ -101,7 +102,7 @@ func TestOpenSSLPeer(t *testing.T) {
 		addr, res := serveOnce(t, p.edgeServer())
 		out, _ := sClient(t, bin, addr, "-CAfile", nodeCA)
 		serr := <-res
-		if d := Diagnose(serr, NodeSide); d.Code != CodeNoClientCertificate {
+		if d := Diagnose(serr, diag.NodeSide); d.Code != diag.CodeNoClientCertificate {
 			t.Fatalf("server %v diagnosed %+v; openssl:\n%s", serr, d, out)
 		}
 	})
@@ -114,7 +115,7 @@ func TestOpenSSLPeer(t *testing.T) {
 		if err == nil {
 			t.Fatalf("openssl accepted an untrusted node:\n%s", out)
 		}
-		if d := Diagnose(serr, NodeSide); d.Code != CodeUnknownCAAtEdge || d.Scenario != 2 || d.Alert != AlertUnknownCA {
+		if d := Diagnose(serr, diag.NodeSide); d.Code != diag.CodeUnknownCAAtEdge || d.Scenario != 2 || d.Alert != diag.AlertUnknownCA {
 			t.Fatalf("server %v diagnosed %+v", serr, d)
 		}
 	})
@@ -124,7 +125,7 @@ func TestOpenSSLPeer(t *testing.T) {
 		addr, res := serveOnce(t, p.edgeServer())
 		out, _ := sClient(t, bin, addr, "-CAfile", nodeCA, "-cert", proxyCert, "-key", proxyKey)
 		serr := <-res
-		if d := Diagnose(serr, NodeSide); d.Code != CodeNotInTable || d.Scenario != 3 {
+		if d := Diagnose(serr, diag.NodeSide); d.Code != diag.CodeNotInTable || d.Scenario != 3 {
 			t.Fatalf("server %v diagnosed %+v; openssl:\n%s", serr, d, out)
 		}
 	})

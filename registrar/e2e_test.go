@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/tls"
 	"fmt"
+	"github.com/sipoauth/sdk/diag"
 	"log/slog"
 	"net"
 	"strings"
@@ -92,9 +93,9 @@ func newLab(t *testing.T) *lab {
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	lnOAuth := siplimit.NewTLSListener(tcpOAuth, mtlstrust.OAuthServerConfig(nodeCert), siplimit.Limits{},
-		mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide}, siplimit.WithLogger(quiet))
+		mtlstrust.ListenerOptions{Side: diag.NodeSide}, siplimit.WithLogger(quiet))
 	lnEdge := siplimit.NewTLSListener(tcpEdge, mtlstrust.EdgeServerConfig(nodeCert, mtlstrust.NewTrustStore(proxyCA.Cert), edgetable.Authorize(table)),
-		siplimit.Limits{}, mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide}, siplimit.WithLogger(quiet))
+		siplimit.Limits{}, mtlstrust.ListenerOptions{Side: diag.NodeSide}, siplimit.WithLogger(quiet))
 	l.oauthAddr, l.edgeAddr = lnOAuth.Addr().String(), lnEdge.Addr().String()
 	ports := Ports{lnOAuth.Addr().(*net.TCPAddr).Port: RoleOAuth, lnEdge.Addr().(*net.TCPAddr).Port: RoleEdge}
 	l.reg, err = New(Config{NodeName: node, OAuthEnabled: l.oauth, Devices: devices, Validator: v, Store: l.store, Ports: ports,

@@ -14,7 +14,7 @@
 //
 //	ln, _ := net.Listen("tcp", ":5090")
 //	oauth := siplimit.NewTLSListener(ln, tlsConfig, siplimit.Limits{},
-//		mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide, OnError: report})
+//		mtlstrust.ListenerOptions{Side: diag.NodeSide, OnError: report})
 //	go srv.ServeTLS(oauth)
 //
 //	ln, _ = net.Listen("tcp", ":5060")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"github.com/sipoauth/sdk/diag"
 	"net"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func (sc streamCase) serveOn(t *testing.T, ln net.Listener, lim Limits) (addr st
 	var served net.Listener = ln
 	switch {
 	case sc.limited && sc.tls:
-		l = NewTLSListener(ln, p.server, lim, mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide})
+		l = NewTLSListener(ln, p.server, lim, mtlstrust.ListenerOptions{Side: diag.NodeSide})
 		served = l
 	case sc.limited:
 		l = NewListener(ln, lim)
@@ -420,7 +421,7 @@ func TestSilentHandshakes(t *testing.T) {
 	addr4, addr6 := dl.Addr().String(), dl.Addr6().String()
 	p := newPKI(t)
 	srv := newSIPServer(t)
-	l := NewTLSListener(dl, p.server, Limits{MaxConns: 700, MaxConnsPerSource: 300}, mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide})
+	l := NewTLSListener(dl, p.server, Limits{MaxConns: 700, MaxConnsPerSource: 300}, mtlstrust.ListenerOptions{Side: diag.NodeSide})
 	srv.serve(t, l, true)
 	var silent []net.Conn
 	t.Cleanup(func() {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/prommetrics"
 	"github.com/sipoauth/sdk/sipauth"
 	"io"
@@ -336,7 +337,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		if err != nil {
 			return fmt.Errorf("-%s: %w", setting, err)
 		}
-		tl := siplimit.NewTLSListener(ln, cfg, lim, mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide, OnError: onHandshake(setting)}, limitLog)
+		tl := siplimit.NewTLSListener(ln, cfg, lim, mtlstrust.ListenerOptions{Side: diag.NodeSide, OnError: onHandshake(setting)}, limitLog)
 		r.listeners = append(r.listeners, tl)
 		r.limited = append(r.limited, limitedSocket{"-" + setting + " tls", tl})
 		r.addrs = append(r.addrs, boundAddr{setting, "tls", ln.Addr().String()})

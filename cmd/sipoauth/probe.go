@@ -316,9 +316,9 @@ func (e *env) checkChain(rep *probeReport, chain []*x509.Certificate, roots *x50
 // connects as an edge proxy does (the edge side), without one as a soft
 // client does (the client side).
 func (e *env) diagnose(rep *probeReport, err error, withCert bool) {
-	side := mtlstrust.ClientSide
+	side := diag.ClientSide
 	if withCert {
-		side = mtlstrust.EdgeSide
+		side = diag.EdgeSide
 	}
 	d := mtlstrust.Diagnose(err, side)
 	rep.Diagnosis = &diagnosisView{Scenario: d.Scenario, Alert: d.Alert, Code: d.Code, Message: d.Message, Fix: d.Fix}

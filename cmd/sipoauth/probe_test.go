@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"github.com/sipoauth/sdk/diag"
 	"io"
 	"log/slog"
 	"net"
@@ -184,7 +185,7 @@ func TestProbe(t *testing.T) {
 			"certificate 1 of 1: CN=ucm-pub.example.com\n",
 			"  issuer     CN=Other CA,O=sipoauth test\n",
 			"diagnosis: [unknown-ca-at-client] the client does not trust the signer of the node's certificate (issued by CN=Other CA,O=sipoauth test)\n",
-			"  fix: "+mtlstrust.FixUnknownCAAtClient+"\n",
+			"  fix: "+diag.FixUnknownCAAtClient+"\n",
 			"error incomplete-chain ",
 			"error unknown-ca-at-client tls: ",
 		)

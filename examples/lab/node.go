@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/tls"
 	"fmt"
+	"github.com/sipoauth/sdk/diag"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -205,9 +206,9 @@ func startNode(p ports, nodeCert tls.Certificate, tomcatTrust *mtlstrust.TrustSt
 	// The node's SIP ports are bounded as a deployment's are (siplimit's
 	// defaults).
 	limits := siplimit.Limits{HandshakeTimeout: 5 * time.Second}
-	oauthLn := siplimit.NewTLSListener(lnOAuth, serverTLS, limits, mtlstrust.ListenerOptions{Side: mtlstrust.NodeSide}, siplimit.WithLogger(log))
+	oauthLn := siplimit.NewTLSListener(lnOAuth, serverTLS, limits, mtlstrust.ListenerOptions{Side: diag.NodeSide}, siplimit.WithLogger(log))
 	edgeLn := siplimit.NewTLSListener(lnEdge, edgeTLS, limits, mtlstrust.ListenerOptions{
-		Side: mtlstrust.NodeSide,
+		Side: diag.NodeSide,
 		OnError: func(e *mtlstrust.HandshakeError) {
 			n.mu.Lock()
 			n.handshakes = append(n.handshakes, e)

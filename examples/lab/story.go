@@ -290,7 +290,7 @@ func (l *lab) unknownCAAtEdge(ctx context.Context, tl *timeline) error {
 		return err
 	}
 	tl.note("a second edge proxy %s at %s trusts only %q", p.name, p.addr, l.edgeCA.cert.Subject.CommonName)
-	_, err = l.failedHop(ctx, tl, p, 2, mtlstrust.CodeUnknownCAAtEdge)
+	_, err = l.failedHop(ctx, tl, p, 2, diag.CodeUnknownCAAtEdge)
 	return err
 }
 
@@ -319,12 +319,12 @@ func (l *lab) unknownCAAtNode(ctx context.Context, tl *timeline) error {
 	}
 	tl.note("a third edge proxy %s at %s, its certificate signed by %q, which the node's trust store lacks;", p.name, p.addr, l.otherCA.cert.Subject.CommonName)
 	tl.note("its names are in the node's table, so only the signer is missing")
-	fails, err := l.failedHop(ctx, tl, p, 3, mtlstrust.CodeUnknownCAAtNode)
+	fails, err := l.failedHop(ctx, tl, p, 3, diag.CodeUnknownCAAtNode)
 	if err != nil {
 		return err
 	}
-	tl.check(len(fails) >= 1 && fails[0].Diagnosis.Scenario == 3 && fails[0].Diagnosis.Code == mtlstrust.CodeUnknownCAAtNode,
-		"the node's own diagnosis of the refused handshake is scenario 3 (%s)", mtlstrust.CodeUnknownCAAtNode)
+	tl.check(len(fails) >= 1 && fails[0].Diagnosis.Scenario == 3 && fails[0].Diagnosis.Code == diag.CodeUnknownCAAtNode,
+		"the node's own diagnosis of the refused handshake is scenario 3 (%s)", diag.CodeUnknownCAAtNode)
 	return nil
 }
 
