@@ -30,6 +30,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/sipoauth/sdk/internal/ucmtoken"
+	"github.com/sipoauth/sdk/keyfile"
 )
 
 // Defaults of Config.
@@ -342,8 +343,13 @@ func newKey(alg string, priv crypto.Signer, kid string, rsaBits int) (*signingKe
 		return nil, fmt.Errorf("issuer: encoding the public key: %w", err)
 	}
 	if kid == "" {
-		sum := sha256.Sum256(der)
-		kid = newUUID() + ":" + hex.EncodeToString(sum[:])
+		// Unified CM's form, which keyfile's key-id rule matches to the
+		// key's PEM by the fingerprint after the colon.
+		fp, err := keyfile.Fingerprint(priv.Public())
+		if err != nil {
+			return nil, fmt.Errorf("issuer: %w", err)
+		}
+		kid = newUUID() + ":" + fp
 	}
 	jwk.Kid = kid
 	return &signingKey{
@@ -359,35 +365,11 @@ func newKey(alg string, priv crypto.Signer, kid string, rsaBits int) (*signingKe
 // parsePEM reads the first private key of a PEM bundle, skipping
 // other blocks such as the "EC PARAMETERS" that openssl writes first.
 func parsePEM(data []byte) (crypto.Signer, error) {
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			return nil, errors.New("issuer: no private key in PEM data")
-		}
-		var k any
-		var err error
-		switch b.Type {
-		case "PRIVATE KEY":
-			k, err = x509.ParsePKCS8PrivateKey(b.Bytes)
-		case "RSA PRIVATE KEY":
-			k, err = x509.ParsePKCS1PrivateKey(b.Bytes)
-		case "EC PRIVATE KEY":
-			k, err = x509.ParseECPrivateKey(b.Bytes)
-		case "ENCRYPTED PRIVATE KEY":
-			return nil, errors.New("issuer: encrypted private keys are not supported")
-		default:
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("issuer: %s: %w", b.Type, err)
-		}
-		s, ok := k.(crypto.Signer)
-		if !ok {
-			return nil, fmt.Errorf("issuer: %T cannot sign", k)
-		}
-		return s, nil
+	k, err := keyfile.ParsePrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %w", err)
 	}
+	return k, nil
 }
 
 // algFor is the algorithm a key signs with when none is configured.

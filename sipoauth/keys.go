@@ -8,9 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,6 +18,8 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"golang.org/x/time/rate"
+
+	"github.com/sipoauth/sdk/keyfile"
 )
 
 // MinRSABits is the smallest RSA key accepted (RFC 7518 §3.3).
@@ -135,40 +135,22 @@ func (s *StaticKeys) VerificationKey(_ context.Context, kid, _ string) (crypto.P
 
 // ParsePublicKeysPEM reads every PUBLIC KEY, RSA PUBLIC KEY and
 // CERTIFICATE block of a PEM bundle and returns their public keys, in
-// order. Other blocks are an error, as are keys that StaticKeys refuses.
+// order. Other blocks are an error, private keys among them, as are keys
+// that StaticKeys refuses. Package keyfile reads the blocks.
 func ParsePublicKeysPEM(data []byte) ([]crypto.PublicKey, error) {
-	var out []crypto.PublicKey
-	for n := 1; ; n++ {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			break
-		}
-		var k any
-		var err error
-		switch b.Type {
-		case "PUBLIC KEY":
-			k, err = x509.ParsePKIXPublicKey(b.Bytes)
-		case "RSA PUBLIC KEY":
-			k, err = x509.ParsePKCS1PublicKey(b.Bytes)
-		case "CERTIFICATE":
-			var c *x509.Certificate
-			if c, err = x509.ParseCertificate(b.Bytes); err == nil {
-				k = c.PublicKey
-			}
-		default:
-			err = fmt.Errorf("unexpected block %q", b.Type)
-		}
-		if err == nil {
-			err = checkPublicKey(k)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("sipoauth: PEM block %d: %w", n, err)
-		}
-		out = append(out, k)
+	keys, err := keyfile.ParsePEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("sipoauth: %w", err)
 	}
-	if len(out) == 0 {
-		return nil, errors.New("sipoauth: no public key or certificate in PEM data")
+	out := make([]crypto.PublicKey, 0, len(keys))
+	for n, k := range keys {
+		if k.From == keyfile.FromPrivateKey {
+			return nil, fmt.Errorf("sipoauth: PEM key %d: a private key; give its public key", n+1)
+		}
+		if err := checkPublicKey(k.Public); err != nil {
+			return nil, fmt.Errorf("sipoauth: PEM key %d: %w", n+1, err)
+		}
+		out = append(out, k.Public)
 	}
 	return out, nil
 }
