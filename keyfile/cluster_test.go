@@ -2,6 +2,7 @@ package keyfile
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"maps"
@@ -70,6 +71,38 @@ func TestParseClusterKeys(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestClusterKeyText: inputs that are not files of the fixtures, among them
+// the forms sipoauth token verify and mint were given before they read
+// keys through this package.
+func TestClusterKeyText(t *testing.T) {
+	key := bytes.Repeat([]byte{0xab}, 32)
+	for _, in := range [][]byte{
+		key,
+		[]byte(hex.EncodeToString(key) + "\n"),
+		[]byte(base64.StdEncoding.EncodeToString(key)),
+		[]byte(base64.RawURLEncoding.EncodeToString(key) + "\r\n"),
+		[]byte(`{"kty":"oct","k":"` + base64.RawURLEncoding.EncodeToString(key) + `"}`),
+		[]byte(`{"kty":"oct","k":"` + base64.URLEncoding.EncodeToString(key) + `"}`),
+	} {
+		m, err := ParseClusterKeys(in, ClusterKeySize)
+		if err != nil || len(m) != 1 || !bytes.Equal(m[""], key) {
+			t.Errorf("%q: %x %v", in, m, err)
+		}
+	}
+	for in, msg := range map[string]string{
+		"abcd":                   "keyfile: cluster key: 2 bytes, want 32",
+		"not a key at all!":      "keyfile: cluster key is neither 32 raw bytes, hex, base64, a JWK, a JWK set nor a JSON object of keys by kid",
+		`{"kty":"RSA","k":"AA"}`: `keyfile: cluster key: JWK kty is "RSA", want oct`,
+		`{"kty":"oct","k":"AA"}`: "keyfile: cluster key: 1 bytes, want 32",
+		`{"kty":`:                `keyfile: cluster keys: not a JSON object (a JWK, a JWK set, or {"<kid>": "<key>"}): unexpected end of JSON input`,
+		`{"keys":{}}`:            `keyfile: cluster keys: not a JWK set {"keys": [...]}: json: cannot unmarshal object into Go struct field .keys of type []keyfile.octJWK`,
+	} {
+		if _, err := ParseClusterKeys([]byte(in), ClusterKeySize); err == nil || err.Error() != msg {
+			t.Errorf("%q: %v, want %q", in, err, msg)
+		}
 	}
 }
 

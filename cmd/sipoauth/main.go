@@ -78,8 +78,9 @@ JWS, Unified CM's nested JWS with a JWE, or JWE) and use (access or refresh).
 Verifies a token as a registrar does and prints whose it is. --keys is a
 file of PEM public keys or certificates, a JWKS file, or the http(s) URL of
 a JWKS. --decryption-key is the 32-byte key of Unified CM's nested tokens
-(raw, hex, base64, or a JWK of kty oct). A refused token prints the reason
-and its RFC 6750 error code, and exits 1.
+(raw, hex, base64, a JWK of kty oct, a JWK set, or a JSON object of keys by
+kid). A refused token prints the reason and its RFC 6750 error code, and
+exits 1.
 `}
 	cmdTokenMint = &command{name: "token mint", usage: `usage: sipoauth token mint --key FILE --sub USER [--device NAME] [--ttl 1h] [--iss ISS]
                          [--aud AUD] [--scope S] [--kid KID] [--nested --enc-key FILE
@@ -88,8 +89,9 @@ and its RFC 6750 error code, and exits 1.
 Mints a token signed with the private key in FILE (PKCS#8, PKCS#1 or SEC1
 PEM), for labs and load tests, and prints it alone. --nested makes Unified
 CM's shape (an RS256 JWS whose private claim is a JWE encrypted with the
-32-byte key of --enc-key); --refresh makes a refresh token. A negative --ttl
-makes a token that has already expired.
+32-byte key of --enc-key, in any form --decryption-key of token verify
+takes); --refresh makes a refresh token. A negative --ttl makes a token
+that has already expired.
 `}
 	cmdHeaderParse = &command{name: "header parse", usage: `usage: sipoauth header parse [--json] 'HEADER'|-
 

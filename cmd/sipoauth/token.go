@@ -3,14 +3,9 @@ package main
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +18,7 @@ import (
 	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/inspect"
 	"github.com/sipoauth/sdk/issuer"
+	"github.com/sipoauth/sdk/keyfile"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 
@@ -139,14 +135,15 @@ func (e *env) tokenVerify(args []string) int {
 		if err != nil {
 			return e.inputError(c, err)
 		}
-		kid, key, err := parseSymmetricKey(b)
+		keys, err := keyfile.ParseClusterKeys(b, keyfile.ClusterKeySize)
 		if err != nil {
 			return e.inputError(c, fmt.Errorf("%s: %w", *decKey, err))
 		}
-		keys := map[string][]byte{kid: key}
-		if k := jweKeyID(tok); kid == "" && k != "" {
-			// A key given without its id decrypts the token it is given for.
-			keys = map[string][]byte{k: key}
+		if key, ok := keys[""]; ok && len(keys) == 1 {
+			if k := jweKeyID(tok); k != "" {
+				// A key given without its id decrypts the token it is given for.
+				keys = map[string][]byte{k: key}
+			}
 		}
 		if dec, err = sipoauth.NewSymmetricKeys(keys); err != nil {
 			return e.inputError(c, err)
@@ -277,76 +274,21 @@ func (e *env) keySources(arg, token string) (ks []sipoauth.KeySource, fetchErr f
 		}
 		return []sipoauth.KeySource{j}, fetchErr, closeFn, nil
 	}
-	pubs, err := publicKeysPEM(b)
+	// PEM public keys and certificates, and the public half of private
+	// keys, so that a lab's signing key file verifies the tokens it signed.
+	pubs, err := keyfile.ParsePEM(b)
 	if err != nil {
 		return nil, fetchErr, closeFn, fmt.Errorf("%s: %w", arg, err)
 	}
 	kid := jwsKeyID(token)
 	for _, p := range pubs {
-		s, err := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{kid: p})
+		s, err := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{kid: p.Public})
 		if err != nil {
 			return nil, fetchErr, closeFn, fmt.Errorf("%s: %w", arg, err)
 		}
 		ks = append(ks, s)
 	}
 	return ks, fetchErr, closeFn, nil
-}
-
-// publicKeysPEM reads the public keys of a PEM bundle: PUBLIC KEY and
-// CERTIFICATE blocks, and the public half of private keys, so that a lab's
-// signing key file verifies the tokens it signed.
-func publicKeysPEM(b []byte) ([]crypto.PublicKey, error) {
-	var pubPEM []byte
-	for n := 1; ; n++ {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		switch blk.Type {
-		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY":
-			priv, err := parsePrivateKey(blk)
-			if err != nil {
-				return nil, fmt.Errorf("PEM block %d: %w", n, err)
-			}
-			der, err := x509.MarshalPKIXPublicKey(priv.Public())
-			if err != nil {
-				return nil, fmt.Errorf("PEM block %d: %w", n, err)
-			}
-			blk = &pem.Block{Type: "PUBLIC KEY", Bytes: der}
-		}
-		pubPEM = append(pubPEM, pem.EncodeToMemory(blk)...)
-	}
-	if len(pubPEM) == 0 {
-		return nil, errors.New("no PEM public key, certificate or JWKS")
-	}
-	return sipoauth.ParsePublicKeysPEM(pubPEM)
-}
-
-// parsePrivateKey reads a PKCS#8, PKCS#1 or SEC1 private key.
-func parsePrivateKey(blk *pem.Block) (crypto.Signer, error) {
-	var k any
-	var err error
-	switch blk.Type {
-	case "RSA PRIVATE KEY":
-		k, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
-	case "EC PRIVATE KEY":
-		k, err = x509.ParseECPrivateKey(blk.Bytes)
-	default:
-		k, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
-	}
-	if err != nil {
-		return nil, err
-	}
-	switch k := k.(type) {
-	case *rsa.PrivateKey:
-		return k, nil
-	case *ecdsa.PrivateKey:
-		return k, nil
-	case ed25519.PrivateKey:
-		return k, nil
-	}
-	return nil, fmt.Errorf("unsupported private key type %T", k)
 }
 
 // jwsKeyID returns the kid of a compact JWS's header, unverified, or "".
@@ -386,55 +328,6 @@ func jweKeyID(token string) string {
 		return ""
 	}
 	return jwsKeyID(claims.Private)
-}
-
-// symmetricKeySize is the size of an A128CBC-HS256 key.
-const symmetricKeySize = 32
-
-// parseSymmetricKey reads a 32-byte key: the raw bytes, hex, base64
-// (standard or URL-safe, padded or not), or a JWK {"kty":"oct","k":...}
-// whose kid, if any, is returned.
-func parseSymmetricKey(b []byte) (kid string, key []byte, err error) {
-	if len(b) == symmetricKeySize {
-		return "", append([]byte(nil), b...), nil
-	}
-	t := strings.TrimSpace(string(b))
-	if strings.HasPrefix(t, "{") {
-		var jwk struct {
-			Kty string `json:"kty"`
-			K   string `json:"k"`
-			Kid string `json:"kid"`
-		}
-		if err := json.Unmarshal([]byte(t), &jwk); err != nil {
-			return "", nil, fmt.Errorf("key is not a valid JWK: %w", err)
-		}
-		if jwk.Kty != "oct" {
-			return "", nil, fmt.Errorf("JWK kty is %q, want oct", jwk.Kty)
-		}
-		key, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(jwk.K, "="))
-		if err != nil {
-			return "", nil, fmt.Errorf("JWK k is not base64url: %w", err)
-		}
-		if len(key) != symmetricKeySize {
-			return "", nil, fmt.Errorf("key is %d bytes, want %d", len(key), symmetricKeySize)
-		}
-		return jwk.Kid, key, nil
-	}
-	if k, err := hex.DecodeString(t); err == nil {
-		if len(k) != symmetricKeySize {
-			return "", nil, fmt.Errorf("key is %d bytes, want %d", len(k), symmetricKeySize)
-		}
-		return "", k, nil
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if k, err := enc.DecodeString(t); err == nil {
-			if len(k) != symmetricKeySize {
-				return "", nil, fmt.Errorf("key is %d bytes, want %d", len(k), symmetricKeySize)
-			}
-			return "", k, nil
-		}
-	}
-	return "", nil, fmt.Errorf("key is neither %d raw bytes, hex, base64 nor a JWK", symmetricKeySize)
 }
 
 // defaultRefreshTTL is the lifetime of Unified CM's refresh tokens, and of
@@ -509,11 +402,22 @@ func (e *env) tokenMint(args []string) int {
 		if err != nil {
 			return e.inputError(c, err)
 		}
-		fileKid, key, err := parseSymmetricKey(b)
+		keys, err := keyfile.ParseClusterKeys(b, keyfile.ClusterKeySize)
 		if err != nil {
 			return e.inputError(c, fmt.Errorf("%s: %w", *encKey, err))
 		}
-		cfg.EncryptionKey, cfg.EncryptionKeyID = key, fileKid
+		// The key named by --enc-kid, or the file's only key under its
+		// own kid unless --enc-kid names it otherwise.
+		key, named := keys[*encKid]
+		if !named || *encKid == "" {
+			if len(keys) != 1 {
+				return e.inputError(c, fmt.Errorf("%s: %d keys and no --enc-kid that names one of them", *encKey, len(keys)))
+			}
+			for kid, k := range keys {
+				cfg.EncryptionKeyID, key = kid, k
+			}
+		}
+		cfg.EncryptionKey = key
 		if *encKid != "" {
 			cfg.EncryptionKeyID = *encKid
 		}

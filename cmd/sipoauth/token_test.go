@@ -117,6 +117,18 @@ func TestTokenNestedAndRefresh(t *testing.T) {
 	cli(t, "", "token", "verify", "--keys", l.pub, "--decryption-key", b64, nested).want(t, exitOK)
 	jwk := write(t, l.dir, "cluster.jwk", []byte(`{"kty":"oct","kid":"cluster-1","k":"`+base64.RawURLEncoding.EncodeToString(l.encKey)+`"}`))
 	cli(t, "", "token", "verify", "--keys", l.pub, "--decryption-key", jwk, nested).want(t, exitOK)
+	// So do the registrar's JSON object of keys by kid, and a JWK set
+	// whose other key the token does not name.
+	byKid := write(t, l.dir, "cluster.json", []byte(`{"cluster-1": "`+base64.StdEncoding.EncodeToString(l.encKey)+`"}`))
+	cli(t, "", "token", "verify", "--keys", l.pub, "--decryption-key", byKid, nested).want(t, exitOK)
+	other := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))
+	set := write(t, l.dir, "cluster.jwks", []byte(`{"keys": [{"kty":"oct","kid":"cluster-0","k":"`+other+`"}, {"kty":"oct","kid":"cluster-1","k":"`+base64.RawURLEncoding.EncodeToString(l.encKey)+`"}]}`))
+	cli(t, "", "token", "verify", "--keys", l.pub, "--decryption-key", set, nested).want(t, exitOK)
+	// Minting with a set takes the key --enc-kid names, and needs it.
+	cli(t, "", "token", "mint", "--key", l.priv, "--sub", "rado", "--nested", "--enc-key", set).want(t, exitUsage).
+		errContains(t, "cluster.jwks: 2 keys and no --enc-kid that names one of them")
+	again := strings.TrimSpace(cli(t, "", "token", "mint", "--key", l.priv, "--sub", "rado", "--nested", "--enc-key", set, "--enc-kid", "cluster-1").want(t, exitOK).stdout)
+	cli(t, "", "token", "verify", "--keys", l.pub, "--decryption-key", l.enc, again).want(t, exitOK)
 	// Without the key, the private claims cannot be read.
 	r := cli(t, "", "token", "verify", "--keys", l.pub, nested).want(t, exitFindings)
 	if !strings.HasPrefix(r.stdout, "token refused: sipoauth: cannot decrypt the token's private claims") ||
@@ -208,49 +220,6 @@ func TestTokenVerifyJWKS(t *testing.T) {
 	cli(t, "", "token", "verify", "--keys", srv.URL+"/.well-known/jwks.json", foreign).want(t, exitFindings).contains(t, "error token-unknown-key token: ")
 	// A URL that serves no JWKS cannot be used.
 	cli(t, "", "token", "verify", "--keys", srv.URL+"/nothing-here", tok).want(t, exitUsage).errContains(t, "sipoauth token verify: ")
-}
-
-func TestParseSymmetricKey(t *testing.T) {
-	key := bytes.Repeat([]byte{0xab}, 32)
-	for _, in := range [][]byte{
-		key,
-		[]byte(hex.EncodeToString(key) + "\n"),
-		[]byte(base64.StdEncoding.EncodeToString(key)),
-		[]byte(base64.RawURLEncoding.EncodeToString(key) + "\r\n"),
-		[]byte(`{"kty":"oct","k":"` + base64.RawURLEncoding.EncodeToString(key) + `"}`),
-	} {
-		kid, got, err := parseSymmetricKey(in)
-		if err != nil || kid != "" || !bytes.Equal(got, key) {
-			t.Errorf("%q: %x %q %v", in, got, kid, err)
-		}
-	}
-	if kid, _, err := parseSymmetricKey([]byte(`{"kty":"oct","kid":"k1","k":"` + base64.RawURLEncoding.EncodeToString(key) + `"}`)); kid != "k1" || err != nil {
-		t.Errorf("JWK kid %q %v", kid, err)
-	}
-	for in, msg := range map[string]string{
-		"abcd":                   "key is 2 bytes, want 32",
-		"not a key at all!":      "key is neither 32 raw bytes, hex, base64 nor a JWK",
-		`{"kty":"RSA","k":"AA"}`: `JWK kty is "RSA", want oct`,
-		`{"kty":"oct","k":"AA"}`: "key is 1 bytes, want 32",
-		`{"kty":`:                "key is not a valid JWK: unexpected end of JSON input",
-	} {
-		if _, _, err := parseSymmetricKey([]byte(in)); err == nil || err.Error() != msg {
-			t.Errorf("%q: %v, want %q", in, err, msg)
-		}
-	}
-}
-
-func FuzzParseSymmetricKey(f *testing.F) {
-	key := bytes.Repeat([]byte{7}, 32)
-	for _, s := range [][]byte{key, []byte(hex.EncodeToString(key)), []byte(base64.StdEncoding.EncodeToString(key)), []byte(`{"kty":"oct","k":"AAAA"}`), []byte("{"), nil} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		_, k, err := parseSymmetricKey(b)
-		if err == nil && len(k) != symmetricKeySize {
-			t.Fatalf("%q: a key of %d bytes", b, len(k))
-		}
-	})
 }
 
 func FuzzTokenKeyIDs(f *testing.F) {
