@@ -97,6 +97,7 @@ var challengeCases = []struct {
 }
 
 func TestParseChallenge(t *testing.T) {
+	t.Parallel()
 	for _, tc := range challengeCases {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseChallenge(tc.in)
@@ -161,6 +162,7 @@ var errorCases = []errorCase{
 }
 
 func TestParseChallengeErrors(t *testing.T) {
+	t.Parallel()
 	cases := append(errorCases[:len(errorCases):len(errorCases)],
 		errorCase{"bad quoted name", `Bearer "realm="a"`, ErrSyntax, 7},
 		errorCase{"duplicate unknown", `Bearer x=1, y=2, X=3`, ErrDuplicateParam, 17},
@@ -206,6 +208,7 @@ func checkParseError(t *testing.T, in string, err, want error, offset int) {
 }
 
 func TestParseErrorMessage(t *testing.T) {
+	t.Parallel()
 	_, err := ParseChallenge(`Bearer realm="ccmsipline`)
 	const want = `bearer: unterminated quoted string at offset 13 in parameter "realm"`
 	if err == nil || err.Error() != want {
@@ -224,6 +227,7 @@ func TestParseErrorMessage(t *testing.T) {
 }
 
 func TestParserLimits(t *testing.T) {
+	t.Parallel()
 	p := Parser{MaxLength: 24, MaxParams: 2}
 	if _, err := p.ParseChallenge(`Bearer realm="ccmsipline"`); !errors.Is(err, ErrTooLong) {
 		t.Fatalf("25 bytes with MaxLength 24: %v", err)
@@ -260,6 +264,7 @@ func TestParserLimits(t *testing.T) {
 }
 
 func TestChallengeValidate(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		c   Challenge
 		err error
@@ -302,6 +307,7 @@ func checkValidate(t *testing.T, v interface {
 }
 
 func TestChallengeFormatQuoting(t *testing.T) {
+	t.Parallel()
 	c := Challenge{
 		Realm:  `a"b\c`,
 		Params: []Param{{"tok", "plain", false}, {"sp", "has space", false}, {"empty", "", false}, {"q", "x", true}},

@@ -23,6 +23,7 @@ func jwtLike(n int) string {
 }
 
 func TestJWTLike(t *testing.T) {
+	t.Parallel()
 	tok := jwtLike(1000)
 	if len(tok) != 1000 || strings.Count(tok, ".") != 2 || checkB64Token(tok) != -1 {
 		t.Fatalf("jwtLike(1000) = %d bytes, %d dots", len(tok), strings.Count(tok, "."))
@@ -104,6 +105,7 @@ var credentialsCases = []struct {
 }
 
 func TestParseCredentials(t *testing.T) {
+	t.Parallel()
 	for _, tc := range credentialsCases {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseCredentials(tc.in)
@@ -131,6 +133,7 @@ func TestParseCredentials(t *testing.T) {
 }
 
 func TestParseCredentialsAliasesInput(t *testing.T) {
+	t.Parallel()
 	in := `Bearer token="` + jwtLike(1000) + `"`
 	c, err := ParseCredentials(in)
 	if err != nil {
@@ -145,6 +148,7 @@ func TestParseCredentialsAliasesInput(t *testing.T) {
 }
 
 func TestParseCredentialsErrors(t *testing.T) {
+	t.Parallel()
 	cases := append(errorCases[:len(errorCases):len(errorCases)],
 		errorCase{"quote before a name", `Bearer "realm="a"`, ErrBadTokenChar, 7},
 		errorCase{"scheme only", `Bearer`, ErrMissingToken, 6},
@@ -182,6 +186,7 @@ func TestParseCredentialsErrors(t *testing.T) {
 }
 
 func TestCredentialsFormat(t *testing.T) {
+	t.Parallel()
 	params := []Param{{"username", "rado", true}}
 	cases := []struct {
 		c    Credentials
@@ -202,6 +207,7 @@ func TestCredentialsFormat(t *testing.T) {
 }
 
 func TestCredentialsValidate(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		c   Credentials
 		err error
@@ -221,6 +227,7 @@ func TestCredentialsValidate(t *testing.T) {
 }
 
 func TestFormString(t *testing.T) {
+	t.Parallel()
 	got := []string{FormCisco.String(), FormPJSIP.String(), FormRFC6750.String(), FormBelleSIP.String(), Form(7).String()}
 	want := []string{"cisco", "pjsip", "rfc6750", "belle-sip", "Form(7)"}
 	if !reflect.DeepEqual(got, want) {

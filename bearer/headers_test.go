@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseChallenges(t *testing.T) {
+	t.Parallel()
 	values := []string{
 		`Digest realm="ccmsipline", nonce="8a1f", algorithm=MD5`,
 		`Bearer realm="ccmsipline"`,
@@ -40,6 +41,7 @@ func TestParseChallenges(t *testing.T) {
 }
 
 func TestCredentialsFor(t *testing.T) {
+	t.Parallel()
 	values := []string{
 		`Bearer token="cisco.tok.en"`,                    // no realm: tried by everyone
 		`Bearer other.tok.en, realm="other.example.com"`, // another proxy's

@@ -9,6 +9,7 @@ import (
 )
 
 func TestRedactHandler(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	log := slog.New(RedactHandler(slog.NewTextHandler(&buf, nil))).With("conn", "tls 127.0.0.1:5090")
 	msg := "REGISTER sip:10.10.10.1 SIP/2.0\r\nProxy-Authorization: Bearer token=\"eyJsecret\"\r\n"
