@@ -50,6 +50,7 @@ func model(c *Config) Config {
 var stdPorts = Ports{EthernetPhone: 2000, SIP: 5060, SecuredSIP: 5061, SIPOAuth: 5090, SIPMRAOAuth: 5091}
 
 func TestParseCSF(t *testing.T) {
+	t.Parallel()
 	c, _ := parseFixture(t, "CSFrado.cnf.xml")
 	want := Config{
 		Protocol: "SIP", SecurityMode: Encrypted, TransportLayerProtocol: 4, SIPOAuthMode: 1,
@@ -66,6 +67,7 @@ func TestParseCSF(t *testing.T) {
 }
 
 func TestParseHardwarePhone(t *testing.T) {
+	t.Parallel()
 	c, _ := parseFixture(t, "SEP00562BA1C2D3.cnf.xml")
 	want := Config{
 		Protocol: "SIP", SecurityMode: Encrypted, TransportLayerProtocol: 4, SIPOAuthMode: 0,
@@ -87,6 +89,7 @@ func TestParseHardwarePhone(t *testing.T) {
 }
 
 func TestParseSortsByPriority(t *testing.T) {
+	t.Parallel()
 	src := `<device><devicePool><callManagerGroup><members>` +
 		`<member priority="2"><callManager><name>c</name></callManager></member>` +
 		`<member priority="0"><callManager><name>a</name></callManager></member>` +
@@ -112,6 +115,7 @@ func TestParseSortsByPriority(t *testing.T) {
 // TestRoundTripIsExact: a file written back without changes is the file
 // that was read, byte for byte, quirks included.
 func TestRoundTripIsExact(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"CSFrado.cnf.xml", "SEP00562BA1C2D3.cnf.xml", "warn-oauth-with-digest.cnf.xml"} {
 		c, b := parseFixture(t, name)
 		out := c.Bytes()
@@ -165,6 +169,7 @@ func lineDiff(a, b []byte) (gone, added []string) {
 
 // TestChangeOneField: changing one field changes one line of the file.
 func TestChangeOneField(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name        string
 		file        string
@@ -211,6 +216,7 @@ func TestChangeOneField(t *testing.T) {
 }
 
 func TestLegacyMRAPortName(t *testing.T) {
+	t.Parallel()
 	c, b := parseFixture(t, "warn-oauth-with-digest.cnf.xml")
 	var legacy *CallManager
 	for i := range c.CallManagers {
@@ -243,6 +249,7 @@ func TestLegacyMRAPortName(t *testing.T) {
 }
 
 func TestAddAndRemove(t *testing.T) {
+	t.Parallel()
 	c, _ := parseFixture(t, "CSFrado.cnf.xml")
 	c.CallManagers = append(c.CallManagers, CallManager{Priority: 2, Name: "10.10.10.3", ProcessNodeName: "ccm12sub2",
 		Ports: Ports{SIPOAuth: 5090, SIPMRAOAuth: 5091}})
@@ -288,6 +295,7 @@ func TestAddAndRemove(t *testing.T) {
 }
 
 func TestSetPortToZeroRemovesIt(t *testing.T) {
+	t.Parallel()
 	c, b := parseFixture(t, "CSFrado.cnf.xml")
 	c.CallManagers[0].Ports.SIPMRAOAuth = 0
 	gone, added := lineDiff(b, c.Bytes())
@@ -297,6 +305,7 @@ func TestSetPortToZeroRemovesIt(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	deep := strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100)
 	cases := []struct {
 		name string
@@ -356,6 +365,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestReadLimits(t *testing.T) {
+	t.Parallel()
 	b := readFixture(t, "CSFrado.cnf.xml")
 	if _, err := (Reader{MaxSize: len(b)}).Read(bytes.NewReader(b)); err != nil {
 		t.Fatalf("exactly MaxSize: %v", err)
@@ -379,6 +389,7 @@ func (endless) Read(p []byte) (int, error) {
 }
 
 func TestParseFile(t *testing.T) {
+	t.Parallel()
 	c, err := ParseFile("testdata/CSFrado.cnf.xml")
 	if err != nil || c.DeviceName != "CSFrado" || c.FileName() != "CSFrado.cnf.xml" {
 		t.Fatalf("ParseFile = %+v, %v", c, err)

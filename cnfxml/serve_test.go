@@ -68,6 +68,7 @@ func get(t *testing.T, method, url string, hdr map[string]string) (*http.Respons
 }
 
 func TestHandlerServes(t *testing.T) {
+	t.Parallel()
 	srv, _ := newTestServer(t)
 	want := string(readFixture(t, "CSFrado.cnf.xml"))
 	const etag = `"1611743254-7e5b3c2a-8d41-4f0e-b6a9-2c1d0e9f8a7b"`
@@ -106,6 +107,7 @@ func TestHandlerServes(t *testing.T) {
 }
 
 func TestHandlerNotFoundAndBroken(t *testing.T) {
+	t.Parallel()
 	srv, logged := newTestServer(t)
 	for _, p := range []string{"/CSFnobody.cnf.xml", "/CSFrado.xml", "/", "/CSFrado.cnf.xml/", "/sub/CSFrado.cnf.xml"} {
 		if res, _ := get(t, "GET", srv.URL+p, nil); res.StatusCode != 404 {
@@ -141,6 +143,7 @@ func rawGet(t *testing.T, addr, target string) (int, string) {
 }
 
 func TestHandlerRefusesTraversal(t *testing.T) {
+	t.Parallel()
 	srv, _ := newTestServer(t)
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	for _, target := range []string{
@@ -175,6 +178,7 @@ func TestHandlerRefusesTraversal(t *testing.T) {
 }
 
 func TestValidDeviceName(t *testing.T) {
+	t.Parallel()
 	for name, ok := range map[string]bool{
 		"CSFrado": true, "SEP00562BA1C2D3": true, "BOTrado": true, "TCT_x-1.2": true, "a": true,
 		"": false, ".": false, "..": false, "-a": false, "a/b": false, `a\b`: false, "a\x00": false,
@@ -187,6 +191,7 @@ func TestValidDeviceName(t *testing.T) {
 }
 
 func TestDirSource(t *testing.T) {
+	t.Parallel()
 	dir, _ := serveDir(t)
 	d := Dir{Path: dir}
 	if b, err := d.ReadConfig(context.Background(), "CSFrado"); err != nil || len(b) != 8841 {
@@ -209,6 +214,7 @@ type etagSource string
 func (s etagSource) ReadConfig(context.Context, string) ([]byte, error) { return []byte(s), nil }
 
 func TestETagFallback(t *testing.T) {
+	t.Parallel()
 	for _, doc := range []string{"<device/>", `<device><versionStamp>a"b</versionStamp></device>`} {
 		rec := httptest.NewRecorder()
 		(&Handler{Source: etagSource(doc)}).ServeHTTP(rec, httptest.NewRequest("GET", "/CSFx.cnf.xml", nil))

@@ -6,6 +6,7 @@ import (
 )
 
 func TestTargets(t *testing.T) {
+	t.Parallel()
 	csf, _ := parseFixture(t, "CSFrado.cnf.xml")
 	sep, _ := parseFixture(t, "SEP00562BA1C2D3.cnf.xml")
 	legacy, _ := parseFixture(t, "warn-oauth-with-digest.cnf.xml")
@@ -63,6 +64,7 @@ func TestTargets(t *testing.T) {
 }
 
 func TestTargetsDefaultsAndNames(t *testing.T) {
+	t.Parallel()
 	c := &Config{SIPOAuthMode: 1, CallManagers: []CallManager{
 		{Priority: 0},                            // no name at all: skipped
 		{Priority: 1, ProcessNodeName: "ccmsub"}, // process node name stands in

@@ -9,6 +9,7 @@ import (
 )
 
 func TestValidateGoodFiles(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"CSFrado.cnf.xml", "SEP00562BA1C2D3.cnf.xml"} {
 		c, _ := parseFixture(t, name)
 		if fs := c.Validate(); len(fs) != 0 {
@@ -18,6 +19,7 @@ func TestValidateGoodFiles(t *testing.T) {
 }
 
 func TestValidateFixtures(t *testing.T) {
+	t.Parallel()
 	const m = "/device/devicePool/callManagerGroup/members"
 	cases := []struct {
 		file string
@@ -55,6 +57,7 @@ func TestValidateFixtures(t *testing.T) {
 // TestValidateEachCode starts from the valid Jabber file and breaks one
 // thing at a time.
 func TestValidateEachCode(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		change  func(c *Config)
@@ -115,6 +118,7 @@ func TestValidateEachCode(t *testing.T) {
 }
 
 func TestValidateOAuthOffIgnoresOAuthRules(t *testing.T) {
+	t.Parallel()
 	c, _ := parseFixture(t, "CSFrado.cnf.xml")
 	c.SIPOAuthMode = 0
 	c.EncryptedConfig = true

@@ -62,6 +62,7 @@ func strictXML(b []byte) error {
 }
 
 func TestStrictXMLCatchesUndeclaredPrefix(t *testing.T) {
+	t.Parallel()
 	// Unified CM's own files use xsi undeclared: the strict check must see it.
 	if err := strictXML(readFixture(t, "CSFrado.cnf.xml")); err == nil || !strings.Contains(err.Error(), "xsi") {
 		t.Fatalf("strictXML accepted an undeclared prefix: %v", err)
@@ -69,6 +70,7 @@ func TestStrictXMLCatchesUndeclaredPrefix(t *testing.T) {
 }
 
 func TestNewCSF(t *testing.T) {
+	t.Parallel()
 	c := NewCSF("CSFrado")
 	c.UserID, c.OwnerID = "rado", "rado"
 	c.CallManagers = []CallManager{
@@ -121,6 +123,7 @@ func TestNewCSF(t *testing.T) {
 
 // A Config built as a literal is written as a new CSF file.
 func TestWriteLiteralConfig(t *testing.T) {
+	t.Parallel()
 	c := &Config{DeviceName: "CSFlit", Protocol: "SIP", SecurityMode: Encrypted, SIPOAuthMode: 1, TransportLayerProtocol: 4,
 		CallManagers: []CallManager{{Name: "ucm", Ports: stdPorts}}}
 	b := c.Bytes()
@@ -140,12 +143,14 @@ func TestWriteLiteralConfig(t *testing.T) {
 }
 
 func TestNewVersionStampUnique(t *testing.T) {
+	t.Parallel()
 	if a, b := NewVersionStamp(), NewVersionStamp(); a == b {
 		t.Fatal("two stamps alike")
 	}
 }
 
 func TestWriteToError(t *testing.T) {
+	t.Parallel()
 	c, _ := parseFixture(t, "CSFrado.cnf.xml")
 	if _, err := c.WriteTo(failWriter{}); err == nil {
 		t.Fatal("write error lost")
