@@ -10,6 +10,7 @@ import (
 // package, the browser build included, so it imports the standard
 // library alone.
 func TestStandardLibraryOnly(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs go list")
 	}

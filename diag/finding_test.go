@@ -7,6 +7,7 @@ import (
 )
 
 func TestFindingJSON(t *testing.T) {
+	t.Parallel()
 	fs := Findings{
 		{Code: "oauth-port-range", Severity: Error, Path: "/device/x", Message: "port 80 is outside 1024-49151", Fix: "use 5091"},
 		{Code: "legacy-port-name", Severity: Warning, Path: "/device/y", Message: "m"},
@@ -33,6 +34,7 @@ func TestFindingJSON(t *testing.T) {
 }
 
 func TestFindingsSeverity(t *testing.T) {
+	t.Parallel()
 	if m, ok := (Findings{}).Max(); ok || m != Info {
 		t.Fatalf("empty Max = %v, %v", m, ok)
 	}

@@ -7,6 +7,7 @@ import (
 )
 
 func TestPortMismatchCauses(t *testing.T) {
+	t.Parallel()
 	codes := func(fs Findings) []string { return fs.Codes() }
 	got := PortMismatchCauses(5190, false)
 	if want := []string{CodeProfileWithoutOAuth, CodeOAuthDisabled, CodeWrongConnectionKind}; !slices.Equal(codes(got), want) {

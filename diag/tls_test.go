@@ -9,6 +9,7 @@ import (
 // side it was seen on, with a message and, but for the unexplained
 // failure, a fix.
 func TestTLSDiagnosis(t *testing.T) {
+	t.Parallel()
 	alert := func(side Side, a int) TLSDiagnosis {
 		d, ok := TLSAlert(side, a)
 		if !ok {
@@ -67,6 +68,7 @@ func TestTLSDiagnosis(t *testing.T) {
 // TestEdgeWarning: every text an edge proxy writes for a certificate
 // problem is read back, in any case, as the finding of its scenario.
 func TestEdgeWarning(t *testing.T) {
+	t.Parallel()
 	want := map[string]struct {
 		code     string
 		scenario int
