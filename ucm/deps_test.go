@@ -9,6 +9,7 @@ import (
 // TestStandardLibraryOnly: ucm sits below every other package, the
 // browser build included, so it imports the standard library alone.
 func TestStandardLibraryOnly(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs go list")
 	}

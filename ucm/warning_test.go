@@ -10,6 +10,7 @@ import (
 
 // TestParseWarnings reads RFC 3261 Warning values.
 func TestParseWarnings(t *testing.T) {
+	t.Parallel()
 	ws, err := ucm.ParseWarnings(`399 UCM2-PUB "SIP OAuth Registration port Mismatch"`)
 	if err != nil || len(ws) != 1 || ws[0] != (ucm.Warning{Code: 399, Agent: "UCM2-PUB", Text: "SIP OAuth Registration port Mismatch"}) {
 		t.Fatalf("%+v %v", ws, err)
@@ -27,6 +28,7 @@ func TestParseWarnings(t *testing.T) {
 
 // TestParseWarningsPartial returns the values read before the error.
 func TestParseWarningsPartial(t *testing.T) {
+	t.Parallel()
 	ws, err := ucm.ParseWarnings(`399 UCM2-PUB "SIP OAuth Registration port Mismatch", 399 x y`)
 	if err == nil || len(ws) != 1 || !ws[0].IsPortMismatch() {
 		t.Fatalf("%+v %v", ws, err)
@@ -36,6 +38,7 @@ func TestParseWarningsPartial(t *testing.T) {
 // TestWarningString writes the port mismatch as Unified CM does, "-" for
 // a missing agent, and escapes what a quoted-string must.
 func TestWarningString(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		w    ucm.Warning
 		want string
@@ -56,6 +59,7 @@ func TestWarningString(t *testing.T) {
 
 // TestWarningRoundTrip reads back what String writes.
 func TestWarningRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, w := range []ucm.Warning{
 		ucm.PortMismatchWarning("CUCM1-PUB"),
 		{Code: 301, Agent: "[::1]:5060", Text: `a "quoted" \ word, with a comma`},
@@ -73,6 +77,7 @@ func TestWarningRoundTrip(t *testing.T) {
 // TestPortMismatch recognises the port mismatch by code and text, the
 // text in any case, and finds the node that sent it.
 func TestPortMismatch(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in   string
 		node string
@@ -96,6 +101,7 @@ func TestPortMismatch(t *testing.T) {
 
 // TestParseRetryAfter reads delta-seconds with or without a comment.
 func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
 	cases := map[string]time.Duration{"35": 35 * time.Second, " 18000 (in a meeting);duration=3600": 5 * time.Hour, "99999999999999999999": 4294967295 * time.Second}
 	for in, want := range cases {
 		if got, ok := ucm.ParseRetryAfter(in); !ok || got != want {
