@@ -50,7 +50,7 @@ func ParseClusterKeys(data []byte, size int) (map[string][]byte, error) {
 	case t[0] == '[':
 		return nil, fail(ErrFormat, `cluster keys: want a JSON object, a JWK or a JWK set, not a JSON array`)
 	}
-	k, err := decodeText(string(t), size)
+	k, err := decodeText(string(t), size, false)
 	if errors.Is(err, ErrFormat) {
 		return nil, fail(ErrFormat, "cluster key is neither %d raw bytes, hex, base64, a JWK, a JWK set nor a JSON object of keys by kid", size)
 	}
@@ -60,15 +60,34 @@ func ParseClusterKeys(data []byte, size int) (map[string][]byte, error) {
 	return map[string][]byte{"": k}, nil
 }
 
-// decodeText decodes a key of size bytes written in hex or base64.
-func decodeText(s string, size int) ([]byte, error) {
-	if k, err := hex.DecodeString(s); err == nil {
-		return sized(k, size)
+// decodeText decodes a key of size bytes written in hex or base64 (any
+// of the four alphabets and paddings). No string is both the hex and the
+// base64 of a key of one size, so the decoding that gives size bytes is
+// the key; when none does, the error gives the size of the first that
+// decodes, trying base64 first if base64First (a JSON object of keys by
+// kid has held base64 keys from the start), hex first otherwise.
+func decodeText(s string, size int, base64First bool) ([]byte, error) {
+	decoders := []func(string) ([]byte, error){hex.DecodeString, base64.StdEncoding.DecodeString,
+		base64.RawStdEncoding.DecodeString, base64.URLEncoding.DecodeString, base64.RawURLEncoding.DecodeString}
+	if base64First {
+		decoders = append(decoders[1:], decoders[0])
 	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if k, err := enc.DecodeString(s); err == nil {
-			return sized(k, size)
+	var first []byte
+	decoded := false
+	for _, dec := range decoders {
+		k, err := dec(s)
+		if err != nil {
+			continue
 		}
+		if len(k) == size {
+			return k, nil
+		}
+		if !decoded {
+			first, decoded = k, true
+		}
+	}
+	if decoded {
+		return nil, fail(ErrKeySize, "%d bytes, want %d", len(first), size)
 	}
 	return nil, fail(ErrFormat, "not hex or base64")
 }
@@ -137,7 +156,7 @@ func parseClusterJSON(t []byte, size int) (map[string][]byte, error) {
 		if err := json.Unmarshal(v, &s); err != nil {
 			return nil, fail(ErrFormat, `cluster keys: want a JSON object {"<kid>": "<hex or base64 key>"}: key %q is not a string`, kid)
 		}
-		k, err := decodeText(strings.TrimSpace(s), size)
+		k, err := decodeText(strings.TrimSpace(s), size, true)
 		if err != nil {
 			return nil, wrapAt(err, "cluster keys: key %q", kid)
 		}

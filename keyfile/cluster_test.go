@@ -92,13 +92,23 @@ func TestClusterKeyText(t *testing.T) {
 			t.Errorf("%q: %x %v", in, m, err)
 		}
 	}
+	// The registrar's JSON object, its keys in each base64 alphabet.
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		m, err := ParseClusterKeys([]byte(`{"kid-1": "`+enc.EncodeToString(key)+`"}`), ClusterKeySize)
+		if err != nil || len(m) != 1 || !bytes.Equal(m["kid-1"], key) {
+			t.Errorf("%v: %x %v", enc, m, err)
+		}
+	}
 	for in, msg := range map[string]string{
 		"abcd":                   "keyfile: cluster key: 2 bytes, want 32",
 		"not a key at all!":      "keyfile: cluster key is neither 32 raw bytes, hex, base64, a JWK, a JWK set nor a JSON object of keys by kid",
 		`{"kty":"RSA","k":"AA"}`: `keyfile: cluster key: JWK kty is "RSA", want oct`,
 		`{"kty":"oct","k":"AA"}`: "keyfile: cluster key: 1 bytes, want 32",
 		`{"kty":`:                `keyfile: cluster keys: not a JSON object (a JWK, a JWK set, or {"<kid>": "<key>"}): unexpected end of JSON input`,
-		`{"keys":{}}`:            `keyfile: cluster keys: not a JWK set {"keys": [...]}: json: cannot unmarshal object into Go struct field .keys of type []keyfile.octJWK`,
+		// The values of a JSON object by kid are base64 first, as they
+		// always were; bare text is hex first.
+		`{"k1": "AAAA"}`: `keyfile: cluster keys: key "k1": 3 bytes, want 32`,
+		`{"keys":{}}`:    `keyfile: cluster keys: not a JWK set {"keys": [...]}: json: cannot unmarshal object into Go struct field .keys of type []keyfile.octJWK`,
 	} {
 		if _, err := ParseClusterKeys([]byte(in), ClusterKeySize); err == nil || err.Error() != msg {
 			t.Errorf("%q: %v, want %q", in, err, msg)
