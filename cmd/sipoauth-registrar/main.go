@@ -79,12 +79,13 @@
 // connections it already holds.
 //
 // -keys holds the keys that verify token signatures: PEM public keys or
-// certificates, or a JWKS document ({"keys": [...]}). A PEM key is known
-// by its fingerprint, the lowercase hex SHA-256 of its DER
-// SubjectPublicKeyInfo: a token whose kid is that fingerprint, or ends
-// with ":<fingerprint>" as Unified CM's "<cluster-uuid>:<fingerprint>"
-// does, is verified with it, and a token without kid is verified with the
-// file's only key. A PEM block may instead name its key id in a header:
+// certificates, or a JWKS document ({"keys": [...]}), read by package
+// keyfile and found by its key-id rule. A PEM key is known by its
+// fingerprint, the lowercase hex SHA-256 of its DER SubjectPublicKeyInfo:
+// a token whose kid is that fingerprint, or ends with ":<fingerprint>" as
+// Unified CM's "<cluster-uuid>:<fingerprint>" does, is verified with it,
+// and a token without kid is verified with the file's only key. A PEM
+// block may instead name its key id in a header:
 //
 //	-----BEGIN PUBLIC KEY-----
 //	Key-ID: lab-1
@@ -95,8 +96,9 @@
 // -jwks fetches a JWKS from a URL instead, hourly and when a token names
 // an unknown key. -decryption-key holds the keys that decrypt the private
 // claims of Unified CM's nested tokens (JWE, alg dir, enc A128CBC-HS256),
-// a JSON object of key id (the JWE's kid) to the 32-byte key in base64
-// (standard or URL alphabet, padding optional):
+// each under the key id the JWE names: a JSON object of key id to the
+// 32-byte key in base64 (standard or URL alphabet, padding optional) or
+// hex, a JWK {"kty":"oct","kid":...,"k":...} or a JWK set of them:
 //
 //	{"5f0c1d8e-2a4b-4c6d-8e0f-1a2b3c4d5e6f": "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80="}
 //

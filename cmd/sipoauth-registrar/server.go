@@ -33,6 +33,8 @@ import (
 
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/edgetable"
+	"github.com/sipoauth/sdk/internal/filekeys"
+	"github.com/sipoauth/sdk/keyfile"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/redisstore"
 	"github.com/sipoauth/sdk/registrar"
@@ -204,20 +206,15 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	}
 
 	// Tokens.
-	keys := new(swapKeys)
+	var keys sipoauth.KeySource
 	if s.Keys != "" {
-		ks, err := loadKeysFile(s.Keys)
+		fileKeys := new(filekeys.Source)
+		f, err := keyfile.OpenFile(s.Keys, r.logReloads("-keys", s.Keys, fileKeys.Load))
 		if err != nil {
 			return nil, badSetting("keys", "%v", err)
 		}
-		keys.set(ks)
-		r.watchFile(wctx, interval, "-keys", s.Keys, func() error {
-			ks, err := loadKeysFile(s.Keys)
-			if err == nil {
-				keys.set(ks)
-			}
-			return err
-		})
+		r.watchKeys(wctx, interval, "-keys", f)
+		keys = fileKeys
 	} else {
 		jwks, err := sipoauth.NewJWKSURL(s.JWKS, sipoauth.JWKSOptions{OnError: func(err error) {
 			log.Warn("fetching the signing keys failed; the last good set stays", "jwks", s.JWKS, "error", err)
@@ -226,30 +223,32 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 			return nil, badSetting("jwks", "%v", err)
 		}
 		r.closers = append(r.closers, jwks.Close)
-		keys.set(jwks)
+		keys = jwks
 		if strings.HasPrefix(s.JWKS, "http:") {
 			log.Warn("signing keys fetched over plain HTTP: whoever can change them on the way can mint tokens", "jwks", s.JWKS)
 		}
 	}
 	var decryption *sipoauth.SymmetricKeys
 	if s.DecryptionKey != "" {
-		m, err := loadDecryptionKeys(s.DecryptionKey)
+		decryption = new(sipoauth.SymmetricKeys)
+		f, err := keyfile.OpenFile(s.DecryptionKey, r.logReloads("-decryption-key", s.DecryptionKey, func(data []byte) error {
+			m, err := keyfile.ParseClusterKeys(data, keyfile.ClusterKeySize)
+			if err != nil {
+				return err
+			}
+			if _, ok := m[""]; ok {
+				// Unified CM names the key in every token it encrypts.
+				return errors.New(`a key without its kid: give it as {"<kid>": "<key>"} or as a JWK with "kid"`)
+			}
+			return decryption.Set(m)
+		}))
 		if err != nil {
-			return nil, badSetting("decryption-key", "%v", err)
-		}
-		if decryption, err = sipoauth.NewSymmetricKeys(m); err != nil {
 			return nil, badSetting("decryption-key", "%v", err)
 		}
 		if st, err := os.Stat(s.DecryptionKey); err == nil && st.Mode().Perm()&0o077 != 0 {
 			log.Warn("the decryption key file can be read by other users; chmod 600 it", "decryption-key", s.DecryptionKey)
 		}
-		r.watchFile(wctx, interval, "-decryption-key", s.DecryptionKey, func() error {
-			m, err := loadDecryptionKeys(s.DecryptionKey)
-			if err == nil {
-				err = decryption.Set(m)
-			}
-			return err
-		})
+		r.watchKeys(wctx, interval, "-decryption-key", f)
 	}
 
 	// Bindings, and revocations shared with the other nodes.
@@ -566,6 +565,32 @@ func sweep(ctx context.Context, m *registrar.MemoryStore) {
 func (r *running) reloadFailed(setting, path string) func(error) {
 	return func(err error) {
 		r.log.Error("reload failed; the previous content stays in use", "setting", setting, "file", path, "error", err)
+	}
+}
+
+// watchKeys reloads a key file whenever its content changes, checking
+// every interval (keyfile.File.Watch). A change that fails to load is
+// reported once.
+func (r *running) watchKeys(ctx context.Context, interval time.Duration, setting string, f *keyfile.File) {
+	r.goRun(setting+" watcher", func() error {
+		f.Watch(ctx, interval, r.reloadFailed(setting, f.Path()))
+		return nil
+	})
+}
+
+// logReloads logs every load of a key file after the first, as watchFile
+// logs the reloads of the other files. A keyfile.File loads one at a time.
+func (r *running) logReloads(setting, path string, load func([]byte) error) func([]byte) error {
+	first := true
+	return func(data []byte) error {
+		if err := load(data); err != nil {
+			return err
+		}
+		if !first {
+			r.log.Info("reloaded", "setting", setting, "file", path)
+		}
+		first = false
+		return nil
 	}
 }
 

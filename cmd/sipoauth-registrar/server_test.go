@@ -467,7 +467,7 @@ func TestStartErrors(t *testing.T) {
 		{"damaged edge table", []string{"-edge-table", bad("table.json", `{"entries": [{"hostNameOrIp": ""}]}`)}, "-edge-table: "},
 		{"keys not PEM", []string{"-keys", bad("keys.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")}, "-keys: "},
 		{"empty JWKS", []string{"-keys", bad("jwks.json", `{"keys": []}`)}, "-keys: "},
-		{"short decryption key", []string{"-decryption-key", bad("dk.json", `{"k1": "AAAA"}`)}, `-decryption-key: ` + f.dir + `/dk.json: key "k1": 3 bytes, want 32`},
+		{"short decryption key", []string{"-decryption-key", bad("dk.json", `{"k1": "AAAA"}`)}, `-decryption-key: load ` + f.dir + `/dk.json: keyfile: cluster keys: key "k1": 3 bytes, want 32`},
 		{"devices not JSON", []string{"-devices", bad("bad-devices.json", `{"name": "CSFrado"}`)}, "-devices: "},
 		{"address in use", nil, "-oauth: listen tcp"},
 	}
