@@ -16,8 +16,6 @@ package main
 
 import (
 	"context"
-	"crypto"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,6 +28,8 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/edge"
+	"github.com/sipoauth/sdk/internal/filekeys"
+	"github.com/sipoauth/sdk/keyfile"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/sipoauth"
 )
@@ -87,9 +87,9 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.Var(&o.upstreams, "upstream", "node MRA OAuth port, `host:port` (repeatable or comma-separated, tried in order)")
 	fs.StringVar(&o.serverName, "server-name", "", "`name` the nodes' certificates must carry (default: each upstream's host)")
 	fs.BoolVar(&o.validate, "validate", false, "check bearer tokens at the edge (needs -keys or -jwks)")
-	fs.Var(&o.keyFiles, "keys", "token signing key: `[KID=]FILE`, a PEM public key or certificate and the key id (kid) tokens name; without KID it verifies tokens that name none (repeatable)")
+	fs.Var(&o.keyFiles, "keys", "token signing key: `[KID=]FILE`, a PEM public key or certificate (or a JWKS of one key) and the key id (kid) tokens name; without KID it verifies tokens that name none, and those that name its own id: its JWK kid or PEM Key-ID header, else its fingerprint as Unified CM's kid ends (repeatable)")
 	fs.StringVar(&o.jwksURL, "jwks", "", "token signing keys: JWKS `URL`")
-	fs.Var(&o.clusterKeys, "cluster-key", "key of Unified CM's nested tokens, `KID=HEX` (32 bytes, repeatable)")
+	fs.Var(&o.clusterKeys, "cluster-key", "key of Unified CM's nested tokens: `KID=HEX` (or base64) of 32 bytes, or a FILE of keys by kid (JSON {\"<kid>\": \"<key>\"}, a JWK or a JWK set) (repeatable)")
 	fs.StringVar(&o.issuer, "issuer", "", "accepted token issuer `URL` (default: any)")
 	fs.StringVar(&o.tableURL, "table-url", "", "HTTPS `URL` of the node's edge-proxy table, to push the proxy's names to at start")
 	fs.StringVar(&o.tableUser, "table-user", "", "Basic `user` of the table")
@@ -218,43 +218,62 @@ func validator(o *options) (*sipoauth.Validator, func(), error) {
 		}
 		cfg.Keys, closeKeys = j, j.Close
 	default:
-		keys := map[string]crypto.PublicKey{}
+		var keys []keyfile.Key
+		given := map[string]bool{}
 		for _, spec := range o.keyFiles {
-			kid, file, found := strings.Cut(spec, "=")
-			if !found {
+			kid, file, named := strings.Cut(spec, "=")
+			if !named {
 				kid, file = "", spec
 			}
-			data, err := readLimited(file)
+			if given[kid] {
+				return nil, nil, fmt.Errorf("key id %q given twice", kid)
+			}
+			given[kid] = true
+			data, err := keyfile.ReadFile(file)
 			if err != nil {
 				return nil, nil, err
 			}
-			pubs, err := sipoauth.ParsePublicKeysPEM(data)
+			read, err := keyfile.ParsePublicKeys(data)
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", file, err)
 			}
-			if len(pubs) != 1 {
-				return nil, nil, fmt.Errorf("%s: holds %d keys; give one key per file with its key id", file, len(pubs))
+			if len(read) != 1 {
+				return nil, nil, fmt.Errorf("%s: holds %d keys; give one key per file with its key id", file, len(read))
 			}
-			if _, dup := keys[kid]; dup {
-				return nil, nil, fmt.Errorf("key id %q given twice", kid)
+			k := read[0]
+			if named {
+				k.ID = kid
+				keys = append(keys, k)
+				continue
 			}
-			keys[kid] = pubs[0]
+			// Without KID, the key verifies the tokens that name no key,
+			// and by keyfile's rule those that name the key's own id
+			// (Unified CM's "<cluster-uuid>:<fingerprint>").
+			unnamed := k
+			unnamed.ID = ""
+			keys = append(keys, unnamed, k)
 		}
-		s, err := sipoauth.NewStaticKeys(keys)
+		set, err := filekeys.NewSet(keys)
 		if err != nil {
 			return nil, nil, err
 		}
-		cfg.Keys = s
+		src := new(filekeys.Source)
+		src.Set(set)
+		cfg.Keys = src
 	}
 	if len(o.clusterKeys) > 0 {
 		sym := map[string][]byte{}
 		for _, spec := range o.clusterKeys {
-			kid, h, ok := strings.Cut(spec, "=")
-			key, err := hex.DecodeString(h)
-			if !ok || kid == "" || err != nil || len(key) != 32 {
-				return nil, nil, fmt.Errorf("%w: -cluster-key wants KID=HEX with 32 bytes of hex", errUsage)
+			keys, err := clusterKeys(spec)
+			if err != nil {
+				return nil, nil, err
 			}
-			sym[kid] = key
+			for kid, k := range keys {
+				if _, dup := sym[kid]; dup {
+					return nil, nil, fmt.Errorf("-cluster-key: key id %q given twice", kid)
+				}
+				sym[kid] = k
+			}
 		}
 		s, err := sipoauth.NewSymmetricKeys(sym)
 		if err != nil {
@@ -270,19 +289,32 @@ func validator(o *options) (*sipoauth.Validator, func(), error) {
 	return v, closeKeys, nil
 }
 
-// readLimited reads a key file, refusing what cannot be one.
-func readLimited(file string) ([]byte, error) {
-	f, err := os.Open(file)
+// clusterKeys reads a -cluster-key: KID=KEY, the key in hex or base64, or
+// a FILE of cluster keys in any form keyfile reads, each with its kid.
+func clusterKeys(spec string) (map[string][]byte, error) {
+	if kid, text, ok := strings.Cut(spec, "="); ok && kid != "" {
+		// The newline keeps a key of 32 characters from being taken for
+		// 32 raw bytes: a key on the command line is text.
+		keys, err := keyfile.ParseClusterKeys([]byte(text+"\n"), keyfile.ClusterKeySize)
+		if err != nil {
+			return nil, fmt.Errorf("%w: -cluster-key %s=: %w", errUsage, kid, err)
+		}
+		if len(keys) != 1 || keys[""] == nil {
+			return nil, fmt.Errorf("%w: -cluster-key %s= wants the key in hex or base64", errUsage, kid)
+		}
+		return map[string][]byte{kid: keys[""]}, nil
+	}
+	data, err := keyfile.ReadFile(spec)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("-cluster-key: %w", err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, mtlstrust.MaxFileSize+1))
+	keys, err := keyfile.ParseClusterKeys(data, keyfile.ClusterKeySize)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("-cluster-key %s: %w", spec, err)
 	}
-	if len(data) > mtlstrust.MaxFileSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", file, mtlstrust.MaxFileSize)
+	if _, ok := keys[""]; ok {
+		// Unified CM names the key in every token it encrypts.
+		return nil, fmt.Errorf(`-cluster-key %s: a key without its kid: give KID=KEY, {"<kid>": "<key>"} or a JWK with "kid"`, spec)
 	}
-	return data, nil
+	return keys, nil
 }
