@@ -39,6 +39,7 @@ func failing(err error, asked *[]string) validatorFunc {
 }
 
 func TestAuthenticateCredentials(t *testing.T) {
+	t.Parallel()
 	big := `Bearer token="` + strings.Repeat("a", DefaultMaxCredentials) + `"`
 	for _, tc := range []struct {
 		name   string
@@ -72,6 +73,7 @@ func TestAuthenticateCredentials(t *testing.T) {
 }
 
 func TestAuthenticateMaxCredentials(t *testing.T) {
+	t.Parallel()
 	b := &Bearer{Validator: failing(nil, nil), MaxCredentials: 22}
 	if v := b.Authenticate(context.Background(), []string{`Bearer token="0123456"`}, sipoauth.Request{}); !v.Accepted() {
 		t.Fatalf("22 bytes: %+v", v)
@@ -82,6 +84,7 @@ func TestAuthenticateMaxCredentials(t *testing.T) {
 }
 
 func TestAuthenticateRefusals(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		err    error
 		reason Reason
@@ -140,6 +143,7 @@ func TestAuthenticateRefusals(t *testing.T) {
 }
 
 func TestResponseWire(t *testing.T) {
+	t.Parallel()
 	b := &Bearer{Validator: failing(sipoauth.ErrUnavailable, nil), RetryAfter: 30}
 	req := sip.NewRequest(sip.REGISTER, sip.Uri{Host: "127.0.0.1"})
 	req.AppendHeader(sip.NewHeader("Via", "SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bK1"))
@@ -155,6 +159,7 @@ func TestResponseWire(t *testing.T) {
 }
 
 func TestAuthenticateLimit(t *testing.T) {
+	t.Parallel()
 	inside, release := make(chan struct{}), make(chan struct{})
 	slow := validatorFunc(func(context.Context, string, sipoauth.Request) (sipoauth.Identity, error) {
 		inside <- struct{}{}
@@ -187,6 +192,7 @@ func TestAuthenticateLimit(t *testing.T) {
 // signed here: what the step passes on (token, device, From user) reaches
 // the validator's checks.
 func TestRealValidator(t *testing.T) {
+	t.Parallel()
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	keys, err := sipoauth.NewSymmetricKeys(map[string][]byte{"k1": secret})
 	if err != nil {
@@ -233,6 +239,7 @@ func TestRealValidator(t *testing.T) {
 }
 
 func TestTokenReason(t *testing.T) {
+	t.Parallel()
 	if r := TokenReason(nil); r != "" {
 		t.Fatalf("nil: %q", r)
 	}
@@ -257,6 +264,7 @@ func TestTokenReason(t *testing.T) {
 // TestEveryReasonHasAClass reads reason.go: a Reason added to the list
 // without a class would count nowhere.
 func TestEveryReasonHasAClass(t *testing.T) {
+	t.Parallel()
 	f, err := parser.ParseFile(token.NewFileSet(), "reason.go", nil, 0)
 	if err != nil {
 		t.Fatal(err)

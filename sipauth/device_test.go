@@ -8,6 +8,7 @@ import (
 )
 
 func TestDeviceName(t *testing.T) {
+	t.Parallel()
 	contact := func(params string) *sip.ContactHeader {
 		t.Helper()
 		msg, err := sip.ParseMessage([]byte("REGISTER sip:h SIP/2.0\r\nContact: <sip:rado@10.0.0.1>" + params + "\r\nContent-Length: 0\r\n\r\n"))
