@@ -39,6 +39,7 @@ func readFixture(t testing.TB, name string) []byte {
 // TestCheckPEMCerts runs the description API, the one builds for js
 // have, on the OpenSSL fixtures: the same findings in both builds.
 func TestCheckPEMCerts(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		file string
@@ -74,6 +75,7 @@ func TestCheckPEMCerts(t *testing.T) {
 
 // TestCertFields pins the description of two fixtures, field by field.
 func TestCertFields(t *testing.T) {
+	t.Parallel()
 	certs, err := ParsePEMCerts(readFixture(t, "node-rsapss-sha256.pem"))
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +112,7 @@ func TestCertFields(t *testing.T) {
 }
 
 func TestParseCertErrors(t *testing.T) {
+	t.Parallel()
 	for _, in := range [][]byte{nil, {0x30}, {0x30, 0x03, 0x02, 0x01, 0x01}, {0x04, 0x00}} {
 		c, err := ParseCert(in)
 		if c != nil || !errors.Is(err, ErrMalformedCertificate) {

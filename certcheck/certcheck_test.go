@@ -22,6 +22,7 @@ import (
 // TestCheckFindingsInFull pins whole findings, message and fix included,
 // for a node certificate with every fault that needs no trust store.
 func TestCheckFindingsInFull(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	ca := testca.New(t, "Test Root CA")
 	cert := ca.Issue(t, testca.Options{CommonName: "cucm1.example.com", RSABits: 1024, IsCA: true,
@@ -66,6 +67,7 @@ func TestCheckFindingsInFull(t *testing.T) {
 }
 
 func TestCheckValidityWindows(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	ca := testca.New(t, "Test Root CA")
 	issue := func(nb, na time.Time) *x509.Certificate {
@@ -105,6 +107,7 @@ func TestCheckValidityWindows(t *testing.T) {
 }
 
 func TestCheckDefaultsToNow(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "Test Root CA")
 	soon := ca.Issue(t, testca.Options{CommonName: "soon.example.com", DNSNames: []string{"soon.example.com"}, NotAfter: time.Now().Add(29 * 24 * time.Hour)}).Cert
 	if got := codesAndSeverities(Check(soon, Options{})); !slices.Equal(got, []string{"warning cert-expiring"}) {
@@ -115,6 +118,7 @@ func TestCheckDefaultsToNow(t *testing.T) {
 // TestFixtures checks the OpenSSL certificates of testdata at a fixed
 // time, read by both parsers, and their chain to the fixtures' root.
 func TestFixtures(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		file string
@@ -182,6 +186,7 @@ func TestFixtures(t *testing.T) {
 // read (here a negative serial number, which the lite parser accepts)
 // gets chain-not-checked rather than no chain finding.
 func TestChainNotChecked(t *testing.T) {
+	t.Parallel()
 	var der []byte
 	for _, s := range corpus(t) {
 		if s.name == "synthetic negative serial refused by x509 only" {
@@ -210,6 +215,7 @@ func TestChainNotChecked(t *testing.T) {
 // TestSelfSignedRules: the signature decides where it can be verified,
 // the key IDs where it cannot.
 func TestSelfSignedRules(t *testing.T) {
+	t.Parallel()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -267,6 +273,7 @@ func TestSelfSignedRules(t *testing.T) {
 func chainCodes(want ...string) []string { return want }
 
 func TestRoleString(t *testing.T) {
+	t.Parallel()
 	for r, want := range map[Role]string{RoleNode: "node", RoleEdgeProxy: "edge proxy", Role(7): "Role(7)"} {
 		if got := r.String(); got != want {
 			t.Errorf("Role(%d).String() = %q, want %q", int(r), got, want)
@@ -275,6 +282,7 @@ func TestRoleString(t *testing.T) {
 }
 
 func TestCodesAreKebabCase(t *testing.T) {
+	t.Parallel()
 	codes := []string{CodeCertExpired, CodeCertNotYetValid, CodeCertExpiring, CodeRSAKeyTooSmall, CodeSHA1Signature, CodeWeakSignature,
 		CodeCAFlagOnLeaf, CodeMissingServerAuthEKU, CodeMissingClientAuthEKU, CodeNoSAN, CodeNameMismatch, CodeSelfSignedLeaf,
 		CodeIncompleteChain, CodeUntrustedChain, CodeChainNotChecked}

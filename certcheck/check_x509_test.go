@@ -117,6 +117,7 @@ func codesAndSeverities(fs diag.Findings) []string {
 }
 
 func TestCheckCases(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	root := testca.New(t, "Test Root CA")
 	inter := root.Intermediate(t, "Test Issuing CA")
@@ -304,6 +305,7 @@ func TestCheckCases(t *testing.T) {
 }
 
 func TestCheckPathsAndFixes(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	ca := testca.New(t, "Test Root CA")
 	cert := ca.Issue(t, testca.Options{CommonName: "cucm1.example.com", RSABits: 1024, IsCA: true, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
@@ -341,6 +343,7 @@ func TestCheckPathsAndFixes(t *testing.T) {
 }
 
 func TestCheckDefaults(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "Test Root CA")
 	// Now defaults to the clock, ExpiryWarning to 30 days.
 	soon := ca.Issue(t, testca.Options{CommonName: "soon.example.com", DNSNames: []string{"soon.example.com"}, NotAfter: time.Now().Add(29 * 24 * time.Hour)}).Cert
@@ -358,6 +361,7 @@ func TestCheckDefaults(t *testing.T) {
 }
 
 func TestCheckPEMBundles(t *testing.T) {
+	t.Parallel()
 	root := testca.New(t, "Test Root CA")
 	inter := root.Intermediate(t, "Test Issuing CA")
 	leaf := inter.Server(t, "cucm1.example.com")
@@ -488,6 +492,7 @@ func FuzzCheckPEMBundle(f *testing.F) {
 // certificates present; a name one accepts and the other drops would
 // never match.
 func TestValidDNSNameAgreesWithPeerNames(t *testing.T) {
+	t.Parallel()
 	names := []string{
 		"expc1.example.com", "EXPC1.Example.COM.", "*.mra.example.com", "*.com", "f*.example.com", "a.*.example.com",
 		"ok_label.example.com", "bad_label-.example.com", "-bad.example.com", "a..b", ".", "", "single",
@@ -512,6 +517,7 @@ func TestValidDNSNameAgreesWithPeerNames(t *testing.T) {
 // TestCheckPEMErrorType: the error of a bundle without a certificate is a
 // *PEMError wrapping ErrNoPEM, with no block to name.
 func TestCheckPEMErrorType(t *testing.T) {
+	t.Parallel()
 	_, _, err := certcheck.CheckPEM([]byte("no certificate here"), certcheck.Options{})
 	var pe *certcheck.PEMError
 	if !errors.As(err, &pe) || !errors.Is(err, certcheck.ErrNoPEM) || pe.Block != 0 {

@@ -57,6 +57,7 @@ func diffFields(lite *Cert, std *x509.Certificate) []string {
 // TestDiffFieldsSeesEveryField: a change to any field of a description
 // is reported, so that the differential test compares them all.
 func TestDiffFieldsSeesEveryField(t *testing.T) {
+	t.Parallel()
 	std, err := x509.ParseCertificate(corpus(t)[3].der)
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +135,7 @@ func differentialOptions(c *x509.Certificate) []Options {
 // both), agree on every field Parse documents, and give Check the same
 // findings.
 func TestLiteParserMatchesX509(t *testing.T) {
+	t.Parallel()
 	samples := corpus(t)
 	accepted, liteOnly := 0, 0
 	for _, s := range samples {
@@ -184,6 +186,7 @@ func TestLiteParserMatchesX509(t *testing.T) {
 // TestLiteParserValues pins some values of the lite parser directly, so
 // that a fault shared with the differential test's expectations shows.
 func TestLiteParserValues(t *testing.T) {
+	t.Parallel()
 	byName := make(map[string][]byte)
 	for _, s := range corpus(t) {
 		byName[s.name] = s.der
@@ -260,6 +263,7 @@ func TestLiteParserValues(t *testing.T) {
 // TestParseASN1Time compares the time reader with cryptobyte's, which
 // x509 uses, on the edges of both formats.
 func TestParseASN1Time(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		utc  bool
 		in   string

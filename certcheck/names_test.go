@@ -19,6 +19,7 @@ func nameCert(cn string, dns []string, ips ...string) *x509.Certificate {
 }
 
 func TestPeerNames(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		cert   *x509.Certificate
 		policy CommonNamePolicy
@@ -48,6 +49,7 @@ func TestPeerNames(t *testing.T) {
 }
 
 func TestMatchesHost(t *testing.T) {
+	t.Parallel()
 	n := Names{DNS: []string{"cucm1.example.com", "*.mra.example.com"}}
 	ips := PeerNames(nameCert("", nil, "192.0.2.10", "2001:db8::10"), CNNever)
 	cases := []struct {
@@ -80,6 +82,7 @@ func TestMatchesHost(t *testing.T) {
 }
 
 func TestPublicKeyInfo(t *testing.T) {
+	t.Parallel()
 	for file, want := range map[string]string{
 		"root-ca-rsa2048.pem":     "RSA 2048",
 		"sha1-rsa1024.pem":        "RSA 1024",

@@ -15,6 +15,7 @@ import (
 )
 
 func TestCheckPEM(t *testing.T) {
+	t.Parallel()
 	root := testca.New(t, "Test Root CA")
 	inter := root.Intermediate(t, "Test Issuing CA")
 	leaf := inter.Server(t, "cucm1.example.com")
@@ -54,6 +55,7 @@ func TestCheckPEM(t *testing.T) {
 }
 
 func TestParsePEMErrors(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "Test Root CA")
 	leaf := ca.Server(t, "cucm1.example.com")
 	leafPEM := testca.CertPEM(leaf.Cert)
@@ -109,6 +111,7 @@ func TestParsePEMErrors(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	for _, in := range [][]byte{nil, {0x30}, {0x30, 0x03, 0x02, 0x01, 0x01}, {0x04, 0x00}} {
 		c, err := Parse(in)
 		if c != nil || !errors.Is(err, ErrMalformedCertificate) {

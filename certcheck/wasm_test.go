@@ -24,6 +24,7 @@ const maxWasmSize = 38 * (1 << 20) / 10
 // and chain verifier, by the function names of the binary, next to a
 // reference program that calls them.
 func TestWasmSize(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds two js/wasm programs")
 	}
@@ -104,6 +105,7 @@ func TestWasmSize(t *testing.T) {
 // packages it imports. crypto/x509/pkix is allowed: Cert's names are
 // pkix.Names. certcheck itself links no crypto package but pkix.
 func TestJSBuildLeavesOutX509(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
