@@ -13,6 +13,7 @@ import (
 )
 
 func TestCheckCert(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	root := testca.New(t, "Lab Root CA")
 	inter := root.Intermediate(t, "Lab Node CA")
@@ -82,6 +83,7 @@ func TestCheckCert(t *testing.T) {
 }
 
 func TestCertViewRSA(t *testing.T) {
+	t.Parallel()
 	r, err := Check(KindCert, readFile(t, "testdata/cert.input"), Options{Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Host: "10.10.10.1"})
 	if err != nil {
 		t.Fatal(err)
@@ -101,6 +103,7 @@ func TestCertViewRSA(t *testing.T) {
 }
 
 func TestCheckCertUnreadable(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, in, msg string }{
 		{"no PEM block", "subject=CN=cucm\n-----", "certcheck: no PEM block found: want -----BEGIN CERTIFICATE-----"},
 		{"a private key", "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n",

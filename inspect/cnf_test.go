@@ -18,6 +18,7 @@ func readFile(t *testing.T, name string) []byte {
 }
 
 func TestCheckCNF(t *testing.T) {
+	t.Parallel()
 	r, err := Check(KindCNF, readFile(t, "../cnfxml/testdata/CSFrado.cnf.xml"), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +43,7 @@ func TestCheckCNF(t *testing.T) {
 }
 
 func TestCheckCNFFindings(t *testing.T) {
+	t.Parallel()
 	r, err := Check(KindCNF, readFile(t, "../cnfxml/testdata/warn-port-conflict.cnf.xml"), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +76,7 @@ func TestCheckCNFFindings(t *testing.T) {
 }
 
 func TestCheckCNFUnreadable(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		file, path, message, fix string
 	}{

@@ -20,6 +20,7 @@ var forbidden = []string{
 // browser (GOOS=js GOARCH=wasm) and fails on a forbidden package, naming
 // the packages that import it.
 func TestWasmDependencies(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs go list")
 	}

@@ -8,6 +8,7 @@ import (
 )
 
 func TestDetect(t *testing.T) {
+	t.Parallel()
 	const jws = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyYWRvIn0.c2ln"
 	const jwe = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMTI4Q0JDLUhTMjU2In0..aXY.Y3Q.dGFn"
 	cases := []struct {
@@ -85,6 +86,7 @@ func TestDetect(t *testing.T) {
 // TestDetectTestdata detects each golden input as the kind its name says,
 // and the source document's flattened 403 as a response.
 func TestDetectTestdata(t *testing.T) {
+	t.Parallel()
 	for _, k := range Kinds() {
 		b, err := os.ReadFile("testdata/" + string(k) + ".input")
 		if err != nil {
@@ -106,6 +108,7 @@ func TestDetectTestdata(t *testing.T) {
 // TestDetectLargeLog: a log of many megabytes is detected from its first
 // bytes, and checked only up to its limit.
 func TestDetectLargeLog(t *testing.T) {
+	t.Parallel()
 	line := "2020-03-30 13:03:18,278 DEBUG [0x000012d8] [csf.ecc] keep-alive\n"
 	big := []byte(strings.Repeat(line, (DefaultMaxSize*2)/len(line)))
 	if k, err := Detect(big); k != KindLog || err != nil {

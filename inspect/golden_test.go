@@ -25,6 +25,7 @@ var goldenOptions = map[Kind]Options{
 // TestGolden checks one input of each kind, detected by Auto, against the
 // JSON kept in testdata; go test -run Golden -update rewrites it.
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	for _, k := range Kinds() {
 		t.Run(string(k), func(t *testing.T) {
 			in := readFile(t, "testdata/"+string(k)+".input")

@@ -18,6 +18,7 @@ func checkHeader1(t *testing.T, in string) Result {
 }
 
 func TestCheckHeaderChallenges(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		in   string
@@ -87,6 +88,7 @@ func TestCheckHeaderChallenges(t *testing.T) {
 }
 
 func TestCheckHeaderCredentials(t *testing.T) {
+	t.Parallel()
 	form := func(path, msg string) diag.Finding {
 		return diag.Finding{Code: CodeHeaderForm, Severity: diag.Info, Path: path, Message: msg}
 	}
@@ -134,6 +136,7 @@ func TestCheckHeaderCredentials(t *testing.T) {
 // TestCheckHeaderToken: credentials carrying a JWT get the token's
 // findings and view too.
 func TestCheckHeaderToken(t *testing.T) {
+	t.Parallel()
 	tok := mint(t, newIssuer(t), false)
 	r, err := Check(KindHeader, []byte(`Proxy-Authorization: Bearer token="`+tok+`"`), Options{Now: issued.Add(2 * time.Hour)})
 	if err != nil {
@@ -149,6 +152,7 @@ func TestCheckHeaderToken(t *testing.T) {
 }
 
 func TestCheckHeaderUnreadable(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, in string
 		view     *HeaderView
@@ -186,6 +190,7 @@ func TestCheckHeaderUnreadable(t *testing.T) {
 }
 
 func TestShortToken(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"":                          "",
 		"a":                         "…(1 bytes)",

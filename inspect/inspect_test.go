@@ -15,6 +15,7 @@ import (
 )
 
 func TestCheckErrors(t *testing.T) {
+	t.Parallel()
 	if _, err := Check("pcap", []byte("x"), Options{}); !errors.Is(err, ErrUnknownKind) || err.Error() != `inspect: cannot tell what the input is: unknown kind "pcap"` {
 		t.Fatalf("unknown kind: %v", err)
 	}
@@ -35,6 +36,7 @@ func TestCheckErrors(t *testing.T) {
 // TestJSONShape: findings are always an array, and the fields come in
 // the order they are declared.
 func TestJSONShape(t *testing.T) {
+	t.Parallel()
 	r, err := Check(KindTLS, []byte("alert 48"), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +67,7 @@ func TestJSONShape(t *testing.T) {
 }
 
 func TestCheckLog(t *testing.T) {
+	t.Parallel()
 	in := readFile(t, "testdata/log.input")
 	r, err := Check(KindLog, in, Options{})
 	if err != nil {
@@ -87,6 +90,7 @@ func TestCheckLog(t *testing.T) {
 }
 
 func TestCheckReader(t *testing.T) {
+	t.Parallel()
 	in := readFile(t, "testdata/log.input")
 	// A log streamed in small reads, kind detected.
 	r, err := CheckReader("", iotest.HalfReader(bytes.NewReader(in)), Options{})

@@ -25,6 +25,7 @@ import (
 // TestPortMismatchParity: the causes of scenario 1 are client's, word for
 // word, with the same codes.
 func TestPortMismatchParity(t *testing.T) {
+	t.Parallel()
 	for _, port := range []int{0, 5090, 5190} {
 		r, err := Check(KindResponse, readFile(t, "testdata/response.input"), Options{Port: port})
 		if err != nil {
@@ -47,6 +48,7 @@ func TestPortMismatchParity(t *testing.T) {
 
 // TestDiagnoseCodes: the codes are mtlstrust's.
 func TestDiagnoseCodes(t *testing.T) {
+	t.Parallel()
 	got := []string{CodeUnknownCAAtEdge, CodeUnknownCAAtNode, CodeUnknownCAAtClient, CodeNotInTable, CodeBadCertificate, CodeCertificateExpired,
 		CodeNoClientCertificate, CodeNodeNameMismatch, CodeHandshakeFailed, diag.FixUnknownCAAtClient}
 	want := []string{diag.CodeUnknownCAAtEdge, diag.CodeUnknownCAAtNode, diag.CodeUnknownCAAtClient, diag.CodeNotInTable, diag.CodeBadCertificate,
@@ -140,6 +142,7 @@ func handshake(t *testing.T, server, client *tls.Config) (serverErr, clientErr e
 // handshakes, on both TLS versions, and checks that the text of each
 // side's error classifies as mtlstrust.Diagnose classifies the error.
 func TestTLSParity(t *testing.T) {
+	t.Parallel()
 	other := testca.New(t, "Some Other CA")
 	cases := []struct {
 		name  string

@@ -32,6 +32,7 @@ var sourceHeaders = map[string]string{
 }
 
 func TestCheckResponsePortMismatch(t *testing.T) {
+	t.Parallel()
 	for _, file := range []string{"testdata/response.input", "testdata/response-source-flattened.txt"} {
 		t.Run(file, func(t *testing.T) {
 			r := checkResponse1(t, string(readFile(t, file)), Options{})
@@ -61,6 +62,7 @@ func TestCheckResponsePortMismatch(t *testing.T) {
 // flattened it: one line of header fields, wrapped, with the contents of
 // the angle brackets lost.
 func TestParseResponseSource(t *testing.T) {
+	t.Parallel()
 	resp, err := parseResponse(readFile(t, "testdata/response-source-flattened.txt"))
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +85,7 @@ func TestParseResponseSource(t *testing.T) {
 }
 
 func TestParseResponse(t *testing.T) {
+	t.Parallel()
 	in := "SIP/2.0 200 OK\n" +
 		"v: SIP/2.0/TLS 10.10.10.10:62162;branch=z9hG4bK00004a82\n" +
 		"Contact: <sip:rado@10.10.10.10:62162;transport=tls>\n" +
@@ -108,6 +111,7 @@ func TestParseResponse(t *testing.T) {
 }
 
 func TestParseResponseErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in   string
 		line int
@@ -142,6 +146,7 @@ func TestParseResponseErrors(t *testing.T) {
 }
 
 func TestCheckResponseChallenges(t *testing.T) {
+	t.Parallel()
 	// The source document's 407, as the page flattened it.
 	const source407 = `SIP/2.0 407 Proxy Authentication Required Via: SIP/2.0/TLS 
 10.10.10.10:62162;branch=z9hG4bK00001188 From: 
@@ -202,6 +207,7 @@ Bearer realm="ccmsipline" Content-Length: 0 `
 }
 
 func TestCheckResponseRegistered(t *testing.T) {
+	t.Parallel()
 	r := checkResponse1(t, "SIP/2.0 200 OK\r\nCSeq: 2271 REGISTER\r\nExpires: 120\r\nContact: <sip:rado@10.10.10.10:62162;transport=tls>;x-cisco-newreg\r\n\r\n", Options{})
 	want := diag.Findings{{Code: CodeRegistered, Severity: diag.Info, Path: "status-line", Message: "the registrar accepted the registration for 120 seconds (Expires)"}}
 	if !reflect.DeepEqual(r.Findings, want) || r.Response.Headers["Contact"] != "<sip:rado@10.10.10.10:62162;transport=tls>;x-cisco-newreg" {
@@ -213,6 +219,7 @@ func TestCheckResponseRegistered(t *testing.T) {
 }
 
 func TestCheckResponseEdge(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		text     string
 		code     string
@@ -249,6 +256,7 @@ func TestCheckResponseEdge(t *testing.T) {
 // TestParseWarnings: the response's warnings are ucm's, those read before
 // a malformed value kept.
 func TestParseWarnings(t *testing.T) {
+	t.Parallel()
 	got, _ := ucm.ParseWarnings(`399 UCM2-PUB "SIP OAuth Registration port Mismatch", 301 isi.edu "Incompatible \"network\" protocol", 3x9 bad "x"`)
 	want := []ucm.Warning{{Code: 399, Agent: "UCM2-PUB", Text: ucm.PortMismatchText}, {Code: 301, Agent: "isi.edu", Text: `Incompatible "network" protocol`}}
 	if !reflect.DeepEqual(got, want) || !hasPortMismatch(got) {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestCheckTLS(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		text     string
 		side     string
@@ -60,6 +61,7 @@ func TestCheckTLS(t *testing.T) {
 }
 
 func TestCheckTLSMessages(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		text, side string
 		want       diag.Finding
@@ -99,6 +101,7 @@ func TestCheckTLSMessages(t *testing.T) {
 }
 
 func TestAlertIn(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]int{
 		"alert 48": 48, "alert(42)": 42, "ssl alert number 45": 45, "alert: 116": 116, "alert #48": 48,
 		"alert 480": 0, "alert 40": 0, "alert": 0, "alerted 48": 0, "no alert here, 48": 0, "alert 1 alert 48": 48,

@@ -50,6 +50,7 @@ func checkToken1(t *testing.T, tok string, now time.Time) Result {
 }
 
 func TestCheckTokenPlain(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	tok := mint(t, iss, false)
 	r := checkToken1(t, "Bearer "+tok+"\n", issued.Add(10*time.Minute))
@@ -78,6 +79,7 @@ func TestCheckTokenPlain(t *testing.T) {
 }
 
 func TestCheckTokenExpired(t *testing.T) {
+	t.Parallel()
 	tok := mint(t, newIssuer(t), false)
 	r := checkToken1(t, tok, issued.Add(2*time.Hour))
 	want := diag.Findings{{Code: CodeTokenExpired, Severity: diag.Error, Path: "claims.exp",
@@ -101,6 +103,7 @@ func TestCheckTokenExpired(t *testing.T) {
 }
 
 func TestCheckTokenNested(t *testing.T) {
+	t.Parallel()
 	iss := newIssuer(t)
 	r := checkToken1(t, mint(t, iss, true), issued)
 	kid, _ := iss.EncryptionKey()
@@ -119,6 +122,7 @@ func TestCheckTokenNested(t *testing.T) {
 }
 
 func TestCheckTokenRefresh(t *testing.T) {
+	t.Parallel()
 	tok, err := newIssuer(t).MintRefresh("rado", "jabber")
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +147,7 @@ func jws(header, claims string) string {
 }
 
 func TestCheckTokenFindings(t *testing.T) {
+	t.Parallel()
 	const exp = `"exp":1585569799`
 	cases := []struct {
 		name  string
@@ -193,6 +198,7 @@ func TestCheckTokenFindings(t *testing.T) {
 }
 
 func TestCheckTokenMessages(t *testing.T) {
+	t.Parallel()
 	r := checkToken1(t, jws(`{"alg":"HS256"}`, `{"nbf":1585566259,"exp":1585569799}`), issued)
 	want := diag.Findings{
 		{Code: CodeTokenHMAC, Severity: diag.Warning, Path: "header.alg",
