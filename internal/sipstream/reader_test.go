@@ -137,6 +137,7 @@ var readCases = []struct {
 // bytes and the EOF in one read, and split in two at every offset: the
 // messages, pongs and error are the same however the bytes arrive.
 func TestReadMessage(t *testing.T) {
+	t.Parallel()
 	for _, tc := range readCases {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := []Option{WithLimits(tc.maxHeader, tc.maxBody)}
@@ -176,6 +177,7 @@ func TestReadMessage(t *testing.T) {
 // TestErrorSticky: after an error every call returns it, and a malformed
 // message's error wraps sipgo's.
 func TestErrorSticky(t *testing.T) {
+	t.Parallel()
 	r := NewReader(strings.NewReader("SIP/2.0 200 OK\r\nbad\r\nl: 0\r\n\r\n" + challenge))
 	_, err := r.ReadMessage()
 	if !errors.Is(err, ErrMalformed) {
@@ -197,6 +199,7 @@ func TestErrorSticky(t *testing.T) {
 // TestSourceError: the source's error comes as it is, after the messages
 // read before it, and a source that returns nothing is broken.
 func TestSourceError(t *testing.T) {
+	t.Parallel()
 	boom := errors.New("boom")
 	r := NewReader(io.MultiReader(strings.NewReader(challenge+"SIP/2.0"), iotest.ErrReader(boom)))
 	if m, err := r.ReadMessage(); err != nil || summary(m) != "SIP/2.0 407 Proxy Authentication Required|" {
@@ -223,6 +226,7 @@ func (e endless) Read(p []byte) (int, error) {
 // TestBounded: an endless header line or stream of keep-alives never
 // grows the buffer past the bounds.
 func TestBounded(t *testing.T) {
+	t.Parallel()
 	r := NewReader(io.MultiReader(strings.NewReader("SIP/2.0 200 OK\r\nX: "), endless('a')), WithLimits(1000, 500))
 	if _, err := r.ReadMessage(); !errors.Is(err, ErrHeaderTooLarge) || len(r.buf) > 1500 {
 		t.Fatalf("%v, buffer %d", err, len(r.buf))
@@ -271,6 +275,7 @@ func (w *recorder) SetWriteDeadline(t time.Time) error {
 // TestWriter: one write per message, deadlines as asked, and a pong's
 // write error ends the reading.
 func TestWriter(t *testing.T) {
+	t.Parallel()
 	res := sip.NewResponse(200, "OK")
 	rec := &recorder{}
 	w := NewWriter(rec, 0)
@@ -300,6 +305,7 @@ func TestWriter(t *testing.T) {
 // message after its ping has come, and between the writes of other
 // goroutines, never inside one.
 func TestPongOnConn(t *testing.T) {
+	t.Parallel()
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
