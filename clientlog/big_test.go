@@ -89,7 +89,7 @@ func liveHeap() uint64 {
 
 // TestBigLog analyzes a 20 MB log streamed through a reader, and checks
 // the result and that the live heap stays bounded by the options, not by
-// the size of the log.
+// the size of the log. Not parallel: the live heap is the whole process's.
 func TestBigLog(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20 MB log")

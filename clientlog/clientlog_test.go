@@ -85,6 +85,7 @@ func at(s string) time.Time {
 // lines, the angle-bracketed values gone, the comments of the document's
 // author between the records, and the 403 of scenario 1 pasted alone.
 func TestSourceDocument(t *testing.T) {
+	t.Parallel()
 	rep, _ := analyzeFile(t, "source-document.log", clientlog.Options{})
 	const callID = "88232345-12340017-00001c0b-00000cfa@10.10.10.10"
 	want := []clientlog.Event{
@@ -196,6 +197,7 @@ const (
 // TestScenarios reads one log per failure: the timeline and the findings
 // (code, severity, line) must be exactly these.
 func TestScenarios(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file     string
 		timeline []string
@@ -263,6 +265,7 @@ func TestScenarios(t *testing.T) {
 
 // TestFindingTexts pins the message and fix of each kind of finding.
 func TestFindingTexts(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file, code, message, fix string
 	}{
@@ -327,6 +330,7 @@ func TestFindingTexts(t *testing.T) {
 // TestCRLF: the same log with CRLF and with LF line ends gives the same
 // report, but for the byte count.
 func TestCRLF(t *testing.T) {
+	t.Parallel()
 	crlf, raw := analyzeFile(t, "crlf.log", clientlog.Options{})
 	if !bytes.Contains(raw, []byte("\r\n")) {
 		t.Fatal("crlf.log has no CRLF")
@@ -377,6 +381,7 @@ func wrapLikeDocument(log string, width int) string {
 // TestWrapped: scenario logs printed as the source document prints its
 // log give the same events and findings at every width.
 func TestWrapped(t *testing.T) {
+	t.Parallel()
 	texts := func(rep *clientlog.Report) []string {
 		var out []string
 		for _, e := range rep.Timeline {
@@ -411,6 +416,7 @@ func TestWrapped(t *testing.T) {
 // TestTokensNeverReported: the scenario logs carry real-looking tokens in
 // both forms; no part of them reaches the report.
 func TestTokensNeverReported(t *testing.T) {
+	t.Parallel()
 	secrets := []string{
 		"eyJhbGciOiJSUzI1NiIsImtpZCI6ImNsdXN0ZXIxIn0.eyJwcml2YXRlIjoiZXlKaGJHY2lPaUprYVhJaWZRLi4ifQ.c2lnbmF0dXJlLW9mLXRoZS1jbHVzdGVy",
 		"dGhpcy1pcy1hbi1vcGFxdWUtYWNjZXNzLXRva2VuLWZvci1hbGljZQ==",
@@ -446,6 +452,7 @@ func TestTokensNeverReported(t *testing.T) {
 // TestMessageSizeBound: a SIP message longer than MaxMessageSize is cut
 // and reported, and what precedes the cut is still read.
 func TestMessageSizeBound(t *testing.T) {
+	t.Parallel()
 	in := "2024-05-06 09:15:02,901 DEBUG [0x1] [a.c(1)] [csf.sip-call-control] [platform_print_sip_msg] - sipio-sent---> REGISTER sip:10.10.10.1 SIP/2.0\n" +
 		"Call-ID: c1@10.10.10.20\nCSeq: 5 REGISTER\nSupported: " + strings.Repeat("X-cisco-x,", 2000) + "\nExpires: 3600\nContent-Length: 0\n\n" +
 		"2024-05-06 09:15:02,950 DEBUG [0x1] [a.c(1)] [csf.sip-call-control] [platform_print_sip_msg] - sipio-recv<--- SIP/2.0 200 OK\n" +
@@ -473,6 +480,7 @@ func TestMessageSizeBound(t *testing.T) {
 // TestMaxEvents: events beyond the bound are counted, not kept, and the
 // diagnosis still sees them.
 func TestMaxEvents(t *testing.T) {
+	t.Parallel()
 	rep, _ := analyzeFile(t, "port-mismatch.log", clientlog.Options{MaxEvents: 3})
 	if len(rep.Timeline) != 3 || rep.Dropped != 5 {
 		t.Errorf("%d events kept, %d dropped; want 3, 5", len(rep.Timeline), rep.Dropped)
@@ -485,6 +493,7 @@ func TestMaxEvents(t *testing.T) {
 // TestLongLines: a line longer than the read buffer is read in pieces;
 // the records around it are unaffected.
 func TestLongLines(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("testdata/port-mismatch.log")
 	if err != nil {
 		t.Fatal(err)
@@ -506,6 +515,7 @@ func TestLongLines(t *testing.T) {
 }
 
 func TestNoSIP(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		in, message string
 	}{
@@ -541,6 +551,7 @@ func must[T any](v T, err error) T {
 // line, the connection's port is judged when the nodes are known, and the
 // registration without a mode line that fails is reported.
 func TestMissingSections(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("testdata/no-retry.log")
 	if err != nil {
 		t.Fatal(err)
@@ -590,6 +601,7 @@ func (f *failingReader) Read(p []byte) (int, error) {
 // TestReadError: a read error is returned, wrapped, with the report of
 // what was read.
 func TestReadError(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("testdata/port-mismatch.log")
 	if err != nil {
 		t.Fatal(err)
@@ -621,6 +633,7 @@ func logRecord(clock, level, text string) string {
 
 // TestDiagnosisVariants covers the findings the scenario logs do not.
 func TestDiagnosisVariants(t *testing.T) {
+	t.Parallel()
 	reg := func(cseq string, extra ...string) string {
 		return sipRecord(true, "09:15:02,901", append([]string{"REGISTER sip:10.10.10.1 SIP/2.0", "Call-ID: v1@10.10.10.20", "CSeq: " + cseq + " REGISTER"}, extra...)...)
 	}
@@ -690,6 +703,7 @@ func TestDiagnosisVariants(t *testing.T) {
 // TestAdversarialInputs: inputs built to make the analyzer slow or big
 // are read in linear time and bounded memory.
 func TestAdversarialInputs(t *testing.T) {
+	t.Parallel()
 	head := "2024-05-06 09:15:02,901 DEBUG [0x1] [a] - sipio-recv<--- NOTIFY sip:a SIP/2.0\nCSeq: 1 NOTIFY\nContent-Length: 5\n\n"
 	tests := []struct {
 		name string

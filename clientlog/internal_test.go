@@ -6,6 +6,7 @@ import (
 )
 
 func TestFindHeader(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in         string
 		start, end int
@@ -46,6 +47,7 @@ func TestFindHeader(t *testing.T) {
 }
 
 func TestBareStart(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in       string
 		req, ok  bool
@@ -74,6 +76,7 @@ func TestBareStart(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{`Proxy-Authorization: Bearer token="eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyYWRvIn0.c2ln" Supported: x`,
 			`Proxy-Authorization: Bearer token="*********************************************" Supported: x`},
@@ -107,6 +110,7 @@ func TestRedact(t *testing.T) {
 }
 
 func TestParseMessage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   string
@@ -144,6 +148,7 @@ func TestParseMessage(t *testing.T) {
 }
 
 func TestCleanString(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in    string
 		limit int
@@ -164,6 +169,7 @@ func TestCleanString(t *testing.T) {
 }
 
 func TestParam(t *testing.T) {
+	t.Parallel()
 	v := `Bearer realm="ccmsipline", error="invalid_token", error_description="expired", scope=sip:register`
 	for name, want := range map[string]string{
 		"realm": "ccmsipline", "error": "invalid_token", "error_description": "expired", "scope": "sip:register", "x": "",
@@ -178,6 +184,7 @@ func TestParam(t *testing.T) {
 }
 
 func TestStartsHeader(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		text, line string
 		want       bool
