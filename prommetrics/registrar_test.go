@@ -41,6 +41,7 @@ func (tx) Respond(*sip.Response) error { return nil }
 // TestRegistrar drives a registrar's REGISTER path with the metrics as its
 // Observer and reads every series back.
 func TestRegistrar(t *testing.T) {
+	t.Parallel()
 	iss, err := issuer.New(issuer.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +136,7 @@ func TestRegistrar(t *testing.T) {
 // TestUnavailable: a failed backend is counted by its reason, apart from
 // authentication failures.
 func TestUnavailable(t *testing.T) {
+	t.Parallel()
 	m, err := prommetrics.NewRegistrar(prometheus.NewRegistry(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -154,6 +156,7 @@ func TestUnavailable(t *testing.T) {
 }
 
 func TestRegisteredTwice(t *testing.T) {
+	t.Parallel()
 	promReg := prometheus.NewRegistry()
 	if _, err := prommetrics.NewRegistrar(promReg, nil); err != nil {
 		t.Fatal(err)
@@ -177,4 +180,3 @@ func histogramCount(t *testing.T, g prometheus.Gatherer, name string) uint64 {
 	t.Fatalf("no %s", name)
 	return 0
 }
-
