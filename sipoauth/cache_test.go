@@ -108,6 +108,7 @@ var (
 // as the key that verified or decrypted it is gone, exactly as it would be
 // without the cache.
 func TestCacheDiesWithKey(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	hs256 := sign(t, jwt.SigningMethodHS256, labSecret, map[string]any{"kid": "lab"}, claims())
 	nested := cucm(t, seal(t, encKey, "enc1", claims()))
@@ -181,6 +182,7 @@ func TestCacheDiesWithKey(t *testing.T) {
 // TestCacheHitDoesNotLookUp: a source that numbers its key sets is not
 // asked on a cache hit; one that does not is asked every time.
 func TestCacheHitDoesNotLookUp(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	s := newCacheSources(t)
 	now := testNow
@@ -202,6 +204,7 @@ func TestCacheHitDoesNotLookUp(t *testing.T) {
 // passes as soon as the key comes, from a source that numbers its key
 // sets; from one that does not, after Config.FailureTTL at the latest.
 func TestCacheFailuresAndNewKeys(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	ctx := context.Background()
 	k2 := sign(t, jwt.SigningMethodRS256, rsaKey2, map[string]any{"kid": "k2"}, claims())
@@ -243,6 +246,7 @@ func TestCacheFailuresAndNewKeys(t *testing.T) {
 // gets the answer it would get without the cache: the outer and the inner
 // exp of a nested token, nbf and iat (the clock can be set back).
 func TestCacheHonoursEveryTime(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	at := func(d time.Duration) int64 { return testNow.Add(d).Unix() }
 	outer := func(c jwt.MapClaims) string {
@@ -288,6 +292,7 @@ func TestCacheHonoursEveryTime(t *testing.T) {
 
 // TestIdentityExpiry: a nested token's Expiry is the sooner of its exps.
 func TestIdentityExpiry(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	jwe := seal(t, encKey, "enc1", claims())
 	outerExp := testNow.Add(10 * time.Minute)
@@ -301,6 +306,7 @@ func TestIdentityExpiry(t *testing.T) {
 // TestMaxLifetime: Config.MaxLifetime refuses tokens meant to live too
 // long, whether they say when they were issued or not.
 func TestMaxLifetime(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	at := func(d time.Duration) int64 { return testNow.Add(d).Unix() }
 	y2100 := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
@@ -350,7 +356,8 @@ func TestMaxLifetime(t *testing.T) {
 }
 
 // TestCacheHitAllocations: a cache hit with StaticKeys and a
-// MemoryRevocation allocates nothing.
+// MemoryRevocation allocates nothing. Not parallel: AllocsPerRun counts
+// the whole process's allocations.
 func TestCacheHitAllocations(t *testing.T) {
 	testKeys(t)
 	v := newValidator(t, func(c *Config) { c.CacheSize = 0; c.Revocation = &MemoryRevocation{}; c.MaxLifetime = 2 * time.Hour })
@@ -368,6 +375,7 @@ func TestCacheHitAllocations(t *testing.T) {
 // TestCacheKeyRemovalConcurrent: once StaticKeys.Set returns without the
 // key, no validation that starts later passes, however many were running.
 func TestCacheKeyRemovalConcurrent(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	s := newCacheSources(t)
 	now := testNow
@@ -375,20 +383,24 @@ func TestCacheKeyRemovalConcurrent(t *testing.T) {
 	tok := rs256(t, claims())
 	ctx := context.Background()
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
+	var wg, running sync.WaitGroup
+	running.Add(4)
 	for range 4 {
 		wg.Go(func() {
-			for {
+			for first := true; ; first = false {
 				select {
 				case <-stop:
 					return
 				default:
 					cached.Validate(ctx, tok)
 				}
+				if first {
+					running.Done()
+				}
 			}
 		})
 	}
-	time.Sleep(20 * time.Millisecond)
+	running.Wait() // every goroutine is validating
 	mustNil(t, s.static.Set(map[string]crypto.PublicKey{"k2": &rsaKey2.PublicKey}))
 	for i := range 200 {
 		if _, err := cached.Validate(ctx, tok); !errors.Is(err, ErrUnknownKey) {

@@ -11,6 +11,7 @@ import (
 // lab issuer: sipoauth validates tokens and never mints them, and its own
 // tests import the issuer, which they could not if it imported sipoauth.
 func TestDependencies(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs go list")
 	}

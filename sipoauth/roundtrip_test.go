@@ -23,6 +23,7 @@ var _ issuer.Revocations = (*MemoryRevocation)(nil)
 // The issuer's tokens pass the validator, in both shapes and with every
 // key source, and what the issuer revokes the validator refuses.
 func TestIssuerToValidator(t *testing.T) {
+	t.Parallel()
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 		t.Run(alg, func(t *testing.T) {
 			rev := &MemoryRevocation{}
@@ -107,6 +108,7 @@ func TestIssuerToValidator(t *testing.T) {
 
 // The issuer's PEM public key and StaticKeys work together.
 func TestIssuerPEMToStaticKeys(t *testing.T) {
+	t.Parallel()
 	iss, err := issuer.New(issuer.Config{})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -46,6 +47,7 @@ func (k *flakyKeys) VerificationKey(ctx context.Context, kid, alg string) (crypt
 // down is not refused as a bad token: the error is ErrUnavailable with the
 // cause, ErrorCode has no challenge for it, and it is not remembered.
 func TestUnavailable(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	connRefused := errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
 	secret := []byte("a-lab-secret-of-32-bytes-or-more!")
@@ -55,13 +57,13 @@ func TestUnavailable(t *testing.T) {
 		token string
 		// down breaks the service and returns the context to validate
 		// with; up repairs it.
-		down  func(k *flakyKeys, r *flakyRevocation, owner *atomic.Pointer[error]) context.Context
+		down  func(t *testing.T, k *flakyKeys, r *flakyRevocation, owner *atomic.Pointer[error]) context.Context
 		up    func(k *flakyKeys, r *flakyRevocation, owner *atomic.Pointer[error])
 		cause error
 	}{
 		{
 			name: "revocation store down", token: rs256(t, claims()),
-			down: func(_ *flakyKeys, r *flakyRevocation, _ *atomic.Pointer[error]) context.Context {
+			down: func(_ *testing.T, _ *flakyKeys, r *flakyRevocation, _ *atomic.Pointer[error]) context.Context {
 				r.down.Store(&connRefused)
 				return context.Background()
 			},
@@ -70,7 +72,7 @@ func TestUnavailable(t *testing.T) {
 		},
 		{
 			name: "revocation store down, token in the cache", warm: true, token: rs256(t, claims()),
-			down: func(_ *flakyKeys, r *flakyRevocation, _ *atomic.Pointer[error]) context.Context {
+			down: func(_ *testing.T, _ *flakyKeys, r *flakyRevocation, _ *atomic.Pointer[error]) context.Context {
 				r.down.Store(&connRefused)
 				return context.Background()
 			},
@@ -79,7 +81,7 @@ func TestUnavailable(t *testing.T) {
 		},
 		{
 			name: "key server down", token: rs256(t, claims()),
-			down: func(k *flakyKeys, _ *flakyRevocation, _ *atomic.Pointer[error]) context.Context {
+			down: func(_ *testing.T, k *flakyKeys, _ *flakyRevocation, _ *atomic.Pointer[error]) context.Context {
 				k.down.Store(&connRefused)
 				return context.Background()
 			},
@@ -90,7 +92,7 @@ func TestUnavailable(t *testing.T) {
 			// A source that cannot say whether its keys changed is asked on
 			// every cache hit too.
 			name: "key server down, token in the cache", warm: true, token: rs256(t, claims()),
-			down: func(k *flakyKeys, _ *flakyRevocation, _ *atomic.Pointer[error]) context.Context {
+			down: func(_ *testing.T, k *flakyKeys, _ *flakyRevocation, _ *atomic.Pointer[error]) context.Context {
 				k.down.Store(&connRefused)
 				return context.Background()
 			},
@@ -99,7 +101,7 @@ func TestUnavailable(t *testing.T) {
 		},
 		{
 			name: "key server down, HMAC token", token: sign(t, jwt.SigningMethodHS256, secret, map[string]any{"kid": "lab"}, claims()),
-			down: func(k *flakyKeys, _ *flakyRevocation, _ *atomic.Pointer[error]) context.Context {
+			down: func(_ *testing.T, k *flakyKeys, _ *flakyRevocation, _ *atomic.Pointer[error]) context.Context {
 				k.down.Store(&connRefused)
 				return context.Background()
 			},
@@ -108,7 +110,7 @@ func TestUnavailable(t *testing.T) {
 		},
 		{
 			name: "key server slower than the context", token: rs256(t, claims()),
-			down: func(k *flakyKeys, _ *flakyRevocation, _ *atomic.Pointer[error]) context.Context {
+			down: func(t *testing.T, k *flakyKeys, _ *flakyRevocation, _ *atomic.Pointer[error]) context.Context {
 				k.slow.Store(true)
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 				t.Cleanup(cancel)
@@ -119,7 +121,7 @@ func TestUnavailable(t *testing.T) {
 		},
 		{
 			name: "device owner store down", token: rs256(t, claims()),
-			down: func(_ *flakyKeys, _ *flakyRevocation, owner *atomic.Pointer[error]) context.Context {
+			down: func(_ *testing.T, _ *flakyKeys, _ *flakyRevocation, owner *atomic.Pointer[error]) context.Context {
 				err := fmt.Errorf("%w: devices: %w", ErrUnavailable, connRefused)
 				owner.Store(&err)
 				return context.Background()
@@ -129,7 +131,7 @@ func TestUnavailable(t *testing.T) {
 		},
 		{
 			name: "device owner lookup canceled", token: rs256(t, claims()),
-			down: func(_ *flakyKeys, _ *flakyRevocation, owner *atomic.Pointer[error]) context.Context {
+			down: func(_ *testing.T, _ *flakyKeys, _ *flakyRevocation, owner *atomic.Pointer[error]) context.Context {
 				ctx, cancel := context.WithCancel(context.Background())
 				cancel()
 				err := context.Canceled
@@ -141,55 +143,59 @@ func TestUnavailable(t *testing.T) {
 		},
 	}
 	for _, tc := range cases {
+		// In a bubble, the slow key server's timeout passes at once.
 		t.Run(tc.name, func(t *testing.T) {
-			static, _ := NewStaticKeys(map[string]crypto.PublicKey{"k1": &rsaKey.PublicKey})
-			keys := &flakyKeys{keys: static}
-			rev := &flakyRevocation{}
-			var owner atomic.Pointer[error]
-			hmac, _ := NewSymmetricKeys(map[string][]byte{"lab": secret})
-			v := newValidator(t, func(c *Config) {
-				c.Keys, c.HMAC, c.Revocation, c.CacheSize = keys, hmac, rev, 64
-				c.Binding = &Binding{DeviceOwner: func(context.Context, string) (string, error) {
-					if err := owner.Load(); err != nil {
-						return "", *err
+			synctest.Test(t, func(t *testing.T) {
+				static, _ := NewStaticKeys(map[string]crypto.PublicKey{"k1": &rsaKey.PublicKey})
+				keys := &flakyKeys{keys: static}
+				rev := &flakyRevocation{}
+				var owner atomic.Pointer[error]
+				hmac, _ := NewSymmetricKeys(map[string][]byte{"lab": secret})
+				v := newValidator(t, func(c *Config) {
+					c.Keys, c.HMAC, c.Revocation, c.CacheSize = keys, hmac, rev, 64
+					c.Binding = &Binding{DeviceOwner: func(context.Context, string) (string, error) {
+						if err := owner.Load(); err != nil {
+							return "", *err
+						}
+						return "rado", nil
+					}}
+				})
+				req := Request{Device: "CSFrado", FromUser: "rado"}
+				if tc.warm {
+					if _, err := v.ValidateRequest(context.Background(), tc.token, req); err != nil {
+						t.Fatalf("before the outage: %v", err)
 					}
-					return "rado", nil
-				}}
-			})
-			req := Request{Device: "CSFrado", FromUser: "rado"}
-			if tc.warm {
+				}
+				ctx := tc.down(t, keys, rev, &owner)
+				_, err := v.ValidateRequest(ctx, tc.token, req)
+				if !errors.Is(err, ErrUnavailable) || !errors.Is(err, tc.cause) {
+					t.Fatalf("error %v, want ErrUnavailable and %v", err, tc.cause)
+				}
+				if !strings.Contains(err.Error(), tc.cause.Error()) {
+					t.Fatalf("error %q does not say %q", err, tc.cause)
+				}
+				for _, reason := range tokenErrors {
+					if errors.Is(err, reason) {
+						t.Fatalf("error %v is also %v", err, reason)
+					}
+				}
+				if code := ErrorCode(err); code != "" {
+					t.Fatalf("ErrorCode = %q, want none", code)
+				}
+				// Nothing of the outage is remembered: once the service is
+				// back, the token passes at once.
+				tc.up(keys, rev, &owner)
 				if _, err := v.ValidateRequest(context.Background(), tc.token, req); err != nil {
-					t.Fatalf("before the outage: %v", err)
+					t.Fatalf("after the outage: %v", err)
 				}
-			}
-			ctx := tc.down(keys, rev, &owner)
-			_, err := v.ValidateRequest(ctx, tc.token, req)
-			if !errors.Is(err, ErrUnavailable) || !errors.Is(err, tc.cause) {
-				t.Fatalf("error %v, want ErrUnavailable and %v", err, tc.cause)
-			}
-			if !strings.Contains(err.Error(), tc.cause.Error()) {
-				t.Fatalf("error %q does not say %q", err, tc.cause)
-			}
-			for _, reason := range tokenErrors {
-				if errors.Is(err, reason) {
-					t.Fatalf("error %v is also %v", err, reason)
-				}
-			}
-			if code := ErrorCode(err); code != "" {
-				t.Fatalf("ErrorCode = %q, want none", code)
-			}
-			// Nothing of the outage is remembered: once the service is
-			// back, the token passes at once.
-			tc.up(keys, rev, &owner)
-			if _, err := v.ValidateRequest(context.Background(), tc.token, req); err != nil {
-				t.Fatalf("after the outage: %v", err)
-			}
+			})
 		})
 	}
 }
 
 // TestUnavailableAndRefused: a key source's own refusals stay refusals.
 func TestUnavailableAndRefused(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	static, _ := NewStaticKeys(map[string]crypto.PublicKey{"k1": &rsaKey.PublicKey})
 	v := newValidator(t, func(c *Config) { c.Keys = &flakyKeys{keys: static} })

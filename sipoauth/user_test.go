@@ -14,6 +14,7 @@ import (
 // so that two names have one key exactly when strings.EqualFold says they
 // are equal.
 func TestUserKeyAgreesWithEqualFold(t *testing.T) {
+	t.Parallel()
 	for r := rune(0); r <= unicode.MaxRune; r++ {
 		if !utf8.ValidRune(r) {
 			continue
@@ -30,6 +31,8 @@ func TestUserKeyAgreesWithEqualFold(t *testing.T) {
 	}
 }
 
+// TestUserKey is not parallel: AllocsPerRun counts the whole process's
+// allocations.
 func TestUserKey(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"bob", "bob"}, {"BOB", "bob"}, {"Bob", "bob"}, {"bob ", "bob "},
@@ -70,6 +73,7 @@ func FuzzUserKey(f *testing.F) {
 // TestRevokeUserByRule: revoking "bob" revokes the tokens whose sub is
 // "BOB", and the other way round, through the validator.
 func TestRevokeUserByRule(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ revoke, sub string }{{"bob", "BOB"}, {"BOB", "bob"}, {"Kelvin", "\u212Aelvin"}} {
 		rev := &MemoryRevocation{}
 		v := newValidator(t, func(cfg *Config) { cfg.Revocation = rev })

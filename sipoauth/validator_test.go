@@ -149,6 +149,7 @@ func newValidator(t testing.TB, mod func(*Config)) *Validator {
 }
 
 func TestValidateShapes(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	v := newValidator(t, nil)
 	want := Identity{
@@ -199,6 +200,7 @@ func equalIdentity(a, b Identity) bool {
 // TestAttacks: every RFC 8725 attack and every policy failure, refused with
 // its own error.
 func TestAttacks(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	ctx := context.Background()
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: must(x509.MarshalPKIXPublicKey(&rsaKey.PublicKey))})
@@ -372,6 +374,7 @@ func TestAttacks(t *testing.T) {
 // TestClaimNamesCaseSensitive: a claim whose name differs from a known one
 // in case only is another claim.
 func TestClaimNamesCaseSensitive(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	v := newValidator(t, nil)
 	c := claims()
@@ -472,6 +475,7 @@ func must[T any](v T, err error) T {
 }
 
 func TestHMACOnlyWhenConfigured(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	secret := []byte("a-lab-secret-of-32-bytes-or-more!")
 	tok := sign(t, jwt.SigningMethodHS256, secret, map[string]any{"kid": "lab"}, claims())
@@ -502,6 +506,7 @@ func TestHMACOnlyWhenConfigured(t *testing.T) {
 }
 
 func TestStaticKeys(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	if _, err := NewStaticKeys(map[string]crypto.PublicKey{"small": &rsaSmall.PublicKey}); err == nil || !strings.Contains(err.Error(), "1024 bits") {
 		t.Fatalf("RSA-1024 accepted: %v", err)
@@ -536,6 +541,7 @@ func TestStaticKeys(t *testing.T) {
 }
 
 func TestParsePublicKeysPEM(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	der := must(x509.MarshalPKIXPublicKey(&rsaKey.PublicKey))
 	tmpl := &x509.Certificate{SerialNumber: bigOne(), NotBefore: testNow, NotAfter: testNow.Add(time.Hour)}
@@ -564,6 +570,7 @@ func TestParsePublicKeysPEM(t *testing.T) {
 }
 
 func TestRevocation(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	rev := &MemoryRevocation{}
 	v := newValidator(t, func(c *Config) { c.Revocation = rev; c.CacheSize = 0 })
@@ -604,6 +611,7 @@ func TestRevocation(t *testing.T) {
 }
 
 func TestBinding(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	owners := map[string]string{"CSFrado": "Rado", "CSFalice": "alice"}
 	v := newValidator(t, func(c *Config) {
@@ -642,6 +650,7 @@ func TestBinding(t *testing.T) {
 }
 
 func TestCache(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	now := testNow
 	keys := newMapKeys(map[string]crypto.PublicKey{"k1": &rsaKey.PublicKey})
@@ -688,6 +697,7 @@ func TestCache(t *testing.T) {
 }
 
 func TestLeeway(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	c := claims()
 	c["exp"] = testNow.Add(-10 * time.Second).Unix()
@@ -701,6 +711,7 @@ func TestLeeway(t *testing.T) {
 }
 
 func TestRequiredClaimsAndClaimNames(t *testing.T) {
+	t.Parallel()
 	testKeys(t)
 	c := claims()
 	c["userid"], c["devname"], c["scp"] = "rado2", "CSFrado2", []string{"sip:register"}
