@@ -1,0 +1,126 @@
+// Command client shows a soft client built with package client: it reads
+// the device's configuration file from the node, registers as Cisco
+// Jabber does (REGISTER, 407 with Bearer realm="ccmsipline", REGISTER
+// with the token, 200 OK), stays registered until Ctrl-C, and
+// unregisters.
+//
+//	go run ./examples/client -config http://10.10.10.1:6970/ -device CSFrado \
+//	    -ca tomcat-ca.pem -token-url https://10.10.10.1:8443/ssosp/oauth/token \
+//	    -refresh-token "$(cat rado.refresh-token)"
+//
+// The access token comes from the token endpoint with the refresh token,
+// renewed before it expires, or is given whole with -token. The node's
+// certificate (and the token endpoint's) must verify against -ca.
+// cmd/sipoauth-client is the full program: MRA through an edge proxy,
+// RFC 8898's form, client credentials, and a transcript of the exchange.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sipoauth/sdk/client"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "client:", err)
+		os.Exit(1)
+	}
+}
+
+// run registers and stays registered until ctx ends.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("client", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", "", "`URL` of the configuration file, or of its directory (ending in /)")
+	device := fs.String("device", "", "device `name`, e.g. CSFrado")
+	user := fs.String("user", "", "`user` of the address of record; the file's userId when empty")
+	caFile := fs.String("ca", "", "PEM `file` of the CAs that sign the node's certificate; the system's when empty")
+	tokenURL := fs.String("token-url", "", "`URL` of the token endpoint, for the refresh_token grant")
+	refreshToken := fs.String("refresh-token", "", "refresh `token` for -token-url")
+	accessToken := fs.String("token", "", "access `token` to use as it is, instead of -token-url")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *config == "" || *device == "" || (*accessToken == "") == (*tokenURL == "" || *refreshToken == "") || fs.NArg() > 0 {
+		fs.Usage()
+		return errors.New("-config and -device are required, and either -token or -token-url with -refresh-token")
+	}
+
+	tlsConfig := &tls.Config{}
+	if *caFile != "" {
+		pem, err := os.ReadFile(*caFile)
+		if err != nil {
+			return err
+		}
+		tlsConfig.RootCAs = x509.NewCertPool()
+		if !tlsConfig.RootCAs.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("%s: no PEM certificate", *caFile)
+		}
+	}
+	tokens := client.StaticTokenSource(&client.Token{AccessToken: *accessToken})
+	if *tokenURL != "" {
+		// The token endpoint is on the node, behind the certificate of
+		// its SIP ports.
+		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig.Clone()}}
+		src, err := client.NewRefreshTokenSource(client.RefreshConfig{TokenURL: *tokenURL, RefreshToken: *refreshToken, HTTPClient: hc})
+		if err != nil {
+			return err
+		}
+		tokens = src
+	}
+
+	c, err := client.New(client.Config{
+		DeviceName: *device, User: *user, ConfigURL: *config,
+		TLSConfig: tlsConfig, Tokens: tokens,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// Events come one at a time on the client's goroutine.
+		OnEvent: func(e client.Event) {
+			switch e.Kind {
+			case client.EventRegistered, client.EventRefreshed:
+				fmt.Fprintf(stdout, "%s at %s, expires in %s\n", e.Kind, e.Target, e.Expires)
+			case client.EventUnregistered:
+				fmt.Fprintf(stdout, "unregistered from %s\n", e.Target)
+			case client.EventFailed, client.EventTargetSwitched:
+				fmt.Fprintf(stdout, "%s: %v\n", e.Kind, e.Err)
+			case client.EventPortMismatch:
+				// Unified CM's 403: the client waits its Retry-After.
+				fmt.Fprintf(stdout, "%s: %v\n", e.Kind, e.Err)
+				var pm *client.PortMismatchError
+				if errors.As(e.Err, &pm) {
+					for _, f := range pm.Causes() {
+						fmt.Fprintf(stdout, "  possible cause: %s\n  fix: %s\n", f.Message, f.Fix)
+					}
+				}
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	// Run registers, registers again before the registration expires,
+	// fails over between the file's nodes, and backs off after failures;
+	// Close unregisters, within a bound of its own.
+	err = c.Run(ctx)
+	if cerr := c.Close(); err == nil || errors.Is(err, context.Canceled) {
+		err = cerr
+	}
+	return err
+}
