@@ -56,6 +56,7 @@ func dirNames(t testing.TB, dir string) []string {
 }
 
 func TestFilePersists(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "edge-proxies.json")
 	ft, err := OpenFile(path)
@@ -168,6 +169,7 @@ func TestFilePersists(t *testing.T) {
 }
 
 func TestFileKeepsMode(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "t.json")
 	if err := os.WriteFile(path, []byte(`{"entries":[]}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -191,6 +193,7 @@ func TestFileKeepsMode(t *testing.T) {
 	}
 }
 
+// Not parallel: it replaces the package's renameFile.
 func TestFileFailedWriteChangesNothing(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "edge.json")
@@ -265,6 +268,7 @@ func TestFileFailedWriteChangesNothing(t *testing.T) {
 	}
 }
 
+// Not parallel: it replaces the package's syncDir.
 func TestFileDirectorySyncFails(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "edge.json")
@@ -311,6 +315,7 @@ func TestFileDirectorySyncFails(t *testing.T) {
 }
 
 func TestFileDirectoryGone(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "sub")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -334,6 +339,7 @@ func TestFileDirectoryGone(t *testing.T) {
 }
 
 func TestFileCorrupt(t *testing.T) {
+	t.Parallel()
 	valid := `{"hostNameOrIp":"expc1.example.com","names":["expc1.example.com"]}`
 	tests := []struct {
 		name    string
@@ -395,6 +401,7 @@ func TestFileCorrupt(t *testing.T) {
 }
 
 func TestFileSizeLimit(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	body := `{"entries":[{"hostNameOrIp":"expc1.example.com","names":["expc1.example.com"]}]}`
 	pad := func(n int) []byte {
@@ -430,6 +437,7 @@ func TestFileSizeLimit(t *testing.T) {
 }
 
 func TestFileConcurrentPuts(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "edge.json")
 	ft, err := OpenFile(path)
 	if err != nil {
@@ -477,6 +485,7 @@ func TestFileConcurrentPuts(t *testing.T) {
 }
 
 func TestFileReload(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "edge.json")
 	ft, err := OpenFile(path)
 	if err != nil {

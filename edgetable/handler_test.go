@@ -106,6 +106,7 @@ func errBody(msg string) string {
 }
 
 func TestHandlerOverTLS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "edge.json")
 	ft, err := OpenFile(path)
@@ -177,6 +178,7 @@ func TestHandlerOverTLS(t *testing.T) {
 }
 
 func TestHandlerErrors(t *testing.T) {
+	t.Parallel()
 	mem := &Memory{}
 	if err := mem.Put(Entry{HostNameOrIP: "expc1.example.com", Names: []string{"expc1.example.com"}}); err != nil {
 		t.Fatal(err)
@@ -256,6 +258,7 @@ func TestHandlerErrors(t *testing.T) {
 }
 
 func TestHandlerMaxBody(t *testing.T) {
+	t.Parallel()
 	h := NewHandler(&Memory{}, testUsers)
 	h.MaxBody = int64(len(expc1JSON))
 	srv := httptest.NewTLSServer(h)
@@ -265,6 +268,7 @@ func TestHandlerMaxBody(t *testing.T) {
 	expect(t, "one byte more", c.as("PUT", "/entries", expc1JSON+"\n"), 413, errBody(fmt.Sprintf("request body larger than %d bytes", len(expc1JSON))))
 }
 
+// Not parallel: it replaces the package's renameFile.
 func TestHandlerTableFailure(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "edge.json")
@@ -305,6 +309,7 @@ func TestHandlerTableFailure(t *testing.T) {
 }
 
 func TestHandlerPlainHTTP(t *testing.T) {
+	t.Parallel()
 	mem := &Memory{}
 	h := NewHandler(mem, testUsers)
 	srv := httptest.NewServer(h)
@@ -332,6 +337,7 @@ func TestHandlerPlainHTTP(t *testing.T) {
 }
 
 func TestHandlerNoUsers(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewTLSServer(NewHandler(&Memory{}, nil))
 	defer srv.Close()
 	c := newClient(t, srv)
@@ -410,6 +416,7 @@ func (t *strictTable) Put(e Entry) error {
 // TestHandlerStricterTable: a table's own refusal is a 400 with the same
 // wire text as Validate's.
 func TestHandlerStricterTable(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewTLSServer(NewHandler(&strictTable{}, testUsers))
 	defer srv.Close()
 	c := newClient(t, srv)

@@ -60,6 +60,7 @@ func nodeClient(p *pki) *http.Client {
 // TestPush: the entry lands in the table, a second push replaces it, and
 // refusals say why.
 func TestPush(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	ts := newTableServer(t, p, &Memory{})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -133,6 +134,7 @@ func TestPush(t *testing.T) {
 // TestEntriesURL: "/entries" appended once, and the URLs that must not
 // carry the table's credentials refused.
 func TestEntriesURL(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"https://cucm.example.com":                       "https://cucm.example.com/entries",
 		"https://cucm.example.com/":                      "https://cucm.example.com/entries",
@@ -163,6 +165,7 @@ func TestEntriesURL(t *testing.T) {
 
 // TestEntryFor: a CN that is not a name is left out, SANs are kept once.
 func TestEntryFor(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "Expressway CA")
 	l := ca.Issue(t, testca.Options{CommonName: "Expressway C Cluster", DNSNames: []string{"expc1.example.com", "EXPC1.example.com", "*.mra.example.com", "bad_name"},
 		IPs: []net.IP{net.ParseIP("10.0.0.9")}})

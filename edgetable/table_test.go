@@ -23,6 +23,7 @@ func cert(cn string, dns []string, ips ...string) *x509.Certificate {
 // TestMemoryMatch: RFC 6125 between the names a certificate presents
 // and the names in the table.
 func TestMemoryMatch(t *testing.T) {
+	t.Parallel()
 	tb := &Memory{}
 	for _, e := range []Entry{
 		{HostNameOrIP: "expc1", Names: []string{"expc1.example.com"}},
@@ -114,6 +115,7 @@ func TestMemoryMatch(t *testing.T) {
 }
 
 func TestEntryValidate(t *testing.T) {
+	t.Parallel()
 	good := Entry{HostNameOrIP: "expc1.example.com", Names: []string{"expc1.example.com", "*.mra.example.com", "192.0.2.1"}}
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
@@ -148,6 +150,7 @@ func TestEntryValidate(t *testing.T) {
 // TestAuthorize: the authorizer reads the table at each call, under the
 // CN policy given, and leaves wildcard certificates to each entry.
 func TestAuthorize(t *testing.T) {
+	t.Parallel()
 	tb := &Memory{}
 	tb.Put(Entry{HostNameOrIP: "expc1", Names: []string{"expc1.example.com"}})
 	cnOnly := cert("expc1.example.com", []string{"x.example.com"})

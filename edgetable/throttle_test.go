@@ -65,6 +65,7 @@ func retryAfter(t *testing.T, what string, header http.Header) int {
 // edge proxy on another address is not affected, and the right password
 // is accepted once the lockout has passed.
 func TestHandlerGuessing(t *testing.T) {
+	t.Parallel()
 	mem := &Memory{}
 	if err := mem.Put(expc2); err != nil {
 		t.Fatal(err)
@@ -136,6 +137,7 @@ func TestHandlerGuessing(t *testing.T) {
 // source out again, for twice as long each time, up to MaxLockout; a
 // source quiet for MaxLockout after its last lockout starts afresh.
 func TestHandlerBackoff(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	h := NewHandler(&Memory{}, testUsers)
 	h.ErrorLog = log.New(io.Discard, "", 0)
@@ -180,6 +182,7 @@ func TestHandlerBackoff(t *testing.T) {
 // none is idle the sources not remembered share one allowance, so that
 // many addresses cannot guess without limit.
 func TestHandlerThrottleBounded(t *testing.T) {
+	t.Parallel()
 	clock := newFakeClock()
 	h := NewHandler(&Memory{}, testUsers)
 	h.ErrorLog = log.New(io.Discard, "", 0)
@@ -249,6 +252,7 @@ func TestHandlerThrottleBounded(t *testing.T) {
 // TestHandlerConcurrentGuesses: guesses sent at once from one
 // source get no more checks than one after the other.
 func TestHandlerConcurrentGuesses(t *testing.T) {
+	t.Parallel()
 	h := NewHandler(&Memory{}, testUsers)
 	h.ErrorLog = log.New(io.Discard, "", 0)
 	var mu sync.Mutex
@@ -291,6 +295,7 @@ func TestHandlerConcurrentGuesses(t *testing.T) {
 }
 
 func TestAuthThrottleDefaults(t *testing.T) {
+	t.Parallel()
 	for _, th := range []*AuthThrottle{{}, {MaxFailures: -1, Window: -1, Lockout: -1, MaxLockout: -1, MaxSources: -1}} {
 		c := th.config()
 		want := throttleConfig{maxFailures: 5, maxSources: 4096, window: 10 * time.Minute, lockout: time.Minute, maxLockout: time.Hour}

@@ -169,6 +169,7 @@ func edgePort(t *testing.T, server *tls.Config, authz mtlstrust.Authorizer) (add
 // holds, at its next request, and accepted again on the same connection
 // once its entry is pushed again.
 func TestAuthorizeConnectionOverTLS(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	ft, err := OpenFile(filepath.Join(t.TempDir(), "edge.json"))
 	if err != nil {
@@ -221,6 +222,7 @@ func TestAuthorizeConnectionOverTLS(t *testing.T) {
 // TestAuthorizeFollowsTable: an entry removed from the table refuses the
 // proxy's next handshake.
 func TestAuthorizeFollowsTable(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	server := p.edgeServer()
 	if r := handshake(t, server, p.edgeClient()); r.serverErr != nil {
@@ -236,6 +238,7 @@ func TestAuthorizeFollowsTable(t *testing.T) {
 // pushed through the table's HTTP handler (as Expressway-C does on
 // refresh); the next handshake passes, and the entry survives a restart.
 func TestEntryAddedOverHTTP(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	path := filepath.Join(t.TempDir(), "edge-proxies.json")
 	ft, err := OpenFile(path)
@@ -281,6 +284,7 @@ func TestEntryAddedOverHTTP(t *testing.T) {
 // entry, here through the table's HTTP API, and no longer once the entry
 // is pushed again without it.
 func TestWildcardCertificateOverTLS(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	wild, err := mtlstrust.NewCertSource(p.proxyCA.Client(t, "*.example.com").TLS())
 	if err != nil {
