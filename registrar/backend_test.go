@@ -31,9 +31,17 @@ import (
 // Retry-After, counted as unavailable rather than as a bad token, and the
 // cause is logged.
 func TestBackendOutage(t *testing.T) {
+	t.Parallel()
 	for _, part := range []string{"revocation", "store"} {
 		t.Run(part, func(t *testing.T) {
 			srv := testredis.Start(t, t.TempDir(), false)
+			// One try per command and one dial: go-redis's retries of a
+			// refused connection only add seconds of backoff before the
+			// same error.
+			opts := srv.Options()
+			opts.MaxRetries, opts.DialerRetries = -1, 1
+			rdb := redis.NewClient(opts)
+			t.Cleanup(func() { rdb.Close() })
 			iss, err := issuer.New(issuer.Config{})
 			if err != nil {
 				t.Fatal(err)
@@ -42,10 +50,10 @@ func TestBackendOutage(t *testing.T) {
 			var store registrar.Store = registrar.NewMemoryStore()
 			want := "store-unavailable"
 			if part == "revocation" {
-				cfg.Revocation = redisstore.NewRevocations(srv.Client(), "")
+				cfg.Revocation = redisstore.NewRevocations(rdb, "")
 				want = "token-check-unavailable"
 			} else {
-				store = redisstore.NewBindings(srv.Client(), "")
+				store = redisstore.NewBindings(rdb, "")
 			}
 			v, _ := sipoauth.New(cfg)
 			var logs syncbuf.Buffer
@@ -93,6 +101,7 @@ func (t *recordTx) Respond(res *sip.Response) error { t.respond(res); return nil
 // TestHungBackend: a binding store that accepts connections and then
 // never answers gets each REGISTER a 503 within the registrar's Timeout,
 // concurrent ones alike, rather than an answer after the client gave up.
+// Not parallel: it bounds the answers' wall time.
 func TestHungBackend(t *testing.T) {
 	hole, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -20,6 +20,7 @@ var optionalBackends = []string{
 // aside) and fails on an optional backend, naming the packages that
 // bring it in.
 func TestNoOptionalBackends(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs go list")
 	}

@@ -253,6 +253,7 @@ func answer(t *testing.T, res *sip.Response, alg string, req *sip.Request, user,
 }
 
 func TestDigestRegister(t *testing.T) {
+	t.Parallel()
 	d := newDigestLab(t, true)
 	for _, alg := range []string{DigestSHA256, DigestMD5} {
 		t.Run(alg, func(t *testing.T) {
@@ -284,6 +285,7 @@ func TestDigestRegister(t *testing.T) {
 }
 
 func TestDigestRefusals(t *testing.T) {
+	t.Parallel()
 	d := newDigestLab(t, true)
 
 	t.Run("wrong password", func(t *testing.T) {
@@ -365,6 +367,7 @@ func TestDigestRefusals(t *testing.T) {
 // TestDigestOAuthDevice: DigestAuth refuses an OAuth device with a correct
 // response even where no port check stands before it.
 func TestDigestOAuthDevice(t *testing.T) {
+	t.Parallel()
 	d := newDigestLab(t, false)
 	res, req := d.send(t, d.register("CSFrado", "rado"), false, "")
 	if res.StatusCode != 403 || len(challenges(res)) != 0 || d.lastReason() != "digest-oauth-device" {
@@ -382,6 +385,7 @@ func TestDigestOAuthDevice(t *testing.T) {
 }
 
 func TestDigestSecrets(t *testing.T) {
+	t.Parallel()
 	d := newDigestLab(t, true)
 	for _, tc := range []struct {
 		name, device, user, password string
@@ -447,6 +451,7 @@ func digestAnswer(t testing.TB, nonce, alg, password string, nc int, edit func(*
 // TestDigestCredentials: each kind of bad Authorization gets its answer
 // and its reason.
 func TestDigestCredentials(t *testing.T) {
+	t.Parallel()
 	a := &DigestAuth{Now: func() time.Time { return t0 }, Key: []byte("0123456789abcdef")}
 	nonce := func() string { a.once.Do(a.init); return a.codec.seal(t0) }
 	good := func(edit func(*digest.Credentials)) string {
@@ -519,6 +524,7 @@ func TestDigestCredentials(t *testing.T) {
 // TestDigestSharedKey: nodes with the same Key accept each other's nonces;
 // nc is tracked per node.
 func TestDigestSharedKey(t *testing.T) {
+	t.Parallel()
 	key := []byte("a key shared by the cluster nodes")
 	now := func() time.Time { return t0 }
 	node1, node2 := &DigestAuth{Key: key, Now: now}, &DigestAuth{Key: key, Now: now}
@@ -541,6 +547,7 @@ func TestDigestSharedKey(t *testing.T) {
 // TestDigestMaxNonces: with the table full of valid nonces, a new nonce is
 // challenged again, not accepted untracked; room comes back as they expire.
 func TestDigestMaxNonces(t *testing.T) {
+	t.Parallel()
 	var now atomic.Int64
 	now.Store(t0.UnixNano())
 	a := &DigestAuth{MaxNonces: 2, NonceTTL: time.Minute, Now: func() time.Time { return time.Unix(0, now.Load()) }}
@@ -567,6 +574,7 @@ func TestDigestMaxNonces(t *testing.T) {
 }
 
 func TestDigestConfig(t *testing.T) {
+	t.Parallel()
 	for _, a := range []*DigestAuth{
 		{Algorithms: []string{"SHA-512"}},
 		{Algorithms: []string{"MD5-sess"}},
@@ -585,6 +593,7 @@ func TestDigestConfig(t *testing.T) {
 }
 
 func TestDigestNonceCodec(t *testing.T) {
+	t.Parallel()
 	c := nonceCodec{key: []byte("0123456789abcdef"), realm: "ccmsipline"}
 	n := c.seal(t0)
 	if len(n) != nonceLen || n == c.seal(t0) {
@@ -634,6 +643,7 @@ func TestDigestNonceCodec(t *testing.T) {
 }
 
 func TestDigestNonceCounts(t *testing.T) {
+	t.Parallel()
 	c := newNonceCounts(2)
 	id := func(b byte) [16]byte { return [16]byte{b} }
 	steps := []struct {
@@ -664,6 +674,7 @@ func TestDigestNonceCounts(t *testing.T) {
 // TestDigestConcurrent: many devices' registrations at once, each with
 // its own nonce, for the race detector.
 func TestDigestConcurrent(t *testing.T) {
+	t.Parallel()
 	a := &DigestAuth{}
 	var wg sync.WaitGroup
 	var failed atomic.Int32

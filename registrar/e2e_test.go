@@ -206,6 +206,7 @@ func header(res *sip.Response, name string) string {
 // REGISTER with Proxy-Authorization: Bearer token="..." → 200 OK with
 // Expires: 120 and the contact marked ;x-cisco-newreg.
 func TestSourceDocumentFlow(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	c := l.client(l.oauthAddr, nil)
 	req := c.register("CSFrado", "rado", 3600)
@@ -251,6 +252,7 @@ func TestSourceDocumentFlow(t *testing.T) {
 }
 
 func TestPortMismatch(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	tok, _ := l.issuer.Mint(issuer.TokenRequest{User: "rado", Device: "SEPlegacy"})
 	want := `399 ` + node + ` "SIP OAuth Registration port Mismatch"`
@@ -276,6 +278,7 @@ func TestPortMismatch(t *testing.T) {
 }
 
 func TestEdgeRole(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	c := l.client(l.edgeAddr, l.proxy)
 	req := c.register("CSFrado", "rado", 3600)
@@ -290,6 +293,7 @@ func TestEdgeRole(t *testing.T) {
 }
 
 func TestRefusedTokens(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	c := l.client(l.oauthAddr, nil)
 	mint := func(r issuer.TokenRequest) string { s, _ := l.issuer.Mint(r); return s }
@@ -331,6 +335,7 @@ func TestRefusedTokens(t *testing.T) {
 // TestManyDevices registers 1,000 devices concurrently, each through its
 // 407 and its token.
 func TestManyDevices(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	var wg sync.WaitGroup
 	var ok atomic.Int32

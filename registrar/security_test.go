@@ -185,6 +185,7 @@ func contactsOfResponse(res *sip.Response) []string {
 // bind her contact under rado's address of record, read his contacts and
 // remove them.
 func TestAORTakeover(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	w := l.dialWire(t, l.oauthAddr, nil)
 	// rado registers.
@@ -240,6 +241,7 @@ func TestAORTakeover(t *testing.T) {
 // a squatted contact or instance either. Contact: * removes the caller's
 // device's bindings only.
 func TestOwnDeviceBindings(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	w := l.dialWire(t, l.oauthAddr, nil)
 	first := jabberContact("rado", "10.0.0.1:5061", "CSFrado", "00000000-0000-0000-0000-00000000000a")
@@ -309,6 +311,7 @@ func TestOwnDeviceBindings(t *testing.T) {
 // TestAORRule: what an identity may register, over the wire: its user in
 // any case or escaped, its device's lines; the key is the canonical user.
 func TestAORRule(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	w := l.dialWire(t, l.oauthAddr, nil)
 	for _, tc := range []struct {
@@ -346,6 +349,7 @@ func TestAORRule(t *testing.T) {
 // TestMalformedHeadersOnTheWire: requests that used to be answered 200 or
 // not at all get 400.
 func TestMalformedHeadersOnTheWire(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	tok := l.token(t, "rado", "CSFrado")
 	contact := jabberContact("rado", "10.0.0.1:5061", "CSFrado", "00000000-0000-0000-0000-00000000000a")
@@ -376,6 +380,7 @@ func TestMalformedHeadersOnTheWire(t *testing.T) {
 // on the MRA port, and a proxy removed from the table stops registering
 // on the connection it already holds.
 func TestEdgePortRules(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	w := l.dialWire(t, l.edgeAddr, l.proxy)
 	relayed := func(q wireRegister) wireRegister {
@@ -407,6 +412,7 @@ func TestEdgePortRules(t *testing.T) {
 // contacts of an address of record, the AOR at most DefaultMaxBindings;
 // the next is refused as Kamailio refuses it, and nothing is lost.
 func TestBindingLimit(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	w := l.dialWire(t, l.oauthAddr, nil)
 	n := 0
@@ -477,6 +483,7 @@ func udpRegistrar(t *testing.T, store Store, v *sipoauth.Validator, devices Devi
 // 200 OK too large for UDP (which went unanswered): the answer fits
 // MaxUDPResponse and lists the request's own contact first.
 func TestUDPAnswerFits(t *testing.T) {
+	t.Parallel()
 	store := NewMemoryStore()
 	iss, err := issuer.New(issuer.Config{})
 	if err != nil {
@@ -563,6 +570,7 @@ func legacyRegistrar(t *testing.T, cfg Config) (*wire, *MemoryStore) {
 // to register with none); only the loudly named lab switch lets it, and
 // even then only under its own user's address of record or its lines.
 func TestLegacyFailsClosed(t *testing.T) {
+	t.Parallel()
 	contact := `<sip:1005@10.0.0.5:5060;transport=tcp>;+u.sip!devicename.ccm.cisco.com="SEPlegacy"`
 	w, store := legacyRegistrar(t, Config{})
 	res, raw := w.exchange(t, wireRegister{From: "1005", Contact: contact, Vias: []string{"SIP/2.0/TCP 10.0.0.5:5060;branch=z9hG4bKlegacy1"}}.String())
@@ -593,6 +601,7 @@ func TestLegacyFailsClosed(t *testing.T) {
 // TestAORRuleDomains: with Domains the host must be served and is part of
 // the key; lines given as URIs are keyed by the same rule.
 func TestAORRuleDomains(t *testing.T) {
+	t.Parallel()
 	rule := AORRule{Domains: []string{"Cluster.Example.com", "10.10.10.1"}}
 	check := AORCheck{Rule: rule}
 	key := func(s string) string {
@@ -644,6 +653,7 @@ func TestAORRuleDomains(t *testing.T) {
 // device parameter in capitals names the device; two Expires headers
 // are refused rather than one of them picked.
 func TestContactParameterCase(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	w := l.dialWire(t, l.oauthAddr, nil)
 	tok := l.token(t, "rado", "CSFrado")
@@ -667,6 +677,7 @@ func TestContactParameterCase(t *testing.T) {
 // leave no room for an answer changes nothing: with room for the 513,
 // it gets one; without, nothing is bound either.
 func TestUDPRequestTooLargeToAnswer(t *testing.T) {
+	t.Parallel()
 	store := NewMemoryStore()
 	iss, err := issuer.New(issuer.Config{})
 	if err != nil {

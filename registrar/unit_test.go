@@ -29,6 +29,7 @@ func applyChange(contact string, exp time.Duration) Change {
 
 // TestApply: RFC 3261 §10.3 steps 6-8.
 func TestApply(t *testing.T) {
+	t.Parallel()
 	var bs []Binding
 	step := func(u Update) Result {
 		t.Helper()
@@ -154,6 +155,7 @@ func unitRegistrar(t testing.TB, tlsPeer bool) (*Registrar, *issuer.Issuer) {
 }
 
 func TestMalformedRegisters(t *testing.T) {
+	t.Parallel()
 	reg, iss := unitRegistrar(t, true)
 	tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
 	tokNoDevice, _ := iss.Mint(issuer.TokenRequest{User: "rado"})
@@ -198,6 +200,7 @@ func TestMalformedRegisters(t *testing.T) {
 // TestInjectedPeerInfo: a request over plain TCP on the OAuth port is a
 // port mismatch; the peer comes from the injected function.
 func TestInjectedPeerInfo(t *testing.T) {
+	t.Parallel()
 	reg, _ := unitRegistrar(t, false)
 	res, r := reg.Serve(context.Background(), parseRequest(t, fmt.Sprintf(rawRegister, csfContact)), fakeTx{})
 	if res.StatusCode != 403 || r.Reason != "not-tls" || r.Role != RoleOAuth || header(res, "Warning") != `399 UCM2-PUB "SIP OAuth Registration port Mismatch"` {
@@ -206,6 +209,7 @@ func TestInjectedPeerInfo(t *testing.T) {
 }
 
 func TestFileDevices(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "devices.json")
 	os.WriteFile(path, []byte(`[{"name":"CSFrado","owner":"rado","oauth":true,"lines":["1234"]}]`), 0o644)
 	d, err := OpenFileDevices(path)
@@ -227,6 +231,8 @@ func TestFileDevices(t *testing.T) {
 	}
 }
 
+// TestSourceLimiter is not parallel: it measures the heap, which is the
+// whole process's.
 func TestSourceLimiter(t *testing.T) {
 	reg, iss := unitRegistrar(t, true)
 	lim := &SourceLimiter{Rate: rate.Every(time.Hour), Burst: 2}
@@ -281,6 +287,7 @@ func BenchmarkMemoryStoreBinding(b *testing.B) {
 }
 
 func TestMemoryStoreCountSkipsExpired(t *testing.T) {
+	t.Parallel()
 	s := NewMemoryStore()
 	now := time.Now()
 	ctx := context.Background()
