@@ -7,7 +7,7 @@ import (
 )
 
 // TestDependencies: keyfile links the standard library and jwkset (with
-// what jwkset links) only, so that every package of the module, sipoauth
+// what jwkset links) and the module's standard-library file watcher only, so that every package of the module, sipoauth
 // and the issuer among them, can read keys through it.
 func TestDependencies(t *testing.T) {
 	if testing.Short() {
@@ -25,6 +25,8 @@ func TestDependencies(t *testing.T) {
 		"github.com/sipoauth/sdk/keyfile": true,
 		"github.com/MicahParks/jwkset":    true,
 		"golang.org/x/time/rate":          true, // jwkset's
+		// The module's file watcher, itself the standard library only.
+		"github.com/sipoauth/sdk/internal/watch": true,
 	}
 	for _, p := range strings.Fields(string(out)) {
 		if !allowed[p] {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/sipoauth/sdk/internal/watch"
 )
 
 // ReadFile reads a key file of at most MaxSize bytes. The error names the
@@ -35,9 +37,8 @@ type File struct {
 	path string
 	load func(data []byte) error
 
-	mu     sync.Mutex // serializes loads, guards the fields below
-	loaded [sha256.Size]byte
-	failed [sha256.Size]byte // the content that failed to load last, reported once
+	mu     sync.Mutex        // serializes loads, guards the fields below
+	loaded [sha256.Size]byte // the content last loaded
 }
 
 // OpenFile reads the file at path and hands its content to load. It fails
@@ -67,10 +68,9 @@ func (f *File) Reload() error {
 
 func (f *File) loadLocked(data []byte, sum [sha256.Size]byte) error {
 	if err := f.load(data); err != nil {
-		f.failed = sum
 		return &os.PathError{Op: "load", Path: f.path, Err: err}
 	}
-	f.loaded, f.failed = sum, [sha256.Size]byte{}
+	f.loaded = sum
 	return nil
 }
 
@@ -81,35 +81,18 @@ func (f *File) loadLocked(data []byte, sum [sha256.Size]byte) error {
 // rewritten within one tick. A change that fails to load, or a file that
 // cannot be read, goes to onError, if set, once.
 func (f *File) Watch(ctx context.Context, interval time.Duration, onError func(error)) {
-	if interval <= 0 {
-		interval = 5 * time.Second
-	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	var unreadable string // the last read error reported
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	content := func() [32]byte {
 		data, err := ReadFile(f.path)
 		if err != nil {
-			if err.Error() != unreadable && onError != nil {
-				onError(err)
-			}
-			unreadable = err.Error()
-			continue
+			return sha256.Sum256([]byte("error\x00" + err.Error()))
 		}
-		unreadable = ""
-		sum := sha256.Sum256(data)
-		f.mu.Lock()
-		if sum != f.loaded && sum != f.failed {
-			err = f.loadLocked(data, sum)
-		}
-		f.mu.Unlock()
-		if err != nil && onError != nil {
-			onError(err)
-		}
+		return sha256.Sum256(data)
 	}
+	loaded := func() *[32]byte {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		l := f.loaded
+		return &l
+	}
+	watch.Poll(ctx, interval, content, loaded, f.Reload, onError)
 }

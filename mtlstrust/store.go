@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/watch"
+
 	"software.sslmate.com/src/go-pkcs12"
 )
 
@@ -129,7 +131,7 @@ func (t *TrustStore) Certificates() []*x509.Certificate { return slices.Clone(*t
 // time counts), until ctx ends. Failed reloads are passed to onError, if
 // set, and the old set stays.
 func (t *TrustStore) Watch(ctx context.Context, interval time.Duration, onError func(error)) {
-	watch(ctx, interval, func() [32]byte { return fingerprint(t.paths, trustExtensions) }, &t.loaded, t.Reload, onError)
+	watch.Poll(ctx, interval, func() [32]byte { return fingerprint(t.paths, trustExtensions) }, t.loaded.Load, t.Reload, onError)
 }
 
 type expanded struct {
@@ -361,36 +363,7 @@ func (s *CertSource) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Cer
 // Watch reloads the certificate whenever its files change, checking every
 // interval, until ctx ends. Failed reloads go to onError, if set.
 func (s *CertSource) Watch(ctx context.Context, interval time.Duration, onError func(error)) {
-	watch(ctx, interval, func() [32]byte { return fingerprint(s.files(), nil) }, &s.loaded, s.Reload, onError)
-}
-
-// watch polls the files behind a store and reloads when they differ from
-// what was last loaded. Polling, rather than file notifications, sees
-// files replaced by rename, as certificate tools do, and needs nothing
-// from the platform. A change that fails to load is reported once.
-func watch(ctx context.Context, interval time.Duration, current func() [32]byte, loaded *atomic.Pointer[[32]byte], reload func() error, onError func(error)) {
-	if interval <= 0 {
-		interval = 5 * time.Second
-	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	var failed [32]byte
-	for {
-		fp := current()
-		if l := loaded.Load(); (l == nil || fp != *l) && fp != failed {
-			if err := reload(); err != nil {
-				failed = fp
-				if onError != nil {
-					onError(err)
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+	watch.Poll(ctx, interval, func() [32]byte { return fingerprint(s.files(), nil) }, s.loaded.Load, s.Reload, onError)
 }
 
 // fingerprint hashes the names and contents of the files.

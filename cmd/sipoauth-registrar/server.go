@@ -5,9 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/sipoauth/sdk/diag"
-	"github.com/sipoauth/sdk/prommetrics"
-	"github.com/sipoauth/sdk/sipauth"
 	"io"
 	"log/slog"
 	"math"
@@ -22,6 +19,11 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/internal/watch"
+	"github.com/sipoauth/sdk/prommetrics"
+	"github.com/sipoauth/sdk/sipauth"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -595,49 +597,23 @@ func (r *running) logReloads(setting, path string, load func([]byte) error) func
 }
 
 // watchFile calls reload whenever the file changes (another file in its
-// place, another size or modification time), checking every interval. A
-// change that fails to load is reported once.
+// place, another size or modification time: watch.Stat), checking every
+// interval. A change that fails to load is reported once.
 func (r *running) watchFile(ctx context.Context, interval time.Duration, setting, path string, reload func() error) {
-	stat := func() os.FileInfo {
-		st, err := os.Stat(path)
-		if err != nil {
-			return nil
-		}
-		return st
-	}
-	loaded := stat()
+	loaded := watch.Stat(path) // read by the watcher's goroutine only
 	r.goRun(setting+" watcher", func() error {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		var failed os.FileInfo
-		for {
-			select {
-			case <-ctx.Done():
+		watch.Poll(ctx, interval, func() [32]byte { return watch.Stat(path) }, func() *[32]byte { return &loaded },
+			func() error {
+				cur := watch.Stat(path)
+				if err := reload(); err != nil {
+					return err
+				}
+				loaded = cur
+				r.log.Info("reloaded", "setting", setting, "file", path)
 				return nil
-			case <-t.C:
-			}
-			cur := stat()
-			if sameFileState(cur, loaded) || (failed != nil && sameFileState(cur, failed)) {
-				continue
-			}
-			if err := reload(); err != nil {
-				failed = cur
-				r.reloadFailed(setting, path)(err)
-				continue
-			}
-			loaded, failed = cur, nil
-			r.log.Info("reloaded", "setting", setting, "file", path)
-		}
+			}, r.reloadFailed(setting, path))
+		return nil
 	})
-}
-
-// sameFileState reports whether two looks at a file (nil: missing) saw
-// the same content, as far as the file system tells.
-func sameFileState(a, b os.FileInfo) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }
 
 func addrString(a net.Addr) string {
