@@ -11,6 +11,7 @@ import (
 // once its name is no longer listed and admitted again once it is, and
 // the states that are refused whatever the authorizer says.
 func TestAuthorizeConnection(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	authz := p.allowed.authorizer()
 	r := handshake(t, p.edgeServer(), p.edgeClient())
@@ -70,7 +71,8 @@ func TestAuthorizeConnection(t *testing.T) {
 
 // TestAuthorizeConnectionAllocations: the check made on every request
 // allocates nothing of its own, and a refusal for want of a verified
-// peer allocates nothing at all.
+// peer allocates nothing at all. Not parallel: AllocsPerRun counts the
+// whole process's allocations.
 func TestAuthorizeConnectionAllocations(t *testing.T) {
 	p := newPKI(t)
 	r := handshake(t, p.edgeServer(), p.edgeClient())

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sipoauth/sdk/certcheck"
@@ -145,7 +146,41 @@ func handshake(t testing.TB, server, client *tls.Config) result {
 	return r
 }
 
+// pipeHandshake is handshake over net.Pipe: the same exchange in memory,
+// for tests in a synctest bubble, where a real socket does not count as
+// blocked and the bubble's clock would not move.
+func pipeHandshake(t testing.TB, server, client *tls.Config) result {
+	t.Helper()
+	sc, cc := net.Pipe()
+	defer cc.Close()
+	done := make(chan result, 1)
+	go func() {
+		defer sc.Close()
+		var r result
+		sc.SetDeadline(time.Now().Add(5 * time.Second))
+		tc := tls.Server(sc, server)
+		if r.serverErr = tc.Handshake(); r.serverErr == nil {
+			r.server = tc.ConnectionState()
+			_, r.serverErr = tc.Write([]byte{1})
+		}
+		done <- r
+	}()
+	cc.SetDeadline(time.Now().Add(5 * time.Second))
+	tc := tls.Client(cc, client)
+	clientErr := tc.Handshake()
+	if clientErr == nil {
+		var b [1]byte
+		_, clientErr = io.ReadFull(tc, b[:])
+	}
+	cs := tc.ConnectionState()
+	cc.Close() // a server still writing its alert gives up
+	r := <-done
+	r.clientErr, r.client = clientErr, cs
+	return r
+}
+
 func TestOAuthPortHandshake(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	client := &tls.Config{RootCAs: p.nodeCA.Pool(), ServerName: nodeName}
 	r := handshake(t, OAuthServerConfig(p.nodeCert), client)
@@ -171,6 +206,7 @@ func TestOAuthPortHandshake(t *testing.T) {
 }
 
 func TestEdgePortHandshake(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		client := p.edgeClient()
@@ -186,6 +222,7 @@ func TestEdgePortHandshake(t *testing.T) {
 }
 
 func TestScenarios(t *testing.T) {
+	t.Parallel()
 	other := testca.New(t, "Some Other CA")
 	cases := []struct {
 		name                 string
@@ -236,6 +273,7 @@ func TestScenarios(t *testing.T) {
 }
 
 func TestNodeNameMismatch(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	client := EdgeClientConfig(p.proxyCert, p.proxyTrust, "cucm-sub.example.com")
 	r := handshake(t, p.edgeServer(), client)
@@ -263,101 +301,109 @@ func TestNodeNameMismatch(t *testing.T) {
 }
 
 // TestCertificateSwappedOnDisk: a new certificate written over the files
-// is served on the next handshake, without a restart.
+// is served on the next handshake after the watcher's next check, without
+// a restart. In a synctest bubble, with the PKI made there too so that its
+// certificates are valid on the bubble's clock: the interval passes at
+// once, and the check due in it has run when the test looks.
 func TestCertificateSwappedOnDisk(t *testing.T) {
-	p := newPKI(t)
-	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "tomcat.pem"), filepath.Join(dir, "tomcat.key")
-	write := func(l *testca.Leaf) {
-		// Write then rename, as certificate tools do.
-		os.WriteFile(certFile+".tmp", l.CertPEM(), 0o600)
-		os.WriteFile(keyFile+".tmp", l.KeyPEM(), 0o600)
-		os.Rename(keyFile+".tmp", keyFile)
-		os.Rename(certFile+".tmp", certFile)
-	}
-	write(p.node)
-	src, err := LoadCertSource(certFile, keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errs := make(chan error, 10)
-	go src.Watch(ctx, 20*time.Millisecond, func(err error) { errs <- err })
-	p.nodeCert = src
-	server := p.edgeServer()
-	r := handshake(t, server, p.edgeClient())
-	if r.clientErr != nil || r.client.PeerCertificates[0].SerialNumber.Cmp(p.node.Cert.SerialNumber) != 0 {
-		t.Fatalf("first handshake: %v", r.clientErr)
-	}
-	renewed := p.nodeCA.Server(t, nodeName)
-	write(renewed)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		r = handshake(t, server, p.edgeClient())
-		if r.clientErr == nil && r.client.PeerCertificates[0].SerialNumber.Cmp(renewed.Cert.SerialNumber) == 0 {
-			break
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := newPKI(t)
+		dir := t.TempDir()
+		certFile, keyFile := filepath.Join(dir, "tomcat.pem"), filepath.Join(dir, "tomcat.key")
+		write := func(l *testca.Leaf) {
+			// Write then rename, as certificate tools do.
+			os.WriteFile(certFile+".tmp", l.CertPEM(), 0o600)
+			os.WriteFile(keyFile+".tmp", l.KeyPEM(), 0o600)
+			os.Rename(keyFile+".tmp", keyFile)
+			os.Rename(certFile+".tmp", certFile)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("renewed certificate not served: %v", r.clientErr)
+		write(p.node)
+		src, err := LoadCertSource(certFile, keyFile)
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	// A broken write keeps the old certificate and is reported.
-	os.WriteFile(keyFile, []byte("not a key"), 0o600)
-	select {
-	case err := <-errs:
-		var fe *FileError
-		if !errors.As(err, &fe) || fe.Path != certFile+" + "+keyFile {
-			t.Fatalf("reload error %v", err)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		errs := make(chan error, 10)
+		const interval = 20 * time.Millisecond
+		go src.Watch(ctx, interval, func(err error) { errs <- err })
+		synctest.Wait() // the watcher's first check is done
+		p.nodeCert = src
+		server := p.edgeServer()
+		r := pipeHandshake(t, server, p.edgeClient())
+		if r.clientErr != nil || r.client.PeerCertificates[0].SerialNumber.Cmp(p.node.Cert.SerialNumber) != 0 {
+			t.Fatalf("first handshake: %v", r.clientErr)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no reload error reported")
-	}
-	if r = handshake(t, server, p.edgeClient()); r.clientErr != nil || r.client.PeerCertificates[0].SerialNumber.Cmp(renewed.Cert.SerialNumber) != 0 {
-		t.Fatalf("after a broken write: %v", r.clientErr)
-	}
+		renewed := p.nodeCA.Server(t, nodeName)
+		write(renewed)
+		time.Sleep(interval)
+		synctest.Wait()
+		r = pipeHandshake(t, server, p.edgeClient())
+		if r.clientErr != nil || r.client.PeerCertificates[0].SerialNumber.Cmp(renewed.Cert.SerialNumber) != 0 {
+			t.Fatalf("renewed certificate not served after a check: %v", r.clientErr)
+		}
+		// A broken write keeps the old certificate and is reported.
+		os.WriteFile(keyFile, []byte("not a key"), 0o600)
+		time.Sleep(interval)
+		synctest.Wait()
+		select {
+		case err := <-errs:
+			var fe *FileError
+			if !errors.As(err, &fe) || fe.Path != certFile+" + "+keyFile {
+				t.Fatalf("reload error %v", err)
+			}
+		default:
+			t.Fatal("no reload error reported after a check")
+		}
+		if r = pipeHandshake(t, server, p.edgeClient()); r.clientErr != nil || r.client.PeerCertificates[0].SerialNumber.Cmp(renewed.Cert.SerialNumber) != 0 {
+			t.Fatalf("after a broken write: %v", r.clientErr)
+		}
+		cancel()
+	})
 }
 
 // TestTrustStoreReloadAddsSigner: the node starts without the proxy's
-// signer in tomcat-trust; once it is added and the store reloaded, the
-// next handshake passes.
+// signer in tomcat-trust; once it is added and the store reloaded by its
+// watcher, the next handshake passes. In a bubble, as above.
 func TestTrustStoreReloadAddsSigner(t *testing.T) {
-	p := newPKI(t)
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "node-ca.pem"), testca.CertPEM(p.nodeCA.Cert), 0o644)
-	trust, err := LoadTrustStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.tomcatTrust = trust
-	server := p.edgeServer()
-	r := handshake(t, server, p.edgeClient())
-	if d := Diagnose(r.serverErr, diag.NodeSide); d.Code != diag.CodeUnknownCAAtNode {
-		t.Fatalf("before: %+v", d)
-	}
-	os.WriteFile(filepath.Join(dir, "expressway-ca.der"), p.proxyCA.Cert.Raw, 0o644)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go trust.Watch(ctx, 20*time.Millisecond, nil)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if r = handshake(t, server, p.edgeClient()); r.serverErr == nil && r.clientErr == nil {
-			break
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		p := newPKI(t)
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "node-ca.pem"), testca.CertPEM(p.nodeCA.Cert), 0o644)
+		trust, err := LoadTrustStore(dir)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("signer not picked up: %v", r.serverErr)
+		p.tomcatTrust = trust
+		server := p.edgeServer()
+		r := pipeHandshake(t, server, p.edgeClient())
+		if d := Diagnose(r.serverErr, diag.NodeSide); d.Code != diag.CodeUnknownCAAtNode {
+			t.Fatalf("before: %+v", d)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := len(trust.Certificates()); n != 2 {
-		t.Fatalf("%d certificates in the store", n)
-	}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		const interval = 20 * time.Millisecond
+		go trust.Watch(ctx, interval, nil)
+		synctest.Wait()
+		os.WriteFile(filepath.Join(dir, "expressway-ca.der"), p.proxyCA.Cert.Raw, 0o644)
+		time.Sleep(interval)
+		synctest.Wait()
+		if r = pipeHandshake(t, server, p.edgeClient()); r.serverErr != nil || r.clientErr != nil {
+			t.Fatalf("signer not picked up after a check: %v", r.serverErr)
+		}
+		if n := len(trust.Certificates()); n != 2 {
+			t.Fatalf("%d certificates in the store", n)
+		}
+		cancel()
+	})
 }
 
 // TestAuthorizerAskedPerHandshake: a name no longer listed is refused at
 // the next handshake of the same configuration.
 func TestAuthorizerAskedPerHandshake(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	server := p.edgeServer()
 	if r := handshake(t, server, p.edgeClient()); r.serverErr != nil {
@@ -372,6 +418,7 @@ func TestAuthorizerAskedPerHandshake(t *testing.T) {
 // TestClientSide: a soft client on the OAuth port that does not trust the
 // node's signer, and one that finds the node's certificate expired.
 func TestClientSide(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	other := testca.New(t, "Other CA")
 	r := handshake(t, OAuthServerConfig(p.nodeCert), &tls.Config{RootCAs: other.Pool(), ServerName: nodeName})

@@ -12,6 +12,7 @@ import (
 )
 
 func TestListener(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -140,6 +141,7 @@ func (f *flakyListener) Accept() (net.Conn, error) {
 // TestListenerSurvivesAcceptErrors: a transient Accept error does not end
 // the listener; closing the inner listener does.
 func TestListenerSurvivesAcceptErrors(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

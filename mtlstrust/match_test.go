@@ -19,6 +19,7 @@ func cert(cn string, dns []string, ips ...string) *x509.Certificate {
 }
 
 func TestAuthorizers(t *testing.T) {
+	t.Parallel()
 	expc := cert("", []string{"expc1.example.com"})
 	other := cert("", []string{"other.example.com"})
 	names := AuthorizeNames([]string{"expc1.example.com", "not a name"})

@@ -12,6 +12,7 @@ import (
 // TestNameIndex: RFC 6125 between the names a certificate presents and
 // the names listed under each key.
 func TestNameIndex(t *testing.T) {
+	t.Parallel()
 	var x NameIndex
 	if key, ok := x.Match(certcheck.Names{DNS: []string{"expc1.example.com"}}); ok {
 		t.Fatalf("the zero index matched %q", key)
@@ -80,6 +81,7 @@ func TestNameIndex(t *testing.T) {
 // TestAuthorizeMatch: the matcher sees the peer's names under the CN
 // policy, is asked at every call, and a refusal lists the names.
 func TestAuthorizeMatch(t *testing.T) {
+	t.Parallel()
 	var allowed atomic.Bool
 	var seen certcheck.Names
 	a := AuthorizeMatch(func(n certcheck.Names) bool {

@@ -183,6 +183,7 @@ func ocspExpect(t *testing.T, leaf, issuer *x509.Certificate, stapled []byte, so
 }
 
 func TestOCSPGood(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	r := newOCSPResponder(t, ca)
 	leaf := ocspEdge(t, ca, r.URL())
@@ -194,6 +195,7 @@ func TestOCSPGood(t *testing.T) {
 }
 
 func TestOCSPRevoked(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	r := newOCSPResponder(t, ca)
 	leaf := ocspEdge(t, ca, r.URL())
@@ -211,6 +213,7 @@ func TestOCSPRevoked(t *testing.T) {
 }
 
 func TestOCSPUnknown(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	r := newOCSPResponder(t, ca)
 	leaf := ocspEdge(t, ca, r.URL())
@@ -219,6 +222,7 @@ func TestOCSPUnknown(t *testing.T) {
 }
 
 func TestOCSPResponderDown(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	r := newOCSPResponder(t, ca)
 	leaf := ocspEdge(t, ca, r.URL())
@@ -228,6 +232,7 @@ func TestOCSPResponderDown(t *testing.T) {
 }
 
 func TestOCSPBadAnswers(t *testing.T) {
+	t.Parallel()
 	other := testca.New(t, "unrelated")
 	cases := []struct {
 		name  string
@@ -320,6 +325,7 @@ func TestOCSPBadAnswers(t *testing.T) {
 }
 
 func TestOCSPNoUsableResponder(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	for name, urls := range map[string][]string{
 		"none":     nil,
@@ -335,6 +341,7 @@ func TestOCSPNoUsableResponder(t *testing.T) {
 }
 
 func TestOCSPTriesURLsInOrder(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	dead := newOCSPResponder(t, ca)
 	dead.srv.Close()
@@ -352,6 +359,7 @@ func TestOCSPTriesURLsInOrder(t *testing.T) {
 }
 
 func TestOCSPUnavailableReasons(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	dead := newOCSPResponder(t, ca)
 	dead.srv.Close()
@@ -373,7 +381,11 @@ func TestOCSPUnavailableReasons(t *testing.T) {
 	}
 }
 
+// TestOCSPTimeout: a responder that never answers costs a check its
+// Timeout. A real responder and the default client, not a synctest
+// bubble: the wait is for a real connection held open.
 func TestOCSPTimeout(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	r := newOCSPResponder(t, ca)
 	release := make(chan struct{})
@@ -399,6 +411,7 @@ func TestOCSPTimeout(t *testing.T) {
 }
 
 func TestOCSPCache(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	clk := &ocspClock{}
 	r := newOCSPResponder(t, ca)
@@ -438,6 +451,7 @@ func TestOCSPCache(t *testing.T) {
 }
 
 func TestOCSPCacheWithoutNextUpdate(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	clk := &ocspClock{}
 	r := newOCSPResponder(t, ca)
@@ -462,6 +476,7 @@ func TestOCSPCacheWithoutNextUpdate(t *testing.T) {
 }
 
 func TestOCSPCacheFailuresNotCached(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	r := newOCSPResponder(t, ca)
 	leaf := ocspEdge(t, ca, r.URL())
@@ -478,6 +493,7 @@ func TestOCSPCacheFailuresNotCached(t *testing.T) {
 }
 
 func TestOCSPCacheBounded(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	r := newOCSPResponder(t, ca)
 	c := &OCSPChecker{CacheSize: 2}
@@ -513,6 +529,7 @@ func TestOCSPCacheBounded(t *testing.T) {
 }
 
 func TestOCSPConcurrent(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	r := newOCSPResponder(t, ca)
 	c := &OCSPChecker{Policy: OCSPHardFail, CacheSize: 3}
@@ -542,6 +559,7 @@ func TestOCSPConcurrent(t *testing.T) {
 }
 
 func TestOCSPStapled(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	r := newOCSPResponder(t, ca)
 	leaf := ocspEdge(t, ca, r.URL())
@@ -609,6 +627,7 @@ func TestOCSPStapled(t *testing.T) {
 }
 
 func TestOCSPDelegatedResponder(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "root").Intermediate(t, "issuing")
 	d := ca.Issue(t, testca.Options{CommonName: "ocsp.example.com", ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}})
 	r := newOCSPResponder(t, ca)
@@ -626,6 +645,7 @@ func TestOCSPDelegatedResponder(t *testing.T) {
 }
 
 func TestOCSPCheckNilArguments(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	leaf := ocspEdge(t, ca)
 	for _, args := range [][2]*x509.Certificate{{nil, ca.Cert}, {leaf, nil}, {nil, nil}} {
@@ -640,6 +660,7 @@ func TestOCSPCheckNilArguments(t *testing.T) {
 // TestOCSPMangledResponses feeds truncated and bit-flipped responses to
 // the parser: each must be refused without a panic.
 func TestOCSPMangledResponses(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	d := ca.Issue(t, testca.Options{CommonName: "ocsp", ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}})
 	r := newOCSPResponder(t, ca)
@@ -674,6 +695,7 @@ func TestOCSPMangledResponses(t *testing.T) {
 }
 
 func TestOCSPVerifyConnectionNothingToCheck(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "ca")
 	leaf := ocspEdge(t, ca, "http://127.0.0.1:1/")
 	c := &OCSPChecker{Policy: OCSPHardFail}
@@ -697,6 +719,7 @@ func TestOCSPVerifyConnectionNothingToCheck(t *testing.T) {
 // 127.0.0.1 between a node refusing revoked edge proxies and edge proxies
 // whose certificate is good or revoked.
 func TestOCSPVerifyConnectionHandshake(t *testing.T) {
+	t.Parallel()
 	root := testca.New(t, "root")
 	ca := root.Intermediate(t, "issuing")
 	r := newOCSPResponder(t, ca)

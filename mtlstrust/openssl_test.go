@@ -80,6 +80,7 @@ func writePEM(t *testing.T, dir, name string, data []byte) string {
 // package did not write: OpenSSL's s_client as the edge proxy and as a
 // client of the OAuth port.
 func TestOpenSSLPeer(t *testing.T) {
+	t.Parallel()
 	bin := needOpenSSL(t)
 	p := newPKI(t)
 	dir := t.TempDir()

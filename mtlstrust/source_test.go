@@ -24,6 +24,7 @@ func (s *certSource) Certificate() *tls.Certificate { return s.c.Load() }
 // TestSources: the builders take any source, and ask it at every
 // handshake, so a source that changes applies on the next connection.
 func TestSources(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	trust := &poolSource{}
 	trust.p.Store(x509.NewCertPool()) // trusts nobody yet
@@ -61,6 +62,7 @@ func TestSources(t *testing.T) {
 // TestClientConfigDialedName: with no name given, ClientConfig verifies
 // the server's certificate for the name the connection was dialed with.
 func TestClientConfigDialedName(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	server := OAuthServerConfig(p.nodeCert)
 	for _, tc := range []struct {

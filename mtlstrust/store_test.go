@@ -14,6 +14,7 @@ import (
 )
 
 func TestTrustStoreFormats(t *testing.T) {
+	t.Parallel()
 	a, b, c, d := testca.New(t, "A"), testca.New(t, "B"), testca.New(t, "C"), testca.New(t, "D")
 	dir := t.TempDir()
 	sub := filepath.Join(dir, "certs")
@@ -84,6 +85,7 @@ func TestTrustStoreFormats(t *testing.T) {
 }
 
 func TestCertSourcePKCS12(t *testing.T) {
+	t.Parallel()
 	ca := testca.New(t, "Node CA")
 	inter := ca.Intermediate(t, "Node Issuing CA")
 	leaf := inter.Server(t, "cucm-pub.example.com")

@@ -10,6 +10,7 @@ import (
 // covers only when AuthorizeNames is told to accept wildcard
 // certificates.
 func TestWildcardCertificateOverTLS(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	wild, err := NewCertSource(p.proxyCA.Client(t, "*.example.com").TLS())
 	if err != nil {
