@@ -68,6 +68,7 @@ func wantErr(t *testing.T, errc <-chan error, want error, what string) {
 // The listener accepts connections to either address, and Close ends a
 // waiting Accept.
 func TestListener(t *testing.T) {
+	t.Parallel()
 	loopback.Need6(t)
 	l, err := loopback.ListenTCP()
 	if err != nil {
@@ -123,6 +124,7 @@ func TestListener(t *testing.T) {
 }
 
 func TestPacketConnRoundTrips(t *testing.T) {
+	t.Parallel()
 	d := listenUDP(t, 0)
 	a4, a6 := addrPort(t, d.LocalAddr()), addrPort(t, d.LocalAddr6())
 	if a4.Addr() != ip4 || a6.Addr() != ip6 || a4.Port() != a6.Port() || a4.Port() == 0 {
@@ -175,6 +177,7 @@ func TestPacketConnRoundTrips(t *testing.T) {
 }
 
 func TestPacketConnWriteToIPv4Mapped(t *testing.T) {
+	t.Parallel()
 	d := listenUDP(t, 0)
 	c := udpClient(t, ip4)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -193,6 +196,8 @@ func TestPacketConnWriteToIPv4Mapped(t *testing.T) {
 	}
 }
 
+// TestListenUDPPort is not parallel: it frees a port and takes it again,
+// which a parallel test's listener could take in between.
 func TestListenUDPPort(t *testing.T) {
 	d := listenUDP(t, 0)
 	port := addrPort(t, d.LocalAddr()).Port()
@@ -209,6 +214,7 @@ func TestListenUDPPort(t *testing.T) {
 }
 
 func TestPacketConnDeadline(t *testing.T) {
+	t.Parallel()
 	d := listenUDP(t, 0)
 	buf := make([]byte, 10)
 
@@ -251,6 +257,7 @@ func TestPacketConnDeadline(t *testing.T) {
 }
 
 func TestPacketConnCloseUnblocksRead(t *testing.T) {
+	t.Parallel()
 	d := listenUDP(t, 0)
 	errc := make(chan error, 2)
 	for range 2 {
