@@ -19,6 +19,7 @@ func Example() {
 }
 
 func TestServer(t *testing.T) {
+	t.Parallel()
 	s := testredis.Start(t, t.TempDir(), true)
 	ctx := context.Background()
 	c := s.Client()
