@@ -67,6 +67,7 @@ func pollUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 func TestBindingsUpdateSemantics(t *testing.T) {
+	t.Parallel()
 	c := startRedis(t)
 	ctx := testCtx(t, 20*time.Second)
 	s := NewBindings(c, "t:")
@@ -211,7 +212,11 @@ func TestBindingsUpdateSemantics(t *testing.T) {
 	}
 }
 
+// TestBindingsExpiry waits in real time: the expiry is redis-server's own
+// TTL, which no fake clock moves; the bindings live 300 and 600 ms, room
+// enough to look between the two.
 func TestBindingsExpiry(t *testing.T) {
+	t.Parallel()
 	c := startRedis(t)
 	ctx := testCtx(t, 20*time.Second)
 	s := NewBindings(c, "")
@@ -266,6 +271,7 @@ func TestBindingsExpiry(t *testing.T) {
 }
 
 func TestBindingsTwoNodes(t *testing.T) {
+	t.Parallel()
 	srv := startRedisServer(t, t.TempDir(), false)
 	ctx := testCtx(t, 20*time.Second)
 	a, b := NewBindings(srv.Client(), ""), NewBindings(srv.Client(), "")
@@ -300,6 +306,7 @@ func TestBindingsTwoNodes(t *testing.T) {
 }
 
 func TestBindingsConcurrentAdds(t *testing.T) {
+	t.Parallel()
 	srv := startRedisServer(t, t.TempDir(), false)
 	ctx := testCtx(t, 60*time.Second)
 	stores := []*Bindings{NewBindings(srv.Client(), ""), NewBindings(srv.Client(), "")}
@@ -365,6 +372,7 @@ func TestBindingsConcurrentAdds(t *testing.T) {
 }
 
 func TestBindingsRacingRefreshes(t *testing.T) {
+	t.Parallel()
 	srv := startRedisServer(t, t.TempDir(), false)
 	ctx := testCtx(t, 60*time.Second)
 	stores := []*Bindings{NewBindings(srv.Client(), ""), NewBindings(srv.Client(), "")}
@@ -446,6 +454,7 @@ func TestBindingsRacingRefreshes(t *testing.T) {
 }
 
 func TestBindingsRestart(t *testing.T) {
+	t.Parallel()
 	srv := startRedisServer(t, t.TempDir(), true)
 	ctx := testCtx(t, 30*time.Second)
 	s := NewBindings(srv.Client(), "")
@@ -486,6 +495,7 @@ func TestBindingsRestart(t *testing.T) {
 }
 
 func TestBindingsBadValues(t *testing.T) {
+	t.Parallel()
 	c := startRedis(t)
 	ctx := testCtx(t, 20*time.Second)
 	s := NewBindings(c, "")
@@ -517,6 +527,7 @@ func TestBindingsBadValues(t *testing.T) {
 }
 
 func TestBindingsClosedClient(t *testing.T) {
+	t.Parallel()
 	c := startRedis(t)
 	ctx := testCtx(t, 10*time.Second)
 	s := NewBindings(c, "")

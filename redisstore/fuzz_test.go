@@ -81,6 +81,7 @@ func FuzzParseCutoff(f *testing.F) {
 // The keys stay those of the nodes already running: a change here would
 // split a cluster whose nodes run different versions.
 func TestKeys(t *testing.T) {
+	t.Parallel()
 	b, r := NewBindings(nil, ""), NewRevocations(nil, "t:")
 	got := []string{b.Key("rado@10.10.10.1"), r.TokenKey("j1"), r.UserKey("\u212Aelvin")}
 	want := []string{"sipoauth:aor:{rado@10.10.10.1}", "t:revoked:jti:j1", "t:revoked:user:kelvin"}

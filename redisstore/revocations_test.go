@@ -11,6 +11,7 @@ import (
 )
 
 func TestRevocations(t *testing.T) {
+	t.Parallel()
 	srv := startRedisServer(t, t.TempDir(), false)
 	ctx := testCtx(t, 20*time.Second)
 	c1, c2 := srv.Client(), srv.Client()
@@ -100,6 +101,7 @@ func TestRevocations(t *testing.T) {
 }
 
 func TestRevocationsConcurrentRevokeUser(t *testing.T) {
+	t.Parallel()
 	srv := startRedisServer(t, t.TempDir(), false)
 	ctx := testCtx(t, 30*time.Second)
 	revs := []*Revocations{NewRevocations(srv.Client(), ""), NewRevocations(srv.Client(), "")}
@@ -127,7 +129,9 @@ func TestRevocationsConcurrentRevokeUser(t *testing.T) {
 	}
 }
 
+// TestRevocationsExpiry waits in real time, for redis-server's own TTL.
 func TestRevocationsExpiry(t *testing.T) {
+	t.Parallel()
 	c := startRedis(t)
 	ctx := testCtx(t, 20*time.Second)
 	r := NewRevocations(c, "")
@@ -166,6 +170,7 @@ func TestRevocationsExpiry(t *testing.T) {
 // TestRevocationsMatchesMemory runs the same revocations through
 // sipoauth.MemoryRevocation and Revocations and asks both the same questions.
 func TestRevocationsMatchesMemory(t *testing.T) {
+	t.Parallel()
 	c := startRedis(t)
 	ctx := testCtx(t, 20*time.Second)
 	r := NewRevocations(c, "")
@@ -211,6 +216,7 @@ func TestRevocationsMatchesMemory(t *testing.T) {
 }
 
 func TestRevocationsErrors(t *testing.T) {
+	t.Parallel()
 	c := startRedis(t)
 	ctx := testCtx(t, 20*time.Second)
 	r := NewRevocations(c, "")
