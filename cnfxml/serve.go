@@ -12,13 +12,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/sipoauth/sdk/internal/bounded"
 )
 
 // Source gives the configuration file of a device. The Handler calls it
@@ -55,14 +56,11 @@ func (d Dir) ReadConfig(_ context.Context, device string) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxSize
 	}
-	b, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > max {
+	b, err := bounded.ReadAll(f, int64(max))
+	if errors.Is(err, bounded.ErrTooLarge) {
 		return nil, &ParseError{Err: ErrTooLarge, Path: device + Suffix}
 	}
-	return b, nil
+	return b, err
 }
 
 // ParseFile reads and parses a configuration file, and sets DeviceName

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/sipoauth/sdk/internal/bounded"
+
 	"github.com/sipoauth/sdk/certcheck"
 )
 
@@ -168,22 +170,12 @@ type tableFile struct {
 
 // load reads and checks the file; a missing file is an empty table.
 func (t *File) load() ([]Entry, error) {
-	f, err := os.Open(t.path)
+	data, err := bounded.ReadFile(t.path, MaxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("edgetable: %w", err)
-	}
-	defer f.Close()
-	// Read one byte past the limit rather than trusting Stat, which says
-	// nothing useful for pipes and special files.
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("edgetable: %w", err)
-	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("edgetable: %s: larger than %d bytes", t.path, MaxFileSize)
 	}
 	return parseTable(t.path, data)
 }

@@ -430,7 +430,7 @@ func TestFileSizeLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = OpenFile(over)
-	want := fmt.Sprintf("edgetable: %s: larger than 16777216 bytes", over)
+	want := fmt.Sprintf("edgetable: read %s: larger than 16777216 bytes", over)
 	if err == nil || err.Error() != want {
 		t.Errorf("OpenFile(16 MiB + 1) = %v, want %s", err, want)
 	}

@@ -25,8 +25,10 @@ func TestDependencies(t *testing.T) {
 		"github.com/sipoauth/sdk/keyfile": true,
 		"github.com/MicahParks/jwkset":    true,
 		"golang.org/x/time/rate":          true, // jwkset's
-		// The module's file watcher, itself the standard library only.
-		"github.com/sipoauth/sdk/internal/watch": true,
+		// The module's file watcher and bounded reader, themselves the
+		// standard library only.
+		"github.com/sipoauth/sdk/internal/watch":   true,
+		"github.com/sipoauth/sdk/internal/bounded": true,
 	}
 	for _, p := range strings.Fields(string(out)) {
 		if !allowed[p] {

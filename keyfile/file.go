@@ -3,10 +3,12 @@ package keyfile
 import (
 	"context"
 	"crypto/sha256"
-	"io"
+	"errors"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/sipoauth/sdk/internal/bounded"
 
 	"github.com/sipoauth/sdk/internal/watch"
 )
@@ -14,19 +16,11 @@ import (
 // ReadFile reads a key file of at most MaxSize bytes. The error names the
 // file.
 func ReadFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
-	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: path, Err: err}
-	}
-	if len(b) > MaxSize {
+	b, err := bounded.ReadFile(path, MaxSize)
+	if errors.Is(err, bounded.ErrTooLarge) {
 		return nil, &os.PathError{Op: "read", Path: path, Err: fail(ErrTooLarge, "larger than %d bytes", MaxSize)}
 	}
-	return b, nil
+	return b, err
 }
 
 // File is a key file that is read again when its content changes. Its

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/bounded"
+
 	"github.com/sipoauth/sdk/internal/watch"
 
 	"software.sslmate.com/src/go-pkcs12"
@@ -168,21 +170,7 @@ func expandPaths(paths, exts []string) []expanded {
 }
 
 // readLimited reads at most MaxFileSize bytes of a file.
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxFileSize {
-		return nil, fmt.Errorf("larger than %d bytes", MaxFileSize)
-	}
-	return b, nil
-}
+func readLimited(path string) ([]byte, error) { return bounded.ReadFile(path, MaxFileSize) }
 
 // readTrustFile reads the certificates of a PEM bundle, DER file or
 // PKCS#12 trust store.

@@ -4,14 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/sipoauth/sdk/sipauth"
-	"io"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sipoauth/sdk/internal/bounded"
+	"github.com/sipoauth/sdk/sipauth"
 
 	"github.com/emiago/sipgo/sip"
 	"golang.org/x/time/rate"
@@ -35,17 +35,9 @@ func OpenFileDevices(path string) (*FileDevices, error) {
 
 // Reload reads the file again.
 func (f *FileDevices) Reload() error {
-	fh, err := os.Open(f.path)
+	b, err := bounded.ReadFile(f.path, maxDevicesFile)
 	if err != nil {
 		return fmt.Errorf("registrar: devices: %w", err)
-	}
-	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, maxDevicesFile+1))
-	if err != nil {
-		return fmt.Errorf("registrar: devices %s: %w", f.path, err)
-	}
-	if len(b) > maxDevicesFile {
-		return fmt.Errorf("registrar: devices %s: larger than %d bytes", f.path, maxDevicesFile)
 	}
 	var list []Device
 	if err := json.Unmarshal(b, &list); err != nil {

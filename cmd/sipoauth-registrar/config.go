@@ -17,7 +17,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/bounded"
+
 	"github.com/redis/go-redis/v9"
+
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/siplimit"
@@ -332,7 +335,7 @@ const maxConfigFile = 1 << 20
 // errors, so that a misspelt setting is not silently ignored. Relative
 // paths in it are relative to the file's directory.
 func readConfigFile(path string, s *settings) error {
-	data, err := readLimited(path, maxConfigFile)
+	data, err := bounded.ReadFile(path, maxConfigFile)
 	if err != nil {
 		return badSetting("config", "%v", err)
 	}
@@ -388,23 +391,6 @@ func settingFields(s *settings) map[string]any {
 		}
 	}
 	return m
-}
-
-// readLimited reads at most limit bytes of a file.
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	return b, nil
 }
 
 // sipListeners are the SIP listener settings, by flag name.

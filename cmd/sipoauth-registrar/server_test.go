@@ -14,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/bounded"
+
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/issuer"
 )
@@ -364,7 +367,7 @@ func TestTableAPI(t *testing.T) {
 	if res := e.do(t, req); res.StatusCode != 200 {
 		t.Fatalf("registration through expc9:\n%s", res)
 	}
-	data, err := readLimited(f.files["edge-table"], 1<<20)
+	data, err := bounded.ReadFile(f.files["edge-table"], 1<<20)
 	if err != nil || !strings.Contains(string(data), `"expc9.example.com"`) || !strings.Contains(string(data), `"expc1.example.com"`) {
 		t.Fatalf("table file: %s, %v", data, err)
 	}
