@@ -48,6 +48,7 @@ func (l *lab) refreshSource(initial *client.Token) *client.RefreshTokenSource {
 // x-cisco-newreg; then Close unregisters. The REGISTERs are checked as
 // the registrar read them.
 func TestFullFlow(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{})
 	base := serveConfigs(t, map[string][]byte{"CSFrado": deviceFile(t, l.addr).Bytes()})
 	src := l.refreshSource(nil)
@@ -159,6 +160,7 @@ func TestFullFlow(t *testing.T) {
 // TestRFC8898 registers with a registrar that challenges with 401 and
 // WWW-Authenticate; the client answers Authorization: Bearer <token>.
 func TestRFC8898(t *testing.T) {
+	t.Parallel()
 	ch := bearer.Challenge{Realm: "sip.example.com", Scope: "sip:register", AuthzServer: "https://cucm.example.com/oauth"}
 	l := newLab(t, labOptions{mode: sipauth.RFC8898Mode, challenge: ch})
 	tok := l.mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
@@ -200,6 +202,7 @@ func closedPort(t *testing.T) string {
 // TestFailoverRefused: the first node refuses connections; the client
 // registers with the second and reports the switch.
 func TestFailoverRefused(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{})
 	dead := closedPort(t)
 	ev := newEvents()
@@ -229,6 +232,7 @@ func TestFailoverRefused(t *testing.T) {
 // pool is not registered with; the client fails over to the next node,
 // and fails clearly when no node verifies.
 func TestWrongCA(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{})
 	other := testca.New(t, "Other CA")
 
@@ -285,6 +289,7 @@ func TestWrongCA(t *testing.T) {
 // TestPortMismatch: a device whose profile lacks OAuth gets Unified CM's
 // 403 with Retry-After 35, reported as a *PortMismatchError.
 func TestPortMismatch(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{})
 	cfg := deviceFile(t, l.addr)
 	ev := newEvents()
@@ -324,6 +329,7 @@ func TestPortMismatch(t *testing.T) {
 // TestPortMismatchClientCertificate: presenting a client certificate on the
 // OAuth port is the third cause, listed first.
 func TestPortMismatchClientCertificate(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{requestMTLS: true})
 	cfg := l.tlsConfig()
 	cfg.Certificates = []tls.Certificate{testca.New(t, "Device CA").Client(t, "csfrado.example.com").TLS()}
@@ -343,6 +349,8 @@ func TestPortMismatchClientCertificate(t *testing.T) {
 
 // TestRunPortMismatchRetryAfter: Run waits the Retry-After before trying
 // again.
+// Not parallel: it times the client's timers on the wall clock over a
+// real connection, which parallel load would skew.
 func TestRunPortMismatchRetryAfter(t *testing.T) {
 	l := newLab(t, labOptions{retryAfter: 1})
 	l.oauth.Store(false) // cause 1: OAuth off cluster-wide
@@ -378,6 +386,7 @@ func TestRunPortMismatchRetryAfter(t *testing.T) {
 // error="invalid_token"; the client renews it through the token endpoint
 // and registers, never sending the expired token again.
 func TestInvalidTokenRefresh(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{})
 	expired := l.mint(issuer.TokenRequest{User: "rado", Device: "CSFrado", TTL: -time.Hour})
 	// The source believes the token valid for an hour.
@@ -424,6 +433,7 @@ func TestInvalidTokenRefresh(t *testing.T) {
 // refused too, the client reports ErrTokenRefused and sends no refused
 // token again, even from Run.
 func TestTokenRefused(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{})
 	t.Run("static", func(t *testing.T) {
 		expired := l.mint(issuer.TokenRequest{User: "rado", Device: "CSFrado", TTL: -time.Hour})
@@ -497,6 +507,8 @@ func TestTokenRefused(t *testing.T) {
 // TestReRegister: with a registrar that grants 2 s, Run registers again
 // before the binding expires, on the same connection, with the token
 // sent at once; Close unregisters.
+// Not parallel: it times the client's timers on the wall clock over a
+// real connection, which parallel load would skew.
 func TestReRegister(t *testing.T) {
 	l := newLab(t, labOptions{maxExpires: 2 * time.Second})
 	ev := newEvents()
@@ -559,6 +571,7 @@ func TestReRegister(t *testing.T) {
 // TestConnectionLost: when the registrar drops the connection, Run
 // connects again and registers a new binding at once.
 func TestConnectionLost(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{})
 	ev := newEvents()
 	c := newClient(t, client.Config{
@@ -623,6 +636,7 @@ func edgeRelay(t *testing.T, l *lab, cert tls.Certificate) string {
 // TestMRA connects to the edge proxy, verified by its own name, while the
 // Request-URI names the node and its sipMRAOAuthPort.
 func TestMRA(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{})
 	edge := edgeRelay(t, l, l.ca.Server(t, "edge.example.test").TLS())
 	cfg := deviceFile(t, l.addr)
@@ -663,6 +677,7 @@ func TestMRA(t *testing.T) {
 // TestTimersFromFile: the Expires asked for is the file's
 // timerRegisterExpires.
 func TestTimersFromFile(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{})
 	b := deviceFile(t, l.addr).Bytes()
 	b = []byte(strings.Replace(string(b), "<timerRegisterExpires>3600<", "<timerRegisterExpires>1800<", 1))
@@ -682,6 +697,7 @@ func TestTimersFromFile(t *testing.T) {
 // TestNewRefusesBadConfig: New refuses what would break a header or
 // cannot work.
 func TestNewRefusesBadConfig(t *testing.T) {
+	t.Parallel()
 	tokens := client.StaticTokenSource(&client.Token{AccessToken: "x"})
 	dev := cnfxml.NewCSF("CSFrado")
 	cases := map[string]client.Config{
@@ -708,6 +724,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 // TestNoUsableTargets: OAuth disabled in the file, or no node, fails
 // before anything is sent.
 func TestNoUsableTargets(t *testing.T) {
+	t.Parallel()
 	tokens := client.StaticTokenSource(&client.Token{AccessToken: "x"})
 	off := cnfxml.NewCSF("CSFrado")
 	off.SIPOAuthMode = 0
@@ -735,6 +752,8 @@ func TestNoUsableTargets(t *testing.T) {
 
 // TestRunAfterRegister: Run keeps the binding Register made until it is
 // due for renewal, rather than register again at once.
+// Not parallel: it times the client's timers on the wall clock over a
+// real connection, which parallel load would skew.
 func TestRunAfterRegister(t *testing.T) {
 	l := newLab(t, labOptions{maxExpires: 2 * time.Second})
 	ev := newEvents()
@@ -760,6 +779,7 @@ func TestRunAfterRegister(t *testing.T) {
 // TestDialOverride: nodes named in the file by host name are reached
 // through Config.Dial, and each is verified against its own name.
 func TestDialOverride(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{names: []string{"ucm-pub.example.test"}})
 	var dialed []string
 	var mu sync.Mutex
@@ -793,6 +813,7 @@ func TestDialOverride(t *testing.T) {
 // TestCloseAfterConnectionLost: Close removes a binding whose connection
 // is gone, over a new connection, with the Contact it was made with.
 func TestCloseAfterConnectionLost(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{})
 	c, err := client.New(client.Config{
 		DeviceName: "CSFrado", Device: deviceFile(t, l.addr), TLSConfig: l.tlsConfig(), Tokens: l.refreshSource(nil), Logger: quiet,
@@ -824,6 +845,7 @@ func TestCloseAfterConnectionLost(t *testing.T) {
 // TestSlowOnEvent: an OnEvent that blocks holds up neither registration
 // nor Close for long; the events it cannot take are dropped.
 func TestSlowOnEvent(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{})
 	release := make(chan struct{})
 	var got []client.EventKind
@@ -876,6 +898,7 @@ func TestSlowOnEvent(t *testing.T) {
 // TestNoTokenInLogs: the debug log of a registration with a refused token
 // and a renewed one holds neither token nor the refresh token.
 func TestNoTokenInLogs(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{})
 	var buf syncbuf.Buffer
 	expired := l.mint(issuer.TokenRequest{User: "rado", Device: "CSFrado", TTL: -time.Hour})

@@ -11,6 +11,7 @@ import (
 // TestPong: the client answers a ping (RFC 5626 §4.4.1) with a pong,
 // however its two CRLFs arrive; a lone CRLF gets none.
 func TestPong(t *testing.T) {
+	t.Parallel()
 	l := newLab(t, labOptions{})
 	c := newClient(t, client.Config{
 		DeviceName: "CSFrado", Device: deviceFile(t, l.addr), TLSConfig: l.tlsConfig(),

@@ -20,6 +20,7 @@ import (
 // TestFetchConfig reads the test file through cnfxml.Handler and derives
 // its targets and timers.
 func TestFetchConfig(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../cnfxml/testdata/CSFrado.cnf.xml")
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +48,7 @@ func TestFetchConfig(t *testing.T) {
 // TestFetchConfigLimit: a file over the limit is refused, whether its
 // length is announced or not.
 func TestFetchConfigLimit(t *testing.T) {
+	t.Parallel()
 	big := "<device>" + strings.Repeat("<x/>", (1<<20)/4) + "</device>"
 	announced := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(big)) }))
 	defer announced.Close()
@@ -81,6 +83,7 @@ func TestFetchConfigLimit(t *testing.T) {
 // TestFetchConfigTimeout: a configuration server that does not answer is
 // given up on after ConfigTimeout.
 func TestFetchConfigTimeout(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	defer srv.Close()
 	c, err := client.New(client.Config{DeviceName: "CSFrado", ConfigURL: srv.URL + "/", ConfigTimeout: 200 * time.Millisecond, Logger: quiet,
@@ -99,6 +102,7 @@ func TestFetchConfigTimeout(t *testing.T) {
 // TestParseStackTimers reads the sipStack timers and ignores what is not
 // a number in range.
 func TestParseStackTimers(t *testing.T) {
+	t.Parallel()
 	cases := map[string]client.StackTimers{
 		`<device><sipProfile><sipStack><timerRegisterExpires>120</timerRegisterExpires><timerRegisterDelta> 7 </timerRegisterDelta></sipStack></sipProfile></device>`: {RegisterExpires: 120, RegisterDelta: 7},
 		`<device xsi:type="axl:XIPPhone"><sipProfile><sipStack><timerRegisterDelta>-1</timerRegisterDelta></sipStack></sipProfile></device>`:                          {},

@@ -41,6 +41,7 @@ func (c *clock) advance(d time.Duration) {
 // the request's form, caching, renewal before expiry on an injected clock,
 // Invalidate, Refresh, and one request for concurrent callers.
 func TestRefreshTokenSource(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now()}
 	issuer, err := issuer.New(issuer.Config{Issuer: "https://cucm.example.com", Nested: true, Now: clk.Now})
 	if err != nil {
@@ -131,6 +132,7 @@ func TestRefreshTokenSource(t *testing.T) {
 // TestRefreshShortLifetime: the early renewal is at most half the token's
 // lifetime, and a new refresh token replaces the old one.
 func TestRefreshShortLifetime(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now()}
 	var n atomic.Int32
 	var lastRefresh atomic.Value
@@ -160,6 +162,7 @@ func TestRefreshShortLifetime(t *testing.T) {
 // TestTokenEndpointErrors: malformed, oversized and refusing answers give
 // errors that say so.
 func TestTokenEndpointErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name        string
 		status      int
@@ -220,6 +223,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 // TestTokenEndpointTimeout: a token endpoint that does not answer is given
 // up on after Timeout.
 func TestTokenEndpointTimeout(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// With the body read, the server notices the client leaving.
 		io.Copy(io.Discard, r.Body)
@@ -236,6 +240,7 @@ func TestTokenEndpointTimeout(t *testing.T) {
 
 // TestNewRefreshTokenSourceChecks refuses unusable configurations.
 func TestNewRefreshTokenSourceChecks(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []client.RefreshConfig{
 		{TokenURL: "ftp://x/token", RefreshToken: "rt"},
 		{TokenURL: "https:///token", RefreshToken: "rt"},
@@ -249,6 +254,7 @@ func TestNewRefreshTokenSourceChecks(t *testing.T) {
 
 // TestStaticTokenSource returns its token, and ErrNoToken without one.
 func TestStaticTokenSource(t *testing.T) {
+	t.Parallel()
 	exp := time.Now().Add(time.Hour)
 	tk, err := client.StaticTokenSource(&client.Token{AccessToken: "abc", Expiry: exp}).Token(context.Background())
 	if err != nil || tk.AccessToken != "abc" || !tk.Expiry.Equal(exp) {
@@ -261,6 +267,7 @@ func TestStaticTokenSource(t *testing.T) {
 
 // TestParseTokenResponse checks the decoder on its own.
 func TestParseTokenResponse(t *testing.T) {
+	t.Parallel()
 	r, err := client.ParseTokenResponse(200, "application/json;charset=UTF-8", []byte(`{"access_token":"eyJ.a.b","token_type":"Bearer","expires_in":3600,"refresh_token":"rt","scope":"sip:register"}`))
 	if err != nil || r.AccessToken != "eyJ.a.b" || r.ExpiresIn != 3600 || r.RefreshToken != "rt" || r.Scope != "sip:register" {
 		t.Fatalf("%+v %v", r, err)
