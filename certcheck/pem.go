@@ -61,8 +61,9 @@ func (e *PEMError) Error() string {
 func (e *PEMError) Unwrap() error { return e.Err }
 
 // parsePEM reads the CERTIFICATE blocks of data with parse, by the rules
-// ParsePEMCerts documents.
-func parsePEM[T any](data []byte, parse func([]byte) (T, error)) ([]T, error) {
+// ParsePEMCerts documents, at most max of them (no bound but the input's
+// size when max is 0).
+func parsePEM[T any](data []byte, max int, parse func([]byte) (T, error)) ([]T, error) {
 	begin := []byte("-----BEGIN")
 	var certs []T
 	rest := data
@@ -82,7 +83,7 @@ func parsePEM[T any](data []byte, parse func([]byte) (T, error)) ([]T, error) {
 		if b.Type != "CERTIFICATE" {
 			return nil, &PEMError{Block: n, Type: b.Type, Err: ErrNotCertificate}
 		}
-		if n > MaxPEMCertificates {
+		if max > 0 && n > max {
 			return nil, &PEMError{Block: n, Err: ErrTooManyCertificates}
 		}
 		cert, err := parse(b.Bytes)
@@ -104,7 +105,7 @@ func parsePEM[T any](data []byte, parse func([]byte) (T, error)) ([]T, error) {
 // not a parsable certificate, or past the MaxPEMCertificates-th), or when
 // there is no block at all. Memory is bounded by the input's size.
 func ParsePEMCerts(data []byte) ([]*Cert, error) {
-	return parsePEM(data, ParseCert)
+	return parsePEM(data, MaxPEMCertificates, ParseCert)
 }
 
 // CheckPEMCerts parses a PEM bundle with ParsePEMCerts, the certificate to

@@ -113,7 +113,14 @@ func parseCertDER(der []byte) (*Cert, error) {
 // ParsePEM is ParsePEMCerts with Parse: it returns the certificates as
 // crypto/x509 reads them. It is not in builds for js.
 func ParsePEM(data []byte) ([]*x509.Certificate, error) {
-	return parsePEM(data, Parse)
+	return parsePEM(data, MaxPEMCertificates, Parse)
+}
+
+// ParsePEMTrust is ParsePEM for a trust store's bundle (an operating
+// system's holds more than a hundred CAs): no bound on the count but the
+// input's size. It is not in builds for js.
+func ParsePEMTrust(data []byte) ([]*x509.Certificate, error) {
+	return parsePEM(data, 0, Parse)
 }
 
 // CheckPEM parses a PEM bundle with ParsePEM, the certificate to check

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sipoauth/sdk/certcheck"
+
 	"github.com/sipoauth/sdk/internal/bounded"
 
 	"github.com/sipoauth/sdk/internal/watch"
@@ -180,7 +182,7 @@ func readTrustFile(path, password string) ([]*x509.Certificate, error) {
 		return nil, err
 	}
 	if bytes.Contains(b, []byte("-----BEGIN")) {
-		return parsePEMCerts(b)
+		return certcheck.ParsePEMTrust(b)
 	}
 	if certs, err := x509.ParseCertificates(b); err == nil && len(certs) > 0 {
 		return certs, nil
@@ -191,35 +193,6 @@ func readTrustFile(path, password string) ([]*x509.Certificate, error) {
 	}
 	if len(certs) == 0 {
 		return nil, errors.New("PKCS#12 trust store holds no certificate")
-	}
-	return certs, nil
-}
-
-// parsePEMCerts reads the CERTIFICATE blocks of b; any other block, or
-// text that is not PEM between blocks, is an error.
-func parsePEMCerts(b []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for n := 1; ; n++ {
-		var blk *pem.Block
-		blk, rest := pem.Decode(b)
-		if blk == nil {
-			if len(bytes.TrimSpace(b)) > 0 && bytes.Contains(b, []byte("-----BEGIN")) {
-				return nil, fmt.Errorf("PEM block %d is malformed", n)
-			}
-			break
-		}
-		b = rest
-		if blk.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("PEM block %d is %q, not CERTIFICATE", n, blk.Type)
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("PEM block %d: %v", n, err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("no certificate")
 	}
 	return certs, nil
 }
