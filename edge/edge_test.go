@@ -49,6 +49,7 @@ func checkForwarded(t *testing.T, n *node, s seen, clientBranch string) {
 // document through the proxy, the node challenging: REGISTER → 407
 // relayed → REGISTER with the token → 200 with Expires: 120.
 func TestRegisterThroughProxy(t *testing.T) {
+	t.Parallel()
 	p, iss := newPKI(t), newIssued(t)
 	n := newNode(t, p, iss, nodeOptions{})
 	px := startProxy(t, p, Config{Upstreams: []string{n.addr}, ServerName: "127.0.0.1"})
@@ -108,6 +109,7 @@ func TestRegisterThroughProxy(t *testing.T) {
 // TestEdgeValidation: with a validator the proxy challenges and refuses
 // tokens itself, and only a valid token reaches the node.
 func TestEdgeValidation(t *testing.T) {
+	t.Parallel()
 	p, iss := newPKI(t), newIssued(t)
 	n := newNode(t, p, iss, nodeOptions{})
 	px := startProxy(t, p, Config{Upstreams: []string{n.addr}, ServerName: "127.0.0.1", Validator: iss.validator})
@@ -171,6 +173,7 @@ func TestEdgeValidation(t *testing.T) {
 // certificate. The client gets 503 with the Warning, the caller
 // scenario 2.
 func TestScenario2(t *testing.T) {
+	t.Parallel()
 	p, iss := newPKI(t), newIssued(t)
 	n := newNode(t, p, iss, nodeOptions{})
 	px := startProxy(t, p, Config{Upstreams: []string{n.addr}, ServerName: "127.0.0.1", NodeTrust: mtlstrust.NewTrustStore(p.otherCA.Cert)})
@@ -217,6 +220,7 @@ func TestScenario2(t *testing.T) {
 // the refusal comes after the proxy's handshake is done, in TLS 1.2
 // during it.
 func TestScenario3(t *testing.T) {
+	t.Parallel()
 	p, iss := newPKI(t), newIssued(t)
 	cases := []struct {
 		name string
@@ -254,6 +258,7 @@ func TestScenario3(t *testing.T) {
 // TestFailover: the first node refuses connections; the REGISTER goes to
 // the second, and the next one goes there first.
 func TestFailover(t *testing.T) {
+	t.Parallel()
 	p, iss := newPKI(t), newIssued(t)
 	n := newNode(t, p, iss, nodeOptions{})
 	dead := refusedAddr(t)
@@ -285,6 +290,7 @@ func TestFailover(t *testing.T) {
 // TestRequestValidation: Max-Forwards 0 gets 483 without reaching the
 // node, Max-Forwards is decremented or set, Proxy-Require gets 420.
 func TestRequestValidation(t *testing.T) {
+	t.Parallel()
 	p, iss := newPKI(t), newIssued(t)
 	n := newNode(t, p, iss, nodeOptions{})
 	px := startProxy(t, p, Config{Upstreams: []string{n.addr}, ServerName: "127.0.0.1"})
@@ -346,6 +352,7 @@ func TestRequestValidation(t *testing.T) {
 // keepalives between the node's messages are skipped; every answer loses
 // the proxy's Via.
 func TestRelayAndBusyFailover(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	busy := newFakeNode(t, p, func(req *sip.Request, _ int) []string {
 		return []string{reply(req, 503, "Service Unavailable", "Retry-After: 5")}
@@ -385,6 +392,7 @@ func TestRelayAndBusyFailover(t *testing.T) {
 // TestBusyEverywhere: when every node answers 503, the last 503 is
 // relayed.
 func TestBusyEverywhere(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	busy := newFakeNode(t, p, func(req *sip.Request, _ int) []string {
 		return []string{reply(req, 503, "Service Unavailable", "Retry-After: 5")}
@@ -401,6 +409,7 @@ func TestBusyEverywhere(t *testing.T) {
 // TestUpstreamTimeout: a node that never answers, and one that never
 // finishes its handshake, give the client a final answer in bounded time.
 func TestUpstreamTimeout(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	t.Run("no answer", func(t *testing.T) {
 		silent := newFakeNode(t, p, func(*sip.Request, int) []string { return nil })
@@ -465,6 +474,7 @@ func TestUpstreamTimeout(t *testing.T) {
 // TestCloseAnswersWaiting: Close answers a REGISTER waiting for a node
 // with 503, and Serve returns ErrClosed.
 func TestCloseAnswersWaiting(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	silent := newFakeNode(t, p, func(*sip.Request, int) []string { return nil })
 	px := startProxy(t, p, Config{Upstreams: []string{silent.addr}, ServerName: "127.0.0.1", Timeout: time.Minute})
@@ -506,6 +516,7 @@ func TestCloseAnswersWaiting(t *testing.T) {
 
 // TestConfigErrors: New refuses what cannot work, saying why.
 func TestConfigErrors(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	trust := mtlstrust.NewTrustStore(p.nodeCA.Cert)
 	ok := Config{Certificate: p.proxyCert, NodeTrust: trust, Upstreams: []string{"127.0.0.1:5091"}}
@@ -549,6 +560,7 @@ func TestConfigErrors(t *testing.T) {
 // is dialed again for the REGISTER that found it closed, which is not a
 // failure of the node.
 func TestReconnectAfterIdleClose(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	fake := newFakeNode(t, p, func(req *sip.Request, nth int) []string {
 		if nth == 1 {
@@ -577,6 +589,7 @@ func TestReconnectAfterIdleClose(t *testing.T) {
 // TestBadUpstreamResponse: a node whose bytes are not SIP gets the client
 // a 502 and the caller a finding.
 func TestBadUpstreamResponse(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	fake := newFakeNode(t, p, func(*sip.Request, int) []string {
 		return []string{"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"}
@@ -598,6 +611,7 @@ func TestBadUpstreamResponse(t *testing.T) {
 // answered without disturbing the REGISTER in flight: OPTIONS (a
 // keepalive) with 200, anything else with 501.
 func TestRequestFromNode(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	fake := newFakeNode(t, p, func(req *sip.Request, _ int) []string {
 		ping := func(method, callID string) string {
@@ -629,6 +643,7 @@ func TestRequestFromNode(t *testing.T) {
 
 // TestFailureError: a Failure reads as one line and unwraps to its cause.
 func TestFailureError(t *testing.T) {
+	t.Parallel()
 	cause := errors.New("dial tcp 127.0.0.1:5091: connect: connection refused")
 	f := connectFailure("127.0.0.1:5091", "127.0.0.1", cause)
 	want := "edge: upstream 127.0.0.1:5091: upstream-unreachable: no connection to the node: " + cause.Error()
@@ -646,6 +661,7 @@ func TestFailureError(t *testing.T) {
 // TestConcurrentRegisters: REGISTERs from many clients at once share one
 // connection to the node, and each client gets its own answer.
 func TestConcurrentRegisters(t *testing.T) {
+	t.Parallel()
 	p, iss := newPKI(t), newIssued(t)
 	n := newNode(t, p, iss, nodeOptions{})
 	n.seen = make(chan seen, 64)
@@ -703,6 +719,7 @@ func TestConcurrentRegisters(t *testing.T) {
 // before the SIP stack sees it (Listen's siplimit listener), and logged
 // without its bytes, which may hold a token.
 func TestMalformedNotLogged(t *testing.T) {
+	t.Parallel()
 	p, iss := newPKI(t), newIssued(t)
 	n := newNode(t, p, iss, nodeOptions{})
 	px := startProxy(t, p, Config{Upstreams: []string{n.addr}, ServerName: "127.0.0.1"})

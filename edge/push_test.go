@@ -54,6 +54,7 @@ func newTableServer(t *testing.T, p *pki, table *edgetable.Memory) *tableServer 
 // node's CA, and is then let in; with a wrong password Serve fails at
 // once and says why.
 func TestServePushesIdentity(t *testing.T) {
+	t.Parallel()
 	p, iss := newPKI(t), newIssued(t)
 	table := &edgetable.Memory{}
 	n := newNode(t, p, iss, nodeOptions{table: table})

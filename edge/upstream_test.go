@@ -16,6 +16,7 @@ import (
 // in two TLS records, gets a pong while a REGISTER waits for its answer;
 // the answer after it is relayed as usual.
 func TestPongToNode(t *testing.T) {
+	t.Parallel()
 	p := newPKI(t)
 	cfg := mtlstrust.EdgeServerConfig(p.nodeCert, mtlstrust.NewTrustStore(p.proxyCA.Cert), mtlstrust.AuthorizeAny())
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
