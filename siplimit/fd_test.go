@@ -156,6 +156,7 @@ func (c *child) output(d time.Duration) (lines []string, exited bool) {
 // keeps serving, while the flood lasts if the caps keep descriptors free
 // (another source, ::1, registers), and once it ends either way.
 func TestDescriptorExhaustion(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"plain", "limited", "uncapped"} {
 		t.Run(mode, func(t *testing.T) {
 			if mode == "limited" {

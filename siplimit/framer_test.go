@@ -111,6 +111,7 @@ func sipgoCount(chunks [][]byte) (n int, err error) {
 }
 
 func TestFramerBoundaries(t *testing.T) {
+	t.Parallel()
 	r0 := register("a", "0", "")
 	r5 := register("b", "5", "hello")
 	// lf is the offset of the LF that ends the line holding sub in s: a
@@ -239,6 +240,7 @@ func cseq(msg, value string) string {
 }
 
 func TestFramerAnswer(t *testing.T) {
+	t.Parallel()
 	src := netip.MustParseAddrPort("192.0.2.7:40000")
 	tests := []struct {
 		name, msg string
@@ -392,6 +394,7 @@ func withoutCSeq(msg []byte) []byte {
 // A refused message's header section is read to its end before the
 // answer, so that the headers after the bad line are in it.
 func TestFramerReadsHeadersToTheEnd(t *testing.T) {
+	t.Parallel()
 	msg := "REGISTER sip:a SIP/2.0\r\nContent-Length: -5\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK9\r\n" +
 		"From: <sip:a@h>;tag=1\r\nTo: <sip:a@h>\r\nCall-ID: late\r\nCSeq: 2 REGISTER\r\n\r\n"
 	f := newFramer(DefaultMaxMessageSize, true)

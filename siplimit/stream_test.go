@@ -66,6 +66,7 @@ func (sc streamCase) transport() string {
 // TLS state of a TLS connection through the ConnectionState interface,
 // and none on plain TCP.
 func TestStreamRegister(t *testing.T) {
+	t.Parallel()
 	for _, sc := range streamCases {
 		t.Run(sc.name, func(t *testing.T) {
 			addr, roots, srv, l := sc.start(t, Limits{})
@@ -110,6 +111,7 @@ func TestStreamRegister(t *testing.T) {
 // closed by the timeouts; a client that sends CRLF keep-alives stays.
 // Behind a plain listener, the same connections stay open.
 func TestSlowloris(t *testing.T) {
+	t.Parallel()
 	lim := Limits{HandshakeTimeout: 300 * time.Millisecond, IdleTimeout: 300 * time.Millisecond, MessageTimeout: 600 * time.Millisecond}
 	cases := append(streamCases, streamCase{"tcp plain", false, false}, streamCase{"tls plain", true, false})
 	for _, sc := range cases {
@@ -191,6 +193,8 @@ func TestSlowloris(t *testing.T) {
 // accepted: 127.0.0.1 keeps three (its cap), then ::1, under its own cap,
 // the two left under the total. Once connections close, both register
 // again. A plain listener accepts them all.
+// Not parallel: a connection counts as kept when it is not closed within
+// 150 ms, which parallel load would stretch.
 func TestCaps(t *testing.T) {
 	for _, sc := range []streamCase{{"tcp", false, true}, {"tls", true, true}, {"tcp plain", false, false}} {
 		t.Run(sc.name, func(t *testing.T) {
@@ -245,6 +249,7 @@ func TestCaps(t *testing.T) {
 // them and the connection closes. A plain listener closes it without a
 // word.
 func TestStreamRefusals(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, cl, cseq, status string
 	}{
@@ -308,6 +313,7 @@ func TestStreamRefusals(t *testing.T) {
 // A valid request pipelined before a refused one is served and both are
 // answered; the answers never interleave.
 func TestStreamPipelinedRefusal(t *testing.T) {
+	t.Parallel()
 	addr, roots, srv, _ := streamCase{"tcp", false, true}.start(t, Limits{})
 	c := dial(t, "", addr, roots)
 	msgs := request("TCP", "first", "0", "") + request("TCP", "second", "-1", "")
@@ -343,6 +349,7 @@ func contains(list []string, s string) bool {
 // Accept returns net.ErrClosed once the listener is closed, or the
 // listener it wraps.
 func TestListenerClose(t *testing.T) {
+	t.Parallel()
 	for _, wrapped := range []bool{false, true} {
 		for _, useTLS := range []bool{false, true} {
 			ln := listenTCP(t)
@@ -375,6 +382,7 @@ func TestListenerClose(t *testing.T) {
 // A TLS listener hands out *TLSConn, which alone has ConnectionState and
 // NetConn (the *tls.Conn); a TCP listener hands out *Conn.
 func TestConnTypes(t *testing.T) {
+	t.Parallel()
 	type tlsState interface{ ConnectionState() tls.ConnectionState }
 	p := newPKI(t)
 	for _, useTLS := range []bool{false, true} {
@@ -416,6 +424,7 @@ func TestConnTypes(t *testing.T) {
 // the handshakes of another address. (mtlstrust.Listener on its own
 // stops accepting at 256 handshakes in progress, under the per-source
 // cap of 512.)
+// Not parallel: it bounds a registration's wall time.
 func TestSilentHandshakes(t *testing.T) {
 	dl := listenTCPDual(t)
 	addr4, addr6 := dl.Addr().String(), dl.Addr6().String()

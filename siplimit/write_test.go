@@ -27,6 +27,7 @@ func smallBuffers(_, _ string, c syscall.RawConn) error {
 // once a write has blocked for WriteTimeout. Behind a plain listener the
 // server's writes block for as long as the client likes.
 func TestWriteTimeout(t *testing.T) {
+	t.Parallel()
 	for _, limited := range []bool{true, false} {
 		t.Run(map[bool]string{true: "limited", false: "plain"}[limited], func(t *testing.T) {
 			t.Parallel()
