@@ -1,0 +1,11 @@
+// Command sipoauth-client registers a device with a SIP OAuth registrar as Cisco
+// Jabber does, prints the exchange, stays registered until interrupted,
+// and unregisters.
+//
+//	go run ./cmd/sipoauth-client -config http://10.10.10.1:6970/ -device CSFrado \
+//	    -ca tomcat-ca.pem -token-url https://10.10.10.1:8443/ssosp/oauth/token
+//
+// The refresh token is read from -refresh-token or the environment variable
+// SIPOAUTH_REFRESH_TOKEN, a static access token from -token or
+// SIPOAUTH_TOKEN: the environment keeps them out of the process list.
+package main
