@@ -8,7 +8,8 @@ import (
 
 func Example() {
 	for _, p := range []string{"ucm", "sipoauth", "registrar", "redisstore"} {
-		fmt.Println(p, layers.Of[p], layers.Forbidden[p])
+		l, _ := layers.Of(p)
+		fmt.Println(p, l, layers.Forbidden(p))
 	}
 	// Output:
 	// ucm 0 [github.com/emiago/sipgo]

@@ -39,34 +39,17 @@ func list(t *testing.T) []pkg {
 	return pkgs
 }
 
-// layer is the layer of a package path below the module, or false.
-func layer(rel string) (int, bool) {
-	if l, ok := Of[rel]; ok {
-		return l, true
-	}
-	if strings.HasPrefix(rel, "internal/") {
-		return -1, true
-	}
-	for _, p := range Programs {
-		if strings.HasPrefix(rel, p) {
-			return 5, true
-		}
-	}
-	l, ok := Of[rel]
-	return l, ok
-}
-
 // TestImports: every package has a layer, and imports only its own layer,
 // lower ones and internal helpers; programs are imported by nothing, and internal
 // helpers import no layered package.
 func TestImports(t *testing.T) {
 	pkgs := list(t)
-	if len(pkgs) < len(Of) {
+	if len(pkgs) < len(layerOf) {
 		t.Fatalf("go list gave %d packages", len(pkgs))
 	}
 	for _, p := range pkgs {
 		rel := strings.TrimPrefix(p.ImportPath, module)
-		from, ok := layer(rel)
+		from, ok := Of(rel)
 		if !ok {
 			t.Errorf("%s has no layer in layers.Of", rel)
 			continue
@@ -75,7 +58,7 @@ func TestImports(t *testing.T) {
 			if !strings.HasPrefix(imp, module) {
 				continue
 			}
-			to, ok := layer(strings.TrimPrefix(imp, module))
+			to, ok := Of(strings.TrimPrefix(imp, module))
 			switch {
 			case !ok:
 			case to == 5:
@@ -96,7 +79,8 @@ func TestForbidden(t *testing.T) {
 	for _, p := range list(t) {
 		deps[strings.TrimPrefix(p.ImportPath, module)] = p.Deps
 	}
-	for rel, mods := range Forbidden {
+	for _, rel := range Checked() {
+		mods := Forbidden(rel)
 		d, ok := deps[rel]
 		if !ok {
 			t.Errorf("no package %s", rel)
