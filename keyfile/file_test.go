@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -66,67 +67,70 @@ func TestFile(t *testing.T) {
 		t.Fatalf("OpenFile: %v, loaded %q", err, l.last())
 	}
 
-	errs := make(chan error, 10)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		f.Watch(ctx, 5*time.Millisecond, func(err error) { errs <- err })
-		close(done)
-	}()
-	defer func() { cancel(); <-done }()
-	waitFor := func(what string, ok func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: loaded %q", what, l.got)
-			}
+	// The watcher runs on a fake clock: each step is one interval, after
+	// which the watcher has done all it will do, so each check is exact.
+	synctest.Test(t, func(t *testing.T) {
+		const interval = time.Second
+		errs := make(chan error, 10)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			f.Watch(ctx, interval, func(err error) { errs <- err })
+			close(done)
+		}()
+		defer func() { cancel(); <-done }()
+		step := func() { time.Sleep(interval); synctest.Wait() }
+		synctest.Wait()
+
+		write("two")
+		step()
+		if l.last() != "two" {
+			t.Fatalf("a changed file: loaded %q", l.got)
 		}
-	}
 
-	write("two")
-	waitFor("a changed file", func() bool { return l.last() == "two" })
-
-	// A change that fails to load is reported once, and the keys stay.
-	l.refuse(true)
-	write("three")
-	select {
-	case err := <-errs:
-		if !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "refused") {
+		// A change that fails to load is reported once, and the keys stay.
+		l.refuse(true)
+		write("three")
+		step()
+		step()
+		if len(errs) != 1 {
+			t.Fatalf("a change that failed to load: %d reports, want 1", len(errs))
+		}
+		if err := <-errs; !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "refused") {
 			t.Errorf("error %v, want the file and the reason", err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("a change that failed to load was not reported")
-	}
-	time.Sleep(50 * time.Millisecond)
-	if len(errs) != 0 || l.last() != "two" {
-		t.Fatalf("%d more errors, loaded %q", len(errs), l.got)
-	}
-	// Fixed, it loads.
-	l.refuse(false)
-	write("four")
-	waitFor("a fixed file", func() bool { return l.last() == "four" })
+		if l.last() != "two" {
+			t.Fatalf("loaded %q", l.got)
+		}
+		// Fixed, it loads.
+		l.refuse(false)
+		write("four")
+		step()
+		if l.last() != "four" {
+			t.Fatalf("a fixed file: loaded %q", l.got)
+		}
 
-	// Unchanged content is not loaded again; Reload loads it whatever.
-	n := len(l.got)
-	time.Sleep(50 * time.Millisecond)
-	if err := f.Reload(); err != nil || len(l.got) != n+1 {
-		t.Fatalf("Reload: %v, %d loads, want %d", err, len(l.got), n+1)
-	}
+		// Unchanged content is not loaded again; Reload loads it whatever.
+		n := len(l.got)
+		step()
+		if len(l.got) != n {
+			t.Fatalf("unchanged content loaded again: %d loads, want %d", len(l.got), n)
+		}
+		if err := f.Reload(); err != nil || len(l.got) != n+1 {
+			t.Fatalf("Reload: %v, %d loads, want %d", err, len(l.got), n+1)
+		}
 
-	// A file that goes away is reported once; the keys stay.
-	if err := os.Remove(p); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-errs:
-		if !errors.Is(err, os.ErrNotExist) {
+		// A file that goes away is reported once; the keys stay.
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+		step()
+		step()
+		if len(errs) != 1 {
+			t.Fatalf("a removed file: %d reports, want 1", len(errs))
+		}
+		if err := <-errs; !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("removed file: %v", err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("a removed file was not reported")
-	}
-	time.Sleep(50 * time.Millisecond)
-	if len(errs) != 0 {
-		t.Errorf("a removed file reported %d more times", len(errs))
-	}
+	})
 }
