@@ -16,6 +16,7 @@ import (
 
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/cnfxml"
+	"github.com/sipoauth/sdk/internal/defaults"
 )
 
 // Defaults of Config.
@@ -213,15 +214,9 @@ func New(cfg Config) (*Client, error) {
 	if s.HTTPClient == nil {
 		s.HTTPClient = http.DefaultClient
 	}
-	if s.ConfigTimeout <= 0 {
-		s.ConfigTimeout = DefaultConfigTimeout
-	}
-	if s.DialTimeout <= 0 {
-		s.DialTimeout = DefaultDialTimeout
-	}
-	if s.RequestTimeout <= 0 {
-		s.RequestTimeout = DefaultRequestTimeout
-	}
+	s.ConfigTimeout = defaults.Positive(s.ConfigTimeout, DefaultConfigTimeout)
+	s.DialTimeout = defaults.Positive(s.DialTimeout, DefaultDialTimeout)
+	s.RequestTimeout = defaults.Positive(s.RequestTimeout, DefaultRequestTimeout)
 	if s.MinBackoff == 0 {
 		s.MinBackoff = DefaultMinBackoff
 	}
@@ -229,9 +224,7 @@ func New(cfg Config) (*Client, error) {
 		s.MaxBackoff = DefaultMaxBackoff
 	}
 	s.MaxBackoff = max(s.MaxBackoff, s.MinBackoff)
-	if s.EventBuffer <= 0 {
-		s.EventBuffer = DefaultEventBuffer
-	}
+	s.EventBuffer = defaults.Positive(s.EventBuffer, DefaultEventBuffer)
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}

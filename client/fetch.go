@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/sipoauth/sdk/cnfxml"
+	"github.com/sipoauth/sdk/internal/defaults"
 )
 
 // DeviceConfig is a device configuration file as the client read it.
@@ -41,9 +42,7 @@ func FetchConfig(ctx context.Context, hc *http.Client, url string, maxSize int64
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	if maxSize <= 0 {
-		maxSize = cnfxml.DefaultMaxSize
-	}
+	maxSize = defaults.Positive(maxSize, cnfxml.DefaultMaxSize)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("client: configuration URL: %w", err)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/internal/defaults"
 )
 
 // Token is an OAuth 2.0 access token with what the client needs to use and
@@ -151,15 +152,9 @@ func NewRefreshTokenSource(cfg RefreshConfig) (*RefreshTokenSource, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = http.DefaultClient
 	}
-	if cfg.EarlyExpiry <= 0 {
-		cfg.EarlyExpiry = DefaultEarlyExpiry
-	}
-	if cfg.MaxResponseSize <= 0 {
-		cfg.MaxResponseSize = DefaultMaxTokenResponse
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTokenTimeout
-	}
+	cfg.EarlyExpiry = defaults.Positive(cfg.EarlyExpiry, DefaultEarlyExpiry)
+	cfg.MaxResponseSize = defaults.Positive(cfg.MaxResponseSize, DefaultMaxTokenResponse)
+	cfg.Timeout = defaults.Positive(cfg.Timeout, DefaultTokenTimeout)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/internal/defaults"
 	"github.com/sipoauth/sdk/ucm"
 )
 
@@ -112,12 +113,8 @@ func newAnalyzer(opts Options) *analyzer {
 		byKey:      map[string]int{},
 		in:         interner{m: map[string]string{}},
 	}
-	if a.maxMsg <= 0 {
-		a.maxMsg = DefaultMaxMessageSize
-	}
-	if a.maxEvents <= 0 {
-		a.maxEvents = DefaultMaxEvents
-	}
+	a.maxMsg = defaults.Positive(a.maxMsg, DefaultMaxMessageSize)
+	a.maxEvents = defaults.Positive(a.maxEvents, DefaultMaxEvents)
 	a.rec.reset()
 	return a
 }

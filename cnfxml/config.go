@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+
+	"github.com/sipoauth/sdk/internal/defaults"
 )
 
 // Default ports, used by clients when the file names none.
@@ -239,10 +241,7 @@ func (rd Reader) Parse(b []byte) (*Config, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, &ParseError{Err: ErrEmpty}
 	}
-	depth := rd.MaxDepth
-	if depth <= 0 {
-		depth = DefaultMaxDepth
-	}
+	depth := defaults.Positive(rd.MaxDepth, DefaultMaxDepth)
 	doc := etree.NewDocument()
 	doc.ReadSettings = etree.ReadSettings{MaxDepth: depth}
 	if err := doc.ReadFromBytes(b); err != nil {

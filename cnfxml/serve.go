@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/internal/bounded"
+	"github.com/sipoauth/sdk/internal/defaults"
 )
 
 // Source gives the configuration file of a device. The Handler calls it
@@ -52,10 +53,7 @@ func (d Dir) ReadConfig(_ context.Context, device string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	max := d.MaxSize
-	if max <= 0 {
-		max = DefaultMaxSize
-	}
+	max := defaults.Positive(d.MaxSize, DefaultMaxSize)
 	b, err := bounded.ReadAll(f, int64(max))
 	if errors.Is(err, bounded.ErrTooLarge) {
 		return nil, &ParseError{Err: ErrTooLarge, Path: device + Suffix}

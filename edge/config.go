@@ -12,6 +12,7 @@ import (
 
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/edgetable"
+	"github.com/sipoauth/sdk/internal/defaults"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/siplimit"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -196,18 +197,10 @@ func (c Config) resolve() (config, error) {
 			return out, configErr("Table: User is required")
 		}
 	}
-	if out.Timeout <= 0 {
-		out.Timeout = DefaultTimeout
-	}
-	if out.DialTimeout <= 0 {
-		out.DialTimeout = DefaultDialTimeout
-	}
-	if out.RetryAfter <= 0 {
-		out.RetryAfter = DefaultRetryAfter
-	}
-	if out.MaxPending <= 0 {
-		out.MaxPending = DefaultMaxPending
-	}
+	out.Timeout = defaults.Positive(out.Timeout, DefaultTimeout)
+	out.DialTimeout = defaults.Positive(out.DialTimeout, DefaultDialTimeout)
+	out.RetryAfter = defaults.Positive(out.RetryAfter, DefaultRetryAfter)
+	out.MaxPending = defaults.Positive(out.MaxPending, DefaultMaxPending)
 	if out.Logger == nil {
 		out.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sipoauth/sdk/internal/defaults"
 )
 
 // DefaultMaxBody is the request body limit of a Handler whose MaxBody
@@ -179,10 +181,7 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 		return
 	}
-	limit := h.MaxBody
-	if limit <= 0 {
-		limit = DefaultMaxBody
-	}
+	limit := defaults.Positive(h.MaxBody, DefaultMaxBody)
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	var e Entry

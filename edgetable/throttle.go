@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/sipoauth/sdk/internal/defaults"
 )
 
 // Defaults of an AuthThrottle whose fields are zero (or negative).
@@ -86,21 +88,11 @@ type throttleConfig struct {
 
 func (t *AuthThrottle) config() throttleConfig {
 	c := throttleConfig{t.MaxFailures, t.MaxSources, t.Window, t.Lockout, t.MaxLockout}
-	if c.maxFailures <= 0 {
-		c.maxFailures = DefaultMaxAuthFailures
-	}
-	if c.maxSources <= 0 {
-		c.maxSources = DefaultMaxAuthSources
-	}
-	if c.window <= 0 {
-		c.window = DefaultFailureWindow
-	}
-	if c.lockout <= 0 {
-		c.lockout = DefaultLockout
-	}
-	if c.maxLockout <= 0 {
-		c.maxLockout = DefaultMaxLockout
-	}
+	c.maxFailures = defaults.Positive(c.maxFailures, DefaultMaxAuthFailures)
+	c.maxSources = defaults.Positive(c.maxSources, DefaultMaxAuthSources)
+	c.window = defaults.Positive(c.window, DefaultFailureWindow)
+	c.lockout = defaults.Positive(c.lockout, DefaultLockout)
+	c.maxLockout = defaults.Positive(c.maxLockout, DefaultMaxLockout)
 	c.maxLockout = max(c.maxLockout, c.lockout)
 	return c
 }

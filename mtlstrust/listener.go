@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/internal/defaults"
 	"net"
 	"sync"
 	"time"
@@ -66,12 +67,8 @@ type Listener struct {
 // NewListener starts completing handshakes of the TCP connections inner
 // accepts, with cfg.
 func NewListener(inner net.Listener, cfg *tls.Config, opts ListenerOptions) *Listener {
-	if opts.HandshakeTimeout <= 0 {
-		opts.HandshakeTimeout = 10 * time.Second
-	}
-	if opts.MaxPending <= 0 {
-		opts.MaxPending = 256
-	}
+	opts.HandshakeTimeout = defaults.Positive(opts.HandshakeTimeout, 10*time.Second)
+	opts.MaxPending = defaults.Positive(opts.MaxPending, 256)
 	l := &Listener{inner: inner, cfg: cfg, opts: opts, conns: make(chan *tls.Conn), done: make(chan struct{}), errc: make(chan error, 1)}
 	go l.acceptLoop()
 	return l

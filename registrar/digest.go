@@ -21,6 +21,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+	"github.com/sipoauth/sdk/internal/defaults"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 
@@ -119,10 +120,7 @@ func (a *DigestAuth) init() {
 		a.err = errors.New("registrar: DigestAuth Realm has control characters")
 		return
 	}
-	a.ttl = a.NonceTTL
-	if a.ttl <= 0 {
-		a.ttl = DefaultNonceTTL
-	}
+	a.ttl = defaults.Positive(a.NonceTTL, DefaultNonceTTL)
 	algs := a.Algorithms
 	if len(algs) == 0 {
 		algs = []string{DigestSHA256, DigestMD5}
@@ -145,10 +143,7 @@ func (a *DigestAuth) init() {
 		return
 	}
 	a.codec = nonceCodec{key: key, realm: a.realm}
-	maxN := a.MaxNonces
-	if maxN <= 0 {
-		maxN = DefaultMaxNonces
-	}
+	maxN := defaults.Positive(a.MaxNonces, DefaultMaxNonces)
 	a.counts = newNonceCounts(maxN)
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/internal/bounded"
+	"github.com/sipoauth/sdk/internal/defaults"
 	"github.com/sipoauth/sdk/sipauth"
 
 	"github.com/emiago/sipgo/sip"
@@ -98,10 +99,7 @@ func (l *SourceLimiter) Admit(r *Request) *sip.Response {
 	}
 	e := l.sources[ip]
 	if e == nil {
-		max := l.MaxSources
-		if max <= 0 {
-			max = 100000
-		}
+		max := defaults.Positive(l.MaxSources, 100000)
 		if len(l.sources) >= max {
 			l.forgetIdlest(now)
 		}
@@ -115,10 +113,7 @@ func (l *SourceLimiter) Admit(r *Request) *sip.Response {
 		return nil
 	}
 	r.Reason = sipauth.RateLimited
-	ra := l.RetryAfter
-	if ra <= 0 {
-		ra = 5
-	}
+	ra := defaults.Positive(l.RetryAfter, 5)
 	return respond(r, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(ra)))
 }
 

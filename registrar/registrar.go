@@ -15,6 +15,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/internal/defaults"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -466,10 +467,7 @@ const DefaultTimeout = 5 * time.Second
 // HandleRegister is a sipgo RequestHandler: srv.OnRegister(reg.HandleRegister).
 func (g *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	start := time.Now()
-	timeout := g.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
+	timeout := defaults.Positive(g.Timeout, DefaultTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	res, r := g.Serve(ctx, req, tx)
 	cancel()
@@ -718,7 +716,7 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 	if s.Now != nil {
 		now = s.Now()
 	}
-	def, maxE, minE := orDur(s.DefaultExpires, time.Hour), orDur(s.MaxExpires, 120*time.Second), orDur(s.MinExpires, 60*time.Second)
+	def, maxE, minE := defaults.Positive(s.DefaultExpires, time.Hour), defaults.Positive(s.MaxExpires, 120*time.Second), defaults.Positive(s.MinExpires, 60*time.Second)
 	headerExpires := time.Duration(-1)
 	if h := r.expires; h != nil {
 		n, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
@@ -728,13 +726,7 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 		}
 		headerExpires = time.Duration(n) * time.Second
 	}
-	maxB, maxD := s.MaxBindings, s.MaxDeviceBindings
-	if maxB <= 0 {
-		maxB = DefaultMaxBindings
-	}
-	if maxD <= 0 {
-		maxD = DefaultMaxDeviceBindings
-	}
+	maxB, maxD := defaults.Positive(s.MaxBindings, DefaultMaxBindings), defaults.Positive(s.MaxDeviceBindings, DefaultMaxDeviceBindings)
 	u := Update{Now: now, CallID: r.SIP.CallID().Value(), CSeq: r.SIP.CSeq().SeqNo, Device: r.DeviceName,
 		MaxBindings: maxB, MaxDeviceBindings: maxD}
 	if len(r.Contacts) == 0 {
@@ -800,13 +792,6 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 		r.Reason = sipauth.Unregistered
 	}
 	return s.ok(r, res, now, granted)
-}
-
-func orDur(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
 }
 
 // bindingOf makes the binding of one Contact, keeping its parameters

@@ -8,6 +8,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/internal/defaults"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 
@@ -176,9 +177,7 @@ func (b *Bearer) Authenticate(ctx context.Context, values []string, req sipoauth
 // credentials of every scheme (Digest too) bounds them with it before
 // any parser sees them.
 func CheckSize(values []string, max int) (Verdict, bool) {
-	if max <= 0 {
-		max = DefaultMaxCredentials
-	}
+	max = defaults.Positive(max, DefaultMaxCredentials)
 	for _, v := range values {
 		if len(v) > max {
 			return Verdict{Status: 400, Phrase: "Bad Request: credentials too long", Reason: OversizedCredentials}, false
@@ -205,10 +204,7 @@ func (b *Bearer) challenge(ch bearer.Challenge, reason Reason, err error) Verdic
 }
 
 func (b *Bearer) unavailable(reason Reason, err error) Verdict {
-	ra := b.RetryAfter
-	if ra <= 0 {
-		ra = DefaultRetryAfter
-	}
+	ra := defaults.Positive(b.RetryAfter, DefaultRetryAfter)
 	return Verdict{Status: 503, Phrase: "Service Unavailable", RetryAfter: ra, Reason: reason, Err: err}
 }
 

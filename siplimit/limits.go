@@ -3,6 +3,8 @@ package siplimit
 import (
 	"log/slog"
 	"time"
+
+	"github.com/sipoauth/sdk/internal/defaults"
 )
 
 // Limits are the bounds a Listener or a PacketConn enforces. The zero value
@@ -93,17 +95,11 @@ func (l Limits) Effective() Limits {
 			*d = def
 		}
 	}
-	dur(&l.HandshakeTimeout, DefaultHandshakeTimeout)
-	if l.HandshakeTimeout < 0 {
-		l.HandshakeTimeout = DefaultHandshakeTimeout // a handshake is always bounded
-	}
+	l.HandshakeTimeout = defaults.Positive(l.HandshakeTimeout, DefaultHandshakeTimeout) // a handshake is always bounded
 	dur(&l.IdleTimeout, DefaultIdleTimeout)
 	dur(&l.MessageTimeout, DefaultMessageTimeout)
 	dur(&l.WriteTimeout, DefaultWriteTimeout)
-	dur(&l.Window, DefaultWindow)
-	if l.Window < 0 {
-		l.Window = DefaultWindow
-	}
+	l.Window = defaults.Positive(l.Window, DefaultWindow)
 	dur(&l.KnownFor, DefaultKnownFor)
 	if l.MaxConns == 0 {
 		l.MaxConns = DefaultMaxConns
@@ -117,19 +113,12 @@ func (l Limits) Effective() Limits {
 			l.MaxConnsPerSource = max(1, min(DefaultMaxConnsPerSource, l.MaxConns/2))
 		}
 	}
-	if l.MaxMessageSize <= 0 {
-		l.MaxMessageSize = DefaultMaxMessageSize
-	}
-	l.MaxMessageSize = min(l.MaxMessageSize, sipgoMaxMessage)
+	l.MaxMessageSize = min(defaults.Positive(l.MaxMessageSize, DefaultMaxMessageSize), sipgoMaxMessage)
 	if l.SourceRate == 0 {
 		l.SourceRate = DefaultSourceRate
 	}
-	if l.SourceBurst <= 0 {
-		l.SourceBurst = DefaultSourceBurst
-	}
-	if l.MaxSources <= 0 {
-		l.MaxSources = DefaultMaxSources
-	}
+	l.SourceBurst = defaults.Positive(l.SourceBurst, DefaultSourceBurst)
+	l.MaxSources = defaults.Positive(l.MaxSources, DefaultMaxSources)
 	if l.MaxPerWindow == 0 {
 		l.MaxPerWindow = DefaultMaxPerWindow
 	}

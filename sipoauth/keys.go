@@ -19,6 +19,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"golang.org/x/time/rate"
 
+	"github.com/sipoauth/sdk/internal/defaults"
 	"github.com/sipoauth/sdk/keyfile"
 )
 
@@ -208,18 +209,10 @@ type JWKSOptions struct {
 // set lacks cannot be checked: VerificationKey says so with an error that
 // is not ErrUnknownKey, and the Validator reports ErrUnavailable.
 func NewJWKSURL(url string, opt JWKSOptions) (*JWKS, error) {
-	if opt.Timeout <= 0 {
-		opt.Timeout = 10 * time.Second
-	}
-	if opt.RefreshInterval <= 0 {
-		opt.RefreshInterval = time.Hour
-	}
-	if opt.UnknownKIDInterval <= 0 {
-		opt.UnknownKIDInterval = time.Minute
-	}
-	if opt.UnknownKIDWait <= 0 {
-		opt.UnknownKIDWait = 250 * time.Millisecond
-	}
+	opt.Timeout = defaults.Positive(opt.Timeout, 10*time.Second)
+	opt.RefreshInterval = defaults.Positive(opt.RefreshInterval, time.Hour)
+	opt.UnknownKIDInterval = defaults.Positive(opt.UnknownKIDInterval, time.Minute)
+	opt.UnknownKIDWait = defaults.Positive(opt.UnknownKIDWait, 250*time.Millisecond)
 	if opt.Client == nil {
 		opt.Client = &http.Client{Timeout: opt.Timeout}
 	}

@@ -19,6 +19,7 @@ import (
 	josecipher "github.com/go-jose/go-jose/v4/cipher"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sipoauth/sdk/internal/defaults"
 	"github.com/sipoauth/sdk/internal/ucmtoken"
 )
 
@@ -161,9 +162,7 @@ func New(cfg Config) (*Validator, error) {
 	case cfg.Leeway > 0:
 		v.leeway = cfg.Leeway
 	}
-	if v.cfg.MaxTokenSize <= 0 {
-		v.cfg.MaxTokenSize = DefaultMaxTokenSize
-	}
+	v.cfg.MaxTokenSize = defaults.Positive(v.cfg.MaxTokenSize, DefaultMaxTokenSize)
 	if v.cfg.Now == nil {
 		v.cfg.Now = time.Now
 	}
