@@ -73,8 +73,7 @@ func (e *env) report(asJSON bool, res inspect.Result, human func(w io.Writer)) i
 
 func (e *env) cnfCheck(args []string) int {
 	c := cmdCNFCheck
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "")
+	fs, asJSON := c.flags()
 	res, name, st, ok := e.checkPositional(c, fs, args, inspect.KindCNF, func() inspect.Options { return inspect.Options{} })
 	if !ok {
 		return st
@@ -115,8 +114,7 @@ func describeCNF(v *inspect.CNFView, name string) string {
 
 func (e *env) cnfTargets(args []string) int {
 	c := cmdCNFTargets
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "")
+	fs, asJSON := c.flags()
 	mra := fs.Bool("mra", false, "")
 	res, name, st, ok := e.checkPositional(c, fs, args, inspect.KindCNF, func() inspect.Options {
 		opts := inspect.Options{Deployment: cnfxml.OnPremises}
@@ -250,21 +248,17 @@ func validHost(h string) bool {
 
 func (e *env) cnfGen(args []string) int {
 	c := cmdCNFGen
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "")
+	fs, asJSON := c.flags()
 	device := fs.String("device", "", "")
 	user := fs.String("user", "", "")
 	mode := fs.Int("mode", 1, "")
 	out := fs.String("o", "", "")
 	var nodes nodeList
 	fs.Var(&nodes, "node", "")
-	pos, st, ok := e.parse(c, fs, args)
-	if !ok {
+	if st, ok := e.parseNoArgs(c, fs, args); !ok {
 		return st
 	}
 	switch {
-	case len(pos) > 0:
-		return e.usageError(c, "unexpected argument %q", pos[0])
 	case len(nodes) == 0:
 		return e.usageError(c, "at least one --node is required")
 	case len(nodes) > cnfxml.MaxCallManagers:
@@ -311,8 +305,7 @@ func (e *env) cnfGen(args []string) int {
 
 func (e *env) certCheck(args []string) int {
 	c := cmdCertCheck
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "")
+	fs, asJSON := c.flags()
 	role := fs.String("role", "node", "")
 	host := fs.String("name", "", "")
 	res, _, st, ok := e.checkPositional(c, fs, args, inspect.KindCert, func() inspect.Options {
@@ -350,8 +343,7 @@ func printCerts(w io.Writer, certs []inspect.CertView) {
 
 func (e *env) tokenInspect(args []string) int {
 	c := cmdTokenInspect
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "")
+	fs, asJSON := c.flags()
 	pos, st, ok := e.parse(c, fs, args)
 	if !ok {
 		return st
@@ -372,19 +364,26 @@ func (e *env) tokenInspect(args []string) int {
 	})
 }
 
+// inlineArg returns the one argument, which is the input itself (a
+// token, a header), or standard input for "-" or none.
+func (e *env) inlineArg(c *command, pos []string, what string) (string, int, bool) {
+	arg, st, ok := e.onePositional(c, pos, what)
+	if !ok || arg != "-" {
+		return arg, st, ok
+	}
+	b, err := e.readInput("-", maxInput)
+	if err != nil {
+		return "", e.inputError(c, err), false
+	}
+	return string(b), 0, true
+}
+
 // tokenArg returns the token given as the argument, or read from
 // standard input for "-" or none.
 func (e *env) tokenArg(c *command, pos []string) (string, int, bool) {
-	arg, st, ok := e.onePositional(c, pos, "token")
+	arg, st, ok := e.inlineArg(c, pos, "token")
 	if !ok {
 		return "", st, false
-	}
-	if arg == "-" {
-		b, err := e.readInput("-", maxInput)
-		if err != nil {
-			return "", e.inputError(c, err), false
-		}
-		arg = string(b)
 	}
 	arg = strings.TrimSpace(arg)
 	if arg == "" {
@@ -464,25 +463,16 @@ func compactJSON(v any) string {
 
 func (e *env) headerParse(args []string) int {
 	c := cmdHeaderParse
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "")
+	fs, asJSON := c.flags()
 	pos, st, ok := e.parse(c, fs, args)
 	if !ok {
 		return st
 	}
-	arg, st, ok := e.onePositional(c, pos, "header")
+	arg, st, ok := e.inlineArg(c, pos, "header")
 	if !ok {
 		return st
 	}
-	in := []byte(arg)
-	if arg == "-" {
-		b, err := e.readInput("-", maxInput)
-		if err != nil {
-			return e.inputError(c, err)
-		}
-		in = b
-	}
-	res, st, ok := e.check(c, inspect.KindHeader, in, inspect.Options{})
+	res, st, ok := e.check(c, inspect.KindHeader, []byte(arg), inspect.Options{})
 	if !ok {
 		return st
 	}
@@ -517,8 +507,7 @@ func printHeader(w io.Writer, v *inspect.HeaderView) {
 
 func (e *env) logAnalyze(args []string) int {
 	c := cmdLogAnalyze
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "")
+	fs, asJSON := c.flags()
 	// The log is streamed: its analysis keeps memory bounded whatever its
 	// size.
 	res, _, st, ok := e.checkPositional(c, fs, args, inspect.KindLog, func() inspect.Options { return inspect.Options{} })

@@ -277,6 +277,26 @@ func (e *env) parse(c *command, fs *flag.FlagSet, args []string) (pos []string, 
 	}
 }
 
+// flags returns c's flag set, whose parse errors are returned rather
+// than fatal, with the --json flag every command takes.
+func (c *command) flags() (fs *flag.FlagSet, asJSON *bool) {
+	fs = flag.NewFlagSet(c.name, flag.ContinueOnError)
+	return fs, fs.Bool("json", false, "")
+}
+
+// parseNoArgs is parse for a command that takes flags only: a positional
+// argument is a usage error.
+func (e *env) parseNoArgs(c *command, fs *flag.FlagSet, args []string) (status int, ok bool) {
+	pos, st, ok := e.parse(c, fs, args)
+	switch {
+	case !ok:
+		return st, false
+	case len(pos) > 0:
+		return e.usageError(c, "unexpected argument %q", pos[0]), false
+	}
+	return 0, true
+}
+
 // usageError prints a usage error of c and returns exitUsage.
 func (e *env) usageError(c *command, format string, a ...any) int {
 	fmt.Fprintf(e.stderr, "sipoauth %s: %s\n\n%s", c.name, fmt.Sprintf(format, a...), c.usage)

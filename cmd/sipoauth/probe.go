@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -117,8 +116,7 @@ var shownHeaders = []string{"Proxy-Authenticate", "WWW-Authenticate", "Warning",
 
 func (e *env) probe(args []string) int {
 	c := cmdProbe
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "")
+	fs, asJSON := c.flags()
 	caFile := fs.String("ca", "", "")
 	certFile := fs.String("cert", "", "")
 	keyFile := fs.String("key", "", "")

@@ -111,8 +111,7 @@ type identityView struct {
 
 func (e *env) tokenVerify(args []string) int {
 	c := cmdTokenVerify
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "")
+	fs, asJSON := c.flags()
 	keysArg := fs.String("keys", "", "")
 	iss := fs.String("iss", "", "")
 	aud := fs.String("aud", "", "")
@@ -346,8 +345,7 @@ type mintReport struct {
 
 func (e *env) tokenMint(args []string) int {
 	c := cmdTokenMint
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "")
+	fs, asJSON := c.flags()
 	keyFile := fs.String("key", "", "")
 	sub := fs.String("sub", "", "")
 	device := fs.String("device", "", "")
@@ -361,13 +359,10 @@ func (e *env) tokenMint(args []string) int {
 	encKid := fs.String("enc-kid", "", "")
 	refresh := fs.Bool("refresh", false, "")
 	clientID := fs.String("client-id", "", "")
-	pos, st, ok := e.parse(c, fs, args)
-	if !ok {
+	if st, ok := e.parseNoArgs(c, fs, args); !ok {
 		return st
 	}
 	switch {
-	case len(pos) > 0:
-		return e.usageError(c, "unexpected argument %q", pos[0])
 	case *keyFile == "":
 		return e.usageError(c, "--key is required")
 	case *sub == "":
