@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 
@@ -93,19 +92,17 @@ func (t *File) List() ([]Entry, error) { return t.mem.List() }
 // match what a restart would load), and the error still says that the
 // change may not survive a power loss.
 func (t *File) Put(e Entry) error {
-	if err := e.Validate(); err != nil {
-		return err
-	}
-	e.Names = slices.Clone(e.Names)
-	key := strings.ToLower(e.HostNameOrIP)
-
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	entries, err := t.mem.List()
+	e, key, err := stored(e)
 	if err != nil {
 		return err
 	}
-	entries = slices.DeleteFunc(entries, func(x Entry) bool { return strings.ToLower(x.HostNameOrIP) == key })
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	entries, _, err := t.listWithout(key)
+	if err != nil {
+		return err
+	}
 	entries = append(entries, e)
 	sortEntries(entries)
 	err = t.write(entries)
@@ -123,18 +120,11 @@ func (t *File) Put(e Entry) error {
 // on failure the entry stays (with the same exception for the directory
 // sync).
 func (t *File) Remove(hostNameOrIP string) (bool, error) {
-	key := strings.ToLower(hostNameOrIP)
-
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	entries, err := t.mem.List()
-	if err != nil {
+	entries, found, err := t.listWithout(hostKey(hostNameOrIP))
+	if err != nil || !found {
 		return false, err
-	}
-	n := len(entries)
-	entries = slices.DeleteFunc(entries, func(x Entry) bool { return strings.ToLower(x.HostNameOrIP) == key })
-	if len(entries) == n {
-		return false, nil
 	}
 	err = t.write(entries)
 	if !applied(err) {
@@ -142,6 +132,18 @@ func (t *File) Remove(hostNameOrIP string) (bool, error) {
 	}
 	t.mem.Remove(hostNameOrIP)
 	return true, err
+}
+
+// listWithout returns the table's entries but the one of key, and
+// whether there was one. The caller holds t.mu.
+func (t *File) listWithout(key string) ([]Entry, bool, error) {
+	entries, err := t.mem.List()
+	if err != nil {
+		return nil, false, err
+	}
+	n := len(entries)
+	entries = slices.DeleteFunc(entries, func(x Entry) bool { return hostKey(x.HostNameOrIP) == key })
+	return entries, len(entries) < n, nil
 }
 
 // Reload reads the file again, for a table edited or restored by hand
@@ -199,7 +201,7 @@ func parseTable(path string, data []byte) ([]Entry, error) {
 		if err := e.Validate(); err != nil {
 			return nil, fmt.Errorf("edgetable: %s: entry %d: %w", path, i, err)
 		}
-		key := strings.ToLower(e.HostNameOrIP)
+		key := hostKey(e.HostNameOrIP)
 		if j, dup := seen[key]; dup {
 			return nil, fmt.Errorf("edgetable: %s: entry %d: %w: hostNameOrIp %q already in entry %d", path, i, ErrInvalidEntry, e.HostNameOrIP, j)
 		}

@@ -226,10 +226,10 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Tables key entries by the lower-cased HostNameOrIP.
-	key := strings.ToLower(e.HostNameOrIP)
+	key := hostKey(e.HostNameOrIP)
 	status := http.StatusCreated
 	for _, x := range existing {
-		if strings.ToLower(x.HostNameOrIP) == key {
+		if hostKey(x.HostNameOrIP) == key {
 			status = http.StatusOK
 			break
 		}

@@ -58,11 +58,10 @@ func (t *Memory) List() ([]Entry, error) {
 
 // Put implements Table. The entry must pass Validate.
 func (t *Memory) Put(e Entry) error {
-	if err := e.Validate(); err != nil {
+	e, key, err := stored(e)
+	if err != nil {
 		return err
 	}
-	e.Names = slices.Clone(e.Names)
-	key := strings.ToLower(e.HostNameOrIP)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.entries == nil {
@@ -78,7 +77,7 @@ func (t *Memory) Put(e Entry) error {
 
 // Remove implements Table.
 func (t *Memory) Remove(hostNameOrIP string) (bool, error) {
-	key := strings.ToLower(hostNameOrIP)
+	key := hostKey(hostNameOrIP)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.entries[key]; !ok {
@@ -89,10 +88,24 @@ func (t *Memory) Remove(hostNameOrIP string) (bool, error) {
 	return true, nil
 }
 
+// hostKey is the key of the entry for hostNameOrIP in every table: host
+// names and addresses compare without regard to case.
+func hostKey(hostNameOrIP string) string { return strings.ToLower(hostNameOrIP) }
+
+// stored validates e and returns the copy of it a table keeps, with
+// Names of its own, and its key.
+func stored(e Entry) (Entry, string, error) {
+	if err := e.Validate(); err != nil {
+		return Entry{}, "", err
+	}
+	e.Names = slices.Clone(e.Names)
+	return e, hostKey(e.HostNameOrIP), nil
+}
+
 // sortEntries orders entries by HostNameOrIP, case-insensitively, as List returns them.
 func sortEntries(entries []Entry) {
 	slices.SortFunc(entries, func(a, b Entry) int {
-		return strings.Compare(strings.ToLower(a.HostNameOrIP), strings.ToLower(b.HostNameOrIP))
+		return strings.Compare(hostKey(a.HostNameOrIP), hostKey(b.HostNameOrIP))
 	})
 }
 
@@ -101,14 +114,13 @@ func (t *Memory) replaceAll(entries []Entry) error {
 	m := make(map[string]Entry, len(entries))
 	var idx mtlstrust.NameIndex
 	for _, e := range entries {
-		if err := e.Validate(); err != nil {
+		e, key, err := stored(e)
+		if err != nil {
 			return err
 		}
-		key := strings.ToLower(e.HostNameOrIP)
 		if _, dup := m[key]; dup {
 			idx.Remove(key)
 		}
-		e.Names = slices.Clone(e.Names)
 		m[key] = e
 		idx.Add(key, e.Names, e.AllowWildcardCertificate)
 	}
