@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/internal/chans"
 	"github.com/sipoauth/sdk/internal/sipstream"
 )
 
@@ -110,23 +111,14 @@ func dial(ctx context.Context, s *settings, t Target) (*sipConn, error) {
 }
 
 // alive reports whether the connection is still open.
-func (c *sipConn) alive() bool {
-	select {
-	case <-c.done:
-		return false
-	default:
-		return true
-	}
-}
+func (c *sipConn) alive() bool { return !chans.Closed(c.done) }
 
 // close closes the connection with err as the reason.
 func (c *sipConn) close(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	select {
-	case <-c.done:
+	if !c.alive() {
 		return
-	default:
 	}
 	c.err = err
 	close(c.done)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/sipoauth/sdk/internal/chans"
 	"github.com/sipoauth/sdk/internal/sipstream"
 )
 
@@ -58,14 +59,7 @@ type upConn struct {
 	reportOnce sync.Once
 }
 
-func (c *upConn) ended() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
+func (c *upConn) ended() bool { return chans.Closed(c.done) }
 
 // end records why the connection ended, closes it and wakes its waiters.
 // The first reason wins.

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/chans"
 	"github.com/sipoauth/sdk/mtlstrust"
 )
 
@@ -132,14 +133,7 @@ func (l *Listener) Stats() StreamStats {
 	}
 }
 
-func (l *Listener) isClosed() bool {
-	select {
-	case <-l.done:
-		return true
-	default:
-		return false
-	}
-}
+func (l *Listener) isClosed() bool { return chans.Closed(l.done) }
 
 // nextPause doubles the pause after an accept error, from 5 ms to 1 s, as
 // net/http does.
