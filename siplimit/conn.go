@@ -43,8 +43,7 @@ type Conn struct {
 	msgStart  time.Time
 	rerr      error // returned by every Read once set
 
-	callerRead, callerWrite atomic.Int64 // deadlines set through the Conn, unix ns
-	ownRead, ownWrite       atomic.Int64 // the deadlines last set, unix ns
+	read, write deadline
 
 	wmu    sync.Mutex
 	closed atomic.Bool
@@ -140,12 +139,7 @@ func (c *Conn) armRead() (callers bool) {
 	} else if t := c.l.lim.IdleTimeout; t > 0 {
 		dl = time.Now().Add(t)
 	}
-	if ns := c.callerRead.Load(); ns != 0 {
-		if cd := time.Unix(0, ns); dl.IsZero() || cd.Before(dl) {
-			dl, callers = cd, true
-		}
-	}
-	c.ownRead.Store(unixNano(dl))
+	dl, callers = c.read.arm(dl)
 	_ = c.c.SetReadDeadline(dl)
 	return callers
 }
@@ -283,12 +277,7 @@ func (c *Conn) armWrite() (callers bool) {
 	if t := c.l.lim.WriteTimeout; t > 0 {
 		dl = time.Now().Add(t)
 	}
-	if ns := c.callerWrite.Load(); ns != 0 {
-		if cd := time.Unix(0, ns); dl.IsZero() || cd.Before(dl) {
-			dl, callers = cd, true
-		}
-	}
-	c.ownWrite.Store(unixNano(dl))
+	dl, callers = c.write.arm(dl)
 	_ = c.c.SetWriteDeadline(dl)
 	return callers
 }
@@ -319,10 +308,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 // SetReadDeadline sets a read deadline; the Conn's own bounds still apply
 // when they are earlier.
 func (c *Conn) SetReadDeadline(t time.Time) error {
-	ns := unixNano(t)
-	c.callerRead.Store(ns)
-	own := c.ownRead.Load()
-	if ns == 0 || (own != 0 && own < ns) {
+	if !c.read.set(t) {
 		return nil // takes effect at the next read
 	}
 	return c.c.SetReadDeadline(t)
@@ -331,13 +317,39 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 // SetWriteDeadline sets a write deadline; WriteTimeout still applies when
 // it is earlier.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
-	ns := unixNano(t)
-	c.callerWrite.Store(ns)
-	own := c.ownWrite.Load()
-	if ns == 0 || (own != 0 && own < ns) {
+	if !c.write.set(t) {
 		return nil // takes effect at the next write
 	}
 	return c.c.SetWriteDeadline(t)
+}
+
+// deadline is one direction's deadline of a Conn: the caller's, set
+// through the Conn, and the one last set on the connection, which may be
+// the Conn's own bound instead.
+type deadline struct {
+	caller, own atomic.Int64 // unix ns; 0 none
+}
+
+// arm returns the deadline to set when the Conn's own bound is dl (zero:
+// none): the caller's when that is earlier, which callers then reports.
+func (d *deadline) arm(dl time.Time) (_ time.Time, callers bool) {
+	if ns := d.caller.Load(); ns != 0 {
+		if cd := time.Unix(0, ns); dl.IsZero() || cd.Before(dl) {
+			dl, callers = cd, true
+		}
+	}
+	d.own.Store(unixNano(dl))
+	return dl, callers
+}
+
+// set records t as the caller's deadline and reports whether it is to be
+// set on the connection now: not when it is none or the deadline set
+// there is earlier, for then it takes effect when next armed.
+func (d *deadline) set(t time.Time) bool {
+	ns := unixNano(t)
+	d.caller.Store(ns)
+	own := d.own.Load()
+	return ns != 0 && (own == 0 || own >= ns)
 }
 
 func unixNano(t time.Time) int64 {
