@@ -3,6 +3,7 @@ package clientlog
 import (
 	"bytes"
 	"cmp"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -236,6 +237,24 @@ func (a *analyzer) setMode(mode, line int) {
 	a.event(Event{Kind: EventOAuthMode, Line: line, Time: a.rec.time, OAuthMode: &m, Text: text})
 }
 
+// indexes yields the offset of each occurrence of mark in t, left to
+// right; occurrences do not overlap.
+func indexes(t, mark []byte) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for i := 0; i < len(t); {
+			j := bytes.Index(t[i:], mark)
+			if j < 0 {
+				return
+			}
+			j += i
+			i = j + len(mark)
+			if !yield(j) {
+				return
+			}
+		}
+	}
+}
+
 // nodesRecord reads ccmN=host, sip_oauth_port_N=port and
 // sip_mar_oauth_port_N=port (or sip_mra_...). A record that names hosts
 // is a new announcement of the nodes; one with ports only completes the
@@ -244,17 +263,11 @@ func (a *analyzer) nodesRecord(t []byte) {
 	r := &a.rec
 	hosts, ports := false, false
 	first := -1
-	for i := 0; i < len(t); {
-		j := bytes.Index(t[i:], markCCM)
-		if j < 0 {
-			break
-		}
-		j += i
-		i = j + len(markCCM)
+	for j := range indexes(t, markCCM) {
 		if j > 0 && (isAlnum(t[j-1]) || t[j-1] == '_') {
 			continue
 		}
-		idx, k, ok := indexEquals(t, i)
+		idx, k, ok := indexEquals(t, j+len(markCCM))
 		if !ok {
 			continue
 		}
@@ -271,18 +284,12 @@ func (a *analyzer) nodesRecord(t []byte) {
 		}
 		a.nodes[idx].host = string(t[k:e]) // host characters are ASCII
 	}
-	for i := 0; i < len(t); {
-		j := bytes.Index(t[i:], markPort)
-		if j < 0 {
-			break
-		}
-		j += i
-		i = j + len(markPort)
+	for j := range indexes(t, markPort) {
 		mra := j >= 8 && (bytes.Equal(t[j-8:j], []byte("sip_mar_")) || bytes.Equal(t[j-8:j], []byte("sip_mra_")))
 		if !mra && (j < 4 || !bytes.Equal(t[j-4:j], []byte("sip_"))) {
 			continue
 		}
-		idx, k, ok := indexEquals(t, i)
+		idx, k, ok := indexEquals(t, j+len(markPort))
 		if !ok {
 			continue
 		}
