@@ -296,11 +296,17 @@ func Check(kind Kind, input []byte, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	return completed(r, kind), nil
+}
+
+// completed is r, a check's result, as Check and CheckReader return it:
+// of kind, and with Findings that are empty rather than nil.
+func completed(r Result, kind Kind) Result {
 	r.Kind = kind
 	if r.Findings == nil {
 		r.Findings = diag.Findings{}
 	}
-	return r, nil
+	return r
 }
 
 // detectPrefix is how much of a stream CheckReader reads to detect its
@@ -343,11 +349,7 @@ func CheckReader(kind Kind, r io.Reader, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res.Kind = KindLog
-	if res.Findings == nil {
-		res.Findings = diag.Findings{}
-	}
-	return res, nil
+	return completed(res, KindLog), nil
 }
 
 func checkSize(kind Kind, n int64, opts Options) error {
