@@ -181,20 +181,14 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		if cert, err = mtlstrust.LoadCertSource(s.Cert, s.Key); err != nil {
 			return nil, badSetting("cert", "%v", err)
 		}
-		r.goRun("certificate watcher", func() error {
-			cert.Watch(wctx, interval, r.reloadFailed("-cert", s.Cert))
-			return nil
-		})
+		r.watchSource(wctx, interval, "-cert", s.Cert, cert)
 	}
 	var trust *mtlstrust.TrustStore
 	if s.Trust != "" {
 		if trust, err = mtlstrust.LoadTrustStore(s.Trust); err != nil {
 			return nil, badSetting("trust", "%v", err)
 		}
-		r.goRun("trust watcher", func() error {
-			trust.Watch(wctx, interval, r.reloadFailed("-trust", s.Trust))
-			return nil
-		})
+		r.watchSource(wctx, interval, "-trust", s.Trust, trust)
 	}
 	var table *edgetable.File
 	if s.EdgeTable != "" {
@@ -215,7 +209,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		if err != nil {
 			return nil, badSetting("keys", "%v", err)
 		}
-		r.watchKeys(wctx, interval, "-keys", f)
+		r.watchSource(wctx, interval, "-keys", s.Keys, f)
 		keys = fileKeys
 	} else {
 		jwks, err := sipoauth.NewJWKSURL(s.JWKS, sipoauth.JWKSOptions{OnError: func(err error) {
@@ -250,7 +244,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		if st, err := os.Stat(s.DecryptionKey); err == nil && st.Mode().Perm()&0o077 != 0 {
 			log.Warn("the decryption key file can be read by other users; chmod 600 it", "decryption-key", s.DecryptionKey)
 		}
-		r.watchKeys(wctx, interval, "-decryption-key", f)
+		r.watchSource(wctx, interval, "-decryption-key", s.DecryptionKey, f)
 	}
 
 	// Bindings, and revocations shared with the other nodes.
@@ -570,12 +564,17 @@ func (r *running) reloadFailed(setting, path string) func(error) {
 	}
 }
 
-// watchKeys reloads a key file whenever its content changes, checking
-// every interval (keyfile.File.Watch). A change that fails to load is
-// reported once.
-func (r *running) watchKeys(ctx context.Context, interval time.Duration, setting string, f *keyfile.File) {
+// source is a loaded file that reloads itself when its content changes:
+// a key file, the node certificate, a trust store.
+type source interface {
+	Watch(ctx context.Context, interval time.Duration, onError func(error))
+}
+
+// watchSource runs src's Watch, which checks path, the file of setting,
+// every interval; a change that fails to load is reported once.
+func (r *running) watchSource(ctx context.Context, interval time.Duration, setting, path string, src source) {
 	r.goRun(setting+" watcher", func() error {
-		f.Watch(ctx, interval, r.reloadFailed(setting, f.Path()))
+		src.Watch(ctx, interval, r.reloadFailed(setting, path))
 		return nil
 	})
 }

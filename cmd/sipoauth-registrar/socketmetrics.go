@@ -32,10 +32,21 @@ func (c *socketCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// reasonCount is a counter's value for one reason.
+type reasonCount struct {
+	reason string
+	v      uint64
+}
+
 // Collect implements prometheus.Collector.
 func (c *socketCollector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	byReason := func(d *prometheus.Desc, socket string, counts []reasonCount) {
+		for _, r := range counts {
+			counter(d, r.v, socket, r.reason)
+		}
 	}
 	for _, s := range c.socks {
 		switch sock := s.sock.(type) {
@@ -44,23 +55,13 @@ func (c *socketCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descConnsOpen, prometheus.GaugeValue, float64(st.Open), s.name)
 			counter(descConnsRefused, st.RefusedTotal, s.name, "total")
 			counter(descConnsRefused, st.RefusedPerSource, s.name, "source")
-			for _, r := range []struct {
-				reason string
-				v      uint64
-			}{{"idle", st.ClosedIdle}, {"slow-message", st.ClosedSlowMessage}, {"write-timeout", st.ClosedWriteTimeout},
-				{"too-large", st.TooLarge}, {"bad-framing", st.BadFraming}, {"not-sip", st.NotSIP}, {"handshake-failed", st.HandshakeFailures}} {
-				counter(descConnsClosed, r.v, s.name, r.reason)
-			}
+			byReason(descConnsClosed, s.name, []reasonCount{{"idle", st.ClosedIdle}, {"slow-message", st.ClosedSlowMessage}, {"write-timeout", st.ClosedWriteTimeout},
+				{"too-large", st.TooLarge}, {"bad-framing", st.BadFraming}, {"not-sip", st.NotSIP}, {"handshake-failed", st.HandshakeFailures}})
 			counter(descAnswered, st.Answered, s.name)
 		case *siplimit.PacketConn:
 			st := sock.Stats()
-			for _, r := range []struct {
-				reason string
-				v      uint64
-			}{{"keep-alive", st.KeepAlives}, {"not-request", st.NotRequest}, {"rate-limited", st.RateLimited},
-				{"too-many-sources", st.TooManySources}, {"window-full", st.WindowFull}, {"too-large", st.TooLarge}, {"bad-framing", st.BadFraming}} {
-				counter(descDatagramsDropped, r.v, s.name, r.reason)
-			}
+			byReason(descDatagramsDropped, s.name, []reasonCount{{"keep-alive", st.KeepAlives}, {"not-request", st.NotRequest}, {"rate-limited", st.RateLimited},
+				{"too-many-sources", st.TooManySources}, {"window-full", st.WindowFull}, {"too-large", st.TooLarge}, {"bad-framing", st.BadFraming}})
 			counter(descAnswered, st.Answered, s.name)
 		}
 	}
