@@ -286,21 +286,14 @@ func measure(cfg floodConfig, limited bool) (result, error) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
+		every(done, 100*time.Millisecond, func() {
 			rss, _ := memory(pid)
 			mu.Lock()
 			if p := cur.Load(); p != nil && rss > p.rssPeak {
 				p.rssPeak = rss
 			}
 			mu.Unlock()
-		}
+		})
 	})
 	legit, err := newLegit(target6, token)
 	if err != nil {
@@ -308,14 +301,7 @@ func measure(cfg floodConfig, limited bool) (result, error) {
 	}
 	defer legit.Close()
 	wg.Go(func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
+		every(done, time.Second, func() {
 			ok := legit.register()
 			mu.Lock()
 			p := cur.Load() // the phase the answer came in
@@ -324,7 +310,7 @@ func measure(cfg floodConfig, limited bool) (result, error) {
 				p.ok++
 			}
 			mu.Unlock()
-		}
+		})
 	})
 
 	run := func(name string, send func() int) {
@@ -521,3 +507,17 @@ func (l *legit) register() bool {
 }
 
 var _ io.Closer = (*legit)(nil)
+
+// every calls f every d until done is closed.
+func every(done <-chan struct{}, d time.Duration, f func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		f()
+	}
+}
