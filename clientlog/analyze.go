@@ -744,14 +744,20 @@ func (a *analyzer) portMismatch(line int, m *message, what string) {
 			"(3) connect on premises to sipOAuthPort over TLS without a client certificate, and over MRA through Expressway-C to sipMRAOAuthPort")
 }
 
+// byLine returns the values of m, things seen each on its own line of the
+// log, in the order of their lines.
+func byLine[K comparable, V any](m map[K]V, line func(V) int) []V {
+	vs := make([]V, 0, len(m))
+	for _, v := range m {
+		vs = append(vs, v)
+	}
+	slices.SortFunc(vs, func(x, y V) int { return cmp.Compare(line(x), line(y)) })
+	return vs
+}
+
 // expirePending reports the REGISTERs still waiting for a response.
 func (a *analyzer) expirePending() {
-	regs := make([]pendingRegister, 0, len(a.pending))
-	for _, p := range a.pending {
-		regs = append(regs, p)
-	}
-	slices.SortFunc(regs, func(x, y pendingRegister) int { return cmp.Compare(x.line, y.line) })
-	for _, p := range regs {
+	for _, p := range byLine(a.pending, func(p pendingRegister) int { return p.line }) {
 		a.report(CodeNoResponse, CodeNoResponse, diag.Warning, p.line,
 			"REGISTER CSeq "+strconv.Itoa(p.cseq)+" (line "+strconv.Itoa(p.line)+") got no final response in the log",
 			"check that the node listens on the port the client connected to (show open ports regexp 5090), that nothing between drops the connection, and that the log covers enough time after the REGISTER")
@@ -761,12 +767,7 @@ func (a *analyzer) expirePending() {
 
 // expireChallenges reports the challenges never answered with a token.
 func (a *analyzer) expireChallenges() {
-	chs := make([]challenge, 0, len(a.challenges))
-	for _, c := range a.challenges {
-		chs = append(chs, c)
-	}
-	slices.SortFunc(chs, func(x, y challenge) int { return cmp.Compare(x.line, y.line) })
-	for _, c := range chs {
+	for _, c := range byLine(a.challenges, func(c challenge) int { return c.line }) {
 		what := strconv.Itoa(c.status) + " " + c.reason + " (CSeq " + strconv.Itoa(c.cseq) + ")"
 		if c.value != "" {
 			what += ", " + c.header + ": " + c.value
