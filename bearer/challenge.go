@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+
+	"github.com/sipoauth/sdk/internal/defaults"
 )
 
 // Scheme is the auth-scheme this package reads and writes.
@@ -71,17 +73,11 @@ type Parser struct {
 }
 
 func (p Parser) maxLength() int {
-	if p.MaxLength > 0 {
-		return p.MaxLength
-	}
-	return DefaultMaxLength
+	return defaults.Positive(p.MaxLength, DefaultMaxLength)
 }
 
 func (p Parser) maxParams() int {
-	if p.MaxParams > 0 {
-		return p.MaxParams
-	}
-	return DefaultMaxParams
+	return defaults.Positive(p.MaxParams, DefaultMaxParams)
 }
 
 // ParseChallenge parses a WWW-Authenticate or Proxy-Authenticate value with

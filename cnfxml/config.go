@@ -223,10 +223,7 @@ func (rd Reader) Read(r io.Reader) (*Config, error) {
 }
 
 func (rd Reader) maxSize() int {
-	if rd.MaxSize > 0 {
-		return rd.MaxSize
-	}
-	return DefaultMaxSize
+	return defaults.Positive(rd.MaxSize, DefaultMaxSize)
 }
 
 // Parse parses a configuration file. It fails on empty input, input over

@@ -13,6 +13,7 @@ import (
 	"github.com/sipoauth/sdk/clientlog"
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/internal/defaults"
 )
 
 // Kind is what an input is.
@@ -92,17 +93,11 @@ func (o Options) now() time.Time {
 }
 
 func (o Options) maxSize() int {
-	if o.MaxSize > 0 {
-		return o.MaxSize
-	}
-	return DefaultMaxSize
+	return defaults.Positive(o.MaxSize, DefaultMaxSize)
 }
 
 func (o Options) maxLogSize() int64 {
-	if o.MaxLogSize > 0 {
-		return o.MaxLogSize
-	}
-	return DefaultMaxLogSize
+	return defaults.Positive(o.MaxLogSize, DefaultMaxLogSize)
 }
 
 // limit returns the size limit of kind.

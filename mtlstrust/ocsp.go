@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ocsp"
+
+	"github.com/sipoauth/sdk/internal/defaults"
 )
 
 // OCSPPolicy says what to do when the status cannot be learned.
@@ -171,10 +173,7 @@ func (c *OCSPChecker) now() time.Time {
 }
 
 func (c *OCSPChecker) timeout() time.Duration {
-	if c.Timeout > 0 {
-		return c.Timeout
-	}
-	return ocspDefaultTimeout
+	return defaults.Positive(c.Timeout, ocspDefaultTimeout)
 }
 
 func (c *OCSPChecker) fetch(ctx context.Context, leaf, issuer *x509.Certificate) (ocspStatus, error) {
