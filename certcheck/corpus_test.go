@@ -25,9 +25,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipoauth/sdk/internal/testca"
 	"golang.org/x/crypto/cryptobyte"
 	casn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/sipoauth/sdk/internal/testca"
 )
 
 // sample is a DER certificate of the differential corpus. Synthetic ones

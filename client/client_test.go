@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/sipoauth/sdk/sipauth"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sipoauth/sdk/sipauth"
 
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/client"

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/internal/chans"
 	"github.com/sipoauth/sdk/internal/sipstream"
 )

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
+
 	"github.com/sipoauth/sdk/client"
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/issuer"

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/tls"
-	"github.com/sipoauth/sdk/sipauth"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -20,8 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipoauth/sdk/sipauth"
+
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/client"
 	"github.com/sipoauth/sdk/cnfxml"

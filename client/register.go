@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/ucm"
 )

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"github.com/sipoauth/sdk/diag"
 	"net"
 	"strconv"
 	"strings"
@@ -12,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipoauth/sdk/diag"
+
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/mtlstrust"
 )
 

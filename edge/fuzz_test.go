@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/internal/sipstream"
 )
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/internal/sipstream"
 	"github.com/sipoauth/sdk/internal/syncbuf"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sipoauth/sdk/diag"
 	"log/slog"
 	"net"
 	"strconv"
@@ -13,8 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sipoauth/sdk/diag"
+
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/sipauth"

@@ -2,10 +2,11 @@ package edge
 
 import (
 	"context"
-	"github.com/sipoauth/sdk/mtlstrust"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/sipoauth/sdk/mtlstrust"
 
 	"github.com/sipoauth/sdk/edgetable"
 )

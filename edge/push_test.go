@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
+
 	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/mtlstrust"
 )

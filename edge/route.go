@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/sipoauth"
 )

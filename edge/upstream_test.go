@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/internal/sipstream"
 	"github.com/sipoauth/sdk/mtlstrust"
 )

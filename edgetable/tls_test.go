@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
-	"github.com/sipoauth/sdk/diag"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipoauth/sdk/diag"
 
 	"github.com/sipoauth/sdk/certcheck"
 	"github.com/sipoauth/sdk/internal/testca"

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"github.com/sipoauth/sdk/diag"
 	"io"
 	"net"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/sipoauth/sdk/diag"
 
 	"github.com/sipoauth/sdk/certcheck"
 	"github.com/sipoauth/sdk/internal/testca"

@@ -4,11 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"github.com/sipoauth/sdk/diag"
-	"github.com/sipoauth/sdk/internal/defaults"
 	"net"
 	"sync"
 	"time"
+
+	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/internal/defaults"
 )
 
 // HandshakeError is a handshake that failed on a Listener, with its

@@ -3,10 +3,11 @@ package mtlstrust
 import (
 	"crypto/tls"
 	"errors"
-	"github.com/sipoauth/sdk/diag"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/sipoauth/sdk/diag"
 
 	"github.com/sipoauth/sdk/internal/testca"
 )

@@ -3,7 +3,6 @@ package mtlstrust
 import (
 	"context"
 	"crypto/tls"
-	"github.com/sipoauth/sdk/diag"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipoauth/sdk/diag"
 
 	"github.com/sipoauth/sdk/internal/testca"
 )

@@ -4,9 +4,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"github.com/sipoauth/sdk/diag"
 	"sync/atomic"
 	"testing"
+
+	"github.com/sipoauth/sdk/diag"
 )
 
 // poolSource is a TrustSource of a product's own: the pool it holds now.

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sipoauth/sdk/internal/testca"
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/sipoauth/sdk/internal/testca"
 )
 
 func TestTrustStoreFormats(t *testing.T) {

@@ -3,12 +3,14 @@ package registrar
 import (
 	"context"
 	"errors"
-	"github.com/sipoauth/sdk/sipauth"
 	"net/url"
 	"slices"
 	"strings"
 
+	"github.com/sipoauth/sdk/sipauth"
+
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/sipoauth"
 )
 

@@ -11,16 +11,18 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"github.com/sipoauth/sdk/bearer"
-	"github.com/sipoauth/sdk/sipauth"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 
+	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/sipauth"
+
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+
 	"github.com/sipoauth/sdk/internal/defaults"
 	"github.com/sipoauth/sdk/sipoauth"
 )

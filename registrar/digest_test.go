@@ -20,6 +20,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/sipoauth"
 )

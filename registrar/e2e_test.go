@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/tls"
 	"fmt"
-	"github.com/sipoauth/sdk/diag"
 	"log/slog"
 	"net"
 	"strings"
@@ -14,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipoauth/sdk/diag"
+
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/issuer"

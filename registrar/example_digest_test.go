@@ -8,6 +8,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
+
 	"github.com/sipoauth/sdk/registrar"
 )
 

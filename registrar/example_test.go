@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/sipoauth"

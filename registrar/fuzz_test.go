@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/issuer"
 )
 

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/sipoauth/sdk/sipauth"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,10 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipoauth/sdk/sipauth"
+
 	"github.com/emiago/sipgo/sip"
+	"golang.org/x/time/rate"
+
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/sipoauth"
-	"golang.org/x/time/rate"
 )
 
 var t0 = time.Date(2026, 3, 30, 11, 3, 19, 0, time.UTC)

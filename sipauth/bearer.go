@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/internal/defaults"
 	"github.com/sipoauth/sdk/sipoauth"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/sipoauth"
 )

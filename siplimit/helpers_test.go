@@ -19,6 +19,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/internal/loopback"
 	"github.com/sipoauth/sdk/internal/testca"
 )

@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
-	"github.com/sipoauth/sdk/diag"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipoauth/sdk/diag"
 
 	"github.com/sipoauth/sdk/mtlstrust"
 )

@@ -24,6 +24,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	josecipher "github.com/go-jose/go-jose/v4/cipher"
 	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/sipoauth/sdk/bearer"
 )
 

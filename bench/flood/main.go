@@ -23,6 +23,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/internal/loopback"
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/registrar"

@@ -17,6 +17,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/issuer"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/redis/go-redis/v9"
+
 	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testredis"
 	"github.com/sipoauth/sdk/redisstore"

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/certcheck"
 	"github.com/sipoauth/sdk/client"

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"github.com/sipoauth/sdk/diag"
 	"io"
 	"log/slog"
 	"net"
@@ -16,8 +15,11 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/sipoauth/sdk/diag"
+
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/issuer"

@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/tls"
 	"fmt"
-	"github.com/sipoauth/sdk/diag"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/sipoauth/sdk/diag"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
