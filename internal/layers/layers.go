@@ -1,7 +1,6 @@
 package layers
 
 import (
-	"maps"
 	"slices"
 	"strings"
 )
@@ -45,17 +44,56 @@ func Of(rel string) (int, bool) {
 // Forbidden returns the modules a package must not link.
 func Forbidden(rel string) []string { return slices.Clone(forbidden[rel]) }
 
-// Checked returns the packages Forbidden says something of.
-func Checked() []string { return slices.Sorted(maps.Keys(forbidden)) }
+// Checked returns the packages Forbidden or Only say something of.
+func Checked() []string {
+	return slices.Compact(slices.Sorted(func(yield func(string) bool) {
+		for p := range forbidden {
+			if !yield(p) {
+				return
+			}
+		}
+		for p := range only {
+			if !yield(p) {
+				return
+			}
+		}
+	}))
+}
 
-// forbidden lists, for a package, modules it must not link: the SIP
-// stack for the packages any SIP stack can use, the optional backends
-// for the registrar.
+// forbidden lists, for a package, what it must not link (import path
+// prefixes): the SIP stack for the packages any SIP stack can use, the
+// optional backends for the registrar (each lives in a package of its
+// own, so a product links only the backends it uses), the lab issuer for
+// the validator (which validates and never mints, and whose tests import
+// the issuer).
 var forbidden = map[string][]string{
-	"bearer": {Sipgo}, "ucm": {Sipgo}, "diag": {Sipgo}, "keyfile": {Sipgo}, "cnfxml": {Sipgo},
-	"certcheck": {Sipgo}, "sipoauth": {Sipgo}, "mtlstrust": {Sipgo}, "edgetable": {Sipgo}, "issuer": {Sipgo},
+	"bearer": {Sipgo}, "cnfxml": {Sipgo}, "certcheck": {Sipgo}, "mtlstrust": {Sipgo}, "edgetable": {Sipgo},
+	"issuer": {Sipgo}, "sipoauth": {Sipgo, Module + "issuer"},
 	"registrar": {Redis, Prometheus},
 }
+
+// only lists, for a package that every other may use (the browser build
+// among them), everything outside the standard library it may link,
+// itself aside: nothing for the packages of facts and the internal
+// helpers, jwkset and the helpers for keyfile.
+var only = map[string][]string{
+	"ucm": {}, "diag": {},
+	"internal/bounded": {}, "internal/watch": {}, "internal/defaults": {}, "internal/chans": {},
+	"keyfile": {
+		"github.com/MicahParks/jwkset", "golang.org/x/time/rate", // jwkset's
+		Module + "internal/bounded", Module + "internal/watch",
+	},
+}
+
+// Only returns everything outside the standard library a package may
+// link, and whether the package has such a rule.
+func Only(rel string) ([]string, bool) {
+	o, ok := only[rel]
+	return slices.Clone(o), ok
+}
+
+// Module is the module's path, with its slash.
+const Module = "github.com/sipoauth/sdk/"
 
 // Modules Forbidden names.
 const (

@@ -9,10 +9,11 @@ import (
 	"testing"
 )
 
-const module = "github.com/sipoauth/sdk/"
+const module = Module
 
 type pkg struct {
 	ImportPath string
+	Standard   bool
 	Imports    []string
 	Deps       []string
 }
@@ -23,7 +24,7 @@ func list(t *testing.T) []pkg {
 	if err != nil {
 		t.Skip("no go command:", err)
 	}
-	out, err := exec.Command(goCmd, "list", "-json", "github.com/sipoauth/sdk/...").Output()
+	out, err := exec.Command(goCmd, "list", "-deps", "-json", "github.com/sipoauth/sdk/...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
@@ -48,6 +49,9 @@ func TestImports(t *testing.T) {
 		t.Fatalf("go list gave %d packages", len(pkgs))
 	}
 	for _, p := range pkgs {
+		if !strings.HasPrefix(p.ImportPath, module) {
+			continue
+		}
 		rel := strings.TrimPrefix(p.ImportPath, module)
 		from, ok := Of(rel)
 		if !ok {
@@ -73,21 +77,47 @@ func TestImports(t *testing.T) {
 }
 
 // TestForbidden: the packages that work with any SIP stack do not link
-// sipgo; the registrar links neither go-redis nor the Prometheus client.
+// sipgo, the registrar links neither go-redis nor the Prometheus client,
+// the validator not the issuer; the packages of facts and the internal
+// helpers link the standard library alone, keyfile little more. A
+// failure names the packages that bring the dependency in.
 func TestForbidden(t *testing.T) {
+	all := list(t)
+	standard := map[string]bool{}
 	deps := map[string][]string{}
-	for _, p := range list(t) {
-		deps[strings.TrimPrefix(p.ImportPath, module)] = p.Deps
+	importers := map[string][]string{}
+	for _, p := range all {
+		standard[p.ImportPath] = p.Standard
+		deps[p.ImportPath] = p.Deps
+		for _, imp := range p.Imports {
+			importers[imp] = append(importers[imp], p.ImportPath)
+		}
+	}
+	// by names the packages among path's own dependencies that import dep.
+	by := func(path, dep string) string {
+		var in []string
+		for _, imp := range importers[dep] {
+			if imp == path || slices.Contains(deps[path], imp) {
+				in = append(in, strings.TrimPrefix(imp, module))
+			}
+		}
+		slices.Sort(in)
+		return strings.Join(in, ", ")
 	}
 	for _, rel := range Checked() {
-		mods := Forbidden(rel)
-		d, ok := deps[rel]
+		path := module + rel
+		d, ok := deps[path]
 		if !ok {
 			t.Errorf("no package %s", rel)
+			continue
 		}
-		for _, m := range mods {
-			if i := slices.IndexFunc(d, func(dep string) bool { return strings.HasPrefix(dep, m) }); i >= 0 {
-				t.Errorf("%s links %s", rel, d[i])
+		allowed, restricted := Only(rel)
+		for _, dep := range d {
+			if slices.ContainsFunc(Forbidden(rel), func(f string) bool { return strings.HasPrefix(dep, f) }) {
+				t.Errorf("%s links %s, imported by %s", rel, dep, by(path, dep))
+			}
+			if restricted && !standard[dep] && !slices.ContainsFunc(allowed, func(a string) bool { return strings.HasPrefix(dep, a) }) {
+				t.Errorf("%s links %s, imported by %s; it may link only the standard library and %q", rel, dep, by(path, dep), allowed)
 			}
 		}
 	}
