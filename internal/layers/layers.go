@@ -77,7 +77,7 @@ var forbidden = map[string][]string{
 // itself aside: nothing for the packages of facts and the internal
 // helpers, jwkset and the helpers for keyfile.
 var only = map[string][]string{
-	"ucm": {}, "diag": {},
+	"ucm": {}, "diag": {}, "bearer": {},
 	"internal/bounded": {}, "internal/watch": {}, "internal/defaults": {}, "internal/chans": {},
 	"keyfile": {
 		"github.com/MicahParks/jwkset", "golang.org/x/time/rate", // jwkset's
