@@ -17,14 +17,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipoauth/sdk/sipauth"
-
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/client"
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/issuer"
+	"github.com/sipoauth/sdk/sipauth"
 )
 
 // contactRE is the Contact Jabber sends, on the connection's local address.

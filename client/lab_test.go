@@ -19,8 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipoauth/sdk/sipauth"
-
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
@@ -31,6 +29,7 @@ import (
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
+	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 

@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipoauth/sdk/diag"
-
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/mtlstrust"
 )
 

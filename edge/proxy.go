@@ -12,12 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sipoauth/sdk/diag"
-
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/siplimit"

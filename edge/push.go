@@ -6,9 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sipoauth/sdk/mtlstrust"
-
 	"github.com/sipoauth/sdk/edgetable"
+	"github.com/sipoauth/sdk/mtlstrust"
 )
 
 // Refresh pushes the proxy's identity to the table of Config.Table, as

@@ -14,9 +14,8 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/sipoauth/sdk/internal/bounded"
-
 	"github.com/sipoauth/sdk/certcheck"
+	"github.com/sipoauth/sdk/internal/bounded"
 )
 
 // MaxFileSize is the largest table file OpenFile and Reload accept. A full table (thousands of proxies with MaxNamesPerEntry

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipoauth/sdk/diag"
-
 	"github.com/sipoauth/sdk/certcheck"
+	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/mtlstrust"
 )
@@ -66,60 +64,6 @@ func (p *pki) edgeServer() *tls.Config {
 
 func (p *pki) edgeClient() *tls.Config {
 	return mtlstrust.EdgeClientConfig(p.proxyCert, p.proxyTrust, nodeName)
-}
-
-// result is what each side of a handshake saw.
-type result struct {
-	serverErr, clientErr error
-	server, client       tls.ConnectionState
-}
-
-// handshake runs one TLS connection over 127.0.0.1: the server completes
-// its handshake and writes a byte; the client handshakes and reads it (in
-// TLS 1.3 the server's refusal of a client certificate arrives then).
-func handshake(t testing.TB, server, client *tls.Config) result {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	done := make(chan result, 1)
-	go func() {
-		var r result
-		c, err := ln.Accept()
-		if err != nil {
-			r.serverErr = err
-			done <- r
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		tc := tls.Server(c, server)
-		if r.serverErr = tc.Handshake(); r.serverErr == nil {
-			r.server = tc.ConnectionState()
-			_, r.serverErr = tc.Write([]byte{1})
-		}
-		done <- r
-	}()
-	c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	tc := tls.Client(c, client)
-	var clientErr error
-	if clientErr = tc.Handshake(); clientErr == nil {
-		var b [1]byte
-		if _, clientErr = io.ReadFull(tc, b[:]); clientErr == nil {
-			clientErr = nil
-		}
-	}
-	cs := tc.ConnectionState()
-	r := <-done
-	r.clientErr, r.client = clientErr, cs
-	return r
 }
 
 // edgePort is a stand-in for the SIP stack on the MRA OAuth port: it
@@ -226,12 +170,12 @@ func TestAuthorizeFollowsTable(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
 	server := p.edgeServer()
-	if r := handshake(t, server, p.edgeClient()); r.serverErr != nil {
-		t.Fatal(r.serverErr)
+	if r := testca.RunHandshake(t, server, p.edgeClient()); r.ServerErr != nil {
+		t.Fatal(r.ServerErr)
 	}
 	p.table.Remove("expc1.example.com")
-	if r := handshake(t, server, p.edgeClient()); !errors.Is(r.serverErr, mtlstrust.ErrNotAuthorized) {
-		t.Fatalf("removed entry still accepted: %v", r.serverErr)
+	if r := testca.RunHandshake(t, server, p.edgeClient()); !errors.Is(r.ServerErr, mtlstrust.ErrNotAuthorized) {
+		t.Fatalf("removed entry still accepted: %v", r.ServerErr)
 	}
 }
 
@@ -247,8 +191,8 @@ func TestEntryAddedOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	server := mtlstrust.EdgeServerConfig(p.nodeCert, p.tomcatTrust, Authorize(ft))
-	if r := handshake(t, server, p.edgeClient()); mtlstrust.Diagnose(r.serverErr, diag.NodeSide).Code != diag.CodeNotInTable {
-		t.Fatalf("before: %v", r.serverErr)
+	if r := testca.RunHandshake(t, server, p.edgeClient()); mtlstrust.Diagnose(r.ServerErr, diag.NodeSide).Code != diag.CodeNotInTable {
+		t.Fatalf("before: %v", r.ServerErr)
 	}
 
 	api := httptest.NewTLSServer(NewHandler(ft, map[string]string{"axl": "s3cret"}))
@@ -267,8 +211,8 @@ func TestEntryAddedOverHTTP(t *testing.T) {
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("PUT: %d", res.StatusCode)
 	}
-	if r := handshake(t, server, p.edgeClient()); r.serverErr != nil || r.clientErr != nil {
-		t.Fatalf("after: server %v, client %v", r.serverErr, r.clientErr)
+	if r := testca.RunHandshake(t, server, p.edgeClient()); r.ServerErr != nil || r.ClientErr != nil {
+		t.Fatalf("after: server %v, client %v", r.ServerErr, r.ClientErr)
 	}
 	reopened, err := OpenFile(path)
 	if err != nil {
@@ -299,16 +243,16 @@ func TestWildcardCertificateOverTLS(t *testing.T) {
 	server := mtlstrust.EdgeServerConfig(p.nodeCert, p.tomcatTrust, Authorize(ft))
 	refused := func(what string) {
 		t.Helper()
-		r := handshake(t, server, p.edgeClient())
+		r := testca.RunHandshake(t, server, p.edgeClient())
 		var nit *mtlstrust.NotInTableError
-		if !errors.As(r.serverErr, &nit) || !errors.Is(r.serverErr, mtlstrust.ErrNotAuthorized) || r.clientErr == nil {
-			t.Fatalf("%s: server %v, client %v; want a NotInTableError", what, r.serverErr, r.clientErr)
+		if !errors.As(r.ServerErr, &nit) || !errors.Is(r.ServerErr, mtlstrust.ErrNotAuthorized) || r.ClientErr == nil {
+			t.Fatalf("%s: server %v, client %v; want a NotInTableError", what, r.ServerErr, r.ClientErr)
 		}
 	}
 	accepted := func(what string) {
 		t.Helper()
-		if r := handshake(t, server, p.edgeClient()); r.serverErr != nil || r.clientErr != nil {
-			t.Fatalf("%s: server %v, client %v", what, r.serverErr, r.clientErr)
+		if r := testca.RunHandshake(t, server, p.edgeClient()); r.ServerErr != nil || r.ClientErr != nil {
+			t.Fatalf("%s: server %v, client %v", what, r.ServerErr, r.ClientErr)
 		}
 	}
 

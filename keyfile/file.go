@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/internal/bounded"
-
 	"github.com/sipoauth/sdk/internal/watch"
 )
 

@@ -4,54 +4,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"testing"
 
 	"github.com/sipoauth/sdk/certcheck"
+	"github.com/sipoauth/sdk/internal/testca"
 )
-
-// handshakeBench runs full handshakes over loopback TCP (buffers let the
-// server's post-handshake messages through, as on a real network).
-type handshakeBench struct {
-	ln   net.Listener
-	errc chan error
-}
-
-func newHandshakeBench(b *testing.B, server *tls.Config) *handshakeBench {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := &handshakeBench{ln: ln, errc: make(chan error, 1)}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s := tls.Server(c, server)
-			h.errc <- s.Handshake()
-			c.Close()
-		}
-	}()
-	b.Cleanup(func() { ln.Close() })
-	return h
-}
-
-func (h *handshakeBench) run(b *testing.B, client *tls.Config) {
-	conn, err := net.Dial("tcp", h.ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := tls.Client(conn, client)
-	if err := c.Handshake(); err != nil {
-		b.Fatal(err)
-	}
-	if err := <-h.errc; err != nil {
-		b.Fatal(err)
-	}
-	conn.Close()
-}
 
 // bigList pads the deployment's list of edge-proxy names to n keys, as
 // a table of n entries would be.
@@ -71,10 +28,10 @@ func BenchmarkHandshakeEdgePort(b *testing.B) {
 	// The same plain client as the baseline: what is measured is the
 	// server's side.
 	client := &tls.Config{Certificates: []tls.Certificate{p.proxy.TLS()}, RootCAs: p.nodeCA.Pool(), ServerName: nodeName}
-	h := newHandshakeBench(b, p.edgeServer())
+	h := testca.NewHandshakeBench(b, p.edgeServer())
 	b.ReportAllocs()
 	for b.Loop() {
-		h.run(b, client)
+		h.Run(b, client)
 	}
 }
 
@@ -86,10 +43,10 @@ func BenchmarkBaselineHandshake(b *testing.B) {
 	server := &tls.Config{Certificates: []tls.Certificate{node}, ClientAuth: tls.RequireAndVerifyClientCert,
 		ClientCAs: p.proxyCA.Pool(), MinVersion: tls.VersionTLS12}
 	client := &tls.Config{Certificates: []tls.Certificate{proxy}, RootCAs: p.nodeCA.Pool(), ServerName: nodeName}
-	h := newHandshakeBench(b, server)
+	h := testca.NewHandshakeBench(b, server)
 	b.ReportAllocs()
 	for b.Loop() {
-		h.run(b, client)
+		h.Run(b, client)
 	}
 }
 
@@ -133,11 +90,11 @@ func BenchmarkNameIndexMatch(b *testing.B) {
 func BenchmarkAuthorizeConnection(b *testing.B) {
 	p := newPKI(b)
 	bigList(p, 1000)
-	r := handshake(b, p.edgeServer(), p.edgeClient())
-	if r.serverErr != nil {
-		b.Fatal(r.serverErr)
+	r := testca.RunHandshake(b, p.edgeServer(), p.edgeClient())
+	if r.ServerErr != nil {
+		b.Fatal(r.ServerErr)
 	}
-	cs := r.server
+	cs := r.Server
 	authz := p.allowed.authorizer()
 	b.ReportAllocs()
 	for b.Loop() {

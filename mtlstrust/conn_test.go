@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"testing"
+
+	"github.com/sipoauth/sdk/internal/testca"
 )
 
 // TestAuthorizeConnection: an established connection's peer is refused
@@ -14,11 +16,11 @@ func TestAuthorizeConnection(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
 	authz := p.allowed.authorizer()
-	r := handshake(t, p.edgeServer(), p.edgeClient())
-	if r.serverErr != nil || r.clientErr != nil {
-		t.Fatalf("server %v, client %v", r.serverErr, r.clientErr)
+	r := testca.RunHandshake(t, p.edgeServer(), p.edgeClient())
+	if r.ServerErr != nil || r.ClientErr != nil {
+		t.Fatalf("server %v, client %v", r.ServerErr, r.ClientErr)
 	}
-	cs := r.server
+	cs := r.Server
 	if err := AuthorizeConnection(authz, &cs); err != nil {
 		t.Fatalf("listed: %v", err)
 	}
@@ -33,9 +35,9 @@ func TestAuthorizeConnection(t *testing.T) {
 	}
 
 	// A connection on the OAuth port has no peer certificate.
-	oauth := handshake(t, OAuthServerConfig(p.nodeCert), &tls.Config{RootCAs: p.nodeCA.Pool(), ServerName: nodeName})
-	if oauth.serverErr != nil {
-		t.Fatal(oauth.serverErr)
+	oauth := testca.RunHandshake(t, OAuthServerConfig(p.nodeCert), &tls.Config{RootCAs: p.nodeCA.Pool(), ServerName: nodeName})
+	if oauth.ServerErr != nil {
+		t.Fatal(oauth.ServerErr)
 	}
 	unverified := cs
 	unverified.VerifiedChains = nil // a peer certificate that was never verified
@@ -46,7 +48,7 @@ func TestAuthorizeConnection(t *testing.T) {
 		msg  string
 	}{
 		{"nil state", AuthorizeAny(), nil, "mtlstrust: peer not authorized: no TLS connection state"},
-		{"no peer certificate", AuthorizeAny(), &oauth.server, "mtlstrust: peer not authorized: no verified client certificate"},
+		{"no peer certificate", AuthorizeAny(), &oauth.Server, "mtlstrust: peer not authorized: no verified client certificate"},
 		{"empty state", AuthorizeAny(), &tls.ConnectionState{}, "mtlstrust: peer not authorized: no verified client certificate"},
 		{"unverified peer", AuthorizeAny(), &unverified, "mtlstrust: peer not authorized: no verified client certificate"},
 		{"nil authorizer", nil, &cs, "mtlstrust: peer not authorized: no authorizer"},
@@ -75,11 +77,11 @@ func TestAuthorizeConnection(t *testing.T) {
 // whole process's allocations.
 func TestAuthorizeConnectionAllocations(t *testing.T) {
 	p := newPKI(t)
-	r := handshake(t, p.edgeServer(), p.edgeClient())
-	if r.serverErr != nil {
-		t.Fatal(r.serverErr)
+	r := testca.RunHandshake(t, p.edgeServer(), p.edgeClient())
+	if r.ServerErr != nil {
+		t.Fatal(r.ServerErr)
 	}
-	cs := r.server
+	cs := r.Server
 	if n := testing.AllocsPerRun(100, func() { AuthorizeConnection(AuthorizeAny(), &cs) }); n != 0 {
 		t.Errorf("AuthorizeAny: %v allocations", n)
 	}

@@ -5,8 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +13,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/sipoauth/sdk/diag"
-
 	"github.com/sipoauth/sdk/certcheck"
+	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/internal/testca"
 )
 
@@ -93,115 +90,28 @@ func (p *pki) edgeClient() *tls.Config {
 	return EdgeClientConfig(p.proxyCert, p.proxyTrust, nodeName)
 }
 
-// result is what each side of a handshake saw.
-type result struct {
-	serverErr, clientErr error
-	server, client       tls.ConnectionState
-}
-
-// handshake runs one TLS connection over 127.0.0.1: the server completes
-// its handshake and writes a byte; the client handshakes and reads it (in
-// TLS 1.3 the server's refusal of a client certificate arrives then).
-func handshake(t testing.TB, server, client *tls.Config) result {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	done := make(chan result, 1)
-	go func() {
-		var r result
-		c, err := ln.Accept()
-		if err != nil {
-			r.serverErr = err
-			done <- r
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		tc := tls.Server(c, server)
-		if r.serverErr = tc.Handshake(); r.serverErr == nil {
-			r.server = tc.ConnectionState()
-			_, r.serverErr = tc.Write([]byte{1})
-		}
-		done <- r
-	}()
-	c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	tc := tls.Client(c, client)
-	var clientErr error
-	if clientErr = tc.Handshake(); clientErr == nil {
-		var b [1]byte
-		if _, clientErr = io.ReadFull(tc, b[:]); clientErr == nil {
-			clientErr = nil
-		}
-	}
-	cs := tc.ConnectionState()
-	r := <-done
-	r.clientErr, r.client = clientErr, cs
-	return r
-}
-
-// pipeHandshake is handshake over net.Pipe: the same exchange in memory,
-// for tests in a synctest bubble, where a real socket does not count as
-// blocked and the bubble's clock would not move.
-func pipeHandshake(t testing.TB, server, client *tls.Config) result {
-	t.Helper()
-	sc, cc := net.Pipe()
-	defer cc.Close()
-	done := make(chan result, 1)
-	go func() {
-		defer sc.Close()
-		var r result
-		sc.SetDeadline(time.Now().Add(5 * time.Second))
-		tc := tls.Server(sc, server)
-		if r.serverErr = tc.Handshake(); r.serverErr == nil {
-			r.server = tc.ConnectionState()
-			_, r.serverErr = tc.Write([]byte{1})
-		}
-		done <- r
-	}()
-	cc.SetDeadline(time.Now().Add(5 * time.Second))
-	tc := tls.Client(cc, client)
-	clientErr := tc.Handshake()
-	if clientErr == nil {
-		var b [1]byte
-		_, clientErr = io.ReadFull(tc, b[:])
-	}
-	cs := tc.ConnectionState()
-	cc.Close() // a server still writing its alert gives up
-	r := <-done
-	r.clientErr, r.client = clientErr, cs
-	return r
-}
-
 func TestOAuthPortHandshake(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
 	client := &tls.Config{RootCAs: p.nodeCA.Pool(), ServerName: nodeName}
-	r := handshake(t, OAuthServerConfig(p.nodeCert), client)
-	if r.serverErr != nil || r.clientErr != nil {
-		t.Fatalf("server %v, client %v", r.serverErr, r.clientErr)
+	r := testca.RunHandshake(t, OAuthServerConfig(p.nodeCert), client)
+	if r.ServerErr != nil || r.ClientErr != nil {
+		t.Fatalf("server %v, client %v", r.ServerErr, r.ClientErr)
 	}
-	if len(r.server.PeerCertificates) != 0 {
+	if len(r.Server.PeerCertificates) != 0 {
 		t.Fatal("the OAuth port asked for a client certificate")
 	}
-	if r.client.PeerCertificates[0].Subject.CommonName != nodeName {
-		t.Fatalf("served %s", r.client.PeerCertificates[0].Subject)
+	if r.Client.PeerCertificates[0].Subject.CommonName != nodeName {
+		t.Fatalf("served %s", r.Client.PeerCertificates[0].Subject)
 	}
 	// A client offering a certificate anyway is not asked for it.
 	client.Certificates = []tls.Certificate{p.proxy.TLS()}
-	if r := handshake(t, OAuthServerConfig(p.nodeCert), client); r.serverErr != nil || len(r.server.PeerCertificates) != 0 {
-		t.Fatalf("%v, %d peer certificates", r.serverErr, len(r.server.PeerCertificates))
+	if r := testca.RunHandshake(t, OAuthServerConfig(p.nodeCert), client); r.ServerErr != nil || len(r.Server.PeerCertificates) != 0 {
+		t.Fatalf("%v, %d peer certificates", r.ServerErr, len(r.Server.PeerCertificates))
 	}
 	// TLS 1.1 is refused.
 	old := &tls.Config{RootCAs: p.nodeCA.Pool(), ServerName: nodeName, MaxVersion: tls.VersionTLS11, MinVersion: tls.VersionTLS10}
-	if r := handshake(t, OAuthServerConfig(p.nodeCert), old); r.serverErr == nil {
+	if r := testca.RunHandshake(t, OAuthServerConfig(p.nodeCert), old); r.ServerErr == nil {
 		t.Fatal("TLS 1.1 accepted")
 	}
 }
@@ -212,12 +122,12 @@ func TestEdgePortHandshake(t *testing.T) {
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		client := p.edgeClient()
 		client.MaxVersion = v
-		r := handshake(t, p.edgeServer(), client)
-		if r.serverErr != nil || r.clientErr != nil {
-			t.Fatalf("TLS %x: server %v, client %v", v, r.serverErr, r.clientErr)
+		r := testca.RunHandshake(t, p.edgeServer(), client)
+		if r.ServerErr != nil || r.ClientErr != nil {
+			t.Fatalf("TLS %x: server %v, client %v", v, r.ServerErr, r.ClientErr)
 		}
-		if r.server.Version != v || r.server.PeerCertificates[0].Subject.CommonName != "expc1.example.com" {
-			t.Fatalf("version %x, peer %s", r.server.Version, r.server.PeerCertificates[0].Subject)
+		if r.Server.Version != v || r.Server.PeerCertificates[0].Subject.CommonName != "expc1.example.com" {
+			t.Fatalf("version %x, peer %s", r.Server.Version, r.Server.PeerCertificates[0].Subject)
 		}
 	}
 }
@@ -258,16 +168,16 @@ func TestScenarios(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPKI(t)
 			server, client := tc.setup(p)
-			r := handshake(t, server, client)
-			if r.serverErr == nil || r.clientErr == nil {
-				t.Fatalf("handshake passed: server %v, client %v", r.serverErr, r.clientErr)
+			r := testca.RunHandshake(t, server, client)
+			if r.ServerErr == nil || r.ClientErr == nil {
+				t.Fatalf("handshake passed: server %v, client %v", r.ServerErr, r.ClientErr)
 			}
-			nd, ed := Diagnose(r.serverErr, diag.NodeSide), Diagnose(r.clientErr, diag.EdgeSide)
+			nd, ed := Diagnose(r.ServerErr, diag.NodeSide), Diagnose(r.ClientErr, diag.EdgeSide)
 			if nd.Code != tc.nodeCode || nd.Scenario != tc.nodeScenario || nd.Fix == "" {
-				t.Errorf("node side: %+v (from %v)", nd, r.serverErr)
+				t.Errorf("node side: %+v (from %v)", nd, r.ServerErr)
 			}
 			if ed.Code != tc.edgeCode || ed.Scenario != tc.edgeSc || ed.Fix == "" {
-				t.Errorf("edge side: %+v (from %v)", ed, r.clientErr)
+				t.Errorf("edge side: %+v (from %v)", ed, r.ClientErr)
 			}
 		})
 	}
@@ -277,10 +187,10 @@ func TestNodeNameMismatch(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
 	client := EdgeClientConfig(p.proxyCert, p.proxyTrust, "cucm-sub.example.com")
-	r := handshake(t, p.edgeServer(), client)
-	if d := Diagnose(r.clientErr, diag.EdgeSide); d.Code != diag.CodeNodeNameMismatch ||
+	r := testca.RunHandshake(t, p.edgeServer(), client)
+	if d := Diagnose(r.ClientErr, diag.EdgeSide); d.Code != diag.CodeNodeNameMismatch ||
 		d.Message != "the node's certificate is not valid for cucm-sub.example.com (it names cucm-pub.example.com, 10.10.10.1)" {
-		t.Fatalf("%+v from %v", d, r.clientErr)
+		t.Fatalf("%+v from %v", d, r.ClientErr)
 	}
 	// A certificate with an IP address only.
 	ipOnly := p.nodeCA.Server(t, "10.10.10.1")
@@ -288,10 +198,10 @@ func TestNodeNameMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = handshake(t, EdgeServerConfig(ipSrc, p.tomcatTrust, p.allowed.authorizer()), client)
-	if d := Diagnose(r.clientErr, diag.EdgeSide); d.Code != diag.CodeNodeNameMismatch ||
+	r = testca.RunHandshake(t, EdgeServerConfig(ipSrc, p.tomcatTrust, p.allowed.authorizer()), client)
+	if d := Diagnose(r.ClientErr, diag.EdgeSide); d.Code != diag.CodeNodeNameMismatch ||
 		d.Message != "the node's certificate is not valid for cucm-sub.example.com (it names 10.10.10.1)" {
-		t.Fatalf("IP-only certificate: %+v from %v", d, r.clientErr)
+		t.Fatalf("IP-only certificate: %+v from %v", d, r.ClientErr)
 	}
 	if d := Diagnose(errors.New("boom"), diag.NodeSide); d.Code != diag.CodeHandshakeFailed || d.Scenario != 0 {
 		t.Fatalf("%+v", d)
@@ -332,17 +242,17 @@ func TestCertificateSwappedOnDisk(t *testing.T) {
 		synctest.Wait() // the watcher's first check is done
 		p.nodeCert = src
 		server := p.edgeServer()
-		r := pipeHandshake(t, server, p.edgeClient())
-		if r.clientErr != nil || r.client.PeerCertificates[0].SerialNumber.Cmp(p.node.Cert.SerialNumber) != 0 {
-			t.Fatalf("first handshake: %v", r.clientErr)
+		r := testca.RunPipeHandshake(t, server, p.edgeClient())
+		if r.ClientErr != nil || r.Client.PeerCertificates[0].SerialNumber.Cmp(p.node.Cert.SerialNumber) != 0 {
+			t.Fatalf("first handshake: %v", r.ClientErr)
 		}
 		renewed := p.nodeCA.Server(t, nodeName)
 		write(renewed)
 		time.Sleep(interval)
 		synctest.Wait()
-		r = pipeHandshake(t, server, p.edgeClient())
-		if r.clientErr != nil || r.client.PeerCertificates[0].SerialNumber.Cmp(renewed.Cert.SerialNumber) != 0 {
-			t.Fatalf("renewed certificate not served after a check: %v", r.clientErr)
+		r = testca.RunPipeHandshake(t, server, p.edgeClient())
+		if r.ClientErr != nil || r.Client.PeerCertificates[0].SerialNumber.Cmp(renewed.Cert.SerialNumber) != 0 {
+			t.Fatalf("renewed certificate not served after a check: %v", r.ClientErr)
 		}
 		// A broken write keeps the old certificate and is reported.
 		os.WriteFile(keyFile, []byte("not a key"), 0o600)
@@ -357,8 +267,8 @@ func TestCertificateSwappedOnDisk(t *testing.T) {
 		default:
 			t.Fatal("no reload error reported after a check")
 		}
-		if r = pipeHandshake(t, server, p.edgeClient()); r.clientErr != nil || r.client.PeerCertificates[0].SerialNumber.Cmp(renewed.Cert.SerialNumber) != 0 {
-			t.Fatalf("after a broken write: %v", r.clientErr)
+		if r = testca.RunPipeHandshake(t, server, p.edgeClient()); r.ClientErr != nil || r.Client.PeerCertificates[0].SerialNumber.Cmp(renewed.Cert.SerialNumber) != 0 {
+			t.Fatalf("after a broken write: %v", r.ClientErr)
 		}
 		cancel()
 	})
@@ -379,8 +289,8 @@ func TestTrustStoreReloadAddsSigner(t *testing.T) {
 		}
 		p.tomcatTrust = trust
 		server := p.edgeServer()
-		r := pipeHandshake(t, server, p.edgeClient())
-		if d := Diagnose(r.serverErr, diag.NodeSide); d.Code != diag.CodeUnknownCAAtNode {
+		r := testca.RunPipeHandshake(t, server, p.edgeClient())
+		if d := Diagnose(r.ServerErr, diag.NodeSide); d.Code != diag.CodeUnknownCAAtNode {
 			t.Fatalf("before: %+v", d)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
@@ -391,8 +301,8 @@ func TestTrustStoreReloadAddsSigner(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "expressway-ca.der"), p.proxyCA.Cert.Raw, 0o644)
 		time.Sleep(interval)
 		synctest.Wait()
-		if r = pipeHandshake(t, server, p.edgeClient()); r.serverErr != nil || r.clientErr != nil {
-			t.Fatalf("signer not picked up after a check: %v", r.serverErr)
+		if r = testca.RunPipeHandshake(t, server, p.edgeClient()); r.ServerErr != nil || r.ClientErr != nil {
+			t.Fatalf("signer not picked up after a check: %v", r.ServerErr)
 		}
 		if n := len(trust.Certificates()); n != 2 {
 			t.Fatalf("%d certificates in the store", n)
@@ -407,12 +317,12 @@ func TestAuthorizerAskedPerHandshake(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
 	server := p.edgeServer()
-	if r := handshake(t, server, p.edgeClient()); r.serverErr != nil {
-		t.Fatal(r.serverErr)
+	if r := testca.RunHandshake(t, server, p.edgeClient()); r.ServerErr != nil {
+		t.Fatal(r.ServerErr)
 	}
 	p.allowed.remove("expc1.example.com")
-	if r := handshake(t, server, p.edgeClient()); !errors.Is(r.serverErr, ErrNotAuthorized) {
-		t.Fatalf("removed entry still accepted: %v", r.serverErr)
+	if r := testca.RunHandshake(t, server, p.edgeClient()); !errors.Is(r.ServerErr, ErrNotAuthorized) {
+		t.Fatalf("removed entry still accepted: %v", r.ServerErr)
 	}
 }
 
@@ -422,14 +332,14 @@ func TestClientSide(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
 	other := testca.New(t, "Other CA")
-	r := handshake(t, OAuthServerConfig(p.nodeCert), &tls.Config{RootCAs: other.Pool(), ServerName: nodeName})
-	d := Diagnose(r.clientErr, diag.ClientSide)
+	r := testca.RunHandshake(t, OAuthServerConfig(p.nodeCert), &tls.Config{RootCAs: other.Pool(), ServerName: nodeName})
+	d := Diagnose(r.ClientErr, diag.ClientSide)
 	if d.Code != diag.CodeUnknownCAAtClient || d.Scenario != 0 || d.Alert != diag.AlertUnknownCA || d.Fix != diag.FixUnknownCAAtClient ||
 		d.Message != "the client does not trust the signer of the node's certificate (issued by CN=Node CA,O=sipoauth test)" {
-		t.Fatalf("%+v from %v", d, r.clientErr)
+		t.Fatalf("%+v from %v", d, r.ClientErr)
 	}
 	// The same error seen by an edge proxy is scenario 2.
-	if d := Diagnose(r.clientErr, diag.EdgeSide); d.Code != diag.CodeUnknownCAAtEdge || d.Scenario != 2 {
+	if d := Diagnose(r.ClientErr, diag.EdgeSide); d.Code != diag.CodeUnknownCAAtEdge || d.Scenario != 2 {
 		t.Fatalf("edge side: %+v", d)
 	}
 
@@ -439,9 +349,9 @@ func TestClientSide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = handshake(t, OAuthServerConfig(src), &tls.Config{RootCAs: p.nodeCA.Pool(), ServerName: nodeName})
-	d = Diagnose(r.clientErr, diag.ClientSide)
+	r = testca.RunHandshake(t, OAuthServerConfig(src), &tls.Config{RootCAs: p.nodeCA.Pool(), ServerName: nodeName})
+	d = Diagnose(r.ClientErr, diag.ClientSide)
 	if d.Code != diag.CodeCertificateExpired || d.Scenario != 0 || !strings.HasPrefix(d.Message, "the node's certificate is expired or not yet valid: ") {
-		t.Fatalf("expired: %+v from %v", d, r.clientErr)
+		t.Fatalf("expired: %+v from %v", d, r.ClientErr)
 	}
 }

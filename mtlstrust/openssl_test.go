@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/diag"
-
 	"github.com/sipoauth/sdk/internal/testca"
 )
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/internal/testca"
 )
 
 // poolSource is a TrustSource of a product's own: the pool it holds now.
@@ -35,28 +36,28 @@ func TestSources(t *testing.T) {
 	server := EdgeServerConfig(p.nodeCert, p.tomcatTrust, p.allowed.authorizer())
 	client := EdgeClientConfig(cert, trust, nodeName)
 
-	r := handshake(t, server, client)
+	r := testca.RunHandshake(t, server, client)
 	var verr *tls.CertificateVerificationError
-	if !errors.As(r.clientErr, &verr) {
-		t.Fatalf("with an empty pool: client %v, server %v", r.clientErr, r.serverErr)
+	if !errors.As(r.ClientErr, &verr) {
+		t.Fatalf("with an empty pool: client %v, server %v", r.ClientErr, r.ServerErr)
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(p.nodeCA.Cert)
 	trust.p.Store(pool)
-	if r := handshake(t, server, client); r.clientErr != nil || r.serverErr != nil {
-		t.Fatalf("after the pool changed: client %v, server %v", r.clientErr, r.serverErr)
-	} else if got := r.server.PeerCertificates[0].Subject.CommonName; got != "expc1.example.com" {
+	if r := testca.RunHandshake(t, server, client); r.ClientErr != nil || r.ServerErr != nil {
+		t.Fatalf("after the pool changed: client %v, server %v", r.ClientErr, r.ServerErr)
+	} else if got := r.Server.PeerCertificates[0].Subject.CommonName; got != "expc1.example.com" {
 		t.Fatalf("client presented %q", got)
 	}
 	// A source with nothing to present sends no certificate: the node
 	// refuses at once and names why.
 	cert.c.Store(nil)
-	r = handshake(t, server, client)
-	if r.serverErr == nil {
+	r = testca.RunHandshake(t, server, client)
+	if r.ServerErr == nil {
 		t.Fatal("a client without a certificate was accepted on the edge port")
 	}
-	if d := Diagnose(r.serverErr, diag.NodeSide); d.Code != diag.CodeNoClientCertificate {
-		t.Fatalf("diagnosis %s of %v", d.Code, r.serverErr)
+	if d := Diagnose(r.ServerErr, diag.NodeSide); d.Code != diag.CodeNoClientCertificate {
+		t.Fatalf("diagnosis %s of %v", d.Code, r.ServerErr)
 	}
 }
 
@@ -72,14 +73,14 @@ func TestClientConfigDialedName(t *testing.T) {
 	}{{nodeName, true}, {"10.10.10.1", true}, {"other.example.com", false}} {
 		client := ClientConfig(p.proxyTrust, "")
 		client.ServerName = tc.dialed // what tls.Dial sets from the address
-		r := handshake(t, server, client)
-		if (r.clientErr == nil) != tc.ok {
-			t.Errorf("dialed %s: %v", tc.dialed, r.clientErr)
+		r := testca.RunHandshake(t, server, client)
+		if (r.ClientErr == nil) != tc.ok {
+			t.Errorf("dialed %s: %v", tc.dialed, r.ClientErr)
 		}
 	}
 	// A name given wins over the dialed one.
 	client := ClientConfig(p.proxyTrust, "other.example.com")
-	if r := handshake(t, server, client); r.clientErr == nil {
+	if r := testca.RunHandshake(t, server, client); r.ClientErr == nil {
 		t.Error("the name given was not checked")
 	}
 }

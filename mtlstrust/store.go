@@ -18,13 +18,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sipoauth/sdk/certcheck"
-
-	"github.com/sipoauth/sdk/internal/bounded"
-
-	"github.com/sipoauth/sdk/internal/watch"
-
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/sipoauth/sdk/certcheck"
+	"github.com/sipoauth/sdk/internal/bounded"
+	"github.com/sipoauth/sdk/internal/watch"
 )
 
 // MaxFileSize bounds every certificate, key and trust-store file read.

@@ -3,6 +3,8 @@ package mtlstrust
 import (
 	"errors"
 	"testing"
+
+	"github.com/sipoauth/sdk/internal/testca"
 )
 
 // TestWildcardCertificateOverTLS: a certificate from the trusted CA whose
@@ -25,9 +27,9 @@ func TestWildcardCertificateOverTLS(t *testing.T) {
 		{"names, default", AuthorizeNames([]string{"expc1.example.com"}), false},
 		{"names, wildcard certificates allowed", AuthorizeNames([]string{"expc1.example.com"}, WithWildcardCertificates()), true},
 	} {
-		r := handshake(t, EdgeServerConfig(p.nodeCert, p.tomcatTrust, tc.a), p.edgeClient())
-		if ok := r.serverErr == nil && r.clientErr == nil; ok != tc.ok || !ok && !errors.Is(r.serverErr, ErrNotAuthorized) {
-			t.Errorf("%s: server %v, client %v; want allowed %v", tc.what, r.serverErr, r.clientErr, tc.ok)
+		r := testca.RunHandshake(t, EdgeServerConfig(p.nodeCert, p.tomcatTrust, tc.a), p.edgeClient())
+		if ok := r.ServerErr == nil && r.ClientErr == nil; ok != tc.ok || !ok && !errors.Is(r.ServerErr, ErrNotAuthorized) {
+			t.Errorf("%s: server %v, client %v; want allowed %v", tc.what, r.ServerErr, r.ClientErr, tc.ok)
 		}
 	}
 }

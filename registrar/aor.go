@@ -7,10 +7,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sipoauth/sdk/sipauth"
-
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 

@@ -17,13 +17,12 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/sipoauth/sdk/bearer"
-	"github.com/sipoauth/sdk/sipauth"
-
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
+	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/internal/defaults"
+	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 

@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipoauth/sdk/diag"
-
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/issuer"

@@ -14,12 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipoauth/sdk/sipauth"
-
 	"github.com/emiago/sipgo/sip"
 	"golang.org/x/time/rate"
 
 	"github.com/sipoauth/sdk/issuer"
+	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/sipoauth"
 )
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/diag"
-
 	"github.com/sipoauth/sdk/mtlstrust"
 )
 

@@ -17,11 +17,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sipoauth/sdk/internal/bounded"
-
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/internal/bounded"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/siplimit"
 	"github.com/sipoauth/sdk/ucm"

@@ -20,11 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sipoauth/sdk/diag"
-	"github.com/sipoauth/sdk/internal/watch"
-	"github.com/sipoauth/sdk/prommetrics"
-	"github.com/sipoauth/sdk/sipauth"
-
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,12 +29,16 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/internal/filekeys"
+	"github.com/sipoauth/sdk/internal/watch"
 	"github.com/sipoauth/sdk/keyfile"
 	"github.com/sipoauth/sdk/mtlstrust"
+	"github.com/sipoauth/sdk/prommetrics"
 	"github.com/sipoauth/sdk/redisstore"
 	"github.com/sipoauth/sdk/registrar"
+	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/siplimit"
 	"github.com/sipoauth/sdk/sipoauth"
 )

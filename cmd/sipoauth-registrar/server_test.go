@@ -14,11 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipoauth/sdk/internal/bounded"
-
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
+	"github.com/sipoauth/sdk/internal/bounded"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/issuer"
 )

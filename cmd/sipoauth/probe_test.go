@@ -15,11 +15,10 @@ import (
 	"testing/iotest"
 	"time"
 
-	"github.com/sipoauth/sdk/diag"
-
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/issuer"

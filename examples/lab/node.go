@@ -13,12 +13,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sipoauth/sdk/diag"
-
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/cnfxml"
+	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/mtlstrust"
