@@ -5,6 +5,9 @@
 //	go run ./cmd/sipoauth-client -config http://10.10.10.1:6970/ -device CSFrado \
 //	    -ca tomcat-ca.pem -token-url https://10.10.10.1:8443/ssosp/oauth/token
 //
+// -config may also be a local file, or a directory holding
+// <device>.cnf.xml, as sipoauth init writes one.
+//
 // The refresh token is read from -refresh-token or the environment variable
 // SIPOAUTH_REFRESH_TOKEN, a static access token from -token or
 // SIPOAUTH_TOKEN: the environment keeps them out of the process list.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/client"
 	"github.com/sipoauth/sdk/cnfxml"
+	"github.com/sipoauth/sdk/internal/buildinfo"
 	"github.com/sipoauth/sdk/ucm"
 )
 
@@ -40,14 +42,14 @@ type options struct {
 	token, tokenURL, refreshToken        string
 	clientID, clientSecret               string
 	ca, serverName, edge, edgeServerName string
-	mra, rfc8898, verbose                bool
+	mra, rfc8898, verbose, version       bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	var o options
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.config, "config", "", "configuration file URL, e.g. http://10.10.10.1:6970/ (the device's file name is appended to a URL ending in /)")
+	fs.StringVar(&o.config, "config", "", "configuration file URL, e.g. http://10.10.10.1:6970/ (the device's file name is appended to a URL ending in /), or a local file or directory holding <device>.cnf.xml")
 	fs.StringVar(&o.device, "device", "", "device name, e.g. CSFrado")
 	fs.StringVar(&o.user, "user", "", "user of the address of record; the file's userId when empty")
 	fs.StringVar(&o.token, "token", "", "static access token (or $SIPOAUTH_TOKEN)")
@@ -62,8 +64,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.mra, "mra", false, "register through the edge proxy (Mobile and Remote Access)")
 	fs.BoolVar(&o.rfc8898, "rfc8898", false, "send the token in RFC 6750's form (Bearer <token>) instead of Cisco's (Bearer token=\"<token>\")")
 	fs.BoolVar(&o.verbose, "v", false, "log the client's steps")
+	fs.BoolVar(&o.version, "version", false, "print the version (module version and VCS revision) and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if o.version {
+		return &o, nil
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -146,16 +152,36 @@ func (o *options) clientConfig(stdout, stderr io.Writer) (client.Config, error) 
 	if o.rfc8898 {
 		cfg.Form = bearer.FormRFC6750
 	}
+	if !strings.Contains(o.config, "://") {
+		dev, err := localConfig(o.config, o.device)
+		if err != nil {
+			return client.Config{}, err
+		}
+		cfg.Device, cfg.ConfigURL = dev, ""
+	}
 	if o.mra {
 		cfg.Deployment, cfg.EdgeAddr, cfg.EdgeServerName = cnfxml.MRA, o.edge, o.edgeServerName
 	}
 	return cfg, nil
 }
 
+// localConfig reads the configuration file of device from path: the file
+// itself, or the directory that holds <device>.cnf.xml.
+func localConfig(path, device string) (*cnfxml.Config, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, device+cnfxml.Suffix)
+	}
+	return cnfxml.ParseFile(path)
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if o.version {
+		fmt.Fprintln(stdout, buildinfo.String("sipoauth-client"))
+		return nil
 	}
 	cfg, err := o.clientConfig(stdout, stderr)
 	if err != nil {

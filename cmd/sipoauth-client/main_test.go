@@ -144,3 +144,33 @@ func TestFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalConfig reads -config from a directory or a file instead of a
+// URL.
+func TestLocalConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := cnfxml.NewCSF("CSFrado")
+	cfg.UserID = "rado"
+	cfg.CallManagers = []cnfxml.CallManager{{Name: "127.0.0.1", Ports: cnfxml.Ports{SIPOAuth: 5090, SIPMRAOAuth: 5091}}}
+	file := filepath.Join(dir, "CSFrado.cnf.xml")
+	if err := os.WriteFile(file, cfg.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{dir, file} {
+		o, err := parseFlags([]string{"-config", path, "-device", "CSFrado", "-token", "t"}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := o.clientConfig(io.Discard, io.Discard)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if c.ConfigURL != "" || c.Device == nil || c.Device.UserID != "rado" || len(c.Device.CallManagers) != 1 || c.Device.CallManagers[0].Ports.SIPOAuth != 5090 {
+			t.Errorf("%s: ConfigURL %q, Device %+v", path, c.ConfigURL, c.Device)
+		}
+	}
+	o, _ := parseFlags([]string{"-config", filepath.Join(dir, "missing"), "-device", "CSFrado", "-token", "t"}, io.Discard)
+	if _, err := o.clientConfig(io.Discard, io.Discard); err == nil {
+		t.Error("a missing file: no error")
+	}
+}
