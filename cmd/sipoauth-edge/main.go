@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/edge"
+	"github.com/sipoauth/sdk/internal/buildinfo"
 	"github.com/sipoauth/sdk/internal/filekeys"
 	"github.com/sipoauth/sdk/keyfile"
 	"github.com/sipoauth/sdk/mtlstrust"
@@ -27,6 +28,10 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
+		if errors.Is(err, errVersion) {
+			fmt.Println(buildinfo.String("sipoauth-edge"))
+			os.Exit(0)
+		}
 		fmt.Fprintln(os.Stderr, "expressway:", err)
 		if errors.Is(err, errUsage) {
 			os.Exit(2)
@@ -36,6 +41,10 @@ func main() {
 }
 
 var errUsage = errors.New("usage")
+
+// errVersion is what parse returns for -version: the program prints its
+// version and exits 0, and starts nothing.
+var errVersion = errors.New("version asked")
 
 // list is a flag that may be repeated and holds comma-separated values.
 type list []string
@@ -58,7 +67,7 @@ type options struct {
 	jwksURL, issuer                             string
 	tableURL, tableUser, tablePassword          string
 	timeout                                     time.Duration
-	verbose                                     bool
+	verbose, version                            bool
 }
 
 func parse(args []string, stderr io.Writer) (*options, error) {
@@ -82,10 +91,13 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.tablePassword, "table-password", "", "Basic `password` of the table (default: $EXPRESSWAY_TABLE_PASSWORD)")
 	fs.DurationVar(&o.timeout, "timeout", edge.DefaultTimeout, "how long a REGISTER waits for a node")
 	fs.BoolVar(&o.verbose, "v", false, "log debug events")
+	fs.BoolVar(&o.version, "version", false, "print the version (module version and VCS revision) and exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	switch {
+	case o.version:
+		return nil, errVersion
 	case fs.NArg() > 0:
 		return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	case o.certFile == "" || o.keyFile == "":

@@ -294,6 +294,7 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 	fs.StringVar(&s.Metrics, "metrics", s.Metrics, "`address` serving Prometheus metrics on /metrics over HTTP (empty: off)")
 	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info (one line per REGISTER), warn or error")
 	fs.Var(secondsFlag{&s.ReloadInterval}, "reload-interval", "how often files are checked for changes, in `seconds` or as a duration")
+	fs.Bool("version", false, "print the version (module version and VCS revision) and exit")
 	return fs
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/internal/buildinfo"
 )
 
 func main() {
@@ -27,6 +28,10 @@ func main() {
 
 // run is the command: it returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if versionAsked(args) {
+		fmt.Fprintln(stdout, buildinfo.String("sipoauth-registrar"))
+		return 0
+	}
 	s, err := loadConfig(args)
 	if errors.Is(err, flag.ErrHelp) {
 		usage(stdout)
@@ -69,6 +74,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	r.log.Info("stopped")
 	return status
+}
+
+// versionAsked reports whether args hold -version (the other flags parse
+// too, and no configuration is read).
+func versionAsked(args []string) bool {
+	var config string
+	scratch := defaults()
+	fs := flagSet(&scratch, &config)
+	fs.SetOutput(io.Discard)
+	return fs.Parse(args) == nil && fs.Lookup("version").Value.String() == "true"
 }
 
 func usage(w io.Writer) {

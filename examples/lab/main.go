@@ -15,6 +15,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/internal/buildinfo"
 )
 
 func main() {
@@ -33,6 +34,7 @@ type options struct {
 	proxy   int
 	timeout time.Duration
 	verbose bool
+	version bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -48,6 +50,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.proxy, "proxy-port", 0, "edge proxy's client port; 0 picks one")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "time limit of the story")
 	fs.BoolVar(&o.verbose, "v", false, "log every part's events on standard error")
+	fs.BoolVar(&o.version, "version", false, "print the version (module version and VCS revision) and exit")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -74,6 +77,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stderr, "lab:", err)
 		return 2
+	}
+	if o.version {
+		fmt.Fprintln(stdout, buildinfo.String("lab"))
+		return 0
 	}
 	logLevel := slog.LevelError + 1 // quiet
 	if o.verbose {
