@@ -59,7 +59,7 @@ on-premises targets, in the order a client tries them:
 	if code != exitOK || out != want {
 		t.Errorf("cnf targets: exit %d\n%s", code, out)
 	}
-	if out, code := runBin("cnf", "check", cnfData+"bad-not-xml.cnf.xml"); code != exitFindings || !bytes.HasPrefix([]byte(out), []byte("1 finding: 1 error\nerror cnf-unreadable ")) {
+	if out, code := runBin("cnf", "check", cnfData+"bad-not-xml.cnf.xml"); code != exitUsage || !bytes.HasPrefix([]byte(out), []byte("1 finding: 1 error\nerror cnf-unreadable ")) {
 		t.Errorf("cnf check: exit %d\n%s", code, out)
 	}
 	if _, code := runBin("nonsense"); code != exitUsage {

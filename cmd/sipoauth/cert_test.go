@@ -56,8 +56,8 @@ func TestCertCheck(t *testing.T) {
 		{"node-wrong-eku.pem", nil, exitFindings, []string{"error missing-server-auth-eku"}},
 		{"edge-good.pem", []string{"--role", "edge", "--name", "expc1.example.com"}, exitOK, []string{}},
 		{"edge-server-only.pem", []string{"--role", "edge"}, exitFindings, []string{"error missing-client-auth-eku"}},
-		{"not-pem.pem", nil, exitFindings, []string{"error cert-unreadable"}},
-		{"private-key-inside.pem", nil, exitFindings, []string{"error cert-unreadable"}},
+		{"not-pem.pem", nil, exitUsage, []string{"error cert-unreadable"}},
+		{"private-key-inside.pem", nil, exitUsage, []string{"error cert-unreadable"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file+strings.Join(tc.args, ""), func(t *testing.T) {

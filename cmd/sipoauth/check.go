@@ -49,7 +49,7 @@ func (e *env) checkPositional(c *command, fs *flag.FlagSet, args []string, kind 
 	if !ok {
 		return inspect.Result{}, "", st, false
 	}
-	rc, label, err := e.open(name)
+	rc, label, err := e.open(c, name)
 	if err != nil {
 		return inspect.Result{}, "", e.inputError(c, err), false
 	}
@@ -61,12 +61,17 @@ func (e *env) checkPositional(c *command, fs *flag.FlagSet, args []string, kind 
 	return res, name, 0, true
 }
 
-// report prints res as JSON, or calls human, and returns the exit status.
+// report prints res as JSON, or calls human, and returns the exit status:
+// exitUsage for an input that could not be parsed at all, as for one that
+// could not be read.
 func (e *env) report(asJSON bool, res inspect.Result, human func(w io.Writer)) int {
 	if asJSON {
 		writeJSON(e.stdout, res)
 	} else {
 		human(e.stdout)
+	}
+	if isUnreadable(res.Findings) {
+		return exitUsage
 	}
 	return status(res.Findings)
 }
@@ -365,13 +370,15 @@ func (e *env) tokenInspect(args []string) int {
 }
 
 // inlineArg returns the one argument, which is the input itself (a
-// token, a header), or standard input for "-" or none.
+// token, a header), or standard input for "-" or none. An argument that
+// names an existing file is read from that file: the file wins over a
+// token or header of the same text.
 func (e *env) inlineArg(c *command, pos []string, what string) (string, int, bool) {
 	arg, st, ok := e.onePositional(c, pos, what)
-	if !ok || arg != "-" {
+	if !ok || arg != "-" && !isFile(arg) {
 		return arg, st, ok
 	}
-	b, err := e.readInput("-", maxInput)
+	b, err := e.readInput(c, arg, maxInput)
 	if err != nil {
 		return "", e.inputError(c, err), false
 	}

@@ -21,9 +21,9 @@ func TestCNFCheck(t *testing.T) {
 		{"warn-oauth-with-digest.cnf.xml", exitFindings, []string{"warning too-many-nodes", "warning duplicate-priority", "warning oauth-port-missing",
 			"warning legacy-port-name", "warning digest-with-oauth", "error encrypted-config-with-oauth", "error security-mode-not-encrypted"}},
 		{"warn-port-conflict.cnf.xml", exitFindings, []string{"error port-conflict", "error oauth-port-range"}},
-		{"bad-not-xml.cnf.xml", exitFindings, []string{"error cnf-unreadable"}},
-		{"bad-port-not-a-number.cnf.xml", exitFindings, []string{"error cnf-unreadable"}},
-		{"bad-root-not-device.cnf.xml", exitFindings, []string{"error cnf-unreadable"}},
+		{"bad-not-xml.cnf.xml", exitUsage, []string{"error cnf-unreadable"}},
+		{"bad-port-not-a-number.cnf.xml", exitUsage, []string{"error cnf-unreadable"}},
+		{"bad-root-not-device.cnf.xml", exitUsage, []string{"error cnf-unreadable"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
@@ -89,7 +89,7 @@ MRA (through the edge proxy) targets, in the order a client tries them:
 		t.Errorf("JSON: %+v", res.CNF)
 	}
 	// A file that does not parse has no targets: the finding says why.
-	cli(t, "", "cnf", "targets", cnfData+"bad-unclosed.cnf.xml").want(t, exitFindings).contains(t, "error cnf-unreadable")
+	cli(t, "", "cnf", "targets", cnfData+"bad-unclosed.cnf.xml").want(t, exitUsage).contains(t, "error cnf-unreadable")
 }
 
 func TestCNFGen(t *testing.T) {
@@ -138,8 +138,8 @@ func TestCNFGen(t *testing.T) {
 		{[]string{"--user", "rado"}, "at least one --node is required"},
 		{[]string{"--node", "h"}, "--device or --user is required"},
 		{[]string{"--user", "rado", "--node", "h", "--mode", "2"}, "--mode is 0 (disabled) or 1 (enabled), not 2"},
-		{[]string{"--user", "rado", "--node", "h:abc"}, `invalid value "h:abc" for flag -node: "h:abc": port "abc" is not a number in 1-65535: want host[:oauthPort[:mraPort]]`},
-		{[]string{"--user", "rado", "--node", "h:1:2:3"}, `invalid value "h:1:2:3" for flag -node: "h:1:2:3": want host[:oauthPort[:mraPort]]`},
+		{[]string{"--user", "rado", "--node", "h:abc"}, `--node: "h:abc": port "abc" is not a number in 1-65535: want host[:oauthPort[:mraPort]]`},
+		{[]string{"--user", "rado", "--node", "h:1:2:3"}, `--node: "h:1:2:3": want host[:oauthPort[:mraPort]]`},
 		{[]string{"--user", "rado", "--node", "a", "--node", "b", "--node", "c", "--node", "d"}, "at most 3 --node: clients read ccm0..ccm2"},
 		{[]string{"--user", "rado", "--node", "h", "--json"}, "--json needs -o FILE: standard output carries the JSON"},
 		{[]string{"--device", "CSF/x", "--node", "h"}, `"CSF/x" is not a device name (1-64 letters, digits, '-', '_', '.')`},

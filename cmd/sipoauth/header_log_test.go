@@ -24,7 +24,7 @@ func TestHeaderParse(t *testing.T) {
 			inspect.HeaderView{Name: "WWW-Authenticate", Type: "challenge", Realm: "ccmsipline", Error: "invalid_token"}},
 		{`Proxy-Authorization: Digest username="rado"`, exitFindings, []string{"error header-not-bearer"},
 			inspect.HeaderView{Name: "Proxy-Authorization", Type: "credentials"}},
-		{`Proxy-Authorization: Bearer token="abc`, exitFindings, []string{"error header-unreadable"},
+		{`Proxy-Authorization: Bearer token="abc`, exitUsage, []string{"error header-unreadable"},
 			inspect.HeaderView{Name: "Proxy-Authorization", Type: "credentials"}},
 	}
 	for _, tc := range cases {

@@ -24,6 +24,9 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	now            func() time.Time
+	// stdinIsTerminal reports whether stdin is a terminal: a command
+	// that reads it then prints a hint first.
+	stdinIsTerminal func() bool
 }
 
 // command is a subcommand: its usage text and what it runs.
@@ -155,6 +158,7 @@ commands:
   log analyze FILE|-          timeline and diagnosis of a soft client's log
   probe HOST:PORT             TLS handshake and REGISTER against a registrar
   help [command]              this text, or a command's
+  version                     the version and the revision it was built from
 
 Every command takes --json. "-" or no argument reads standard input.
 Exit status: 0 no error finding, 1 an error finding or a refused token,
@@ -164,7 +168,8 @@ Exit status: 0 no error finding, 1 an error finding or a refused token,
 // run runs the command line args (without the program name) and returns
 // the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now,
+		stdinIsTerminal: func() bool { return isTerminal(stdin) }}
 	return e.dispatch(args)
 }
 
@@ -187,6 +192,8 @@ func (e *env) dispatch(args []string) int {
 		return exitOK
 	case "probe":
 		return cmdProbe.run(e, args[1:])
+	case "version", "-version", "--version":
+		return e.version(args[1:])
 	default:
 		for _, g := range groups {
 			if g.name == name {
@@ -263,7 +270,7 @@ func (e *env) parse(c *command, fs *flag.FlagSet, args []string) (pos []string, 
 			return nil, exitOK, false
 		}
 		if err != nil {
-			return nil, e.usageError(c, "%v", err), false
+			return nil, e.usageError(c, "%s", flagError(fs, err)), false
 		}
 		rest := fs.Args()
 		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {

@@ -22,9 +22,11 @@ const maxInput = 8 << 20
 // errEmptyInput is the error of an input with nothing but white space.
 var errEmptyInput = errors.New("empty input")
 
-// open opens the named file, or standard input for "-".
-func (e *env) open(name string) (io.ReadCloser, string, error) {
+// open opens the named file, or standard input for "-" (with a hint on
+// standard error when it is a terminal).
+func (e *env) open(c *command, name string) (io.ReadCloser, string, error) {
 	if name == "-" {
+		e.hintStdin(c)
 		return io.NopCloser(e.stdin), "standard input", nil
 	}
 	f, err := os.Open(name)
@@ -40,8 +42,8 @@ func (e *env) open(name string) (io.ReadCloser, string, error) {
 
 // readInput reads the named file, or standard input for "-", refusing
 // more than max bytes and input with nothing but white space.
-func (e *env) readInput(name string, max int64) ([]byte, error) {
-	rc, label, err := e.open(name)
+func (e *env) readInput(c *command, name string, max int64) ([]byte, error) {
+	rc, label, err := e.open(c, name)
 	if err != nil {
 		return nil, err
 	}

@@ -154,7 +154,7 @@ func (e *env) probe(args []string) int {
 	var roots *x509.CertPool
 	rep.TrustedBy = "system roots"
 	if *caFile != "" {
-		b, err := e.readInput(*caFile, mtlstrust.MaxFileSize)
+		b, err := e.readInput(c, *caFile, mtlstrust.MaxFileSize)
 		if err != nil {
 			return e.inputError(c, err)
 		}

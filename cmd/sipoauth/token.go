@@ -130,7 +130,7 @@ func (e *env) tokenVerify(args []string) int {
 	}
 	var dec *sipoauth.SymmetricKeys
 	if *decKey != "" {
-		b, err := e.readInput(*decKey, 64<<10)
+		b, err := e.readInput(c, *decKey, 64<<10)
 		if err != nil {
 			return e.inputError(c, err)
 		}
@@ -262,7 +262,7 @@ func (e *env) keySources(arg, token string) (ks []sipoauth.KeySource, fetchErr f
 		}
 		return []sipoauth.KeySource{j}, fetchErr, j.Close, nil
 	}
-	b, err := e.readInput(arg, 4<<20)
+	b, err := e.readInput(cmdTokenVerify, arg, 4<<20)
 	if err != nil {
 		return nil, fetchErr, closeFn, err
 	}
@@ -378,7 +378,7 @@ func (e *env) tokenMint(args []string) int {
 	case *refresh && *ttl < 0:
 		return e.usageError(c, "--ttl of a refresh token must be positive")
 	}
-	keyPEM, err := e.readInput(*keyFile, 1<<20)
+	keyPEM, err := e.readInput(c, *keyFile, 1<<20)
 	if err != nil {
 		return e.inputError(c, err)
 	}
@@ -393,7 +393,7 @@ func (e *env) tokenMint(args []string) int {
 		cfg.Audience = []string{*aud}
 	}
 	if *nested {
-		b, err := e.readInput(*encKey, 64<<10)
+		b, err := e.readInput(c, *encKey, 64<<10)
 		if err != nil {
 			return e.inputError(c, err)
 		}
