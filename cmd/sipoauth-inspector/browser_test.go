@@ -103,15 +103,29 @@ const readPage = `(() => {
 // SIPOAUTH_INTEGRATION=1 asks that it run.
 func openPage(t *testing.T) *browser {
 	t.Helper()
+	needChromium(t)
+	srv := httptest.NewServer(builtHandler(t))
+	t.Cleanup(srv.Close)
+	return openURL(t, srv.URL+"/")
+}
+
+// needChromium skips t without Chromium, unless SIPOAUTH_INTEGRATION=1
+// asks that it run.
+func needChromium(t *testing.T) {
+	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
 		if os.Getenv("SIPOAUTH_INTEGRATION") == "1" {
 			t.Fatalf("%s is required (SIPOAUTH_INTEGRATION=1): apt-get install chromium", chromium)
 		}
 		t.Skipf("%s not installed: the page is not tested in a browser (apt-get install chromium)", chromium)
 	}
-	srv := httptest.NewServer(builtHandler(t))
-	t.Cleanup(srv.Close)
+}
 
+// openURL loads the page at url in Chromium and waits until the checks
+// are ready.
+func openURL(t *testing.T, url string) *browser {
+	t.Helper()
+	needChromium(t)
 	// The whole browser session is bounded: the allocator's context ends
 	// the browser.
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -131,8 +145,8 @@ func openPage(t *testing.T) *browser {
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	t.Cleanup(cancelBrowser)
 
-	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/")); err != nil {
-		t.Fatalf("loading %s: %v", srv.URL, err)
+	if err := chromedp.Do(bctx, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("loading %s: %v", url, err)
 	}
 	state, err := chromedp.Run(bctx, chromedp.Poll[string](
 		`document.body.dataset.ready === "true" ? "ready" : document.getElementById("status").dataset.state === "error" ? "error" : ""`,
@@ -144,7 +158,7 @@ func openPage(t *testing.T) *browser {
 	if state != "ready" {
 		t.Fatalf("the page did not load its checks: %s", status)
 	}
-	t.Logf("page loaded from %s: %s", srv.URL, status)
+	t.Logf("page loaded from %s: %s", url, status)
 
 	shots := os.Getenv("SIPOAUTH_ARTIFACTS")
 	if shots == "" {

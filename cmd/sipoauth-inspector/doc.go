@@ -6,6 +6,7 @@
 // this server or anywhere else.
 //
 //	go run ./cmd/sipoauth-inspector [-listen 127.0.0.1:8080] [-go go] [-cache dir]
+//	go run ./cmd/sipoauth-inspector -export dir [-go go] [-cache dir]
 //
 // At every start it builds the WebAssembly program with the go tool of the
 // toolchain that `go env GOROOT` names (GOOS=js GOARCH=wasm, -trimpath,
@@ -21,4 +22,14 @@
 // browsers that accept it, and prints the address and the size of the
 // program, raw and gzipped. Only GET and HEAD of those files are answered.
 // It listens on the loopback interface unless -listen says otherwise.
+//
+// With -export dir it serves nothing: it writes the page's files into dir
+// (index.html, app.js, style.css, wasm_exec.js and sipoauth.wasm, each
+// with a gzipped copy name.gz for servers that send precompressed files),
+// prints their sizes and exits, so that any static web server can serve
+// the page and the toolchain is needed only where the files are made. The
+// server should send sipoauth.wasm as application/wasm (the page also
+// loads it otherwise, a little slower); the page's Content-Security-Policy
+// is in its meta element, and frame-ancestors 'none', which only a header
+// can carry, is the server's to add.
 package main

@@ -37,7 +37,13 @@ func main() {
 	flag.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to serve the page on")
 	flag.StringVar(&cfg.Go, "go", "go", "the go command whose GOROOT builds the program")
 	flag.StringVar(&cfg.Cache, "cache", "", "directory for the built program (default: the user cache directory)/sipoauth-inspector")
+	flag.StringVar(&cfg.Export, "export", "", "write the page's files into this `directory`, for any web server to serve, instead of serving them")
+	flag.Usage = usage
 	flag.Parse()
+	if *showVersion {
+		printVersion(os.Stdout)
+		return
+	}
 	if flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "inspector: unexpected arguments:", flag.Args())
 		os.Exit(2)
@@ -50,19 +56,39 @@ func main() {
 	}
 }
 
+// usage prints the command line and the flags.
+func usage() {
+	w := flag.CommandLine.Output()
+	fmt.Fprint(w, `usage: sipoauth-inspector [-listen addr] [-go go] [-cache dir]
+       sipoauth-inspector -export dir [-go go] [-cache dir]
+
+Builds the SIP OAuth inspector (the checks compiled to WebAssembly) and
+serves the page on the loopback interface; or, with -export, writes the
+page's files (index.html, app.js, style.css, wasm_exec.js, sipoauth.wasm)
+and gzipped copies of them (*.gz) into dir, for any web server to serve.
+The checks run in the browser: what is pasted is never sent anywhere.
+
+`)
+	flag.PrintDefaults()
+}
+
 // config is what the flags say.
 type config struct {
 	Listen string // address to listen on
 	Go     string // the go command
 	Cache  string // where the program is built; "" for the default
+	Export string // directory to write the files into instead of serving; "" to serve
 }
 
-// run builds the program, serves the page until ctx is done, then shuts
-// the server down.
+// run builds the program, then serves the page until ctx is done and shuts
+// the server down, or writes the files into cfg.Export.
 func run(ctx context.Context, cfg config, out io.Writer) error {
 	h, err := prepare(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	if cfg.Export != "" {
+		return h.export(cfg.Export, out)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -191,6 +217,37 @@ func wasmExec(root string) ([]byte, error) {
 	return nil, fmt.Errorf("no %s in %s: %w", web.WasmExecName, root, errors.Join(errs...))
 }
 
+// exportNames are the files the page needs, in the order -export writes
+// them.
+func exportNames() []string {
+	return []string{"index.html", "app.js", "style.css", web.WasmExecName, web.WasmName}
+}
+
+// export writes the page's files into dir, each with its gzipped copy
+// (name.gz, for servers that send precompressed files), and lists them on
+// out. dir is created if need be; files of the same names are replaced.
+func (h *handler) export(dir string, out io.Writer) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range exportNames() {
+		a := h.assets["/"+name]
+		if a == nil {
+			return fmt.Errorf("export: no %s", name)
+		}
+		for _, f := range []struct {
+			name string
+			body []byte
+		}{{name, a.body}, {name + ".gz", a.gz}} {
+			if err := os.WriteFile(filepath.Join(dir, f.name), f.body, 0o644); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(out, "%s: %d bytes, %d gzipped\n", filepath.Join(dir, name), len(a.body), len(a.gz))
+	}
+	return nil
+}
+
 // asset is one file served, with its gzipped form made once.
 type asset struct {
 	body, gz    []byte
@@ -218,7 +275,7 @@ func newHandler(page fs.FS, program, loader []byte) (*handler, error) {
 		return nil, errors.New("the program and its loader are needed")
 	}
 	files := map[string][]byte{web.WasmName: program, web.WasmExecName: loader}
-	for _, name := range []string{"index.html", "app.js", "style.css"} {
+	for _, name := range exportNames()[:3] {
 		b, err := fs.ReadFile(page, name)
 		if err != nil {
 			return nil, err
