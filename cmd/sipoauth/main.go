@@ -157,6 +157,7 @@ commands:
   header parse 'HEADER'|-     parse a Bearer challenge or credentials header
   log analyze FILE|-          timeline and diagnosis of a soft client's log
   probe HOST:PORT             TLS handshake and REGISTER against a registrar
+  init DIR                    write a local deployment to run and register with
   help [command]              this text, or a command's
   version                     the version and the revision it was built from
 
@@ -192,6 +193,8 @@ func (e *env) dispatch(args []string) int {
 		return exitOK
 	case "probe":
 		return cmdProbe.run(e, args[1:])
+	case "init":
+		return cmdInit.run(e, args[1:])
 	case "version", "-version", "--version":
 		return e.version(args[1:])
 	default:
@@ -242,6 +245,9 @@ func helpFor(words []string) (string, bool) {
 	name := strings.Join(words, " ")
 	if name == "probe" {
 		return cmdProbe.usage, true
+	}
+	if name == "init" {
+		return cmdInit.usage, true
 	}
 	for _, g := range groups {
 		if name == g.name {
