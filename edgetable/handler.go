@@ -1,6 +1,7 @@
 package edgetable
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -64,10 +66,15 @@ type Handler struct {
 	// Throttle limits failed authentications per source address. Its
 	// zero value applies the defaults of AuthThrottle.
 	Throttle AuthThrottle
-	// ErrorLog receives the causes of 500 answers, which the response does
-	// not reveal to the client, and the lockouts of sources that failed to
-	// authenticate too often. Nil means the log package's standard logger,
-	// as for http.Server.
+	// Logger receives the causes of 500 answers (at Error), which the
+	// response does not reveal to the client, and the lockouts of sources
+	// that failed to authenticate too often (at Warn). Nil means ErrorLog
+	// if set, else slog.Default(): nothing is lost by default, and a
+	// program that set its logger with slog.SetDefault gets these too.
+	Logger *slog.Logger
+	// ErrorLog receives the same as Logger, as lines, when Logger is nil.
+	// Logger is the better choice; ErrorLog remains for handlers that set
+	// it.
 	ErrorLog *log.Logger
 
 	// writeMu serializes the changes made through the handler, so that
@@ -108,7 +115,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if attempt == &h.Throttle.overflow {
 			who = "sources not remembered (too many addresses failing at once)"
 		}
-		h.logf("%s locked out for %v after failed authentications", who, lockout)
+		h.log(slog.LevelWarn, fmt.Sprintf("%s locked out for %v after failed authentications", who, lockout),
+			slog.String("source", src.String()), slog.Duration("lockout", lockout))
 	}
 	if !authorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="edge-proxy table"`)
@@ -269,16 +277,28 @@ func (h *Handler) remove(w http.ResponseWriter, host string) {
 // name files and directories of the node, which the client has no need to
 // know.
 func (h *Handler) serverError(w http.ResponseWriter, err error) {
-	h.logf("%v", err)
+	h.log(slog.LevelError, "the table could not be read or updated", slog.Any("error", err))
 	writeError(w, http.StatusInternalServerError, "the edge-proxy table could not be read or updated")
 }
 
-func (h *Handler) logf(format string, args ...any) {
-	if h.ErrorLog != nil {
-		h.ErrorLog.Printf("edgetable: handler: "+format, args...)
-	} else {
-		log.Printf("edgetable: handler: "+format, args...)
+// log sends msg to h.Logger, else as a line to h.ErrorLog, else to
+// slog.Default().
+func (h *Handler) log(level slog.Level, msg string, attrs ...slog.Attr) {
+	if h.Logger == nil && h.ErrorLog != nil {
+		line := "edgetable: handler: " + msg
+		for _, a := range attrs {
+			if a.Key == "error" {
+				line += ": " + a.Value.String()
+			}
+		}
+		h.ErrorLog.Print(line)
+		return
 	}
+	l := h.Logger
+	if l == nil {
+		l = slog.Default()
+	}
+	l.LogAttrs(context.Background(), level, "edgetable: handler: "+msg, attrs...)
 }
 
 // wireEntryPrefix starts the API's text for a refused entry: "mtlstrust:
