@@ -17,12 +17,13 @@ import (
 
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/internal/buildinfo"
+	"github.com/sipoauth/sdk/internal/logs"
 )
 
 func main() {
 	// The few messages of the SIP stack that do not go through the
 	// registrar's logger (connection bookkeeping) keep its format.
-	sip.SetDefaultLogger(slog.New(bearer.RedactHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	sip.SetDefaultLogger(slog.New(logs.SIPStack(bearer.RedactHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))))
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/internal/filekeys"
+	"github.com/sipoauth/sdk/internal/logs"
 	"github.com/sipoauth/sdk/internal/watch"
 	"github.com/sipoauth/sdk/keyfile"
 	"github.com/sipoauth/sdk/mtlstrust"
@@ -257,6 +258,9 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 			return nil
 		})
 	} else {
+		// go-redis's own lines (failed dials, pool events) as the
+		// registrar's records, at Warn.
+		redis.SetLogger(logs.Redis{Logger: log})
 		opts, _ := redis.ParseURL(s.Store) // checked by loadConfig
 		// A Redis that hangs must not hold a REGISTER past the registrar's
 		// Timeout: the client honours the request's deadline.
@@ -302,7 +306,8 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	var serve []func()
 	// The SIP stack logs the bytes of a message it cannot parse: with
 	// credentials withheld, no token reaches the log.
-	sipLog := slog.New(bearer.RedactHandler(log.Handler()))
+	// A client that hangs up is logged at Debug, not as sipgo's "Read error".
+	sipLog := slog.New(logs.SIPStack(bearer.RedactHandler(log.Handler())))
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sipoauth-registrar"),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)))
@@ -459,7 +464,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	// HTTP: the edge-proxy table API and the metrics.
 	if s.TableAPI != "" {
 		h := edgetable.NewHandler(table, map[string]string{s.TableUser: s.TablePassword})
-		h.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelError)
+		h.Logger = log
 		tcfg := mtlstrust.OAuthServerConfig(cert)
 		tcfg.NextProtos = []string{"http/1.1"}
 		if err := r.httpServer("table-api", "https", s.TableAPI, h, tcfg, &serve); err != nil {
