@@ -11,23 +11,26 @@ import (
 	"syscall"
 )
 
-// SIPStack wraps h for the SIP stack's logger (sip.SetDefaultLogger): an
-// error record whose "error" attribute says the peer closed or reset the
-// connection (sipgo's "Read error" when a client hangs up without a TLS
-// close_notify, or resets) is logged at Debug instead, since a client
-// hanging up is normal. Every other record passes unchanged.
+// SIPStack wraps h for the SIP stack's logger (sip.SetDefaultLogger, or
+// the transport layer's): a warning or error record whose "error"
+// attribute says the peer closed or reset the connection is logged at
+// Debug instead, since a client hanging up is normal. These are sipgo's
+// "Read error" when a client resets or hangs up without a TLS
+// close_notify, and its "connection pool not clean cleanup" when the
+// close_notify it then sends finds the connection gone. Every other record
+// passes unchanged.
 func SIPStack(h slog.Handler) slog.Handler { return sipStack{h} }
 
 type sipStack struct{ h slog.Handler }
 
-// Enabled lets records of the demoted kind through at Error: Handle
-// decides once it sees the error.
+// Enabled lets warnings and errors through: Handle decides once it sees
+// the error.
 func (s sipStack) Enabled(ctx context.Context, l slog.Level) bool {
-	return s.h.Enabled(ctx, l) || l >= slog.LevelError
+	return s.h.Enabled(ctx, l) || l >= slog.LevelWarn
 }
 
 func (s sipStack) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level >= slog.LevelError && peerClosed(r) {
+	if r.Level >= slog.LevelWarn && peerClosed(r) {
 		r = demote(r, slog.LevelDebug)
 	}
 	if !s.h.Enabled(ctx, r.Level) {

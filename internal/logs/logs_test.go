@@ -47,9 +47,20 @@ func TestSIPStack(t *testing.T) {
 		{"an error without an error attribute stays", slog.LevelWarn,
 			func(l *slog.Logger) { l.Error("Failed to accept connection") },
 			`level=ERROR msg="Failed to accept connection" caller=TransportLayer` + "\n"},
-		{"warnings pass", slog.LevelWarn,
-			func(l *slog.Logger) { l.Warn("connection pool not clean cleanup", "error", io.EOF) },
-			`level=WARN msg="connection pool not clean cleanup" caller=TransportLayer error=EOF` + "\n"},
+		{"the close_notify after a hang-up is Debug too", slog.LevelDebug,
+			func(l *slog.Logger) {
+				l.Warn("connection pool not clean cleanup", "error",
+					fmt.Errorf("tls: failed to send closeNotify alert (but connection was closed anyway): %w", syscall.EPIPE))
+			},
+			`level=DEBUG msg="connection pool not clean cleanup" caller=TransportLayer error="tls: failed to send closeNotify alert (but connection was closed anyway): broken pipe"` + "\n"},
+		{"other warnings pass", slog.LevelWarn,
+			func(l *slog.Logger) {
+				l.Warn("connection pool not clean cleanup", "error", errors.New("no such connection"))
+			},
+			`level=WARN msg="connection pool not clean cleanup" caller=TransportLayer error="no such connection"` + "\n"},
+		{"info passes", slog.LevelInfo,
+			func(l *slog.Logger) { l.Info("listening", "error", io.EOF) },
+			`level=INFO msg=listening caller=TransportLayer error=EOF` + "\n"},
 		{"debug below the level is dropped", slog.LevelInfo,
 			func(l *slog.Logger) { l.Debug("connection was closed", "error", io.EOF) }, ""},
 	}
