@@ -17,6 +17,7 @@ import (
 
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/internal/logs"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/siplimit"
@@ -99,7 +100,8 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	sipLog := slog.New(bearer.RedactHandler(c.Logger.Handler())).With("component", "sipgo")
+	// A client that hangs up is logged at Debug, not as sipgo's "Read error".
+	sipLog := slog.New(logs.SIPStack(bearer.RedactHandler(c.Logger.Handler()))).With("component", "sipgo")
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent(c.Name),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
