@@ -16,12 +16,13 @@ import (
 
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/internal/buildinfo"
+	"github.com/sipoauth/sdk/internal/logs"
 )
 
 func main() {
 	// The SIP stack's few messages outside the parts' own loggers
 	// (connection bookkeeping): errors only, credentials withheld.
-	sip.SetDefaultLogger(slog.New(bearer.RedactHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))))
+	sip.SetDefaultLogger(slog.New(logs.SIPStack(bearer.RedactHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))

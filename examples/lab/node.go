@@ -19,6 +19,7 @@ import (
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/edgetable"
+	"github.com/sipoauth/sdk/internal/logs"
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
@@ -157,7 +158,9 @@ func startNode(p ports, nodeCert tls.Certificate, tomcatTrust *mtlstrust.TrustSt
 	n.configURL = n.serveHTTP(lnConfig, nil, &cnfxml.Handler{Source: files})
 
 	// The edge-proxy table and its API, where proxies push their names.
-	n.tableURL = n.serveHTTP(lnTable, serverTLS, edgetable.NewHandler(n.table, map[string]string{tableUser: n.tablePW}))
+	table := edgetable.NewHandler(n.table, map[string]string{tableUser: n.tablePW})
+	table.Logger = log
+	n.tableURL = n.serveHTTP(lnTable, serverTLS, table)
 
 	// The registrar.
 	keys, err := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{n.issuer.KeyID(): n.issuer.PublicKey()})
@@ -190,8 +193,10 @@ func startNode(p ports, nodeCert tls.Certificate, tomcatTrust *mtlstrust.TrustSt
 		n.seen = append(n.seen, s)
 		n.mu.Unlock()
 	})
+	// A client that hangs up is logged at Debug, not as sipgo's "Read error".
+	sipLog := slog.New(logs.SIPStack(log.Handler()))
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Cisco-CUCM15.0"),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log)))
 	if err != nil {
 		return nil, err
