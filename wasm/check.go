@@ -51,11 +51,11 @@ func versionString() string {
 
 // pageOptions are the options as the page sends them.
 type pageOptions struct {
-	Now        string `json:"now"`
-	Role       string `json:"role"`
-	Host       string `json:"host"`
-	Deployment string `json:"deployment"`
-	Side       string `json:"side"`
+	Now        string `json:"now,omitempty"`
+	Role       string `json:"role,omitempty"`
+	Host       string `json:"host,omitempty"`
+	Deployment string `json:"deployment,omitempty"`
+	Side       string `json:"side,omitempty"`
 }
 
 // parseOptions reads the page's options JSON; empty means the defaults.

@@ -10,6 +10,11 @@ import (
 func main() {
 	api := js.Global().Get("Object").New()
 	api.Set("version", versionString())
+	samples, err := samplesJSON()
+	if err != nil {
+		samples = "[]" // the page then offers none
+	}
+	api.Set("samples", samples)
 	api.Set("check", js.FuncOf(func(_ js.Value, args []js.Value) (out any) {
 		defer recoverInto(&out, true)
 		var s [3]string
