@@ -9,6 +9,7 @@
   const MAX_INPUT = 32 << 20; // the program's bound (wasm.MaxInput)
   const $ = (id) => document.getElementById(id);
   let seq = 0;
+  let nextSample = null; // the sample the next check is of
 
   // ---------------------------------------------------------------- DOM
 
@@ -112,6 +113,7 @@
       return;
     }
     for (const b of document.querySelectorAll("button.check")) b.disabled = false;
+    setupSamples();
     setStatus("ready", `Ready: sipoauth ${window.sipoauth.version}.`);
     document.body.dataset.ready = "true";
   }
@@ -183,6 +185,43 @@
     });
   }
 
+  // ------------------------------------------------------------ samples
+
+  // setupSamples offers, in each input area, the samples the program
+  // carries: a button fills the area and its options, and checks.
+  function setupSamples() {
+    let samples = [];
+    try {
+      samples = JSON.parse(window.sipoauth.samples || "[]");
+    } catch (err) {
+      samples = [];
+    }
+    for (const s of samples) {
+      const row = $("samples-" + s.area);
+      if (!row) continue;
+      const b = el("button", { type: "button", class: "sample", "data-sample": s.id, title: s.title }, s.label);
+      b.addEventListener("click", () => loadSample(s));
+      row.append(b);
+      row.hidden = false;
+    }
+  }
+
+  function loadSample(s) {
+    const form = $("panel-" + s.area);
+    const o = s.options || {};
+    $("input-" + s.area).value = s.text;
+    if (s.area === "cert") {
+      $("role-" + (o.role || "node")).checked = true;
+      $("cert-host").value = o.host || "";
+    }
+    if (s.area === "header") {
+      $("header-kind").value = s.kind;
+      $("tls-side").value = o.side || "edge";
+    }
+    nextSample = s;
+    form.requestSubmit();
+  }
+
   // options gathers what the form and the page say about the input.
   function options(form) {
     const o = {};
@@ -206,6 +245,8 @@
     const kind = kindSelect ? kindSelect.value : form.dataset.kind;
     const text = form.querySelector("textarea").value;
     const opts = JSON.stringify(options(form));
+    const sample = nextSample;
+    nextSample = null;
     const button = form.querySelector("button.check");
     button.disabled = true;
     setStatus("busy", "Checking…");
@@ -218,6 +259,10 @@
     }
     button.disabled = false;
     setStatus("ready", `Ready: sipoauth ${window.sipoauth.version}.`);
+    const note = $("sample-note");
+    note.textContent = sample ? `Sample: ${sample.title}.` : "";
+    note.hidden = !sample;
+    $("output").dataset.sample = sample ? sample.id : "";
     render(json);
   }
 
