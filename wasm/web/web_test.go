@@ -108,3 +108,31 @@ func TestPageStructure(t *testing.T) {
 		}
 	}
 }
+
+// Each file control is one: the browser's input, hidden, with a label
+// styled as the button that opens it; and every area has a row for its
+// samples.
+func TestFileControlsAndSamples(t *testing.T) {
+	page := read(t, "index.html")
+	inputs := matches(`<input type="file" id="(file-[a-z]+)" class="file-input"`, page)
+	labels := matches(`<label for="(file-[a-z]+)" class="file">Open file…</label>`, page)
+	if want := []string{"file-cnf", "file-cert", "file-log", "file-auto"}; !slices.Equal(inputs, want) || !slices.Equal(labels, want) {
+		t.Errorf("file inputs %q and their labels %q, want %q", inputs, labels, want)
+	}
+	if n := strings.Count(page, `type="file"`); n != len(inputs) {
+		t.Errorf("%d file inputs, %d of them with a label", n, len(inputs))
+	}
+	if regexp.MustCompile(`<label[^>]*>[^<]*<input type="file"`).MatchString(page) {
+		t.Error("a file input inside its label: the browser's control shows beside the label")
+	}
+	rows := matches(`<p class="samples" id="samples-([a-z]+)" data-area="[a-z]+" hidden>`, page)
+	if want := []string{"cnf", "cert", "token", "header", "log", "auto"}; !slices.Equal(rows, want) {
+		t.Errorf("sample rows %q, want %q", rows, want)
+	}
+	css := read(t, "style.css")
+	for _, rule := range []string{".file-input {", "flex-wrap: nowrap;", "@media (max-width: 600px)"} {
+		if !strings.Contains(css, rule) {
+			t.Errorf("style.css lacks %q", rule)
+		}
+	}
+}
