@@ -2,6 +2,7 @@ package cnfxml
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -84,10 +85,18 @@ type Config struct {
 	// Lines are the SIP lines, in file order.
 	Lines []Line
 
+	// FieldErrors are the numbers, ports and booleans that did not parse
+	// when Reader.KeepGoing is set (the fields directly under <device>
+	// first, then the call managers', then the lines'): each field is 0 (or
+	// false) in the model, its text stays in the file as written, and
+	// Validate reports it. Without KeepGoing the first one fails Parse.
+	FieldErrors []*ParseError
+
 	doc  *etree.Document
 	root *etree.Element
 	// base holds the values as read, keyed by element, so that writing
 	// touches only what changed.
+	bad        map[string]bool // paths of FieldErrors
 	base       scalars
 	baseCM     map[*etree.Element]CallManager
 	baseLine   map[*etree.Element]Line
@@ -175,6 +184,9 @@ type ParseError struct {
 	Path  string // element path, e.g. /device/devicePool/.../ports/sipOAuthPort
 	Value string // the offending text, if any (shortened)
 	Err   error  // one of the package's Err* values, or the XML decoder's error
+	// Line and Column locate XML that is not well-formed (ErrNotXML), both
+	// counted from 1; 0 when unknown.
+	Line, Column int
 }
 
 // Error returns the reason, the element path and the offending text.
@@ -188,6 +200,9 @@ func (e *ParseError) Error() string {
 	if e.Path != "" {
 		b.WriteString(" at ")
 		b.WriteString(e.Path)
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, " at line %d, column %d", e.Line, e.Column)
 	}
 	if e.Value != "" {
 		b.WriteString(": ")
@@ -204,6 +219,11 @@ func (e *ParseError) Unwrap() error { return e.Err }
 type Reader struct {
 	MaxSize  int // largest file accepted, in bytes
 	MaxDepth int // deepest element nesting accepted
+	// KeepGoing makes a number, port or boolean that does not parse a
+	// Config.FieldErrors entry rather than a failure of Parse, so that a
+	// checker reports every such field and checks the rest, as a compiler
+	// does. Writing the Config leaves such a field's text as it was.
+	KeepGoing bool
 }
 
 // Parse reads a configuration file with the default limits.
@@ -229,8 +249,9 @@ func (rd Reader) maxSize() int {
 // Parse parses a configuration file. It fails on empty input, input over
 // MaxSize or nested deeper than MaxDepth, XML that is not well-formed, a
 // root other than <device>, several roots or content after the root, and
-// text that is not a number where the model wants one; the *ParseError
-// names the element path.
+// (unless KeepGoing) text that is not a number where the model wants one;
+// the *ParseError names the element path, or the line and column of XML
+// that is not well-formed.
 func (rd Reader) Parse(b []byte) (*Config, error) {
 	if len(b) > rd.maxSize() {
 		return nil, &ParseError{Err: ErrTooLarge, Value: strconv.Itoa(len(b)) + " bytes or more"}
@@ -245,17 +266,61 @@ func (rd Reader) Parse(b []byte) (*Config, error) {
 		if errors.Is(err, etree.ErrMaxDepth) {
 			return nil, &ParseError{Err: ErrTooDeep, Value: strconv.Itoa(depth) + " levels"}
 		}
-		return nil, &ParseError{Err: fmt.Errorf("%w: %v", ErrNotXML, strings.TrimPrefix(err.Error(), "XML syntax error "))}
+		return nil, notXML(b, err)
 	}
 	root, err := checkDocument(doc)
 	if err != nil {
 		return nil, err
 	}
 	c := &Config{doc: doc, root: root, tags: noteTags(b, root)}
-	if err := c.load(); err != nil {
+	ld := &loader{keepGoing: rd.KeepGoing}
+	if err := c.load(ld); err != nil {
 		return nil, err
 	}
+	c.FieldErrors = ld.errs
+	for _, e := range ld.errs {
+		if c.bad == nil {
+			c.bad = map[string]bool{}
+		}
+		c.bad[e.Path] = true
+	}
 	return c, nil
+}
+
+// notXML is the error of b, which the XML reader refused with err: the
+// standard decoder's message and position where it finds the fault.
+func notXML(b []byte, err error) *ParseError {
+	d := xml.NewDecoder(bytes.NewReader(b))
+	d.Strict = true
+	for {
+		_, derr := d.Token()
+		if derr == nil {
+			continue
+		}
+		if se, ok := derr.(*xml.SyntaxError); ok {
+			line, col := d.InputPos()
+			return &ParseError{Err: fmt.Errorf("%w: %s", ErrNotXML, se.Msg), Line: line, Column: col}
+		}
+		break
+	}
+	return &ParseError{Err: fmt.Errorf("%w: %v", ErrNotXML, strings.TrimPrefix(err.Error(), "XML syntax error "))}
+}
+
+// loader collects the field errors of a KeepGoing parse.
+type loader struct {
+	keepGoing bool
+	errs      []*ParseError
+}
+
+// field returns err, or nil once noted when the parse keeps going past a
+// field that does not parse.
+func (ld *loader) field(err error) error {
+	var pe *ParseError
+	if err == nil || !ld.keepGoing || !errors.As(err, &pe) {
+		return err
+	}
+	ld.errs = append(ld.errs, pe)
+	return nil
 }
 
 // checkDocument finds the one root element and refuses anything else at
@@ -298,13 +363,13 @@ func shorten(s string) string {
 }
 
 // load fills c's fields from its tree.
-func (c *Config) load() error {
+func (c *Config) load(ld *loader) error {
 	r := c.root
 	var err error
 	str := func(tag string) string { return childText(r, tag) }
 	num := func(tag string) int {
 		n, e := intChild(r, tag)
-		if err == nil {
+		if e = ld.field(e); err == nil {
 			err = e
 		}
 		return n
@@ -320,18 +385,19 @@ func (c *Config) load() error {
 	if err != nil {
 		return err
 	}
-	if c.EncryptedConfig, err = boolChild(r, "encrConfig"); err != nil {
+	c.EncryptedConfig, err = boolChild(r, "encrConfig")
+	if err = ld.field(err); err != nil {
 		return err
 	}
 	c.base = c.scalars()
 
 	c.membersEl = findPath(r, "devicePool", "callManagerGroup", "members")
-	if c.CallManagers, c.baseCM, err = readList(c.membersEl, "member", readMember); err != nil {
+	if c.CallManagers, c.baseCM, err = readList(c.membersEl, "member", ld.readMember); err != nil {
 		return err
 	}
 	slices.SortStableFunc(c.CallManagers, func(a, b CallManager) int { return a.Priority - b.Priority })
 	c.sipLinesEl = findPath(r, "sipProfile", "sipLines")
-	c.Lines, c.baseLine, err = readList(c.sipLinesEl, "line", readLine)
+	c.Lines, c.baseLine, err = readList(c.sipLinesEl, "line", ld.readLine)
 	return err
 }
 
@@ -367,10 +433,10 @@ func intAttr(e *etree.Element, name string) (int, error) {
 	return n, nil
 }
 
-func readMember(m *etree.Element) (CallManager, error) {
+func (ld *loader) readMember(m *etree.Element) (CallManager, error) {
 	cm := CallManager{el: m}
 	var err error
-	if cm.Priority, err = intAttr(m, "priority"); err != nil {
+	if cm.Priority, err = intAttr(m, "priority"); ld.field(err) != nil {
 		return cm, err
 	}
 	node := m.SelectElement("callManager")
@@ -395,14 +461,14 @@ func readMember(m *etree.Element) (CallManager, error) {
 		{"sipOAuthPort", &p.SIPOAuth},
 		{"sipMRAOAuthPort", &p.SIPMRAOAuth},
 	} {
-		if *f.dst, err = portChild(ports, f.tag); err != nil {
+		if *f.dst, err = portChild(ports, f.tag); ld.field(err) != nil {
 			return cm, err
 		}
 	}
 	if ports.SelectElement(legacyMRATag) != nil {
 		p.LegacyMRAName = true
 		if p.SIPMRAOAuth == 0 {
-			if p.SIPMRAOAuth, err = portChild(ports, legacyMRATag); err != nil {
+			if p.SIPMRAOAuth, err = portChild(ports, legacyMRATag); ld.field(err) != nil {
 				return cm, err
 			}
 		}
@@ -413,16 +479,16 @@ func readMember(m *etree.Element) (CallManager, error) {
 // legacyMRATag is the source document's spelling of sipMRAOAuthPort.
 const legacyMRATag = "sipMAOAuthPort"
 
-func readLine(l *etree.Element) (Line, error) {
+func (ld *loader) readLine(l *etree.Element) (Line, error) {
 	line := Line{el: l}
 	var err error
-	if line.Button, err = intAttr(l, "button"); err != nil {
+	if line.Button, err = intAttr(l, "button"); ld.field(err) != nil {
 		return line, err
 	}
-	if line.FeatureID, err = intChild(l, "featureID"); err != nil {
+	if line.FeatureID, err = intChild(l, "featureID"); ld.field(err) != nil {
 		return line, err
 	}
-	if line.Port, err = intChild(l, "port"); err != nil {
+	if line.Port, err = intChild(l, "port"); ld.field(err) != nil {
 		return line, err
 	}
 	line.Name = childText(l, "name")
@@ -475,7 +541,10 @@ func portChild(e *etree.Element, tag string) (int, error) {
 	if err == nil && (n < 0 || n > 65535 || (n == 0 && strings.TrimSpace(c.Text()) != "")) {
 		err = &ParseError{Err: ErrBadPort, Path: path(c), Value: strings.TrimSpace(c.Text())}
 	}
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 func boolChild(e *etree.Element, tag string) (bool, error) {

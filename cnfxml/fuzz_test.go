@@ -29,6 +29,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
+		keepGoing(t, in)
 		c, err := Parse(in)
 		if err != nil {
 			return
@@ -47,4 +48,36 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("second write differs:\n%q\n%q", out, out2)
 		}
 	})
+}
+
+// keepGoing checks a KeepGoing parse of in: it fails only where a strict
+// parse fails for another reason than a field, agrees with a strict parse
+// that succeeds, and writes a file that reads back to the same model and
+// the same field errors.
+func keepGoing(t *testing.T, in []byte) {
+	c, err := Reader{KeepGoing: true}.Parse(in)
+	strict, serr := Parse(in)
+	if err != nil {
+		if serr == nil {
+			t.Fatalf("KeepGoing fails (%v) where Parse does not", err)
+		}
+		return
+	}
+	if serr == nil && (len(c.FieldErrors) != 0 || !reflect.DeepEqual(model(c), model(strict))) {
+		t.Fatalf("KeepGoing differs from Parse: %v", c.FieldErrors)
+	}
+	if serr != nil && len(c.FieldErrors) == 0 {
+		t.Fatalf("Parse fails (%v) and KeepGoing notes no field", serr)
+	}
+	fs := c.Validate()
+	if len(fs) < len(c.FieldErrors) {
+		t.Fatalf("%d findings for %d field errors", len(fs), len(c.FieldErrors))
+	}
+	again, err := Reader{KeepGoing: true}.Parse(c.Bytes())
+	if err != nil {
+		t.Fatalf("written file does not parse: %v", err)
+	}
+	if !reflect.DeepEqual(model(again), model(c)) || len(again.FieldErrors) != len(c.FieldErrors) {
+		t.Fatalf("model changed:\n first %+v\nsecond %+v", model(c), model(again))
+	}
 }

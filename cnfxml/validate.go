@@ -1,8 +1,10 @@
 package cnfxml
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/sipoauth/sdk/diag"
 )
@@ -20,6 +22,10 @@ const (
 	CodeTooManyNodes             = "too-many-nodes"
 	CodeDuplicatePriority        = "duplicate-priority"
 	CodeLegacyPortName           = "legacy-port-name"
+	// Fields that did not parse (Config.FieldErrors, Reader.KeepGoing).
+	CodeBadNumber = "bad-number"
+	CodeBadPort   = "bad-port"
+	CodeBadBool   = "bad-bool"
 )
 
 // The range Unified CM accepts for its OAuth ports.
@@ -38,6 +44,9 @@ const membersPath = "/device/devicePool/callManagerGroup/members"
 // that a client registers with yields no finding of severity Error.
 //
 //	code                         severity  when
+//	bad-number                   error     a number field is not a number (Config.FieldErrors)
+//	bad-port                     error     a port field is not a port number, 1-65535
+//	bad-bool                     error     encrConfig is not true or false
 //	oauth-mode-invalid           error     sipOAuthMode is not 0 or 1
 //	no-call-manager              error     the call manager group has no member
 //	too-many-nodes               warning   more than three members: clients read ccm0..ccm2
@@ -49,9 +58,18 @@ const membersPath = "/device/devicePool/callManagerGroup/members"
 //	digest-with-oauth            warning   mode 1 and a line carries digest credentials
 //	encrypted-config-with-oauth  error     mode 1 and encrConfig is true
 //	security-mode-not-encrypted  error     mode 1 and deviceSecurityMode is not 3
+//
+// A field of Config.FieldErrors is reported once, as what it is, and not
+// again as the 0 it reads as.
 func (c *Config) Validate() diag.Findings {
 	var fs diag.Findings
+	for _, e := range c.FieldErrors {
+		fs = append(fs, fieldFinding(e))
+	}
 	add := func(code string, sev diag.Severity, path, msg, fix string) {
+		if c.bad[path] {
+			return
+		}
 		fs = append(fs, diag.Finding{Code: code, Severity: sev, Path: path, Message: msg, Fix: fix})
 	}
 	oauth := c.SIPOAuthMode == 1
@@ -108,6 +126,22 @@ func (c *Config) Validate() diag.Findings {
 	return fs
 }
 
+// fieldFinding is the finding of a field that did not parse.
+func fieldFinding(e *ParseError) diag.Finding {
+	f := diag.Finding{Code: CodeBadNumber, Severity: diag.Error, Path: e.Path,
+		Message: fmt.Sprintf("%q is not a number", e.Value),
+		Fix:     "correct the value: a client cannot read this field while it is wrong"}
+	tag := e.Path[strings.LastIndexByte(e.Path, '/')+1:]
+	switch {
+	case errors.Is(e.Err, ErrBadPort), strings.HasSuffix(tag, "Port"):
+		f.Code, f.Message = CodeBadPort, fmt.Sprintf("%q is not a port number (1-65535)", e.Value)
+		f.Fix = "set the port in System > Cisco Unified CM and fetch the file again: a client cannot use this port while it is wrong"
+	case errors.Is(e.Err, ErrBadBool):
+		f.Code, f.Message = CodeBadBool, fmt.Sprintf("%q is not true or false", e.Value)
+	}
+	return f
+}
+
 func describeMode(m SecurityMode) string {
 	if m == 0 {
 		return "absent"
@@ -151,12 +185,15 @@ func (c *Config) validateNode(i int, cm CallManager, oauth bool, add func(code s
 			}
 		}
 	}
-	if oauth && (p.SIPOAuth == 0 || p.SIPMRAOAuth == 0) {
+	// A port that did not parse is reported as such, not as missing.
+	noOAuth := p.SIPOAuth == 0 && !c.bad[ports+"/sipOAuthPort"]
+	noMRA := p.SIPMRAOAuth == 0 && !c.bad[ports+"/"+mraTag]
+	if oauth && (noOAuth || noMRA) {
 		var missing string
 		switch {
-		case p.SIPOAuth == 0 && p.SIPMRAOAuth == 0:
+		case noOAuth && noMRA:
 			missing = "sipOAuthPort and sipMRAOAuthPort; the client will assume 5090 and 5091"
-		case p.SIPOAuth == 0:
+		case noOAuth:
 			missing = "sipOAuthPort; the client will assume 5090"
 		default:
 			missing = "sipMRAOAuthPort; the client will assume 5091"

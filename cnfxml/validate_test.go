@@ -1,6 +1,8 @@
 package cnfxml
 
 import (
+	"bytes"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -127,5 +129,65 @@ func TestValidateOAuthOffIgnoresOAuthRules(t *testing.T) {
 	c.CallManagers[0].Ports.SIPOAuth = 0
 	if fs := c.Validate(); len(fs) != 0 {
 		t.Fatalf("mode 0: %v", fs)
+	}
+}
+
+// TestKeepGoing: with Reader.KeepGoing, every field that does not parse
+// is a finding with its path and value, the rest is still checked, and
+// the file is written back byte for byte.
+func TestKeepGoing(t *testing.T) {
+	src := readFixture(t, "bad-port-not-a-number.cnf.xml")
+	src = bytes.Replace(src, []byte("<sipOAuthMode>1</sipOAuthMode>"), []byte("<sipOAuthMode>1</sipOAuthMode>\n<deviceSecurityMode>three</deviceSecurityMode>\n<encrConfig>true</encrConfig>"), 1)
+	src = bytes.Replace(src, []byte(`<member  priority="0">`), []byte(`<member  priority="first">`), 1)
+	if _, err := Parse(src); !errors.Is(err, ErrBadNumber) {
+		t.Fatalf("strict Parse: %v", err)
+	}
+	c, err := Reader{KeepGoing: true}.Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ports = "/device/devicePool/callManagerGroup/members/member/callManager/ports"
+	var got []string
+	for _, f := range c.Validate() {
+		got = append(got, f.Severity.String()+" "+f.Code+" "+f.Path+": "+f.Message)
+	}
+	want := []string{
+		`error bad-number /device/deviceSecurityMode: "three" is not a number`,
+		`error bad-number /device/devicePool/callManagerGroup/members/member/@priority: "first" is not a number`,
+		`error bad-port ` + ports + `/sipOAuthPort: "50x0" is not a port number (1-65535)`,
+		`error encrypted-config-with-oauth /device/encrConfig: encrConfig is true: TFTP Encrypted Config is not supported with SIP OAuth`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(c.FieldErrors) != 3 || c.FieldErrors[2].Value != "50x0" || !errors.Is(c.FieldErrors[2], ErrBadNumber) {
+		t.Errorf("FieldErrors %v", c.FieldErrors)
+	}
+	if c.CallManagers[0].Ports.SIPOAuth != 0 || c.CallManagers[0].Ports.SIPMRAOAuth != 5091 {
+		t.Errorf("ports %+v", c.CallManagers[0].Ports)
+	}
+	if out := c.Bytes(); !bytes.Equal(out, src) {
+		t.Errorf("written file differs at byte %d", firstDiff(out, src))
+	}
+	// A field set anew is written; the others keep their text.
+	c.CallManagers[0].Ports.SIPOAuth = 5090
+	out := string(c.Bytes())
+	if !strings.Contains(out, "<sipOAuthPort>5090</sipOAuthPort>") || !strings.Contains(out, "<deviceSecurityMode>three</deviceSecurityMode>") {
+		t.Errorf("after setting the port:\n%s", out)
+	}
+}
+
+// TestNotXMLPosition: XML that is not well-formed is located by line and
+// column.
+func TestNotXMLPosition(t *testing.T) {
+	for in, want := range map[string]string{
+		"<device>\n<a>\n</b>\n</device>":             "cnfxml: not well-formed XML: element <a> closed by </b> at line 3, column 5",
+		"<device>\n  <sipOAuthMode>1</sipOAuthMode>": "cnfxml: not well-formed XML: unexpected EOF at line 2, column 33",
+	} {
+		_, err := Parse([]byte(in))
+		var pe *ParseError
+		if !errors.As(err, &pe) || !errors.Is(err, ErrNotXML) || err.Error() != want || pe.Line == 0 {
+			t.Errorf("%q: %v, want %s", in, err, want)
+		}
 	}
 }

@@ -9,9 +9,11 @@ import (
 
 // checkCNF parses a configuration file and validates it. A file that
 // does not parse is a cnf-unreadable finding at the element path the
-// parser names.
+// parser names (the line and column of XML that is not well-formed); a
+// field that does not parse is a finding of its own, and the rest of the
+// file is checked.
 func checkCNF(input []byte) Result {
-	cfg, err := cnfxml.Parse(input)
+	cfg, err := cnfxml.Reader{KeepGoing: true}.Parse(input)
 	if err != nil {
 		f := diag.Finding{Code: CodeCNFUnreadable, Severity: diag.Error, Path: "/", Message: err.Error(), Fix: cnfFix(err)}
 		var pe *cnfxml.ParseError

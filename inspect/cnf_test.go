@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/diag"
 )
 
@@ -75,19 +76,40 @@ func TestCheckCNFFindings(t *testing.T) {
 	}
 }
 
+// TestCheckCNFBadField: a field that does not parse is a finding with its
+// path and value, and the rest of the file is checked and shown.
+func TestCheckCNFBadField(t *testing.T) {
+	t.Parallel()
+	r, err := Check(KindCNF, readFile(t, "../cnfxml/testdata/bad-port-not-a-number.cnf.xml"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := diag.Findings{
+		{Code: cnfxml.CodeBadPort, Severity: diag.Error, Path: "/device/devicePool/callManagerGroup/members/member/callManager/ports/sipOAuthPort",
+			Message: `"50x0" is not a port number (1-65535)`,
+			Fix:     "set the port in System > Cisco Unified CM and fetch the file again: a client cannot use this port while it is wrong"},
+		{Code: cnfxml.CodeSecurityModeNotEncrypted, Severity: diag.Error, Path: "/device/deviceSecurityMode",
+			Message: "deviceSecurityMode is absent; SIP OAuth registers over TLS and needs 3 (encrypted)",
+			Fix:     "use a phone security profile with device security mode Encrypted and Enable OAuth Authentication checked"},
+	}
+	if !reflect.DeepEqual(r.Findings, want) {
+		t.Fatalf("got %+v\nwant %+v", r.Findings, want)
+	}
+	if r.CNF == nil || r.CNF.SIPOAuthMode != 1 || len(r.CNF.OnPremises) != 1 || r.CNF.OnPremises[0].Host != "10.10.10.1" {
+		t.Fatalf("view %+v", r.CNF)
+	}
+}
+
 func TestCheckCNFUnreadable(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		file, path, message, fix string
 	}{
-		{"bad-port-not-a-number.cnf.xml", "/device/devicePool/callManagerGroup/members/member/callManager/ports/sipOAuthPort",
-			`cnfxml: not a number at /device/devicePool/callManagerGroup/members/member/callManager/ports/sipOAuthPort: "50x0"`,
-			"correct the value at this element: clients cannot read the file while it is wrong"},
 		{"bad-root-not-device.cnf.xml", "/phone", "cnfxml: the root element is not <device> at /phone",
 			"check the file: a device configuration file has the root element <device>; fetch it as the client does, from http://<node>:6970/<DEVICE>.cnf.xml"},
 		{"bad-two-roots.cnf.xml", "/device", `cnfxml: content after the root element at /device: "a second root element"`,
 			"remove what follows the </device> end tag: a configuration file holds one <device> element"},
-		{"bad-unclosed.cnf.xml", "/", "cnfxml: not well-formed XML: etree: invalid XML format",
+		{"bad-unclosed.cnf.xml", "/", "cnfxml: not well-formed XML: unexpected EOF at line 16, column 1",
 			"paste the whole file as the TFTP service serves it (http://<node>:6970/<DEVICE>.cnf.xml); a file cut short or edited by hand no longer parses"},
 	}
 	for _, tc := range cases {

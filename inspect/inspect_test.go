@@ -60,8 +60,8 @@ func TestJSONShape(t *testing.T) {
 		t.Fatalf("JSON:\n%s", b)
 	}
 	// HTML characters are kept as they are.
-	r, _ = Check(KindCNF, []byte("<device><sipOAuthMode>x</sipOAuthMode></device>"), Options{})
-	if b, _ := r.JSON(); !bytes.Contains(b, []byte("at /device/sipOAuthMode")) || bytes.Contains(b, []byte(`\u003c`)) {
+	r, _ = Check(KindCNF, []byte("<device>\n<a></b></device>"), Options{})
+	if b, _ := r.JSON(); !bytes.Contains(b, []byte("element <a> closed by </b> at line 2")) || bytes.Contains(b, []byte(`\u003c`)) {
 		t.Fatalf("JSON:\n%s", b)
 	}
 }

@@ -137,7 +137,7 @@ func fixtures(t *testing.T) []fixture {
 		{
 			name: "cnf-bad-port", area: "cnf", kind: inspect.KindCNF, cli: []string{"cnf", "check"},
 			input: readFile(t, "../../cnfxml/testdata/bad-port-not-a-number.cnf.xml"),
-			want:  []string{"error cnf-unreadable"},
+			want:  []string{"error bad-port", "error security-mode-not-encrypted"},
 		},
 		{
 			name: "cnf-port-conflict", area: "cnf", kind: inspect.KindCNF, cli: []string{"cnf", "check"},

@@ -22,7 +22,7 @@ func TestCNFCheck(t *testing.T) {
 			"warning legacy-port-name", "warning digest-with-oauth", "error encrypted-config-with-oauth", "error security-mode-not-encrypted"}},
 		{"warn-port-conflict.cnf.xml", exitFindings, []string{"error port-conflict", "error oauth-port-range"}},
 		{"bad-not-xml.cnf.xml", exitUsage, []string{"error cnf-unreadable"}},
-		{"bad-port-not-a-number.cnf.xml", exitUsage, []string{"error cnf-unreadable"}},
+		{"bad-port-not-a-number.cnf.xml", exitFindings, []string{"error bad-port", "error security-mode-not-encrypted"}},
 		{"bad-root-not-device.cnf.xml", exitUsage, []string{"error cnf-unreadable"}},
 	}
 	for _, tc := range cases {
@@ -88,6 +88,10 @@ MRA (through the edge proxy) targets, in the order a client tries them:
 	if res.Kind != inspect.KindCNF || len(res.CNF.MRA) != 2 || res.CNF.MRA[1] != (inspect.Target{Host: "10.10.10.2", Port: 5091, Transport: "TLS", OAuth: true, Priority: 1, ProcessNode: "ccm12sub"}) {
 		t.Errorf("JSON: %+v", res.CNF)
 	}
+	// A bad port is reported with its path and value, and the rest of the
+	// file is still read.
+	cli(t, "", "cnf", "targets", cnfData+"bad-port-not-a-number.cnf.xml").want(t, exitFindings).
+		contains(t, "10.10.10.1", `error bad-port /device/devicePool/callManagerGroup/members/member/callManager/ports/sipOAuthPort: "50x0" is not a port number`)
 	// A file that does not parse has no targets: the finding says why.
 	cli(t, "", "cnf", "targets", cnfData+"bad-unclosed.cnf.xml").want(t, exitUsage).contains(t, "error cnf-unreadable")
 }
