@@ -54,8 +54,10 @@ type Config struct {
 	Instance string
 
 	// ConfigURL is where the configuration file is fetched from, e.g.
-	// "http://10.10.10.1:6970/CSFrado.cnf.xml"; a URL ending in "/" gets
-	// DeviceName + ".cnf.xml" appended. Used when Device is nil.
+	// "http://10.10.10.1:6970/CSFrado.cnf.xml", or a local file: a file
+	// URL ("file:///etc/sipoauth/CSFrado.cnf.xml") or a path; one ending
+	// in "/" gets DeviceName + ".cnf.xml" appended. Used when Device is
+	// nil. See FetchConfig.
 	ConfigURL string
 	// Device is the configuration, already parsed; it takes precedence over
 	// ConfigURL. The client reads it at the first registration (or call to
