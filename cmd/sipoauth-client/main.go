@@ -49,7 +49,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	var o options
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.config, "config", "", "configuration file URL, e.g. http://10.10.10.1:6970/ (the device's file name is appended to a URL ending in /), or a local file or directory holding <device>.cnf.xml")
+	fs.StringVar(&o.config, "config", "", "configuration file: an http, https or file URL, e.g. http://10.10.10.1:6970/ or file:///etc/sipoauth/ (the device's file name is appended to a URL ending in /), or a local file or directory holding <device>.cnf.xml")
 	fs.StringVar(&o.device, "device", "", "device name, e.g. CSFrado")
 	fs.StringVar(&o.user, "user", "", "user of the address of record; the file's userId when empty")
 	fs.StringVar(&o.token, "token", "", "static access token (or $SIPOAUTH_TOKEN)")

@@ -34,7 +34,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", "", "`URL` of the configuration file, or of its directory (ending in /)")
+	config := fs.String("config", "", "`URL` of the configuration file (http, https or file), or its local path; a URL or path ending in / is its directory")
 	device := fs.String("device", "", "device `name`, e.g. CSFrado")
 	user := fs.String("user", "", "`user` of the address of record; the file's userId when empty")
 	caFile := fs.String("ca", "", "PEM `file` of the CAs that sign the node's certificate; the system's when empty")
