@@ -22,7 +22,10 @@ type sample struct {
 	// Label is the text of the sample's button; Title says what it is.
 	Label string `json:"label"`
 	Title string `json:"title"`
-	// Kind is the kind the page checks it as; "" to detect it.
+	// Kind is the sample's kind, the one it is detected as; "" for a
+	// sample of the area that detects the kind. The page checks the
+	// header area's samples as detected, so that its choice of kind
+	// stays "detect it" for what is pasted next.
 	Kind string `json:"kind"`
 	// Options are the page's options the sample is checked with.
 	Options pageOptions `json:"options"`

@@ -115,6 +115,11 @@ func TestSamplesFindings(t *testing.T) {
 		if s.Kind != "" && res.Kind != s.Kind || s.Kind == "" && res.Kind != "response" {
 			t.Errorf("%s: checked as %q, want %q", s.ID, res.Kind, s.Kind)
 		}
+		// The page lets the header area's samples be detected, so that
+		// its choice of kind stays "detect it" for what is pasted next.
+		if got := detect(s.Text); s.Kind != "" && got != s.Kind {
+			t.Errorf("%s: detected as %q, want %q", s.ID, got, s.Kind)
+		}
 	}
 	for _, area := range []string{"cnf", "cert", "token", "header", "log", "auto"} {
 		if areas[area] == 0 {

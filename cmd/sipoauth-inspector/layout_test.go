@@ -81,7 +81,8 @@ func TestSamples(t *testing.T) {
 			state, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](fmt.Sprintf(`[document.getElementById("input-%s").value,
 				document.getElementById("output").dataset.sample,
 				document.getElementById("sample-note").hidden ? "" : document.getElementById("sample-note").textContent,
-				document.getElementById("no-findings").hidden ? "" : "no findings"]`, s.Area)))
+				document.getElementById("no-findings").hidden ? "" : "no findings",
+				document.getElementById("header-kind").value]`, s.Area)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,6 +91,9 @@ func TestSamples(t *testing.T) {
 			}
 			if state[1] != s.ID || state[2] != "Sample: "+s.Title+"." {
 				t.Errorf("output for sample %q with note %q, want %q and %q", state[1], state[2], s.ID, s.Title)
+			}
+			if state[4] != "" {
+				t.Errorf("the header area's kind is %q after the sample, want detection", state[4])
 			}
 			wantKind := s.Kind
 			if wantKind == "" {

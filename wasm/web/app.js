@@ -215,7 +215,8 @@
       $("cert-host").value = o.host || "";
     }
     if (s.area === "header") {
-      $("header-kind").value = s.kind;
+      // Detected, as what is pasted next will be: the choice would stay.
+      $("header-kind").value = "";
       $("tls-side").value = o.side || "edge";
     }
     nextSample = s;
