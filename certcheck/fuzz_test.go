@@ -136,3 +136,36 @@ func FuzzParseASN1Time(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseCerts: ParseCerts never panics; on PEM it is ParsePEMCerts,
+// on DER it returns certificates or an error that says DER, and the DER of
+// what it parses parses again to as many certificates.
+func FuzzParseCerts(f *testing.F) {
+	ca := testca.New(f, "Fuzz Root CA")
+	leaf := ca.Server(f, "cucm1.example.com")
+	f.Add(leaf.Cert.Raw)
+	f.Add(append(append([]byte{}, leaf.Cert.Raw...), ca.Cert.Raw...))
+	f.Add(leaf.Cert.Raw[:len(leaf.Cert.Raw)/2])
+	f.Add(leaf.CertPEM())
+	f.Add([]byte{0x30, 0x84, 0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{0x30, 0x00, 0x30})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		certs, err := ParseCerts(in)
+		if _, ok := splitDER(in); !ok {
+			pcerts, perr := ParsePEMCerts(in)
+			if len(pcerts) != len(certs) || fmt.Sprint(perr) != fmt.Sprint(err) {
+				t.Fatalf("ParseCerts %d %v, ParsePEMCerts %d %v", len(certs), err, len(pcerts), perr)
+			}
+			return
+		}
+		if err != nil {
+			if certs != nil || !errors.Is(err, ErrDER) {
+				t.Fatalf("certificates %d, error %v", len(certs), err)
+			}
+			return
+		}
+		if len(certs) == 0 {
+			t.Fatal("no certificate and no error")
+		}
+	})
+}

@@ -121,3 +121,82 @@ func CheckPEMCerts(data []byte, opts Options) (diag.Findings, []*Cert, error) {
 	}
 	return CheckCert(certs[0], withIntermediates(opts, certs[1:])), certs, nil
 }
+
+// ErrDER is matched (errors.Is) by the errors of ParseCerts for a DER
+// input; the error names the certificate, counted from 1.
+var ErrDER = errors.New("certcheck: DER certificate")
+
+// ParseCerts parses a certificate chain, leaf first, given as a PEM bundle
+// (ParsePEMCerts) or as DER: one certificate, or several written one
+// after the other, as .cer, .crt and .der files hold them. An input is DER
+// when it starts with an ASN.1 SEQUENCE and holds no PEM block.
+func ParseCerts(data []byte) ([]*Cert, error) {
+	ders, ok := splitDER(data)
+	if !ok {
+		return ParsePEMCerts(data)
+	}
+	if len(ders) > MaxPEMCertificates {
+		return nil, fmt.Errorf("%w %d: more than %d certificates", ErrDER, MaxPEMCertificates+1, MaxPEMCertificates)
+	}
+	certs := make([]*Cert, 0, len(ders))
+	for i, der := range ders {
+		c, err := ParseCert(der)
+		if err != nil {
+			return nil, fmt.Errorf("%w %d: %w", ErrDER, i+1, err)
+		}
+		certs = append(certs, c)
+	}
+	return certs, nil
+}
+
+// CheckCerts is CheckPEMCerts for a chain in PEM or DER (ParseCerts).
+func CheckCerts(data []byte, opts Options) (diag.Findings, []*Cert, error) {
+	certs, err := ParseCerts(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return CheckCert(certs[0], withIntermediates(opts, certs[1:])), certs, nil
+}
+
+// splitDER splits data, when it is DER, into its top-level SEQUENCEs. It
+// returns ok false for an input that holds a PEM block or does not start
+// with a SEQUENCE; a SEQUENCE whose length does not fit is returned whole,
+// for the parser to refuse.
+func splitDER(data []byte) (ders [][]byte, ok bool) {
+	if len(data) < 2 || data[0] != 0x30 || bytes.Contains(data, []byte("-----BEGIN")) {
+		return nil, false
+	}
+	for rest := data; len(rest) > 0; {
+		n := derLen(rest)
+		if n <= 0 || n > len(rest) || rest[0] != 0x30 {
+			return append(ders, rest), true
+		}
+		ders = append(ders, rest[:n])
+		rest = rest[n:]
+	}
+	return ders, true
+}
+
+// derLen returns the length of the DER element that starts b, header
+// included, or -1.
+func derLen(b []byte) int {
+	if len(b) < 2 {
+		return -1
+	}
+	l := int(b[1])
+	if l < 0x80 {
+		return 2 + l
+	}
+	k := l & 0x7f
+	if k == 0 || k > 4 || len(b) < 2+k {
+		return -1
+	}
+	n := 0
+	for _, c := range b[2 : 2+k] {
+		n = n<<8 | int(c)
+	}
+	if n < 0 || n > len(b) {
+		return -1
+	}
+	return 2 + k + n
+}

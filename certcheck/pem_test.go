@@ -8,9 +8,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/internal/testca"
 )
 
@@ -125,5 +127,40 @@ func TestParseErrors(t *testing.T) {
 	}
 	if _, err := parseLite([]byte{0x30, 0x03, 0x02, 0x01, 0x01}); err.Error() != "certcheck: malformed certificate: tbsCertificate" {
 		t.Errorf("lite error %q", err)
+	}
+}
+
+// TestParseCertsDER: a chain in DER, one certificate or several one after
+// the other, parses as its PEM does; broken DER names the certificate.
+func TestParseCertsDER(t *testing.T) {
+	ca := testca.New(t, "DER Root CA")
+	leaf := ca.Server(t, "cucm1.example.com")
+	for name, in := range map[string][]byte{
+		"one":   leaf.Cert.Raw,
+		"chain": append(append([]byte{}, leaf.Cert.Raw...), ca.Cert.Raw...),
+		"pem":   testca.CertPEM(leaf.Cert, ca.Cert),
+	} {
+		certs, err := ParseCerts(in)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want := 2
+		if name == "one" {
+			want = 1
+		}
+		if len(certs) != want || certs[0].Subject.String() != leaf.Cert.Subject.String() {
+			t.Errorf("%s: %d certificates, first %v", name, len(certs), certs[0].Subject)
+		}
+	}
+	fs, certs, err := CheckCerts(leaf.Cert.Raw, Options{Role: RoleNode, Host: "cucm2.example.com", Now: leaf.Cert.NotBefore})
+	if err != nil || len(certs) != 1 || !slices.ContainsFunc(fs, func(f diag.Finding) bool { return f.Code == CodeNameMismatch }) {
+		t.Errorf("CheckCerts: %v %d %v", fs, len(certs), err)
+	}
+	broken := append(append([]byte{}, leaf.Cert.Raw...), ca.Cert.Raw[:40]...)
+	if _, err := ParseCerts(broken); !errors.Is(err, ErrDER) || !errors.Is(err, ErrMalformedCertificate) || !strings.Contains(err.Error(), "DER certificate 2") {
+		t.Errorf("broken DER: %v", err)
+	}
+	if _, err := ParseCerts([]byte("\x00\x01binary")); !errors.Is(err, ErrNoPEM) {
+		t.Errorf("binary: %v", err)
 	}
 }

@@ -21,7 +21,7 @@ func roleEdge(role string) (bool, error) {
 	return false, fmt.Errorf("%w: role %q: want node or edge", ErrBadOption, role)
 }
 
-// checkCert checks a PEM chain with the certificate checks: the leaf's
+// checkCert checks a PEM or DER chain with the certificate checks: the leaf's
 // findings, the rest being the intermediates offered with it, and a view
 // of every certificate.
 func checkCert(input []byte, opts Options) (Result, error) {
@@ -33,7 +33,7 @@ func checkCert(input []byte, opts Options) (Result, error) {
 	if edge {
 		co.Role = certcheck.RoleEdgeProxy
 	}
-	fs, certs, err := certcheck.CheckPEMCerts(input, co)
+	fs, certs, err := certcheck.CheckCerts(input, co)
 	if err != nil {
 		return Result{Findings: diag.Findings{{Code: CodeCertUnreadable, Severity: diag.Error, Path: "pem", Message: err.Error(),
 			Fix: "paste the certificate as PEM, leaf first, each between -----BEGIN CERTIFICATE----- and -----END CERTIFICATE-----"}}}, nil

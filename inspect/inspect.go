@@ -22,7 +22,7 @@ type Kind string
 // Kinds of input.
 const (
 	KindCNF      Kind = "cnf"      // a device configuration file (<device>.cnf.xml)
-	KindCert     Kind = "cert"     // a PEM certificate chain, leaf first
+	KindCert     Kind = "cert"     // a certificate chain, leaf first, in PEM or DER
 	KindToken    Kind = "token"    // a JWT or JWE access or refresh token
 	KindHeader   Kind = "header"   // a Bearer challenge or credentials header, with or without its name
 	KindResponse Kind = "response" // a SIP response: status line and headers

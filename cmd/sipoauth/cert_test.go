@@ -2,7 +2,9 @@ package main
 
 import (
 	"crypto/x509"
+	"encoding/pem"
 	"net"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -93,4 +95,29 @@ func TestCertCheckHuman(t *testing.T) {
 	if !strings.Contains(r.stdout, "\n1 finding: 1 error\nerror cert-expired ") || !strings.Contains(r.stdout, "\n  fix: ") {
 		t.Errorf("stdout:\n%s", r.stdout)
 	}
+}
+
+// TestCertCheckDER: a DER certificate checks as its PEM does, from a file
+// or standard input; binary garbage is an input that cannot be parsed
+// (exit 2).
+func TestCertCheckDER(t *testing.T) {
+	files := certFiles(t)
+	b, err := os.ReadFile(files["node-good.pem"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var der []byte
+	for rest := b; ; {
+		var blk *pem.Block
+		if blk, rest = pem.Decode(rest); blk == nil {
+			break
+		}
+		der = append(der, blk.Bytes...)
+	}
+	p := write(t, t.TempDir(), "node.cer", der)
+	cli(t, "", "cert", "check", "--name", "ucm-pub.example.com", p).want(t, exitOK).
+		contains(t, "certificate 1 of 2: CN=ucm-pub.example.com\n", "certificate 2 of 2: CN=Node Issuing CA", "no findings")
+	cli(t, string(der), "cert", "check", "--name", "ucm-sub.example.com", "-").want(t, exitFindings).contains(t, "error name-mismatch")
+	cli(t, "\x00\x01\x02garbage\xff", "cert", "check").want(t, exitUsage).contains(t, "error cert-unreadable")
+	cli(t, string(der[:100]), "cert", "check").want(t, exitUsage).contains(t, "error cert-unreadable", "DER certificate 1")
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -54,7 +55,16 @@ func (e *env) checkPositional(c *command, fs *flag.FlagSet, args []string, kind 
 		return inspect.Result{}, "", e.inputError(c, err), false
 	}
 	defer rc.Close()
-	res, err := inspect.CheckReader(kind, rc, opts())
+	o := opts()
+	if kind == inspect.KindLog {
+		// A log file is streamed in bounded memory whatever its size; what
+		// is pasted on standard input keeps a cap.
+		o.MaxLogSize = math.MaxInt64
+		if name == "-" {
+			o.MaxLogSize = maxPastedLog
+		}
+	}
+	res, err := inspect.CheckReader(kind, rc, o)
 	if err != nil {
 		return res, "", e.checkError(c, label, err), false
 	}

@@ -95,3 +95,28 @@ func TestFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLogFileUnbounded: a log file of any size is analyzed; only a log
+// pasted on standard input has a cap.
+func TestLogFileUnbounded(t *testing.T) {
+	saved := maxPastedLog
+	maxPastedLog = 4 << 10
+	t.Cleanup(func() { maxPastedLog = saved })
+	log, err := os.ReadFile("testdata/jabber-register-5090.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Over the cap of a pasted log, and over inspect's default for a
+	// reader (64 MiB) when padded: the padding is what a long log holds
+	// between the records that matter.
+	var b bytes.Buffer
+	for b.Len() <= int(maxPastedLog) {
+		b.WriteString("2020-03-30 13:03:18,000 DEBUG [0x00000e2c] [x(1)] [idle] [f] - nothing to see\n")
+	}
+	b.Write(log)
+	p := write(t, t.TempDir(), "big.log", b.Bytes())
+	cli(t, "", "log", "analyze", p).want(t, exitOK).contains(t, "info log-registered")
+	cli(t, b.String(), "log", "analyze").want(t, exitUsage).
+		errContains(t, "sipoauth log analyze: standard input: inspect: input larger than the limit: a log input may have at most 4096 bytes")
+	cli(t, b.String(), "log", "analyze", "-").want(t, exitUsage)
+}

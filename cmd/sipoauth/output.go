@@ -12,12 +12,17 @@ import (
 	"time"
 
 	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/inspect"
 )
 
 // maxInput bounds every input read whole (all but logs, which are
 // streamed): far above any configuration file, certificate chain, token
 // or header, low enough that a wrong file name cannot exhaust memory.
 const maxInput = 8 << 20
+
+// maxPastedLog bounds a log read from standard input: a log file has no
+// bound, as its analysis streams it in bounded memory.
+var maxPastedLog int64 = inspect.DefaultMaxLogSize
 
 // errEmptyInput is the error of an input with nothing but white space.
 var errEmptyInput = errors.New("empty input")

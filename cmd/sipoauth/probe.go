@@ -160,7 +160,14 @@ func (e *env) probe(args []string) int {
 		}
 		roots = x509.NewCertPool()
 		if !roots.AppendCertsFromPEM(b) {
-			return e.inputError(c, fmt.Errorf("%s: no PEM certificate", *caFile))
+			// DER: one certificate or several one after the other.
+			ders, err := x509.ParseCertificates(b)
+			if err != nil || len(ders) == 0 {
+				return e.inputError(c, fmt.Errorf("%s: no PEM or DER certificate", *caFile))
+			}
+			for _, cert := range ders {
+				roots.AddCert(cert)
+			}
 		}
 		rep.TrustedBy = *caFile
 	} else if roots, err = x509.SystemCertPool(); err != nil {

@@ -6,9 +6,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -154,6 +156,17 @@ func TestProbe(t *testing.T) {
 			rep.Register.Challenge.Header != "Proxy-Authenticate" || rep.Diagnosis != nil || strings.Join(codes(rep.Findings), ",") != "info challenge" {
 			t.Errorf("JSON: %+v", rep)
 		}
+	})
+
+	t.Run("DER CA", func(t *testing.T) {
+		b, _ := os.ReadFile(l.nodeCA)
+		blk, _ := pem.Decode(b)
+		der := write(t, t.TempDir(), "node-ca.cer", blk.Bytes)
+		rep := decodeProbe(t, cli(t, "", "probe", "--json", "--ca", der, "--device", "CSFrado", "--user", "rado", l.oauthAddr).want(t, exitOK))
+		if !rep.Verified || rep.TrustedBy != der {
+			t.Errorf("JSON: %+v", rep)
+		}
+		cli(t, "", "probe", "--ca", cnfData+"CSFrado.cnf.xml", l.oauthAddr).want(t, exitUsage).errContains(t, "no PEM or DER certificate")
 	})
 
 	t.Run("port mismatch", func(t *testing.T) {
