@@ -6,8 +6,15 @@
 // wasm_exec.js. It loads nothing else, and once loaded it makes no network
 // calls: what is pasted stays in the browser.
 //
+// Each input area offers samples (the program's sipoauth.samples): a
+// button fills the area and its options and checks, so that a first visit
+// shows what the checks find. The tabs keep one row (scrolling sideways
+// when the column is narrow), each file control is a label for a hidden
+// input, and below 600 px the page is one column, the findings cards.
+//
 // The page keeps a stable structure for tests and tools: each finding is
 // a row tr.finding with data-code and data-severity; the result JSON of
 // the last check is in window.sipoauthLast and #result-json; #output's
-// data-seq counts the results shown.
+// data-seq counts the results shown and data-sample names the sample
+// checked last, if any.
 package web
