@@ -10,7 +10,8 @@
 // button fills the area and its options and checks, so that a first visit
 // shows what the checks find. The tabs keep one row (scrolling sideways
 // when the column is narrow), each file control is a label for a hidden
-// input, and below 600 px the page is one column, the findings cards.
+// input; below 900 px the page is one column, below 600 px the findings
+// are cards.
 //
 // The page keeps a stable structure for tests and tools: each finding is
 // a row tr.finding with data-code and data-severity; the result JSON of
