@@ -108,6 +108,9 @@ func inspectHeader(name, value string, now time.Time) Result {
 	}
 	if err != nil {
 		if errors.Is(err, bearer.ErrNotBearer) {
+			if view != nil {
+				view.Scheme = schemeOf(value)
+			}
 			return Result{Header: view, Findings: diag.Findings{notBearer(path, typ, value)}}
 		}
 		f := diag.Finding{Code: CodeHeaderUnreadable, Severity: diag.Error, Path: path, Message: err.Error(),
@@ -133,7 +136,9 @@ func errOffset(err error) int {
 	return -1
 }
 
-func notBearer(path, typ, value string) diag.Finding {
+// schemeOf returns the authentication scheme a header value starts
+// with, shortened.
+func schemeOf(value string) string {
 	scheme := value
 	if i := strings.IndexAny(scheme, " \t,"); i >= 0 {
 		scheme = scheme[:i]
@@ -141,6 +146,11 @@ func notBearer(path, typ, value string) diag.Finding {
 	if len(scheme) > 32 {
 		scheme = scheme[:32] + "…"
 	}
+	return scheme
+}
+
+func notBearer(path, typ, value string) diag.Finding {
+	scheme := schemeOf(value)
 	f := diag.Finding{Code: CodeHeaderNotBearer, Severity: diag.Error, Path: path,
 		Message: fmt.Sprintf("the header uses the %q scheme, not Bearer", scheme)}
 	switch typ {

@@ -170,7 +170,7 @@ func TestCheckHeaderUnreadable(t *testing.T) {
 			diag.Finding{Code: CodeHeaderUnreadable, Severity: diag.Error, Path: "Proxy-Authorization@25",
 				Message: `bearer: missing token at offset 25`,
 				Fix:     `check the header's syntax: Bearer, then the token or parameters such as realm="ccmsipline" (RFC 3261 §25.1 quoting)`}},
-		{"digest challenge", `Proxy-Authenticate: Digest realm="ccmsipline", nonce="abc"`, &HeaderView{Name: "Proxy-Authenticate", Type: TypeChallenge},
+		{"digest challenge", `Proxy-Authenticate: Digest realm="ccmsipline", nonce="abc"`, &HeaderView{Name: "Proxy-Authenticate", Type: TypeChallenge, Scheme: "Digest"},
 			diag.Finding{Code: CodeHeaderNotBearer, Severity: diag.Error, Path: "Proxy-Authenticate",
 				Message: `the header uses the "Digest" scheme, not Bearer`,
 				Fix:     `a registrar in SIP OAuth mode challenges with Bearer (Proxy-Authenticate: Bearer realm="ccmsipline"): another scheme means the request reached a port or a device whose profile does not enable OAuth`}},

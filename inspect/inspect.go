@@ -210,9 +210,12 @@ type TokenView struct {
 type HeaderView struct {
 	Name string `json:"name,omitempty"` // e.g. Proxy-Authorization, when the input named it
 	// Type is "challenge" or "credentials".
-	Type  string `json:"type"`
-	Form  string `json:"form,omitempty"` // credentials: cisco, pjsip, rfc6750, belle-sip
-	Realm string `json:"realm,omitempty"`
+	Type string `json:"type"`
+	// Scheme is the authentication scheme of a header that is not Bearer,
+	// such as Digest; empty for Bearer.
+	Scheme string `json:"scheme,omitempty"`
+	Form   string `json:"form,omitempty"` // credentials: cisco, pjsip, rfc6750, belle-sip
+	Realm  string `json:"realm,omitempty"`
 	// Token is the start of the token and its length, never all of it.
 	Token  string            `json:"token,omitempty"`
 	Error  string            `json:"error,omitempty"` // challenge: the error param

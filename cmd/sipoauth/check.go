@@ -504,6 +504,13 @@ func (e *env) headerParse(args []string) int {
 // printHeader prints a decoded Bearer header.
 func printHeader(w io.Writer, v *inspect.HeaderView) {
 	what := "Bearer " + v.Type
+	if v.Scheme != "" {
+		// The scheme first: the rest of the view is Bearer's.
+		what = v.Scheme + " " + v.Type + ": not a Bearer header"
+		if v.Type == "" {
+			what = v.Scheme + ": not a Bearer header"
+		}
+	}
 	if v.Form != "" {
 		what += ", " + v.Form + " form"
 	}

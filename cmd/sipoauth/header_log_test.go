@@ -123,3 +123,18 @@ func TestLogPortMismatch(t *testing.T) {
 	r = cli(t, log, "log", "analyze").want(t, exitFindings)
 	r.contains(t, "  3     05:00:18.300  received    403 Forbidden (CSeq 363)\n", "\n2 findings: 1 error, 1 warning\n", "error log-port-mismatch line 3: the node UCM2-PUB refused REGISTER CSeq 363")
 }
+
+// TestHeaderParseDigest: a header of another scheme says so first, not
+// "Bearer credentials" and then "not Bearer".
+func TestHeaderParseDigest(t *testing.T) {
+	r := cli(t, "", "header", "parse", `Authorization: Digest username="rado", realm="ccmsipline"`).want(t, exitFindings).
+		contains(t, "type    Digest credentials: not a Bearer header\n", "error header-not-bearer")
+	if strings.Contains(r.stdout, "Bearer credentials") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	res := cli(t, "", "header", "parse", "--json", `WWW-Authenticate: Digest realm="x"`).want(t, exitFindings).result(t)
+	if res.Header == nil || res.Header.Scheme != "Digest" || res.Header.Type != "challenge" {
+		t.Errorf("view %+v", res.Header)
+	}
+	cli(t, "", "header", "parse", `Proxy-Authenticate: Bearer realm="ccmsipline"`).want(t, exitOK).contains(t, "type    Bearer challenge\n")
+}
