@@ -281,9 +281,13 @@ func writeDeployment(dir string, s deploymentSpec) (*initReport, error) {
 		map[string]string{clusterKID: base64.StdEncoding.EncodeToString(clusterKey)})
 	w.write("access-token.jwt", 0o600, "access token of the device, Unified CM's nested shape, valid 24h", []byte(token+"\n"))
 
-	// The edge-proxy table, written by package edgetable itself.
+	// The edge-proxy table, written by package edgetable itself (mode
+	// 0600, its choice for the file that decides which proxies the node
+	// trusts). --force starts it afresh.
 	if w.err == nil {
-		if table, err := edgetable.OpenFile(filepath.Join(dir, "edge-proxies.json")); err != nil {
+		if err := os.Remove(filepath.Join(dir, "edge-proxies.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			w.err = err
+		} else if table, err := edgetable.OpenFile(filepath.Join(dir, "edge-proxies.json")); err != nil {
 			w.err = err
 		} else if err := table.Put(edgetable.EntryFor(initEdgeHost, edgeLeaf)); err != nil {
 			w.err = err

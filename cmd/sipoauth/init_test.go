@@ -256,6 +256,22 @@ func TestInitRefusesNonEmptyDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "node.pem")); err != nil {
 		t.Error(err)
 	}
+	// --force again starts the edge-proxy table afresh.
+	table, err := edgetable.OpenFile(filepath.Join(dir, "edge-proxies.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := table.Put(edgetable.Entry{HostNameOrIP: "old", Names: []string{"old.example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	cli(t, "", "init", "--force", dir).want(t, exitOK)
+	table, err = edgetable.OpenFile(filepath.Join(dir, "edge-proxies.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := table.List(); len(entries) != 1 || entries[0].HostNameOrIP != "expc1" {
+		t.Errorf("edge-proxy table after --force: %+v", entries)
+	}
 	// A file where DIR should be.
 	cli(t, "", "init", mine).want(t, exitUsage)
 }
