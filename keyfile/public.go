@@ -85,8 +85,9 @@ func Fingerprint(pub crypto.PublicKey) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// ParsePublicKeys reads the public keys of a JWKS document (when the input
-// is a JSON object) or of a PEM bundle (otherwise), in order. See ParseJWKS
+// ParsePublicKeys reads the public keys of a JWKS document or a single JWK
+// (when the input is a JSON object) or of a PEM bundle (otherwise), in
+// order. See ParseJWKS
 // and ParsePEM.
 func ParsePublicKeys(data []byte) ([]Key, error) {
 	if len(data) > MaxSize {
@@ -159,7 +160,8 @@ func ParsePEM(data []byte) ([]Key, error) {
 }
 
 // ParseJWKS reads the keys of a JWKS document (RFC 7517) with jwkset, as
-// package sipoauth reads the sets it fetches, in order. Every key must be
+// package sipoauth reads the sets it fetches, in order; a single JWK
+// ({"kty": ...} without "keys") is read as a set of one. Every key must be
 // one the package reads (see MinRSABits); a private JWK gives its public
 // half. A key without "kid" is known by its fingerprint.
 func ParseJWKS(data []byte) ([]Key, error) {
@@ -169,6 +171,13 @@ func ParseJWKS(data []byte) ([]Key, error) {
 	var set jwkset.JWKSMarshal
 	if err := json.Unmarshal(data, &set); err != nil {
 		return nil, failCause(ErrFormat, err, `not a JWKS document {"keys": [...]}`)
+	}
+	if len(set.Keys) == 0 {
+		// A single JWK {"kty": ...}, as a key is often handed out alone.
+		var one jwkset.JWKMarshal
+		if json.Unmarshal(data, &one) == nil && one.KTY != "" {
+			set.Keys = []jwkset.JWKMarshal{one}
+		}
 	}
 	if len(set.Keys) == 0 {
 		return nil, fail(ErrNoKey, "the JWKS document has no keys")
