@@ -376,6 +376,12 @@ func jwkPublic(key any, keyAlg, alg string) (crypto.PublicKey, error) {
 // SymmetricKeys holds secret keys by key id: the keys that decrypt the
 // private claims of Unified CM's tokens (32 bytes for A128CBC-HS256), or
 // HMAC keys. Set replaces them all at once. The zero value holds none.
+//
+// A token that names no key gets the only key. A key set under "" (a key
+// handed out without its kid, as a cluster key often is: raw, hex or
+// base64) that is the only key is tried for every token, whatever key id
+// it names: authenticated decryption and HMAC refuse a token the key does
+// not fit.
 type SymmetricKeys struct {
 	keys atomic.Pointer[map[string][]byte]
 	gen  atomic.Uint64
@@ -410,7 +416,8 @@ func (s *SymmetricKeys) Generation() uint64 {
 	return s.gen.Load()
 }
 
-// key returns the key with this id; with no id, the only key.
+// key returns the key with this id; with no id, the only key; with any
+// id, the only key when it has none.
 func (s *SymmetricKeys) key(kid string) ([]byte, bool) {
 	if s == nil {
 		return nil, false
@@ -422,9 +429,14 @@ func (s *SymmetricKeys) key(kid string) ([]byte, bool) {
 	if k, ok := (*p)[kid]; ok {
 		return k, true
 	}
-	if kid == "" && len(*p) == 1 {
-		for _, k := range *p {
+	if len(*p) == 1 {
+		if k, ok := (*p)[""]; ok {
 			return k, true
+		}
+		if kid == "" {
+			for _, k := range *p {
+				return k, true
+			}
 		}
 	}
 	return nil, false
