@@ -84,7 +84,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.validate, "validate", false, "check bearer tokens at the edge (needs -keys or -jwks)")
 	fs.Var(&o.keyFiles, "keys", "token signing key: `[KID=]FILE`, a PEM public key or certificate (or a JWKS of one key) and the key id (kid) tokens name; without KID it verifies tokens that name none, and those that name its own id: its JWK kid or PEM Key-ID header, else its fingerprint as Unified CM's kid ends (repeatable)")
 	fs.StringVar(&o.jwksURL, "jwks", "", "token signing keys: JWKS `URL`")
-	fs.Var(&o.clusterKeys, "cluster-key", "key of Unified CM's nested tokens: `KID=HEX` (or base64) of 32 bytes, or a FILE of keys by kid (JSON {\"<kid>\": \"<key>\"}, a JWK or a JWK set) (repeatable)")
+	fs.Var(&o.clusterKeys, "cluster-key", "key of Unified CM's nested tokens: `KID=HEX` (or base64) of 32 bytes, or a FILE of keys by kid (JSON {\"<kid>\": \"<key>\"}, a JWK or a JWK set) or of one key alone (raw, hex or base64), tried whatever kid a token names (repeatable)")
 	fs.StringVar(&o.issuer, "issuer", "", "accepted token issuer `URL` (default: any)")
 	fs.StringVar(&o.tableURL, "table-url", "", "HTTPS `URL` of the node's edge-proxy table, to push the proxy's names to at start")
 	fs.StringVar(&o.tableUser, "table-user", "", "Basic `user` of the table")
@@ -306,13 +306,11 @@ func clusterKeys(spec string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-cluster-key: %w", err)
 	}
+	// A key without its kid (raw, hex, base64) is tried for every token,
+	// whatever kid it names, when it is the only cluster key.
 	keys, err := keyfile.ParseClusterKeys(data, keyfile.ClusterKeySize)
 	if err != nil {
 		return nil, fmt.Errorf("-cluster-key %s: %w", spec, err)
-	}
-	if _, ok := keys[""]; ok {
-		// Unified CM names the key in every token it encrypts.
-		return nil, fmt.Errorf(`-cluster-key %s: a key without its kid: give KID=KEY, {"<kid>": "<key>"} or a JWK with "kid"`, spec)
 	}
 	return keys, nil
 }

@@ -263,7 +263,7 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 
 	fs.StringVar(&s.Keys, "keys", s.Keys, "`file` of the token signing keys: PEM public keys or certificates, or a JWKS document (reloaded when it changes)")
 	fs.StringVar(&s.JWKS, "jwks", s.JWKS, "`URL` of the token signing keys as a JWKS, fetched now, hourly and on an unknown key id")
-	fs.StringVar(&s.DecryptionKey, "decryption-key", s.DecryptionKey, "`file` of the keys that decrypt Unified CM's nested tokens, by kid: JSON {\"<kid>\": \"<base64 or hex of 32 bytes>\"}, a JWK or a JWK set (reloaded when it changes)")
+	fs.StringVar(&s.DecryptionKey, "decryption-key", s.DecryptionKey, "`file` of the keys that decrypt Unified CM's nested tokens, by kid: JSON {\"<kid>\": \"<base64 or hex of 32 bytes>\"}, a JWK or a JWK set; or one key alone (raw 32 bytes, hex or base64), tried whatever kid a token names (reloaded when it changes)")
 	fs.Var(&listFlag{p: &s.Issuers}, "issuer", "accepted token `issuer` (iss); repeat or separate with commas; any when unset")
 	fs.Var(&listFlag{p: &s.Audiences}, "audience", "accepted token `audience` (aud); repeat or separate with commas; -audience or -scope is required")
 	fs.Var(&listFlag{p: &s.Scopes}, "scope", "`scope` every token must carry; repeat or separate with commas; -audience or -scope is required")

@@ -228,13 +228,11 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	if s.DecryptionKey != "" {
 		decryption = new(sipoauth.SymmetricKeys)
 		f, err := keyfile.OpenFile(s.DecryptionKey, r.logReloads("-decryption-key", s.DecryptionKey, func(data []byte) error {
+			// A key without its kid (raw, hex, base64) is tried for
+			// every token, whatever kid it names.
 			m, err := keyfile.ParseClusterKeys(data, keyfile.ClusterKeySize)
 			if err != nil {
 				return err
-			}
-			if _, ok := m[""]; ok {
-				// Unified CM names the key in every token it encrypts.
-				return errors.New(`a key without its kid: give it as {"<kid>": "<key>"} or as a JWK with "kid"`)
 			}
 			return decryption.Set(m)
 		}))

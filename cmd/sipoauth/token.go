@@ -17,6 +17,7 @@ import (
 
 	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/inspect"
+	"github.com/sipoauth/sdk/internal/filekeys"
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/keyfile"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -267,11 +268,12 @@ func (e *env) keySources(arg, token string) (ks []sipoauth.KeySource, fetchErr f
 		return nil, fetchErr, closeFn, err
 	}
 	if t := strings.TrimSpace(string(b)); strings.HasPrefix(t, "{") {
-		j, err := sipoauth.NewJWKS(b)
-		if err != nil {
+		// A JWKS or a single JWK, read as the registrar reads its -keys.
+		src := new(filekeys.Source)
+		if err := src.Load(b); err != nil {
 			return nil, fetchErr, closeFn, fmt.Errorf("%s: %w", arg, err)
 		}
-		return []sipoauth.KeySource{j}, fetchErr, closeFn, nil
+		return []sipoauth.KeySource{src}, fetchErr, closeFn, nil
 	}
 	// PEM public keys and certificates, and the public half of private
 	// keys, so that a lab's signing key file verifies the tokens it signed.

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/sipoauth/sdk/internal/keyforms"
+	"github.com/sipoauth/sdk/issuer"
+)
+
+// TestTokenVerifyKeyForms: token verify reads the signing key (--keys)
+// and the cluster key (--decryption-key) in every form keyforms writes
+// (the registrar's and the edge proxy's tests read the same forms), and
+// verifies a nested token with Unified CM's "<uuid>:<fingerprint>" kid
+// with each.
+func TestTokenVerifyKeyForms(t *testing.T) {
+	iss, err := issuer.New(issuer.Config{Nested: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, key := iss.EncryptionKey()
+	signing, err := keyforms.Signing(t.TempDir(), iss.PublicKeyPEM(), iss.JWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster, err := keyforms.Cluster(t.TempDir(), kid, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range signing {
+		t.Run("signing key as "+k.Form, func(t *testing.T) {
+			cli(t, "", "token", "verify", "--keys", k.Path, "--decryption-key", cluster[0].Path, tok).want(t, exitOK).contains(t, "  user      rado\n")
+		})
+	}
+	for _, dk := range cluster {
+		t.Run("cluster key as "+dk.Form, func(t *testing.T) {
+			cli(t, "", "token", "verify", "--keys", signing[0].Path, "--decryption-key", dk.Path, tok).want(t, exitOK).contains(t, "  user      rado\n")
+		})
+	}
+}
