@@ -2,6 +2,10 @@ package inspect
 
 import "github.com/sipoauth/sdk/diag"
 
+// PossibleCause starts the Message of a finding that is one possible
+// cause of the error finding before it, rather than a fault of its own.
+const PossibleCause = "possible cause: "
+
 // Finding codes of this package, stable across releases. The checks also
 // return the codes of the packages they call: cnfxml's Validate for a
 // configuration file, the certificate checks for a chain, the client-log
@@ -65,6 +69,11 @@ const (
 	// refused its certificate (scenario 3; the proxy's log has the exact
 	// cause).
 	CodeNodeRefusedEdgeProxy = diag.CodeNodeRefusedEdgeProxy
+
+	// CodePortMismatch: a 403 with the port mismatch warning (scenario 1),
+	// an error followed by its possible causes, the codes below, as info
+	// findings whose Message starts with PossibleCause.
+	CodePortMismatch = "port-mismatch"
 
 	// Scenario 1 (port mismatch), the codes of client.PortMismatchError.Causes.
 

@@ -26,9 +26,10 @@ func ExampleAuto() {
 	fmt.Println("worst:", r.Worst())
 	// Output:
 	// response 403 scenario 1
-	// error profile-without-oauth
-	// error oauth-disabled-cluster-wide
-	// error wrong-connection-kind
+	// error port-mismatch
+	// info profile-without-oauth
+	// info oauth-disabled-cluster-wide
+	// info wrong-connection-kind
 	// worst: error
 }
 

@@ -275,7 +275,7 @@ func checkResponse(input []byte, opts Options) Result {
 		if port == 0 {
 			port = cnfxml.DefaultSIPOAuthPort
 		}
-		r.Findings = portMismatchCauses(port)
+		r.Findings = portMismatch(port)
 	case s == 401 || s == 407:
 		r.Header, r.Findings = responseChallenges(resp, opts.now())
 	case s == 503 && len(warnings) > 0:
@@ -297,6 +297,22 @@ func hasPortMismatch(ws []ucm.Warning) bool {
 		}
 	}
 	return false
+}
+
+// portMismatch is the refusal of scenario 1, one error finding, followed
+// by its three possible causes as info findings ("possible cause: ..."),
+// the likeliest first: one refusal, not three errors.
+func portMismatch(port int) diag.Findings {
+	causes := portMismatchCauses(port)
+	fs := diag.Findings{{Code: CodePortMismatch, Severity: diag.Error, Path: "Warning",
+		Message: fmt.Sprintf("the registrar refused the REGISTER on port %d: SIP OAuth registration port mismatch (troubleshooting scenario 1); %d possible causes follow, the likeliest first", port, len(causes)),
+		Fix:     "check the possible causes below in turn; each says what to change"}}
+	for _, c := range causes {
+		c.Severity = diag.Info
+		c.Message = PossibleCause + c.Message
+		fs = append(fs, c)
+	}
+	return fs
 }
 
 // portMismatchCauses are the three causes of scenario 1, the likeliest

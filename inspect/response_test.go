@@ -40,16 +40,23 @@ func TestCheckResponsePortMismatch(t *testing.T) {
 			if !reflect.DeepEqual(r.Response, want) {
 				t.Fatalf("view %+v\nwant %+v", r.Response, want)
 			}
-			if !reflect.DeepEqual(r.Findings.Codes(), []string{CodeProfileWithoutOAuth, CodeOAuthDisabled, CodeWrongConnectionKind}) ||
-				r.Findings[0].Message != "the device's security profile does not enable OAuth, so the device may not register on port 5090" ||
-				r.Findings[0].Path != "Warning" || r.Worst() != diag.Error {
+			// One refusal, an error, and its three possible causes, info.
+			var sev []string
+			for _, f := range r.Findings {
+				sev = append(sev, f.Severity.String())
+			}
+			if !reflect.DeepEqual(r.Findings.Codes(), []string{CodePortMismatch, CodeProfileWithoutOAuth, CodeOAuthDisabled, CodeWrongConnectionKind}) ||
+				!reflect.DeepEqual(sev, []string{"error", "info", "info", "info"}) ||
+				r.Findings[0].Message != "the registrar refused the REGISTER on port 5090: SIP OAuth registration port mismatch (troubleshooting scenario 1); 3 possible causes follow, the likeliest first" ||
+				r.Findings[1].Message != "possible cause: the device's security profile does not enable OAuth, so the device may not register on port 5090" ||
+				r.Findings[1].Path != "Warning" || r.Worst() != diag.Error {
 				t.Fatalf("findings %v", r.Findings)
 			}
 		})
 	}
 	r := checkResponse1(t, string(readFile(t, "testdata/response.input")), Options{Port: 5190})
-	if r.Findings[0].Message != "the device's security profile does not enable OAuth, so the device may not register on port 5190" {
-		t.Fatalf("port: %q", r.Findings[0].Message)
+	if r.Findings[1].Message != "possible cause: the device's security profile does not enable OAuth, so the device may not register on port 5190" {
+		t.Fatalf("port: %q", r.Findings[1].Message)
 	}
 	// A 403 without the warning is not a port mismatch.
 	r = checkResponse1(t, "SIP/2.0 403 Forbidden\r\nCSeq: 1 REGISTER\r\nWarning: 399 UCM2-PUB \"Device not found\"\r\n\r\n", Options{})

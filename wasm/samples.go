@@ -55,7 +55,7 @@ var samples = []sample{
 		Expect: []string{"error header-invalid-token"}},
 	{ID: "response-port-mismatch", Area: "header", Label: "SIP 403 port mismatch", file: "403-port-mismatch.sip", Kind: "response",
 		Title:  `The node's 403 "SIP OAuth Registration port Mismatch" (troubleshooting scenario 1)`,
-		Expect: []string{"error wrong-connection-kind"}},
+		Expect: []string{"error port-mismatch", "info wrong-connection-kind"}},
 	{ID: "tls-unknown-ca", Area: "header", Label: "TLS error", file: "tls-unknown-ca.txt", Kind: "tls",
 		Options: pageOptions{Side: "edge"},
 		Title:   "The edge proxy's TLS error when the node's certificate is signed by a CA it does not trust (troubleshooting scenario 3)",
@@ -65,7 +65,7 @@ var samples = []sample{
 		Expect: []string{"info log-registered", "error log-port-mismatch"}},
 	{ID: "auto-port-mismatch", Area: "auto", Label: "SIP 403 port mismatch", file: "403-port-mismatch.sip", Kind: "",
 		Title:  `The node's 403 "SIP OAuth Registration port Mismatch", its kind detected`,
-		Expect: []string{"error wrong-connection-kind"}},
+		Expect: []string{"error port-mismatch", "info wrong-connection-kind"}},
 }
 
 // samplesJSON returns the samples with their texts as JSON, for the page.

@@ -171,7 +171,7 @@ func fixtures(t *testing.T) []fixture {
 				"Date: Fri, 03 Aug 2018 05:00:18 GMT\r\nCall-ID: 00505686-7e660005-0000216b-0000366f@10.5.10.121\r\n" +
 				"Server: Cisco-CUCM12.5\r\nCSeq: 363 REGISTER\r\nRetry-After: 35\r\n" +
 				"Warning: 399 UCM2-PUB \"SIP OAuth Registration port Mismatch\"\r\nContent-Length: 0\r\n\r\n"),
-			want: []string{"error profile-without-oauth", "error oauth-disabled-cluster-wide", "error wrong-connection-kind"},
+			want: []string{"error port-mismatch", "info profile-without-oauth", "info oauth-disabled-cluster-wide", "info wrong-connection-kind"},
 		},
 		{
 			// Scenario 3 as the edge proxy sees it.

@@ -84,24 +84,38 @@ func status(fs diag.Findings) int {
 }
 
 // printFindings prints a summary line, then each finding on one line
-// ("error code path: message") with its fix on the next.
+// ("error code path: message") with its fix on the next. A possible cause
+// of the finding before it is indented under it
+// ("  possible cause code: message").
 func printFindings(w io.Writer, fs diag.Findings) {
 	fmt.Fprintln(w, summarize(fs))
 	for _, f := range fs {
-		fmt.Fprintln(w, f.String())
+		indent := "  "
+		if msg, ok := strings.CutPrefix(f.Message, inspect.PossibleCause); ok {
+			fmt.Fprintf(w, "  possible cause %s: %s\n", f.Code, msg)
+			indent = "    "
+		} else {
+			fmt.Fprintln(w, f.String())
+		}
 		if f.Fix != "" {
-			fmt.Fprintln(w, "  fix: "+f.Fix)
+			fmt.Fprintln(w, indent+"fix: "+f.Fix)
 		}
 	}
 }
 
-// summarize counts findings by severity: "2 findings: 1 error, 1 warning".
+// summarize counts findings by severity, possible causes apart:
+// "2 findings: 1 error, 1 warning", "1 finding: 1 error, 3 possible causes".
 func summarize(fs diag.Findings) string {
 	if len(fs) == 0 {
 		return "no findings"
 	}
 	var n [3]int
+	causes := 0
 	for _, f := range fs {
+		if strings.HasPrefix(f.Message, inspect.PossibleCause) {
+			causes++
+			continue
+		}
 		if int(f.Severity) < len(n) {
 			n[f.Severity]++
 		}
@@ -118,7 +132,10 @@ func summarize(fs diag.Findings) string {
 		}
 		parts = append(parts, fmt.Sprintf("%d %s", c, word))
 	}
-	return fmt.Sprintf("%s: %s", plural(len(fs), "finding"), strings.Join(parts, ", "))
+	if causes > 0 {
+		parts = append(parts, plural(causes, "possible cause"))
+	}
+	return fmt.Sprintf("%s: %s", plural(len(fs)-causes, "finding"), strings.Join(parts, ", "))
 }
 
 // plural returns "1 finding" or "3 findings".

@@ -175,13 +175,18 @@ func TestProbe(t *testing.T) {
 			"  answer: 403 Forbidden (troubleshooting scenario 1)\n",
 			"  Warning: 399 UCM2-PUB \"SIP OAuth Registration port Mismatch\"\n",
 			"  Retry-After: 35\n",
-			"3 findings: 3 errors\nerror profile-without-oauth Warning: ",
-			"error oauth-disabled-cluster-wide Warning: ",
-			"error wrong-connection-kind Warning: ",
+			"1 finding: 1 error, 3 possible causes\nerror port-mismatch Warning: the registrar refused the REGISTER on port ",
+			"\n  possible cause profile-without-oauth: the device's security profile does not enable OAuth",
+			"\n    fix: in System > Security > Phone Security Profile",
+			"\n  possible cause oauth-disabled-cluster-wide: ",
+			"\n  possible cause wrong-connection-kind: ",
 		)
+		if strings.Contains(r.stdout, "3 errors") {
+			t.Errorf("three errors for one refusal:\n%s", r.stdout)
+		}
 		rep := decodeProbe(t, cli(t, "", "probe", "--json", "--ca", l.nodeCA, "--device", "SEPlegacy", "--user", "rado", l.oauthAddr).want(t, exitFindings))
 		if rep.Register.Status != 403 || rep.Register.RetryAfter != 35 || rep.Register.Scenario != 1 || rep.Register.Headers["Retry-After"] != "35" ||
-			strings.Join(codes(rep.Findings), ",") != "error profile-without-oauth,error oauth-disabled-cluster-wide,error wrong-connection-kind" {
+			strings.Join(codes(rep.Findings), ",") != "error port-mismatch,info profile-without-oauth,info oauth-disabled-cluster-wide,info wrong-connection-kind" {
 			t.Errorf("JSON: %+v", rep)
 		}
 	})
