@@ -6,7 +6,9 @@
 //	    -ca tomcat-ca.pem -token-url https://10.10.10.1:8443/ssosp/oauth/token
 //
 // -config may also be a local file, or a directory holding
-// <device>.cnf.xml, as sipoauth init writes one.
+// <device>.cnf.xml, as sipoauth init writes one, or a file: URL
+// (file:///etc/sipoauth/CSFrado.cnf.xml, or a directory's ending in /).
+// -version prints the version and the VCS revision it was built from.
 //
 // The refresh token is read from -refresh-token or the environment variable
 // SIPOAUTH_REFRESH_TOKEN, a static access token from -token or

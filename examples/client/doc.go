@@ -8,6 +8,10 @@
 //	    -ca tomcat-ca.pem -token-url https://10.10.10.1:8443/ssosp/oauth/token \
 //	    -refresh-token "$(cat rado.refresh-token)"
 //
+// -config may also be a file: URL or a local path (file:///etc/sipoauth/
+// or /etc/sipoauth/CSFrado.cnf.xml): package client reads it, as it
+// fetches an http(s) one.
+//
 // The access token comes from the token endpoint with the refresh token,
 // renewed before it expires, or is given whole with -token. The node's
 // certificate (and the token endpoint's) must verify against -ca.
