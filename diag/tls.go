@@ -155,9 +155,10 @@ func TLSAlert(side Side, alert int) (TLSDiagnosis, bool) {
 }
 
 // TLSNoClientCertificate: the MRA OAuth port was reached without a client
-// certificate (scenario 3).
+// certificate. It is none of the troubleshooting scenarios (scenario 3 is
+// a certificate the node refuses, not a missing one): Scenario is 0.
 func TLSNoClientCertificate() TLSDiagnosis {
-	return tlsDiagnosis(CodeNoClientCertificate, 3, AlertCertificateRequired,
+	return tlsDiagnosis(CodeNoClientCertificate, 0, AlertCertificateRequired,
 		"the MRA OAuth port requires a client certificate and none was presented",
 		"only edge proxies connect to the MRA OAuth port (5091), with their certificate; clients with a token use the OAuth port (5090)")
 }

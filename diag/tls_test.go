@@ -38,8 +38,8 @@ func TestTLSDiagnosis(t *testing.T) {
 		{"bad_certificate received by edge", alert(EdgeSide, AlertBadCertificate), CodeBadCertificate, 3, AlertBadCertificate},
 		{"certificate_expired received by node", alert(NodeSide, AlertCertificateExpired), CodeCertificateExpired, 2, AlertCertificateExpired},
 		{"certificate_expired received by edge", alert(EdgeSide, AlertCertificateExpired), CodeCertificateExpired, 3, AlertCertificateExpired},
-		{"certificate_required", alert(EdgeSide, AlertCertificateRequired), CodeNoClientCertificate, 3, AlertCertificateRequired},
-		{"no client certificate", TLSNoClientCertificate(), CodeNoClientCertificate, 3, AlertCertificateRequired},
+		{"certificate_required", alert(EdgeSide, AlertCertificateRequired), CodeNoClientCertificate, 0, AlertCertificateRequired},
+		{"no client certificate", TLSNoClientCertificate(), CodeNoClientCertificate, 0, AlertCertificateRequired},
 		{"unexplained", TLSUnexplained(40, "boom"), CodeHandshakeFailed, 0, 40},
 	}
 	for _, c := range cases {

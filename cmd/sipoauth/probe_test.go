@@ -245,7 +245,7 @@ func TestProbe(t *testing.T) {
 
 	t.Run("edge port without a certificate", func(t *testing.T) {
 		rep := decodeProbe(t, cli(t, "", "probe", "--json", "--ca", l.nodeCA, "--device", "CSFrado", "--user", "rado", l.edgeAddr).want(t, exitFindings))
-		if rep.Handshake != "failed" || rep.Diagnosis == nil || rep.Diagnosis.Code != "no-client-certificate" || rep.Diagnosis.Scenario != 3 {
+		if rep.Handshake != "failed" || rep.Diagnosis == nil || rep.Diagnosis.Code != "no-client-certificate" || rep.Diagnosis.Scenario != 0 {
 			t.Errorf("JSON: %+v %+v", rep, rep.Diagnosis)
 		}
 	})
