@@ -168,9 +168,16 @@ func (c *checker) fix(node, edge string) string {
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
+// What puts a new certificate to use: on Unified CM and Expressway, and in
+// this SDK's programs, which follow their certificate files.
 const (
-	renewNode = "regenerate the Tomcat certificate (Cisco Unified OS Administration > Security > Certificate Management: Generate CSR, have the CA sign it, upload it as tomcat) and restart nothing: this SDK reloads it"
-	renewEdge = "generate a new CSR on Expressway-C (Maintenance > Security > Server certificate), have the CA sign it and upload the signed certificate"
+	applyNode = "; on Unified CM, restart the Cisco CallManager service on each node that serves it (its OAuth ports present the Tomcat certificate) and refresh the Unified CM servers on Expressway-C; this SDK's programs reload a renewed certificate file without a restart"
+	applyEdge = "; on Expressway-C, restart as it asks and refresh the Unified CM servers (Configuration > Unified Communications > Unified CM servers); this SDK's edge proxy reloads a renewed certificate file without a restart"
+)
+
+const (
+	renewNode = "regenerate the Tomcat certificate (Cisco Unified OS Administration > Security > Certificate Management: Generate CSR, have the CA sign it, upload it as tomcat)" + applyNode
+	renewEdge = "generate a new CSR on Expressway-C (Maintenance > Security > Server certificate), have the CA sign it and upload the signed certificate" + applyEdge
 )
 
 func (c *checker) validity() {
@@ -206,8 +213,8 @@ func (c *checker) publicKey() {
 	}
 	c.add(CodeRSAKeyTooSmall, diag.Error, "publicKey",
 		fmt.Sprintf("%s has a %d-bit RSA key; at least %d bits are needed", c.label(), key.Bits, MinRSABits),
-		c.fix("regenerate the Tomcat certificate with a 2048-bit or larger key (Generate CSR, Key Length 2048 or more) and restart nothing: this SDK reloads it",
-			"generate a new Expressway-C CSR with a 2048-bit or larger key (Maintenance > Security > Server certificate) and upload the signed certificate"))
+		c.fix("regenerate the Tomcat certificate with a 2048-bit or larger key (Generate CSR, Key Length 2048 or more)"+applyNode,
+			"generate a new Expressway-C CSR with a 2048-bit or larger key (Maintenance > Security > Server certificate) and upload the signed certificate"+applyEdge))
 }
 
 func (c *checker) signature() {

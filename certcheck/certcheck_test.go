@@ -35,7 +35,8 @@ func TestCheckFindingsInFull(t *testing.T) {
 			Fix:     renewNode},
 		{Code: CodeRSAKeyTooSmall, Severity: diag.Error, Path: "certificate/publicKey",
 			Message: `Tomcat certificate "cucm1.example.com" has a 1024-bit RSA key; at least 2048 bits are needed`,
-			Fix:     "regenerate the Tomcat certificate with a 2048-bit or larger key (Generate CSR, Key Length 2048 or more) and restart nothing: this SDK reloads it"},
+			Fix: "regenerate the Tomcat certificate with a 2048-bit or larger key (Generate CSR, Key Length 2048 or more); on Unified CM, restart the Cisco CallManager service on each node that serves it" +
+				" (its OAuth ports present the Tomcat certificate) and refresh the Unified CM servers on Expressway-C; this SDK's programs reload a renewed certificate file without a restart"},
 		{Code: CodeCAFlagOnLeaf, Severity: diag.Error, Path: "certificate/basicConstraints",
 			Message: `Tomcat certificate "cucm1.example.com" is a CA certificate (basic constraints CA:TRUE), not an end-entity certificate`,
 			Fix:     "have the CA issue the Tomcat certificate from an end-entity (web server) template with CA:FALSE; a CA certificate belongs in tomcat-trust"},
@@ -292,5 +293,25 @@ func TestCodesAreKebabCase(t *testing.T) {
 			t.Errorf("code %q", c)
 		}
 		seen[c] = true
+	}
+}
+
+// TestRenewFixSaysWhatApplies: a certificate's fix says what puts the new
+// one to use on Unified CM or Expressway, and in this SDK's programs.
+func TestRenewFixSaysWhatApplies(t *testing.T) {
+	t.Parallel()
+	for role, want := range map[Role][]string{
+		RoleNode:      {"restart the Cisco CallManager service", "refresh the Unified CM servers on Expressway-C", "this SDK's programs reload a renewed certificate file without a restart"},
+		RoleEdgeProxy: {"on Expressway-C, restart as it asks and refresh the Unified CM servers", "this SDK's edge proxy reloads a renewed certificate file without a restart"},
+	} {
+		fix := (&checker{opts: Options{Role: role}}).fix(renewNode, renewEdge)
+		for _, w := range want {
+			if !strings.Contains(fix, w) {
+				t.Errorf("%v: fix %q lacks %q", role, fix, w)
+			}
+		}
+		if strings.Contains(fix, "restart nothing") {
+			t.Errorf("%v: %q", role, fix)
+		}
 	}
 }

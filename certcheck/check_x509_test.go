@@ -337,7 +337,7 @@ func TestCheckPathsAndFixes(t *testing.T) {
 			t.Errorf("edge proxy fix %q does not speak of Expressway-C", f.Fix)
 		}
 	}
-	if !strings.Contains(fs[1].Fix, "2048-bit") || !strings.Contains(fs[1].Fix, "restart nothing") {
+	if !strings.Contains(fs[1].Fix, "2048-bit") || !strings.Contains(fs[1].Fix, "restart the Cisco CallManager service") || !strings.Contains(fs[1].Fix, "without a restart") {
 		t.Errorf("key fix %q", fs[1].Fix)
 	}
 }
