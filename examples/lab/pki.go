@@ -20,11 +20,17 @@ type authority struct {
 	key  crypto.Signer
 }
 
+// certLifetime is how long the lab's certificates live: past
+// certcheck.DefaultExpiryWarning (30 days), so that a probe or a check
+// of the lab's nodes reports no cert-expiring. They are minted in memory
+// and gone when the lab stops.
+const certLifetime = 90 * 24 * time.Hour
+
 func newSerial() (*big.Int, error) {
 	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 }
 
-// newAuthority mints a self-signed CA valid for a day.
+// newAuthority mints a self-signed CA valid for certLifetime.
 func newAuthority(name string) (*authority, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -39,7 +45,7 @@ func newAuthority(name string) (*authority, error) {
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: name, Organization: []string{"sipoauth lab"}},
 		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
+		NotAfter:              now.Add(certLifetime),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -79,7 +85,7 @@ func (a *authority) issue(cn string, names ...string) (tls.Certificate, error) {
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: cn, Organization: []string{"sipoauth lab"}},
 		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
+		NotAfter:     now.Add(certLifetime),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
