@@ -127,9 +127,18 @@ func (e *RejectedError) Error() string {
 		b.WriteString(": " + e.Description)
 	}
 	if e.Err != nil {
-		b.WriteString(": " + e.Err.Error())
+		b.WriteString(": " + unprefixed(e.Err))
 	}
 	return b.String()
+}
+
+// unprefixed is err's text without the package's "client: ", for an
+// error of this package inside another: one prefix a message.
+func unprefixed(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return strings.TrimPrefix(err.Error(), "client: ")
 }
 
 // Unwrap returns Err.
@@ -150,7 +159,7 @@ type TargetError struct {
 
 // Error says which target failed, at which step, and why.
 func (e *TargetError) Error() string {
-	return fmt.Sprintf("client: %s: %s: %v", e.Target, e.Op, e.Err)
+	return fmt.Sprintf("client: %s: %s: %s", e.Target, e.Op, unprefixed(e.Err))
 }
 
 // Unwrap returns the cause, e.g. a *tls.CertificateVerificationError.
@@ -165,7 +174,7 @@ type AllTargetsFailedError struct {
 func (e *AllTargetsFailedError) Error() string {
 	parts := make([]string, len(e.Errs))
 	for i, err := range e.Errs {
-		parts[i] = err.Error()
+		parts[i] = unprefixed(err)
 	}
 	return "client: every target failed: " + strings.Join(parts, "; ")
 }
