@@ -27,6 +27,9 @@ type env struct {
 	// stdinIsTerminal reports whether stdin is a terminal: a command
 	// that reads it then prints a hint first.
 	stdinIsTerminal func() bool
+	// sawFlags, when set, is given each command's flag set as it is
+	// parsed: the tests hold the usage texts to it.
+	sawFlags func(c *command, fs *flag.FlagSet)
 }
 
 // command is a subcommand: its usage text and what it runs.
@@ -48,12 +51,23 @@ var (
 
 Checks a device configuration file (<DEVICE>.cnf.xml) for what stops or
 weakens SIP OAuth registration and prints the findings with their fixes.
+A field that does not parse is a finding of its own and the rest of the
+file is still checked; XML that is not well-formed is located by line and
+column (exit 2).
+
+flags:
+  --json           print the result as JSON (default false)
 `}
 	cmdCNFTargets = &command{name: "cnf targets", usage: `usage: sipoauth cnf targets [--mra] [--json] FILE|-
 
 Prints the registration targets a client derives from a configuration file,
 in the order it tries them: on premises (each node's sipOAuthPort), or with
 --mra through the edge proxy (each node's sipMRAOAuthPort).
+
+flags:
+  --mra            the targets through the edge proxy (default false:
+                   on premises)
+  --json           print the result as JSON (default false)
 `}
 	cmdCNFGen = &command{name: "cnf gen", usage: `usage: sipoauth cnf gen [--device CSFx] [--user U] --node host[:oauthPort[:mraPort]]...
                         [--mode 0|1] [-o FILE] [--json]
@@ -63,27 +77,60 @@ mode encrypted, one call manager per --node in priority order (ports 5090
 and 5091 unless given). The device is CSF<user> unless --device names it.
 Without -o the file goes to standard output; --json needs -o and prints the
 check of the file written.
+
+flags:
+  --node host[:oauthPort[:mraPort]]
+                   a node, in priority order; repeat for each (required;
+                   ports default to 5090 and 5091)
+  --device NAME    the device name (default CSF<user>)
+  --user U         the user id and owner id (default none; --device or
+                   --user is required)
+  --mode 0|1       the SIP OAuth mode (default 1)
+  -o FILE          the file to write (default standard output)
+  --json           print the result as JSON (default false)
 `}
 	cmdCertCheck = &command{name: "cert check", usage: `usage: sipoauth cert check [--role node|edge] [--name HOST] [--json] FILE|-
 
 Checks a PEM certificate chain, leaf first: validity, key, signature,
 extended key usage for the role (node: serverAuth, the Tomcat certificate;
-edge: clientAuth, the Expressway-C certificate), and the name.
+edge: clientAuth, the Expressway-C certificate), and the name. DER
+(.cer, .der) is read as well as PEM.
+
+flags:
+  --role node|edge the certificate's role (default node)
+  --name HOST      the name the certificate must carry (default none: the
+                   name is not checked)
+  --json           print the result as JSON (default false)
 `}
-	cmdTokenInspect = &command{name: "token inspect", usage: `usage: sipoauth token inspect [--json] TOKEN|-
+	cmdTokenInspect = &command{name: "token inspect", usage: `usage: sipoauth token inspect [--json] TOKEN|FILE|-
 
 Decodes a token without verifying it: header, claims, expiry, shape (plain
 JWS, Unified CM's nested JWS with a JWE, or JWE) and use (access or refresh).
+An argument that names an existing file is read from the file (the file
+wins over a token of the same text).
+
+flags:
+  --json           print the result as JSON (default false)
 `}
 	cmdTokenVerify = &command{name: "token verify", usage: `usage: sipoauth token verify --keys FILE|URL [--iss ISS] [--aud AUD] [--device NAME]
-                           [--decryption-key FILE] [--json] TOKEN|-
+                           [--decryption-key FILE] [--json] TOKEN|FILE|-
 
 Verifies a token as a registrar does and prints whose it is. --keys is a
 file of PEM public keys or certificates, a JWKS file, or the http(s) URL of
 a JWKS. --decryption-key is the 32-byte key of Unified CM's nested tokens
 (raw, hex, base64, a JWK of kty oct, a JWK set, or a JSON object of keys by
 kid). A refused token prints the reason and its RFC 6750 error code, and
-exits 1.
+exits 1. A TOKEN argument that names an existing file is read from it.
+
+flags:
+  --keys FILE|URL  the issuer's public keys (required)
+  --iss ISS        the issuer the token must name (default none: any)
+  --aud AUD        the audience the token must name (default none: any)
+  --device NAME    the device the token must be for (default none: any)
+  --decryption-key FILE
+                   the key of nested tokens (default none: their private
+                   claims are not read)
+  --json           print the result as JSON (default false)
 `}
 	cmdTokenMint = &command{name: "token mint", usage: `usage: sipoauth token mint --key FILE --sub USER [--device NAME] [--ttl 1h] [--iss ISS]
                          [--aud AUD] [--scope S] [--kid KID] [--nested --enc-key FILE
@@ -95,18 +142,43 @@ CM's shape (an RS256 JWS whose private claim is a JWE encrypted with the
 32-byte key of --enc-key, in any form --decryption-key of token verify
 takes); --refresh makes a refresh token. A negative --ttl makes a token
 that has already expired.
+
+flags:
+  --key FILE       the signing key (required)
+  --sub USER       the user (required)
+  --device NAME    the device claim (default none)
+  --ttl DURATION   the lifetime (default 1h)
+  --iss ISS        the issuer (default https://issuer.example.test)
+  --aud AUD        the audience (default none)
+  --scope S        the scopes, space-separated (default none)
+  --kid KID        the key id (default Unified CM's form: a UUID and the
+                   key's fingerprint)
+  --nested         Unified CM's nested shape (default false)
+  --enc-key FILE   the key of the nested token's JWE (default none;
+                   required with --nested)
+  --enc-kid KID    the kid of that key (default its kid in the file)
+  --refresh        a refresh token (default false)
+  --client-id ID   the client id (default none)
+  --json           print the result as JSON (default false)
 `}
-	cmdHeaderParse = &command{name: "header parse", usage: `usage: sipoauth header parse [--json] 'HEADER'|-
+	cmdHeaderParse = &command{name: "header parse", usage: `usage: sipoauth header parse [--json] 'HEADER'|FILE|-
 
 Parses a Bearer challenge (WWW-Authenticate, Proxy-Authenticate) or
 credentials (Authorization, Proxy-Authorization), with or without the
 header name, in Cisco's and RFC 8898's forms. The token is never printed
-whole.
+whole. An argument that names an existing file is read from the file.
+
+flags:
+  --json           print the result as JSON (default false)
 `}
 	cmdLogAnalyze = &command{name: "log analyze", usage: `usage: sipoauth log analyze [--json] FILE|-
 
-Reads a soft client's log (Cisco Jabber's) of any size and prints the
-timeline of the registration and the diagnosis.
+Reads a soft client's log (Cisco Jabber's) and prints the timeline of the
+registration and the diagnosis. A log file of any size is streamed in
+bounded memory; a log on standard input is read up to 64 MiB.
+
+flags:
+  --json           print the result as JSON (default false)
 `}
 	cmdProbe = &command{name: "probe", usage: `usage: sipoauth probe [--ca FILE] [--cert FILE --key FILE] [--name SERVERNAME]
                       [--timeout 5s] [--device NAME] [--user USER] [--json] HOST:PORT
@@ -117,6 +189,17 @@ roots), explains a failed handshake, and sends one REGISTER without
 credentials to show the answer: the Bearer challenge, or the port mismatch
 with its causes. With --cert and --key the probe presents a client
 certificate, as an edge proxy does on the MRA port (5091).
+
+flags:
+  --ca FILE        the CAs to verify the chain against, PEM or DER
+                   (default the system roots)
+  --cert FILE      a client certificate to present (default none)
+  --key FILE       its private key (default none; goes with --cert)
+  --name NAME      the TLS server name (default the HOST of HOST:PORT)
+  --timeout D      the time for the whole probe (default 5s)
+  --device NAME    the device of the REGISTER (default CSFprobe)
+  --user USER      the user of the REGISTER (default probe)
+  --json           print the result as JSON (default false)
 `}
 )
 
@@ -161,9 +244,11 @@ commands:
   help [command]              this text, or a command's
   version                     the version and the revision it was built from
 
-Every command takes --json. "-" or no argument reads standard input.
+Every command takes --json. "-" or no argument reads standard input (a
+hint is printed when it is a terminal); a TOKEN or HEADER argument that
+names an existing file is read from the file.
 Exit status: 0 no error finding, 1 an error finding or a refused token,
-2 a usage error or an input that cannot be read.
+2 a usage error or an input that cannot be read or parsed at all.
 `
 
 // run runs the command line args (without the program name) and returns
@@ -269,6 +354,9 @@ func helpFor(words []string) (string, bool) {
 func (e *env) parse(c *command, fs *flag.FlagSet, args []string) (pos []string, status int, ok bool) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
+	if e.sawFlags != nil {
+		e.sawFlags(c, fs)
+	}
 	for {
 		err := fs.Parse(args)
 		if errors.Is(err, flag.ErrHelp) {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"flag"
+	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHelpAndUsageErrors(t *testing.T) {
@@ -84,4 +87,49 @@ func TestUnreadableInput(t *testing.T) {
 	big := strings.Repeat("x", 1<<20+1)
 	cli(t, big, "cnf", "check").want(t, exitUsage).
 		errContains(t, "sipoauth cnf check: standard input: inspect: input larger than the limit: a cnf input may have at most 1048576 bytes\n")
+}
+
+// TestUsageListsEveryFlag walks every command's flag set: each flag is in
+// the command's usage text, with its default when it has one.
+func TestUsageListsEveryFlag(t *testing.T) {
+	cmds := []*command{cmdProbe, cmdInit}
+	for _, g := range groups {
+		cmds = append(cmds, g.subs...)
+	}
+	for _, c := range cmds {
+		var seen *flag.FlagSet
+		e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, now: time.Now,
+			sawFlags: func(_ *command, fs *flag.FlagSet) { seen = fs }}
+		if code := e.dispatch(append(strings.Fields(c.name), "-h")); code != exitOK || seen == nil {
+			t.Errorf("%s -h: exit %d, flag set seen %v", c.name, code, seen != nil)
+			continue
+		}
+		n := 0
+		seen.VisitAll(func(f *flag.Flag) {
+			n++
+			name := "--" + f.Name
+			if len(f.Name) == 1 {
+				name = "-" + f.Name
+			}
+			if !strings.Contains(c.usage, name+" ") && !strings.Contains(c.usage, name+"]") && !strings.Contains(c.usage, name+"\n") {
+				t.Errorf("%s: usage lacks %s", c.name, name)
+				return
+			}
+			if _, ok := f.Value.(flag.Getter); !ok {
+				return // a repeated flag, empty at first
+			}
+			def := shortDuration(f.DefValue)
+			if g, _ := f.Value.(flag.Getter); def == "" || def == "false" && g.Get() == false {
+				return // empty, or a switch that is off unless given
+			}
+			// "(default 5s)" in the flags' list, or "[--timeout 5s]" in the
+			// synopsis.
+			if !strings.Contains(c.usage, "(default "+def) && !strings.Contains(c.usage, name+" "+def) {
+				t.Errorf("%s: usage lacks the default of %s, %s", c.name, name, def)
+			}
+		})
+		if n == 0 {
+			t.Errorf("%s: no flags", c.name)
+		}
+	}
 }
