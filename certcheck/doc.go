@@ -1,7 +1,8 @@
 // Package certcheck checks the certificates of a SIP OAuth deployment:
 // the node's server ("Tomcat") certificate, presented on ports 5090 and
 // 5091, and an edge proxy's (Expressway-C's) certificate, presented as the
-// TLS client on port 5091. CheckCert and CheckPEMCerts return diag
+// TLS client on port 5091. CheckCert, CheckPEMCerts and CheckCerts (PEM
+// or DER, ParseCerts) return diag
 // findings with stable codes (cert-expired, rsa-key-too-small,
 // missing-client-auth-eku, name-mismatch, incomplete-chain, ...), each with
 // the fix in Unified CM's or Expressway's terms. Cert.PeerNames (and

@@ -1,6 +1,6 @@
 // Package inspect runs the SDK's checks on what an engineer has at hand
 // when SIP OAuth registration fails: a device configuration file, a PEM
-// certificate chain, a token, a Bearer header, a SIP response, a TLS error
+// or DER certificate chain, a token, a Bearer header, a SIP response, a TLS error
 // or a soft client's log. It returns diag findings with fixes and a
 // decoded view, as JSON-ready values: the sipoauth CLI and the browser
 // page (package wasm) both call it, so both show the same findings as the
@@ -19,7 +19,10 @@
 //
 //   - cnf: cnfxml's Validate findings and both target lists (on premises
 //     and MRA); a file that does not parse is cnf-unreadable at the element
-//     path the parser names.
+//     path the parser names, or the line and column of XML that is not
+//     well-formed; a number, port or boolean that does not parse is a
+//     finding of its own (bad-number, bad-port, bad-bool) and the rest of
+//     the file is checked.
 //   - cert: the certificate checks of package certcheck on the first
 //     certificate (Options.Role, Host, Now), the others being the
 //     intermediates offered with it, and a view of each certificate.
@@ -35,8 +38,9 @@
 //     the byte offset in the value: Proxy-Authenticate@13.
 //   - response: the status, the reason and the header fields of interest;
 //     a 403 with Unified CM's "SIP OAuth Registration port Mismatch" warning
-//     is scenario 1 with client's three causes; a 401 or 407 is explained by
-//     its challenges; an edge proxy's 503 by its Warning (scenarios 2 and
+//     is scenario 1: one error, port-mismatch, followed by client's three
+//     causes as info findings whose message starts with PossibleCause; a
+//     401 or 407 is explained by its challenges; an edge proxy's 503 by its Warning (scenarios 2 and
 //     3). A response copied from a web page, its header fields run together
 //     on one line, is split at the known header names.
 //   - tls: the text of a TLS error or alert, classified as
