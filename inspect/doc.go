@@ -41,8 +41,9 @@
 //     is scenario 1: one error, port-mismatch, followed by client's three
 //     causes as info findings whose message starts with PossibleCause; a
 //     401 or 407 is explained by its challenges; an edge proxy's 503 by
-//     its Warning (scenarios 2 and 3). A response copied from a web page, its header fields run together
-//     on one line, is split at the known header names.
+//     its Warning (scenarios 2 and 3). A response copied from a web page,
+//     its header fields run together on one line, is split at the known
+//     header names.
 //   - tls: the text of a TLS error or alert, classified as
 //     mtlstrust.Diagnose classifies the error value, with the same codes,
 //     scenarios and fixes, seen on Options.Side.
