@@ -128,3 +128,20 @@ func TestCheckCertUnreadable(t *testing.T) {
 		t.Fatalf("bad role: %v", err)
 	}
 }
+
+// TestCheckCertDER: a DER chain is detected and checked as its PEM is.
+func TestCheckCertDER(t *testing.T) {
+	t.Parallel()
+	ca := testca.New(t, "DER CA")
+	leaf := ca.Issue(t, testca.Options{CommonName: "ucm-pub.example.com", DNSNames: []string{"ucm-pub.example.com"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, NotAfter: time.Now().Add(365 * 24 * time.Hour)})
+	der := append(append([]byte{}, leaf.Cert.Raw...), ca.Cert.Raw...)
+	r, err := Auto(der, Options{Host: "ucm-sub.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Kind != KindCert || len(r.Certs) != 2 || r.Certs[0].Subject != "CN=ucm-pub.example.com" ||
+		!reflect.DeepEqual(r.Findings.Codes(), []string{"name-mismatch"}) {
+		t.Fatalf("%+v", r)
+	}
+}

@@ -15,6 +15,13 @@ const maxTLSLines = 5
 
 var headerNames = []string{"Proxy-Authenticate", "WWW-Authenticate", "Authorization", "Proxy-Authorization"}
 
+// isDER reports whether input starts as a DER certificate does: a
+// SEQUENCE with a two- or three-byte length. No text starts so: 0x82 and
+// 0x83 are not the first byte of a UTF-8 character.
+func isDER(input []byte) bool {
+	return len(input) > 4 && input[0] == 0x30 && (input[1] == 0x82 || input[1] == 0x83)
+}
+
 // logMarkers are texts only a soft client's log has.
 var logMarkers = []string{"sipio-", "fetchdeviceconfig", "create tls connection", "sip oauth mode", "sip_oauth_port", "[csf."}
 
@@ -23,6 +30,9 @@ var tlsMarkers = []string{"tls:", "remote error", "alert", "x509:", "bad certifi
 	"unknown_ca", "certificate required", "certificate_required", "certificate has expired", "edge-proxy table", "handshake"}
 
 func detect(input []byte) (Kind, error) {
+	if isDER(input) {
+		return KindCert, nil
+	}
 	s := bytes.TrimPrefix(input, []byte("\xef\xbb\xbf"))
 	s = bytes.TrimSpace(s)
 	if len(s) == 0 {

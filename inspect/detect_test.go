@@ -28,6 +28,9 @@ func TestDetect(t *testing.T) {
 		{"<devices> is not <device>", `<devices></devices>`, "", ErrUnknownKind},
 
 		{"pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", KindCert, nil},
+		{"der", "\x30\x82\x01\x0a\x30\x81", KindCert, nil},
+		{"der, large", "\x30\x83\x01\x00\x00\x30", KindCert, nil},
+		{"a short sequence is not a certificate", "\x30\x05\x02\x01\x01", "", ErrUnknownKind},
 		{"pem after openssl's text", "subject=CN=cucm\nissuer=CN=ca\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----", KindCert, nil},
 		{"a private key goes to the certificate check, which refuses it", "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----", KindCert, nil},
 

@@ -51,6 +51,8 @@
 //
 // # How Detect decides
 //
+// An input that starts as a DER certificate does (a SEQUENCE with a two-
+// or three-byte length, bytes no text starts with) is cert. Otherwise
 // Detect looks at the input after a byte order mark and white space, and
 // applies the first rule that matches:
 //
