@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,6 +40,10 @@ func main() {
 
 // options are the command's flags.
 type options struct {
+	// live is set once the first registration is printed: events are
+	// printed from then on.
+	live atomic.Bool
+
 	config, device, user                 string
 	token, tokenURL, refreshToken        string
 	clientID, clientSecret               string
@@ -135,6 +141,11 @@ func (o *options) clientConfig(stdout, stderr io.Writer) (client.Config, error) 
 		TLSConfig: tlsCfg, Tokens: tokens,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 		OnEvent: func(e client.Event) {
+			// The first registration is told by its transcript; events
+			// tell what happens after it.
+			if !o.live.Load() {
+				return
+			}
 			switch e.Kind {
 			case client.EventRefreshed:
 				fmt.Fprintf(stdout, "%s refreshed at %s, expires in %s\n", e.Time.Format(time.TimeOnly), e.Target, e.Expires)
@@ -183,6 +194,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, buildinfo.String("sipoauth-client"))
 		return nil
 	}
+	// Events come from the client's goroutine while run writes too.
+	stdout = &syncWriter{w: stdout}
 	cfg, err := o.clientConfig(stdout, stderr)
 	if err != nil {
 		return err
@@ -210,6 +223,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "registered at %s, expires in %s%s; Ctrl-C to unregister\n", reg.Target, reg.Expires, newreg(reg))
+	o.live.Store(true)
 
 	if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, client.ErrClosed) {
 		explain(stdout, err)
@@ -219,6 +233,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unregistering: %w", err)
 	}
 	return nil
+}
+
+// syncWriter serializes the writes of several goroutines, each whole.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 func newreg(reg client.Registration) string {
