@@ -19,11 +19,7 @@ func TestKeyForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	kid, key := iss.EncryptionKey()
-	signing, err := keyforms.Signing(t.TempDir(), iss.PublicKeyPEM(), iss.JWKS())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster, err := keyforms.Cluster(t.TempDir(), kid, key)
+	pairs, err := keyforms.Pairs(t.TempDir(), iss.PublicKeyPEM(), iss.JWKS(), kid, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,10 +38,7 @@ func TestKeyForms(t *testing.T) {
 			t.Fatalf("token: %+v %v", id, err)
 		}
 	}
-	for _, k := range signing {
-		t.Run("signing key as "+k.Form, func(t *testing.T) { check(t, k.Path, cluster[0].Path) })
-	}
-	for _, dk := range cluster {
-		t.Run("cluster key as "+dk.Form, func(t *testing.T) { check(t, signing[0].Path, dk.Path) })
+	for _, p := range pairs {
+		t.Run(p.Name, func(t *testing.T) { check(t, p.Signing, p.Cluster) })
 	}
 }

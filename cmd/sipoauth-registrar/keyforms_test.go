@@ -15,11 +15,7 @@ import (
 func TestKeyForms(t *testing.T) {
 	f := newFixture(t)
 	kid, key := f.issuer.EncryptionKey()
-	signing, err := keyforms.Signing(t.TempDir(), f.issuer.PublicKeyPEM(), f.issuer.JWKS())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster, err := keyforms.Cluster(t.TempDir(), kid, key)
+	pairs, err := keyforms.Pairs(t.TempDir(), f.issuer.PublicKeyPEM(), f.issuer.JWKS(), kid, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,10 +28,7 @@ func TestKeyForms(t *testing.T) {
 			t.Fatalf("nested token:\n%s", res)
 		}
 	}
-	for _, k := range signing {
-		t.Run("signing key as "+k.Form, func(t *testing.T) { register(t, k.Path, cluster[0].Path) })
-	}
-	for _, dk := range cluster {
-		t.Run("cluster key as "+dk.Form, func(t *testing.T) { register(t, signing[0].Path, dk.Path) })
+	for _, p := range pairs {
+		t.Run(p.Name, func(t *testing.T) { register(t, p.Signing, p.Cluster) })
 	}
 }

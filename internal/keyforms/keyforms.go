@@ -44,6 +44,35 @@ func Cluster(dir, kid string, key []byte) ([]File, error) {
 	}, [][]byte{byKID, jwk, set, key, []byte(hex.EncodeToString(key) + "\n"), []byte(b64 + "\n")})
 }
 
+// Pair is a signing key file and a cluster key file a reader is tried
+// with together.
+type Pair struct {
+	Name             string // e.g. "signing key as JWK"
+	Signing, Cluster string // the files' paths
+}
+
+// Pairs writes both keys' forms into dir (Signing, Cluster) and returns
+// every signing form with the first cluster form, then every cluster form
+// with the first signing form: each form is tried once.
+func Pairs(dir string, publicPEM, jwks []byte, kid string, key []byte) ([]Pair, error) {
+	signing, err := Signing(dir, publicPEM, jwks)
+	if err != nil {
+		return nil, err
+	}
+	cluster, err := Cluster(dir, kid, key)
+	if err != nil {
+		return nil, err
+	}
+	var out []Pair
+	for _, k := range signing {
+		out = append(out, Pair{"signing key as " + k.Form, k.Path, cluster[0].Path})
+	}
+	for _, k := range cluster {
+		out = append(out, Pair{"cluster key as " + k.Form, signing[0].Path, k.Path})
+	}
+	return out, nil
+}
+
 func write(dir string, files []File, data [][]byte) ([]File, error) {
 	for i := range files {
 		files[i].Path = filepath.Join(dir, files[i].Path)

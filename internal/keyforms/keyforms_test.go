@@ -47,3 +47,21 @@ func TestSigning(t *testing.T) {
 		t.Errorf("empty set: %v", err)
 	}
 }
+
+func TestPairs(t *testing.T) {
+	jwks := []byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k1"}]}`)
+	pairs, err := Pairs(t.TempDir(), []byte("-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n"), jwks, "c1", make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pairs) != 9 || pairs[0].Name != "signing key as PEM public key" || pairs[3].Name != "cluster key as {kid: base64}" {
+		t.Fatalf("pairs %+v", pairs)
+	}
+	for i, p := range pairs {
+		// Each form once: the first three vary the signing file, the rest
+		// the cluster file.
+		if (i < 3 && p.Cluster != pairs[0].Cluster) || (i >= 3 && p.Signing != pairs[0].Signing) {
+			t.Fatalf("pair %d: %+v", i, p)
+		}
+	}
+}
