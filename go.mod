@@ -3,6 +3,7 @@ module github.com/sipoauth/sdk
 go 1.26.0
 
 require (
+	filippo.io/bigmod v0.1.0
 	github.com/MicahParks/jwkset v0.11.4
 	github.com/beevik/etree v1.8.1
 	github.com/chromedp/chromedp v0.23.0

@@ -122,12 +122,13 @@ func (id *Identity) HasScope(s string) bool { return slices.Contains(id.Scopes, 
 
 // Validator validates bearer tokens. It is safe for concurrent use.
 type Validator struct {
-	cfg    Config
-	algs   map[string]bool
-	leeway time.Duration
-	names  ClaimNames
-	cache  *cache
-	gen    Generational // cfg.Keys, if it is
+	cfg     Config
+	algs    map[string]bool
+	leeway  time.Duration
+	names   ClaimNames
+	cache   *cache
+	gen     Generational  // cfg.Keys, if it is
+	rsaKeys *rsaVerifiers // the precomputed RSA keys
 }
 
 // New returns a Validator for cfg.
@@ -135,7 +136,7 @@ func New(cfg Config) (*Validator, error) {
 	if cfg.Keys == nil && cfg.HMAC == nil {
 		return nil, errors.New("sipoauth: Config.Keys is required")
 	}
-	v := &Validator{cfg: cfg, algs: map[string]bool{}, names: cfg.Claims.withDefaults()}
+	v := &Validator{cfg: cfg, algs: map[string]bool{}, names: cfg.Claims.withDefaults(), rsaKeys: newRSAVerifiers(maxRSAVerifiers)}
 	v.gen, _ = cfg.Keys.(Generational)
 	algs := cfg.Algorithms
 	if len(algs) == 0 {
@@ -369,10 +370,24 @@ func (v *Validator) verify(ctx context.Context, token string, now time.Time, e *
 	if err != nil {
 		return nil, err
 	}
-	if err := method.Verify(input, sig, key); err != nil {
+	if err := v.checkSignature(method, input, sig, key); err != nil {
 		return nil, ErrBadSignature
 	}
 	return v.identity(claims, now, e)
+}
+
+// checkSignature verifies sig over input. RS256, RS384 and RS512 are
+// verified with the key's precomputed modulus (see rsaVerifiers); other
+// algorithms, and keys left to crypto/rsa, by method.
+func (v *Validator) checkSignature(method jwt.SigningMethod, input string, sig []byte, key any) error {
+	if m, ok := method.(*jwt.SigningMethodRSA); ok && v.rsaKeys != nil && digestInfo(m.Hash) != nil {
+		if pub, ok := key.(*rsa.PublicKey); ok {
+			if k := v.rsaKeys.get(pub); k != nil {
+				return k.verifyString(m.Hash, input, sig)
+			}
+		}
+	}
+	return method.Verify(input, sig, key)
 }
 
 // identity checks the claims of a verified token, decrypting the private
