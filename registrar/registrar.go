@@ -20,6 +20,7 @@ import (
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/sipserve"
 	"github.com/sipoauth/sdk/ucm"
 )
 
@@ -76,12 +77,10 @@ func (p Ports) Role(local net.Addr) Role {
 	return p[port]
 }
 
-// PeerInfo is what the registrar knows of the connection a request came on.
-type PeerInfo struct {
-	Local, Remote net.Addr
-	// TLS is the connection's TLS state, nil for plain TCP or UDP.
-	TLS *tls.ConnectionState
-}
+// PeerInfo is what the registrar knows of the connection a request came
+// on: the connection's addresses and TLS state, as package sipserve
+// gives them.
+type PeerInfo = sipserve.Peer
 
 // PeerInfoFunc tells the registrar about a request's connection. The
 // default, SipgoPeerInfo, asks sipgo; tests and other stacks supply their own.
@@ -466,28 +465,42 @@ func (f ObserverFunc) ObserveRegister(r *Request, status int, elapsed time.Durat
 const DefaultTimeout = 5 * time.Second
 
 // HandleRegister is a sipgo RequestHandler: srv.OnRegister(reg.HandleRegister).
+// It finds the request's connection with PeerInfo (SipgoPeerInfo when
+// nil) and answers as ServeSIP does.
 func (g *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
+	res := g.ServeSIP(context.Background(), req, g.peerInfo(req, tx))
+	if err := tx.Respond(res); err != nil && g.Logger != nil {
+		g.Logger.Warn("register: respond", "error", err)
+	}
+}
+
+// ServeSIP answers a REGISTER that came over the connection peer
+// describes: a sipserve.Handler, for a sipserve.Server's REGISTER
+// method. The work is bounded by Timeout, within ctx; the Observer is
+// told the outcome, and the Logger gets a line at Info (and one at Warn
+// when a backend failed).
+func (g *Registrar) ServeSIP(ctx context.Context, req *sip.Request, peer PeerInfo) *sip.Response {
 	start := time.Now()
 	timeout := defaults.Positive(g.Timeout, DefaultTimeout)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	res, r := g.Serve(ctx, req, tx)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	res, r := g.serve(ctx, req, peer)
 	cancel()
 	// Observed before the answer leaves: a client that has its answer
 	// finds it counted.
 	if g.Observer != nil {
 		g.Observer.ObserveRegister(r, res.StatusCode, time.Since(start))
 	}
-	if err := tx.Respond(res); err != nil && g.Logger != nil {
-		g.Logger.Warn("register: respond", "error", err)
-	}
 	if g.Logger != nil {
 		if r.Err != nil && res.StatusCode >= 500 {
 			g.Logger.Warn("register: a service the registrar depends on failed", "status", res.StatusCode, "reason", r.Reason,
 				"error", r.Err, "device", r.DeviceName, "source", addrString(r.Peer.Remote))
 		}
-		g.Logger.Info("register", "status", res.StatusCode, "reason", r.Reason, "role", r.Role.String(),
-			"device", r.DeviceName, "aor", r.AOR, "user", userOf(r), "source", addrString(r.Peer.Remote))
+		if g.Logger.Enabled(ctx, slog.LevelInfo) {
+			g.Logger.Info("register", "status", res.StatusCode, "reason", r.Reason, "role", r.Role.String(),
+				"device", r.DeviceName, "aor", r.AOR, "user", userOf(r), "source", addrString(r.Peer.Remote))
+		}
 	}
+	return res
 }
 
 func userOf(r *Request) string {
@@ -504,13 +517,22 @@ func addrString(a net.Addr) string {
 	return a.String()
 }
 
-// Serve runs a REGISTER through the pipeline and returns the answer.
+// Serve runs a REGISTER through the pipeline and returns the answer; it
+// finds the request's connection as HandleRegister does.
 func (g *Registrar) Serve(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) (*sip.Response, *Request) {
-	peerInfo := g.PeerInfo
-	if peerInfo == nil {
-		peerInfo = SipgoPeerInfo
+	return g.serve(ctx, req, g.peerInfo(req, tx))
+}
+
+// peerInfo finds a request's connection through PeerInfo.
+func (g *Registrar) peerInfo(req *sip.Request, tx sip.ServerTransaction) PeerInfo {
+	if g.PeerInfo == nil {
+		return SipgoPeerInfo(req, tx)
 	}
-	r := &Request{SIP: req, Peer: peerInfo(req, tx)}
+	return g.PeerInfo(req, tx)
+}
+
+func (g *Registrar) serve(ctx context.Context, req *sip.Request, peer PeerInfo) (*sip.Response, *Request) {
+	r := &Request{SIP: req, Peer: peer}
 	if g.Ports != nil {
 		r.Role = g.Ports.Role(r.Peer.Local)
 	} else {

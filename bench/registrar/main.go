@@ -28,6 +28,7 @@ import (
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/sipserve"
 )
 
 func main() {
@@ -63,7 +64,6 @@ func run(mode, listen, transport string, n int, csvPath, cpuProfile string, logg
 	if err != nil {
 		return fmt.Errorf("-listen: %w", err)
 	}
-	local := addrOf(transport, ap)
 
 	iss, err := issuer.New(issuer.Config{Issuer: "https://bench.invalid", Nested: true})
 	if err != nil {
@@ -74,47 +74,6 @@ func run(mode, listen, transport string, n int, csvPath, cpuProfile string, logg
 	}
 
 	var counts statusCounts
-	var handler sipgo.RequestHandler
-	switch mode {
-	case "registrar":
-		reg, err := newRegistrar(iss, n, ap, local, transport, logger)
-		if err != nil {
-			return err
-		}
-		reg.Observer = registrar.ObserverFunc(func(_ *registrar.Request, status int, _ time.Duration) { counts.add(status) })
-		handler = reg.HandleRegister
-	case "bare":
-		challenge := bearer.CiscoChallenge().String()
-		handler = func(req *sip.Request, tx sip.ServerTransaction) {
-			var res *sip.Response
-			if req.GetHeader("Proxy-Authorization") == nil {
-				res = sip.NewResponseFromRequest(req, 407, "Proxy Authentication Required", nil)
-				res.AppendHeader(sip.NewHeader("Proxy-Authenticate", challenge))
-			} else {
-				res = sip.NewResponseFromRequest(req, 200, "OK", nil)
-				if c := req.Contact(); c != nil {
-					res.AppendHeader(c.Clone())
-				}
-				res.AppendHeader(sip.NewHeader("Expires", "120"))
-			}
-			if err := tx.Respond(res); err != nil {
-				logger.Warn("bare: respond", "error", err)
-			}
-			counts.add(res.StatusCode)
-		}
-	}
-
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("BENCH"))
-	if err != nil {
-		return err
-	}
-	defer ua.Close()
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(logger))
-	if err != nil {
-		return err
-	}
-	srv.OnRegister(handler)
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -132,15 +91,26 @@ func run(mode, listen, transport string, n int, csvPath, cpuProfile string, logg
 
 	var startCPU time.Duration
 	var startWall time.Time
-	ready := sipgo.ListenReadyFuncCtxValue(func(string, string) {
+	ready := func() {
 		startCPU, startWall = cpuTime(), time.Now()
 		fmt.Println("ready")
-	})
-	//lint:ignore SA1029 sipgo looks its readiness hook up by this string key.
-	serveCtx := context.WithValue(ctx, sipgo.ListenReadyCtxKey, ready)
-	err = srv.ListenAndServe(serveCtx, transport, listen)
-	if ctx.Err() == nil {
-		return fmt.Errorf("serve: %w", err)
+	}
+	switch mode {
+	case "registrar":
+		reg, err := newRegistrar(iss, n, ap, logger)
+		if err != nil {
+			return err
+		}
+		reg.Observer = registrar.ObserverFunc(func(_ *registrar.Request, status int, _ time.Duration) { counts.add(status) })
+		err = serveRegistrar(ctx, reg, transport, listen, logger, ready)
+		if ctx.Err() == nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	case "bare":
+		err := serveBare(ctx, transport, listen, logger, &counts, ready)
+		if ctx.Err() == nil {
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 	wall := time.Since(startWall)
 	fmt.Fprintf(os.Stderr, "%s: answered %s; CPU %.2f s over %.1f s serving (%.2f cores)\n",
@@ -148,17 +118,75 @@ func run(mode, listen, transport string, n int, csvPath, cpuProfile string, logg
 	return nil
 }
 
-// addrOf is ap as the net.Addr of transport's connections.
-func addrOf(transport string, ap netip.AddrPort) net.Addr {
-	if transport == "tcp" {
-		return net.TCPAddrFromAddrPort(ap)
+// serveRegistrar serves reg on the SIP server of package sipserve until
+// ctx ends.
+func serveRegistrar(ctx context.Context, reg *registrar.Registrar, transport, listen string, logger *slog.Logger, ready func()) error {
+	srv := &sipserve.Server{Handler: sipserve.Methods{sip.REGISTER: reg}, Logger: logger}
+	errc := make(chan error, 1)
+	if transport == "udp" {
+		pc, err := net.ListenPacket("udp", listen)
+		if err != nil {
+			return err
+		}
+		go func() { errc <- srv.ServeUDP(pc) }()
+	} else {
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			return err
+		}
+		go func() { errc <- srv.ServeStream(ln) }()
 	}
-	return net.UDPAddrFromAddrPort(ap)
+	ready()
+	select {
+	case <-ctx.Done():
+		srv.Close()
+		return <-errc
+	case err := <-errc:
+		srv.Close()
+		return err
+	}
+}
+
+// serveBare serves the bare sipgo handler until ctx ends: 407 without
+// credentials, 200 OK with any.
+func serveBare(ctx context.Context, transport, listen string, logger *slog.Logger, counts *statusCounts, ready func()) error {
+	challenge := bearer.CiscoChallenge().String()
+	handler := func(req *sip.Request, tx sip.ServerTransaction) {
+		var res *sip.Response
+		if req.GetHeader("Proxy-Authorization") == nil {
+			res = sip.NewResponseFromRequest(req, 407, "Proxy Authentication Required", nil)
+			res.AppendHeader(sip.NewHeader("Proxy-Authenticate", challenge))
+		} else {
+			res = sip.NewResponseFromRequest(req, 200, "OK", nil)
+			if c := req.Contact(); c != nil {
+				res.AppendHeader(c.Clone())
+			}
+			res.AppendHeader(sip.NewHeader("Expires", "120"))
+		}
+		if err := tx.Respond(res); err != nil {
+			logger.Warn("bare: respond", "error", err)
+		}
+		counts.add(res.StatusCode)
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("BENCH"))
+	if err != nil {
+		return err
+	}
+	defer ua.Close()
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(logger))
+	if err != nil {
+		return err
+	}
+	srv.OnRegister(handler)
+	readyHook := sipgo.ListenReadyFuncCtxValue(func(string, string) { ready() })
+	//lint:ignore SA1029 sipgo looks its readiness hook up by this string key.
+	serveCtx := context.WithValue(ctx, sipgo.ListenReadyCtxKey, readyHook)
+	return srv.ListenAndServe(serveCtx, transport, listen)
 }
 
 // newRegistrar builds the registrar: devices CSFload%05d owned by
 // load%05d, a validator trusting issuer, the listen port as the OAuth port.
-func newRegistrar(iss *issuer.Issuer, n int, ap netip.AddrPort, local net.Addr, transport string, logger *slog.Logger) (*registrar.Registrar, error) {
+func newRegistrar(iss *issuer.Issuer, n int, ap netip.AddrPort, logger *slog.Logger) (*registrar.Registrar, error) {
 	keys, err := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{iss.KeyID(): iss.PublicKey()})
 	if err != nil {
 		return nil, err
@@ -184,21 +212,7 @@ func newRegistrar(iss *issuer.Issuer, n int, ap netip.AddrPort, local net.Addr, 
 		Ports:                 registrar.Ports{int(ap.Port()): registrar.RoleOAuth},
 		PlaintextForLoadTests: true,
 		Logger:                logger,
-		PeerInfo:              peerInfo(local, transport),
 	})
-}
-
-// peerInfo reports the one listen address as the local end, with no
-// connection lookup per request, and the request's source as the remote
-// end.
-func peerInfo(local net.Addr, transport string) registrar.PeerInfoFunc {
-	return func(req *sip.Request, _ sip.ServerTransaction) registrar.PeerInfo {
-		p := registrar.PeerInfo{Local: local}
-		if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
-			p.Remote = addrOf(transport, ap)
-		}
-		return p
-	}
 }
 
 func deviceName(i int) string { return fmt.Sprintf("CSFload%05d", i) }

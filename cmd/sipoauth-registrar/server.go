@@ -20,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -42,6 +41,7 @@ import (
 	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/siplimit"
 	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/sipserve"
 )
 
 // boundAddr is one listening socket.
@@ -56,7 +56,7 @@ type running struct {
 	addrs []boundAddr
 	log   *slog.Logger
 
-	ua        *sipgo.UserAgent
+	sip       *sipserve.Server
 	listeners []io.Closer
 	limited   []limitedSocket // the SIP sockets, for their siplimit statistics
 	https     []*http.Server
@@ -105,8 +105,8 @@ func (r *running) Close(ctx context.Context) error {
 		for _, l := range r.listeners {
 			_ = l.Close() // already closed when its server has stopped
 		}
-		if r.ua != nil {
-			_ = r.ua.Close()
+		if r.sip != nil {
+			_ = r.sip.Close()
 		}
 		r.stop()
 		done := make(chan struct{})
@@ -302,21 +302,13 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	ports := registrar.Ports{}
 	sipPorts := 0
 	var serve []func()
-	// The SIP stack logs the bytes of a message it cannot parse: with
-	// credentials withheld, no token reaches the log.
-	// A client that hangs up is logged at Debug, not as sipgo's "Read error".
-	sipLog := slog.New(logs.SIPStack(bearer.RedactHandler(log.Handler())))
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("sipoauth-registrar"),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)))
-	if err != nil {
-		return nil, err
-	}
-	r.ua = ua
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipLog))
-	if err != nil {
-		return nil, err
-	}
+	// The SIP server: REGISTER and OPTIONS answered without a
+	// transaction per request, UDP answers kept for retransmissions. It
+	// logs what a parser said of a message it could not read: with
+	// credentials withheld, no token reaches the log. A client that
+	// hangs up is logged at Debug.
+	srv := &sipserve.Server{Logger: slog.New(logs.SIPStack(bearer.RedactHandler(log.Handler())))}
+	r.sip = srv
 	// Every SIP socket is bounded by siplimit: connections in all and per
 	// source, handshake, idle and message timeouts, message size, and the
 	// UDP requests let through to the SIP stack. A failed handshake is
@@ -340,7 +332,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		r.addrs = append(r.addrs, boundAddr{setting, "tls", ln.Addr().String()})
 		ports[ln.Addr().(*net.TCPAddr).Port] = role
 		sipPorts++
-		serve = append(serve, func() { r.goRun("-"+setting, func() error { return srv.ServeTLS(tl) }) })
+		serve = append(serve, func() { r.goRun("-"+setting, func() error { return srv.ServeStream(tl) }) })
 		return nil
 	}
 	plainListeners := func(setting, addr string, role registrar.Role, lim siplimit.Limits) error {
@@ -355,7 +347,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		ports[tl.Addr().(*net.TCPAddr).Port] = role
 		sipPorts++
 		serve = append(serve, func() {
-			r.goRun("-"+setting+" tcp", func() error { return srv.ServeTCP(ltl) })
+			r.goRun("-"+setting+" tcp", func() error { return srv.ServeStream(ltl) })
 			r.goRun("-"+setting+" udp", func() error { return srv.ServeUDP(lul) })
 		})
 		return nil
@@ -451,13 +443,8 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 			return lim.Admit(q)
 		}
 	}
-	srv.OnRegister(reg.HandleRegister)
-	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
-		// Edge proxies and clients ping with OPTIONS to see the node is up.
-		if err := tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil)); err != nil {
-			log.Debug("options: respond", "error", err)
-		}
-	})
+	// Edge proxies and clients ping with OPTIONS to see the node is up.
+	srv.Handler = sipserve.Methods{sip.REGISTER: reg, sip.OPTIONS: sipserve.OK}
 
 	// HTTP: the edge-proxy table API and the metrics.
 	if s.TableAPI != "" {

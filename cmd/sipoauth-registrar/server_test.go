@@ -192,15 +192,27 @@ func rawRegister(t *testing.T, addr, device, user, auth string) *sip.Response {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	local := conn.LocalAddr().String()
-	msg := "REGISTER sip:" + addr + " SIP/2.0\r\n" +
+	res, _ := sendRaw(t, conn, addr, rawRegisterMsg(conn.LocalAddr().String(), addr, device, user, auth))
+	return res
+}
+
+// rawRegisterMsg is a REGISTER from local to addr, with a branch of its
+// own.
+func rawRegisterMsg(local, addr, device, user, auth string) []byte {
+	return []byte("REGISTER sip:" + addr + " SIP/2.0\r\n" +
 		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-raw-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ";rport\r\n" +
 		"Max-Forwards: 70\r\nFrom: <sip:" + user + "@" + addr + ">;tag=1\r\nTo: <sip:" + user + "@" + addr + ">\r\n" +
 		"Call-ID: raw-" + local + "\r\nCSeq: 1 REGISTER\r\n" +
 		"Contact: <sip:" + user + "@" + local + `>;+u.sip!devicename.ccm.cisco.com="` + device + "\"\r\n" +
-		"Expires: 3600\r\n" + auth + "Content-Length: 0\r\n\r\n"
+		"Expires: 3600\r\n" + auth + "Content-Length: 0\r\n\r\n")
+}
+
+// sendRaw sends msg from conn to addr and returns the final answer, parsed
+// and as it came.
+func sendRaw(t *testing.T, conn net.PacketConn, addr string, msg []byte) (*sip.Response, []byte) {
+	t.Helper()
 	dst, _ := net.ResolveUDPAddr("udp", addr)
-	if _, err := conn.WriteTo([]byte(msg), dst); err != nil {
+	if _, err := conn.WriteTo(msg, dst); err != nil {
 		t.Fatal(err)
 	}
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -215,7 +227,34 @@ func rawRegister(t *testing.T, addr, device, user, auth string) *sip.Response {
 			t.Fatalf("answer %q: %v", buf[:n], err)
 		}
 		if res, ok := m.(*sip.Response); ok && res.StatusCode >= 200 {
-			return res
+			return res, append([]byte(nil), buf[:n]...)
+		}
+	}
+}
+
+// TestUDPRetransmittedRegister: a REGISTER retransmitted over UDP (its
+// answer lost on the way, say) gets the answer of the first again, byte
+// for byte: not a second run of the pipeline, which would refuse it as
+// out of order, its CSeq already stored.
+func TestUDPRetransmittedRegister(t *testing.T) {
+	f := newFixture(t)
+	r := f.start("-edge", "", "-plaintext-for-load-tests", "127.0.0.1:0")
+	addr := r.addr("plaintext-for-load-tests", "udp")
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	msg := rawRegisterMsg(conn.LocalAddr().String(), addr, "CSFrado", "rado",
+		"Proxy-Authorization: Bearer token=\""+f.mint("rado", "CSFrado", nil)+"\"\r\n")
+	first, raw := sendRaw(t, conn, addr, msg)
+	if first.StatusCode != 200 || !strings.Contains(header(first, "Contact"), "x-cisco-newreg") {
+		t.Fatalf("first REGISTER:\n%s", first)
+	}
+	for range 2 {
+		again, rawAgain := sendRaw(t, conn, addr, msg)
+		if string(rawAgain) != string(raw) {
+			t.Fatalf("retransmission answered\n%s\nwant the first answer\n%s", again, raw)
 		}
 	}
 }

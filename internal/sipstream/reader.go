@@ -163,7 +163,7 @@ func (r *Reader) skipKeepAlives() error {
 			if r.ping == len(emptyRow) {
 				r.ping = 0
 				if r.pong != nil {
-					if err := r.pong.write(crlf, zeroTime); err != nil {
+					if err := r.pong.Write(crlf, zeroTime); err != nil {
 						return err
 					}
 				}

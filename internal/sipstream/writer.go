@@ -33,10 +33,12 @@ func NewWriter(dst io.Writer, timeout time.Duration) *Writer {
 func (w *Writer) WriteMessage(m sip.Message, deadline time.Time) error {
 	var b bytes.Buffer
 	m.StringWrite(&b)
-	return w.write(b.Bytes(), deadline)
+	return w.Write(b.Bytes(), deadline)
 }
 
-func (w *Writer) write(p []byte, deadline time.Time) error {
+// Write writes p, a whole message already serialized, in one write that
+// ends by deadline; a zero deadline means the Writer's timeout.
+func (w *Writer) Write(p []byte, deadline time.Time) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if deadline.IsZero() && w.timeout > 0 {

@@ -1,0 +1,29 @@
+// Package sipserve answers SIP requests over UDP, TCP and TLS without a
+// transaction per request, as a registrar needs: a REGISTER is answered
+// at once with a final response, so there is nothing for a server
+// transaction to do but absorb retransmissions. The Server parses each
+// message (with sipgo's parser, into sipgo's *sip.Request), hands it to
+// a Handler on one of a fixed set of workers, and writes the answer on
+// the socket or connection the request came on.
+//
+// Over UDP it keeps the answers it sent, within a bound on their memory
+// and for Timer J at most (RFC 3261 §17.2.2): a retransmitted request
+// gets the same bytes again without running the Handler, and one that
+// arrives while its request is still being handled is dropped. That is
+// what keeps a retransmitted REGISTER from being refused as out of order
+// (its CSeq already stored), and what a sipgo server transaction does,
+// without keeping a transaction, its timers and its goroutine for 32 s
+// per request. When the bound is reached the oldest answers go first, as
+// a stateless server (Kamailio's sl) keeps none at all.
+//
+// A stream connection is read by a goroutine of its own with package
+// sipstream's reader (bounded header section and body), its pings
+// answered; requests pipelined on it are handled concurrently and
+// answered as they finish. Put package siplimit's listener or packet
+// connection in front for the limits on connections, sizes, idle time
+// and UDP sources.
+//
+// Methods routes by method and answers the rest as RFC 3261 asks (405
+// with Allow, 481 to a CANCEL, nothing to an ACK). The registrar's
+// *Registrar is a Handler for REGISTER.
+package sipserve

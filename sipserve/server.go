@@ -1,0 +1,310 @@
+package sipserve
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipoauth/sdk/internal/defaults"
+)
+
+// Peer is what the server knows of the connection a request came on.
+type Peer struct {
+	Local, Remote net.Addr
+	// TLS is the connection's TLS state, nil for plain TCP or UDP.
+	TLS *tls.ConnectionState
+}
+
+// Handler answers requests. ServeSIP returns the final response to send,
+// or nil to send none (an ACK, say). It is called from the server's
+// workers, several at once, and must not keep req after it returns.
+type Handler interface {
+	ServeSIP(ctx context.Context, req *sip.Request, peer Peer) *sip.Response
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, req *sip.Request, peer Peer) *sip.Response
+
+// ServeSIP implements Handler.
+func (f HandlerFunc) ServeSIP(ctx context.Context, req *sip.Request, peer Peer) *sip.Response {
+	return f(ctx, req, peer)
+}
+
+// Defaults of a Server.
+const (
+	// DefaultWorkers is how many requests are handled at once when
+	// Server.Workers is 0: enough to keep both the CPUs and a backend
+	// with a round trip of a millisecond (a Redis store) busy.
+	DefaultWorkers = 256
+	// DefaultWriteTimeout bounds each write of an answer on a stream.
+	DefaultWriteTimeout = 5 * time.Second
+	// DefaultRetransmitBytes bounds the answers kept for UDP
+	// retransmissions (RetransmitBytes).
+	DefaultRetransmitBytes = 16 << 20
+	// TimerJ is how long an answer over UDP is kept for retransmissions
+	// of its request when the byte bound allows: 64*T1 (RFC 3261 §17.2.2).
+	TimerJ = 64 * 500 * time.Millisecond
+)
+
+// Server answers SIP requests over UDP, TCP and TLS without a transaction
+// per request: a request is parsed, handed to the Handler by one of a
+// fixed set of workers, and its answer written back on the socket or
+// connection it came on. Over UDP, the answers are kept in a bounded
+// cache, so that a retransmitted request gets the same answer again and
+// a retransmission that arrives while its request is being handled is
+// dropped (RFC 3261 §17.2.2), without running the Handler twice.
+//
+// Bound the sockets themselves with package siplimit (connections,
+// message size, timeouts, UDP admission) and give the Server the
+// wrapped listener or packet connection.
+//
+// Set the fields before the first Serve call; a Server must not be
+// copied after.
+type Server struct {
+	Handler Handler
+	// Logger receives the errors of the sockets and of the writes, at
+	// Debug for what clients cause (a connection closed under its
+	// answer) and at Warn for the rest. Nil discards them.
+	Logger *slog.Logger
+	// Workers is how many requests are handled at once; DefaultWorkers
+	// when 0. A reader that finds every worker busy waits, and the
+	// socket's buffer then holds the requests (the kernel drops UDP
+	// datagrams when it is full; TCP pushes back on the sender).
+	Workers int
+	// WriteTimeout bounds each write on a stream; DefaultWriteTimeout
+	// when 0.
+	WriteTimeout time.Duration
+	// RetransmitBytes bounds the memory of the UDP answers kept for
+	// retransmissions, keys included; DefaultRetransmitBytes when 0, none
+	// kept when negative. RetransmitTime is how long each is kept at most;
+	// TimerJ when 0. When the bound is reached the oldest go first: at
+	// 16 MiB that is about 25,000 answers, 32 s of 780 answers a second.
+	RetransmitBytes int
+	RetransmitTime  time.Duration
+
+	started bool
+	jobs    chan job
+	workers sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+
+	mu      sync.Mutex // guards started, closed and sockets
+	closed  bool
+	sockets map[io.Closer]struct{}
+	serving sync.WaitGroup // serve loops and connection readers
+
+	stats counters
+}
+
+// job is one request on its way to a worker, with where its answer goes.
+type job struct {
+	req  *sip.Request
+	peer *Peer
+	// Over UDP: the socket, the source and the cache key; on a stream,
+	// its writer.
+	pc     net.PacketConn
+	to     net.Addr
+	key    string
+	stream *streamConn
+}
+
+// ErrServerClosed is returned by the Serve methods after Close.
+var ErrServerClosed = errors.New("sipserve: server closed")
+
+// start runs the workers on the first Serve call.
+func (s *Server) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Handler == nil {
+		return errors.New("sipserve: Server needs a Handler")
+	}
+	if s.closed {
+		return ErrServerClosed
+	}
+	if s.started {
+		return nil
+	}
+	s.started = true
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	n := defaults.Positive(s.Workers, DefaultWorkers)
+	s.jobs = make(chan job, n)
+	s.workers.Add(n)
+	for range n {
+		go s.work()
+	}
+	return nil
+}
+
+// track registers a socket or connection to close with the server; false
+// when the server is closed already.
+func (s *Server) track(c io.Closer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if s.sockets == nil {
+		s.sockets = map[io.Closer]struct{}{}
+	}
+	s.sockets[c] = struct{}{}
+	s.serving.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c io.Closer) {
+	s.mu.Lock()
+	delete(s.sockets, c)
+	s.mu.Unlock()
+	s.serving.Done()
+}
+
+// Close closes every socket and connection the server serves, lets the
+// requests being handled finish (their answers are dropped when the
+// connection is gone), and returns when the workers have stopped. The
+// Serve calls return ErrServerClosed.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	started := s.started
+	if started {
+		// First, so that the loops that see their socket closed know why.
+		s.cancel()
+	}
+	for c := range s.sockets {
+		_ = c.Close()
+	}
+	s.mu.Unlock()
+	if !started {
+		return nil
+	}
+	s.serving.Wait() // no reader sends a job after this
+	close(s.jobs)
+	s.workers.Wait()
+	return nil
+}
+
+// work handles jobs until the server closes.
+func (s *Server) work() {
+	defer s.workers.Done()
+	for j := range s.jobs {
+		s.handle(j)
+	}
+}
+
+// handle runs one request through the Handler and sends its answer.
+func (s *Server) handle(j job) {
+	res := s.call(j)
+	if res == nil {
+		if c := s.stats.cache.Load(); c != nil && j.key != "" {
+			c.abandon(j.key)
+		}
+		return
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	res.StringWrite(buf)
+	if j.pc != nil {
+		s.answerUDP(j, buf.Bytes())
+	} else {
+		s.answerStream(j, buf.Bytes())
+	}
+	if buf.Cap() <= maxPooled {
+		bufPool.Put(buf)
+	}
+}
+
+// call is the Handler's answer; a Handler that panics is logged and
+// answered 500, and the server goes on.
+func (s *Server) call(j job) (res *sip.Response) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.stats.panics.Add(1)
+			s.log(slog.LevelError, "handler panicked", "panic", fmt.Sprint(v), "method", string(j.req.Method))
+			res = sip.NewResponseFromRequest(j.req, 500, "Server Internal Error", nil)
+		}
+	}()
+	return s.Handler.ServeSIP(s.ctx, j.req, *j.peer)
+}
+
+// maxPooled is the largest answer buffer kept for reuse.
+const maxPooled = 64 << 10
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// dispatch hands a request to the workers; it waits while all are busy.
+// False when the server closed meanwhile.
+func (s *Server) dispatch(j job) bool {
+	s.stats.requests.Add(1)
+	select {
+	case s.jobs <- j:
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+func (s *Server) log(level slog.Level, msg string, args ...any) {
+	if s.Logger != nil {
+		s.Logger.Log(context.Background(), level, "sip: "+msg, args...)
+	}
+}
+
+// isClosedErr reports whether err is a socket closed under its reader or
+// writer, by the server or the peer.
+func isClosedErr(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(err.Error(), "connection reset by peer") || strings.Contains(err.Error(), "broken pipe")
+}
+
+// Stats are a Server's counts since it started.
+type Stats struct {
+	// Requests is how many requests were handed to the Handler.
+	Requests uint64
+	// Retransmissions is how many UDP requests were answered again from
+	// the cache; Absorbed how many were dropped because the same request
+	// was still being handled.
+	Retransmissions, Absorbed uint64
+	// Malformed is how many messages the parser refused; Responses how
+	// many responses arrived (a server sends no requests: they are
+	// dropped).
+	Malformed, Responses uint64
+	// WriteErrors is how many answers could not be written; Panics how
+	// many requests made the Handler panic.
+	WriteErrors, Panics uint64
+	// Cached is how many UDP answers the cache holds now, CachedBytes
+	// their size, keys included.
+	Cached, CachedBytes int
+}
+
+type counters struct {
+	requests, retransmissions, absorbed, malformed, responses, writeErrors, panics atomic.Uint64
+	cache                                                                          atomic.Pointer[txCache]
+}
+
+// Stats returns the server's counts so far.
+func (s *Server) Stats() Stats {
+	c := &s.stats
+	st := Stats{
+		Requests: c.requests.Load(), Retransmissions: c.retransmissions.Load(), Absorbed: c.absorbed.Load(),
+		Malformed: c.malformed.Load(), Responses: c.responses.Load(), WriteErrors: c.writeErrors.Load(), Panics: c.panics.Load(),
+	}
+	if tc := c.cache.Load(); tc != nil {
+		st.Cached, st.CachedBytes = tc.size()
+	}
+	return st
+}

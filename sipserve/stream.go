@@ -1,0 +1,137 @@
+package sipserve
+
+import (
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipoauth/sdk/internal/defaults"
+	"github.com/sipoauth/sdk/internal/sipstream"
+)
+
+// streamConn is a served stream connection: its writer, shared by the
+// workers that answer its requests.
+type streamConn struct {
+	conn net.Conn
+	w    *sipstream.Writer
+}
+
+// ServeStream answers the requests of the connections l accepts, TCP or
+// TLS (a connection with a ConnectionState method, as *tls.Conn and
+// siplimit's TLS connections have, is TLS), until l fails or the server
+// is closed; it closes l when it returns. Each connection is read by a
+// goroutine of its own and closed when its peer closes it, when it
+// breaks the framing of SIP (the reader's bounds: package sipstream), or
+// when the server closes. A connection's double-CRLF pings are answered
+// with a CRLF (RFC 5626 §4.4.1).
+func (s *Server) ServeStream(l net.Listener) error {
+	if err := s.start(); err != nil {
+		return err
+	}
+	if !s.track(l) {
+		l.Close()
+		return ErrServerClosed
+	}
+	defer s.untrack(l)
+	defer l.Close()
+	var pause time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Out of descriptors, say: wait a little, as net/http does.
+				pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+				s.log(slog.LevelWarn, "accept", "error", err, "retry-in", pause)
+				select {
+				case <-time.After(pause):
+				case <-s.ctx.Done():
+					return ErrServerClosed
+				}
+				continue
+			}
+			return err
+		}
+		pause = 0
+		if !s.track(c) {
+			c.Close()
+			return ErrServerClosed
+		}
+		go s.serveConn(c)
+	}
+}
+
+// serveConn reads the requests of one connection until it ends.
+func (s *Server) serveConn(c net.Conn) {
+	defer s.untrack(c)
+	defer c.Close()
+	peer := &Peer{Local: c.LocalAddr(), Remote: c.RemoteAddr()}
+	transport := "TCP"
+	if t, ok := c.(interface{ ConnectionState() tls.ConnectionState }); ok {
+		// The listener handshook before Accept returned (mtlstrust's and
+		// siplimit's do); a plain tls.Listener's connection handshakes on
+		// its first read, and its state is taken after it.
+		cs := t.ConnectionState()
+		if !cs.HandshakeComplete {
+			if h, ok := c.(interface{ Handshake() error }); ok {
+				if err := h.Handshake(); err != nil {
+					s.log(slog.LevelDebug, "handshake", "remote", peer.Remote.String(), "error", err)
+					return
+				}
+				cs = t.ConnectionState()
+			}
+		}
+		peer.TLS = &cs
+		transport = "TLS"
+	}
+	sc := &streamConn{conn: c, w: sipstream.NewWriter(c, defaults.Positive(s.WriteTimeout, DefaultWriteTimeout))}
+	r := sipstream.NewReader(c, sipstream.WithPong(sc.w))
+	source := peer.Remote.String()
+	for {
+		m, err := r.ReadMessage()
+		if err != nil {
+			level := slog.LevelDebug
+			var se *sipstream.Error
+			if errors.As(err, &se) {
+				s.stats.malformed.Add(1)
+			} else if !isClosedErr(err) && s.ctx.Err() == nil {
+				level = slog.LevelInfo
+			}
+			s.log(level, "connection closed", "remote", source, "error", err)
+			return
+		}
+		req, ok := m.(*sip.Request)
+		if !ok {
+			s.stats.responses.Add(1)
+			continue
+		}
+		req.SetTransport(transport)
+		req.SetSource(source)
+		if !s.dispatch(job{req: req, peer: peer, stream: sc}) {
+			return
+		}
+	}
+}
+
+// answerStream writes an answer on its request's connection.
+func (s *Server) answerStream(j job, answer []byte) {
+	if err := j.stream.w.Write(answer, time.Time{}); err != nil {
+		s.stats.writeErrors.Add(1)
+		level := slog.LevelInfo
+		if isClosedErr(err) {
+			level = slog.LevelDebug
+		} else {
+			// A peer that does not read its answers within the timeout
+			// holds a worker no longer: its connection goes.
+			j.stream.conn.Close()
+		}
+		s.log(level, "write", "remote", j.peer.Remote.String(), "error", err)
+	}
+}

@@ -1,0 +1,172 @@
+package sipserve
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// txCache keeps the answers sent over UDP for the retransmissions of
+// their requests, the role RFC 3261 §17.2.2 gives a non-INVITE server
+// transaction, within a bound on its memory: a key per request being
+// handled (so that its retransmissions are dropped meanwhile), then the
+// bytes of its answer until they expire or the bound pushes them out,
+// oldest first.
+type txCache struct {
+	maxBytes int
+	ttl      time.Duration
+	now      func() time.Time
+
+	mu    sync.Mutex
+	m     map[string]*txEntry
+	queue []*txEntry // answered entries, oldest first, from head
+	head  int
+	bytes int
+}
+
+type txEntry struct {
+	key    string
+	answer []byte // nil while the request is being handled
+	until  time.Time
+}
+
+// entryOverhead is what an entry costs besides its key and answer: the
+// entry, its map slot and its queue slot.
+const entryOverhead = 128
+
+func newTxCache(maxBytes int, ttl time.Duration) *txCache {
+	return &txCache{maxBytes: maxBytes, ttl: ttl, now: time.Now, m: map[string]*txEntry{}}
+}
+
+// verdict is what to do with a request that arrived over UDP.
+type verdict int
+
+const (
+	handleIt verdict = iota // new: handle it (the cache now holds its key)
+	resend                  // answered already: send the answer again
+	absorb                  // being handled: drop it
+)
+
+// begin looks key up: a new request is marked as being handled.
+func (c *txCache) begin(key string) (verdict, []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[key]; ok {
+		switch {
+		case e.answer == nil:
+			return absorb, nil
+		case c.now().Before(e.until):
+			return resend, e.answer
+		}
+		// Expired: its queue slot goes when the queue reaches it.
+		delete(c.m, key)
+	}
+	c.m[key] = &txEntry{key: key}
+	return handleIt, nil
+}
+
+// finish keeps the answer to the request of key, and lets the bound and
+// the time push out the oldest answers.
+func (c *txCache) finish(key string, answer []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || e.answer != nil {
+		return
+	}
+	now := c.now()
+	size := len(key) + len(answer) + entryOverhead
+	if size > c.maxBytes {
+		delete(c.m, key)
+		return
+	}
+	e.answer, e.until = answer, now.Add(c.ttl)
+	c.queue = append(c.queue, e)
+	c.bytes += size
+	for c.head < len(c.queue) {
+		old := c.queue[c.head]
+		if c.bytes <= c.maxBytes && now.Before(old.until) {
+			break
+		}
+		c.queue[c.head] = nil
+		c.head++
+		c.bytes -= len(old.key) + len(old.answer) + entryOverhead
+		if c.m[old.key] == old {
+			delete(c.m, old.key)
+		}
+	}
+	// Reclaim the queue's front once it is most of the slice.
+	if c.head > 1024 && c.head*2 > len(c.queue) {
+		n := copy(c.queue, c.queue[c.head:])
+		clear(c.queue[n:])
+		c.queue, c.head = c.queue[:n], 0
+	}
+}
+
+// abandon forgets a request that got no answer (an ACK, say).
+func (c *txCache) abandon(key string) {
+	c.mu.Lock()
+	if e, ok := c.m[key]; ok && e.answer == nil {
+		delete(c.m, key)
+	}
+	c.mu.Unlock()
+}
+
+// size returns how many answers are kept and their bytes.
+func (c *txCache) size() (int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue) - c.head, c.bytes
+}
+
+// magicCookie starts every RFC 3261 branch (§8.1.1.7).
+const magicCookie = "z9hG4bK"
+
+// txKey is the key of req's server transaction (RFC 3261 §17.2.3): the
+// top Via's branch and sent-by, and the method (CANCEL and ACK aside,
+// the CSeq method). A branch without the magic cookie is of an RFC 2543
+// client: then the Request-URI, the tags, Call-ID, CSeq and the top Via
+// as a whole. False when the request has no Via, CSeq or Call-ID.
+func txKey(req *sip.Request) (string, bool) {
+	via, cseq, callID := req.Via(), req.CSeq(), req.CallID()
+	if via == nil || cseq == nil || callID == nil {
+		return "", false
+	}
+	var b strings.Builder
+	branch, _ := via.Params.Get("branch")
+	if strings.HasPrefix(branch, magicCookie) {
+		b.Grow(len(branch) + len(via.Host) + 24)
+		b.WriteString(branch)
+		b.WriteByte(0)
+		b.WriteString(via.Host)
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(via.Port))
+		b.WriteByte(0)
+		b.WriteString(string(req.Method))
+		return b.String(), true
+	}
+	b.WriteString("2543\x00")
+	b.WriteString(req.Recipient.String())
+	b.WriteByte(0)
+	if f := req.From(); f != nil {
+		tag, _ := f.Params.Get("tag")
+		b.WriteString(tag)
+	}
+	b.WriteByte(0)
+	if t := req.To(); t != nil {
+		tag, _ := t.Params.Get("tag")
+		b.WriteString(tag)
+	}
+	b.WriteByte(0)
+	b.WriteString(callID.Value())
+	b.WriteByte(0)
+	b.WriteString(strconv.FormatUint(uint64(cseq.SeqNo), 10))
+	b.WriteByte(0)
+	b.WriteString(string(req.Method))
+	b.WriteByte(0)
+	b.WriteString(via.Value())
+	return b.String(), true
+}

@@ -1,0 +1,168 @@
+package sipserve
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"runtime"
+	"sync"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// maxDatagram is the largest UDP payload.
+const maxDatagram = 65535
+
+// parser reads every message; it keeps no state of its own.
+var parser = sip.NewParser()
+
+// udpCache returns the cache of UDP answers, made on first use; nil when
+// RetransmitBytes turns it off.
+func (s *Server) udpCache() *txCache {
+	if s.RetransmitBytes < 0 {
+		return nil
+	}
+	if c := s.stats.cache.Load(); c != nil {
+		return c
+	}
+	ttl := s.RetransmitTime
+	if ttl <= 0 {
+		ttl = TimerJ
+	}
+	max := s.RetransmitBytes
+	if max == 0 {
+		max = DefaultRetransmitBytes
+	}
+	s.stats.cache.CompareAndSwap(nil, newTxCache(max, ttl))
+	return s.stats.cache.Load()
+}
+
+// ServeUDP answers the requests that arrive on pc until pc fails or the
+// server is closed; it closes pc when it returns. Several goroutines, one
+// per CPU, read the socket.
+func (s *Server) ServeUDP(pc net.PacketConn) error {
+	if err := s.start(); err != nil {
+		return err
+	}
+	if !s.track(pc) {
+		pc.Close()
+		return ErrServerClosed
+	}
+	defer s.untrack(pc)
+	defer pc.Close()
+	cache := s.udpCache()
+	readers := min(max(runtime.GOMAXPROCS(0), 1), 8)
+	errs := make(chan error, readers)
+	var wg sync.WaitGroup
+	for range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- s.readUDP(pc, cache)
+		}()
+	}
+	err := <-errs
+	pc.Close() // stops the other readers
+	wg.Wait()
+	if s.ctx.Err() != nil {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// readUDP reads datagrams until the socket fails.
+func (s *Server) readUDP(pc net.PacketConn, cache *txCache) error {
+	buf := make([]byte, maxDatagram)
+	peer := &Peer{Local: pc.LocalAddr()}
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && s.ctx.Err() == nil {
+				continue
+			}
+			return err
+		}
+		s.datagram(pc, buf[:n], from, peer, cache)
+	}
+}
+
+// datagram parses one datagram and hands a request to the workers.
+func (s *Server) datagram(pc net.PacketConn, d []byte, from net.Addr, local *Peer, cache *txCache) {
+	if len(d) == 0 || isKeepAlive(d) {
+		return
+	}
+	msg, err := parser.ParseSIP(d)
+	if err != nil {
+		s.stats.malformed.Add(1)
+		s.log(slog.LevelDebug, "unparsable datagram", "source", from.String(), "error", err)
+		return
+	}
+	req, ok := msg.(*sip.Request)
+	if !ok {
+		s.stats.responses.Add(1)
+		return
+	}
+	req.SetTransport("UDP")
+	req.SetSource(from.String())
+	j := job{req: req, pc: pc, to: from}
+	if cache != nil && !req.IsAck() {
+		key, ok := txKey(req)
+		if !ok {
+			s.stats.malformed.Add(1)
+			return
+		}
+		switch v, answer := cache.begin(key); v {
+		case absorb:
+			s.stats.absorbed.Add(1)
+			return
+		case resend:
+			s.stats.retransmissions.Add(1)
+			s.writeUDP(pc, answer, from)
+			return
+		}
+		j.key = key
+	}
+	p := *local
+	p.Remote = from
+	j.peer = &p
+	if !s.dispatch(j) && j.key != "" {
+		cache.abandon(j.key)
+	}
+}
+
+// answerUDP sends an answer to its request's source and keeps it for the
+// request's retransmissions.
+func (s *Server) answerUDP(j job, answer []byte) {
+	if j.key != "" {
+		if c := s.stats.cache.Load(); c != nil {
+			kept := make([]byte, len(answer))
+			copy(kept, answer)
+			c.finish(j.key, kept)
+		}
+	}
+	s.writeUDP(j.pc, answer, j.to)
+}
+
+func (s *Server) writeUDP(pc net.PacketConn, b []byte, to net.Addr) {
+	if _, err := pc.WriteTo(b, to); err != nil {
+		s.stats.writeErrors.Add(1)
+		level := slog.LevelWarn
+		if isClosedErr(err) {
+			level = slog.LevelDebug
+		}
+		s.log(level, "write", "transport", "udp", "to", to.String(), "error", err)
+	}
+}
+
+// isKeepAlive reports whether a datagram is only CR, LF and NUL bytes, a
+// NAT keep-alive (RFC 5626 §3.5.1 sends CRLF pairs; some clients send a
+// NUL or four bytes of them).
+func isKeepAlive(d []byte) bool {
+	for _, c := range d {
+		if c != '\r' && c != '\n' && c != 0 {
+			return false
+		}
+	}
+	return true
+}
