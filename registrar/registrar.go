@@ -16,6 +16,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/internal/deadline"
 	"github.com/sipoauth/sdk/internal/defaults"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/sipauth"
@@ -481,10 +482,11 @@ func (g *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
 // when a backend failed).
 func (g *Registrar) ServeSIP(ctx context.Context, req *sip.Request, peer PeerInfo) *sip.Response {
 	start := time.Now()
-	timeout := defaults.Positive(g.Timeout, DefaultTimeout)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	res, r := g.serve(ctx, req, peer)
-	cancel()
+	// A timer only if a step waits on the context (a backend's round
+	// trip): most REGISTERs do not.
+	dctx := deadline.New(ctx, defaults.Positive(g.Timeout, DefaultTimeout))
+	res, r := g.serve(dctx, req, peer)
+	dctx.Release()
 	// Observed before the answer leaves: a client that has its answer
 	// finds it counted.
 	if g.Observer != nil {
