@@ -574,18 +574,21 @@ func parse(r *Request, rule AORRule) *sip.Response {
 	// Over UDP, the bytes an answer copies from the request. (sipgo
 	// builds the value of a parsed header anew at each Value: counted only
 	// where it matters.)
-	udp, echo := r.overUDP(), 0
+	udp := r.overUDP()
+	var echo byteCount // the header lines written as they are, without a string
 	for _, h := range req.Headers() {
 		name := h.Name()
 		switch {
 		case strings.EqualFold(name, "Via"), strings.EqualFold(name, "v"):
 			r.vias++
 			if udp {
-				echo += len(name) + len(h.Value()) + 4
+				h.StringWrite(&echo)
+				echo += 2
 			}
 			continue
 		case udp && isEchoed(name):
-			echo += len(name) + len(h.Value()) + 4
+			h.StringWrite(&echo)
+			echo += 2
 			continue
 		case strings.EqualFold(name, "Contact"), strings.EqualFold(name, "m"):
 			c, ok := h.(*sip.ContactHeader)
@@ -620,7 +623,7 @@ func parse(r *Request, rule AORRule) *sip.Response {
 	// request whose echo leaves no room for a challenge or the contacts in
 	// MaxUDPResponse could not learn its outcome, so it changes nothing.
 	// (RFC 3261 §18.1.1 sends such requests over TCP.)
-	if echo > MaxUDPResponse-udpHeadroom {
+	if int(echo) > MaxUDPResponse-udpHeadroom {
 		r.Reason = sipauth.UDPAnswerTooLarge
 		return respond(r, 513, "Message Too Large")
 	}
@@ -715,6 +718,16 @@ const MaxUDPResponse = 1300
 // udpHeadroom is the room a UDP answer keeps beyond the headers it echoes:
 // enough for two Digest challenges, or a Warning and a Retry-After.
 const udpHeadroom = 400
+
+// byteCount counts the bytes written to it: the size of a message or
+// header without making its string.
+type byteCount int
+
+// WriteString implements io.StringWriter.
+func (c *byteCount) WriteString(s string) (int, error) {
+	*c += byteCount(len(s))
+	return len(s), nil
+}
 
 // isEchoed reports whether a header named name is copied into every
 // answer, besides Via (RFC 3261 §8.2.6.2): From, To, Call-ID, CSeq, in
@@ -931,7 +944,9 @@ func (s Bind) ok(r *Request, res Result, now time.Time, granted time.Duration) *
 		}
 		return resp
 	}
-	room := MaxUDPResponse - len(resp.String())
+	var size byteCount
+	resp.StringWrite(&size)
+	room := MaxUDPResponse - int(size)
 	for _, own := range [...]bool{true, false} {
 		for _, b := range res.Bindings {
 			if (b.Device == r.DeviceName) != own {
