@@ -16,7 +16,8 @@
 #   RATES="2000 4000 8000 16000" ["2000 4000 8000 12000 16000 24000 32000"]   SIPp steps (calls/s)
 #   TLS_RATES="1000 2000 4000 8000" ["1000 2000 4000 6000 8000 12000 16000"]  tlsload steps
 #   TLS_DUR=3 [10]  TLS_CONNS=50  seconds per tlsload step; its persistent connections
-#   CPU_RATE=4000  CPU_DUR=5 [15] the CPU-per-registration runs (TCP, and the Redis phase)
+#   CPU_RATE=4000  CPU_DUR=5 [15] the CPU-per-registration runs (TCP, TLS, the Redis phase), REPEAT+1
+#                                 interleaved rounds each, averaged
 #   REPEAT=1 [2]                  extra runs at each server's best step (interleaved)
 #   CONFIRM=0 [1]                 re-run a failing step once before giving up on that server
 #   IDLE_CONNS=20000              idle TLS connections (capped by the open-file limit, see below)
@@ -316,10 +317,12 @@ if [[ " $PHASES " == *" sipp "* ]]; then
 				"reg:$tr $P_REG reg_bearer.xml $BEARER" \
 				"$bare:$tr $bport reg_bearer.xml $BEARER"
 		done
-		echo "-- CPU at $CPU_RATE/s over TCP, ${CPU_DUR}s each" >&2
-		run_sipp cpu kam tcp "$P_KAM" reg_digest.xml "$KAM_SPEC_DIGEST" "$CPU_RATE" "$CPU_DUR"
-		run_sipp cpu reg tcp "$P_REG" reg_bearer.xml "$BEARER" "$CPU_RATE" "$CPU_DUR"
-		run_sipp cpu bare-tcp tcp "$P_BARE_TCP" reg_bearer.xml "$BEARER" "$CPU_RATE" "$CPU_DUR"
+		echo "-- CPU at $CPU_RATE/s over TCP, ${CPU_DUR}s each, $((REPEAT + 1)) rounds" >&2
+		for _ in $(seq 0 "$REPEAT"); do
+			run_sipp cpu kam tcp "$P_KAM" reg_digest.xml "$KAM_SPEC_DIGEST" "$CPU_RATE" "$CPU_DUR"
+			run_sipp cpu reg tcp "$P_REG" reg_bearer.xml "$BEARER" "$CPU_RATE" "$CPU_DUR"
+			run_sipp cpu bare-tcp tcp "$P_BARE_TCP" reg_bearer.xml "$BEARER" "$CPU_RATE" "$CPU_DUR"
+		done
 	else
 		status=1
 	fi
@@ -332,9 +335,11 @@ if [[ " $PHASES " == *" tls "* ]]; then
 		warm tls kam "$P_KAM" reg_digest.xml "$KAM_SPEC_DIGEST"
 		warm tls reg "$P_REG" reg_bearer.xml "$BEARER"
 		step tls run_tls "$TLS_RATES" "$TLS_DUR" "kam:$P_KAM_TLS digest $KAM_SPEC_DIGEST" "reg:$P_REG_TLS bearer $BEARER"
-		echo "-- CPU at $CPU_RATE/s over TLS, ${CPU_DUR}s each" >&2
-		run_tls cpu-tls kam "$P_KAM_TLS" digest "$KAM_SPEC_DIGEST" "$CPU_RATE" "$CPU_DUR"
-		run_tls cpu-tls reg "$P_REG_TLS" bearer "$BEARER" "$CPU_RATE" "$CPU_DUR"
+		echo "-- CPU at $CPU_RATE/s over TLS, ${CPU_DUR}s each, $((REPEAT + 1)) rounds" >&2
+		for _ in $(seq 0 "$REPEAT"); do
+			run_tls cpu-tls kam "$P_KAM_TLS" digest "$KAM_SPEC_DIGEST" "$CPU_RATE" "$CPU_DUR"
+			run_tls cpu-tls reg "$P_REG_TLS" bearer "$BEARER" "$CPU_RATE" "$CPU_DUR"
+		done
 	else
 		status=1
 	fi
@@ -373,8 +378,10 @@ if [[ " $PHASES " == *" redis "* ]]; then
 		warm redis reg "$P_REG" reg_bearer.xml "$BEARER"
 		warm redis reg-redis "$P_REDIS_REG" reg_bearer.xml "$BEARER"
 		step redis-tcp run_sipp "$RATES" "$DUR" "reg:tcp $P_REG reg_bearer.xml $BEARER" "reg-redis:tcp $P_REDIS_REG reg_bearer.xml $BEARER"
-		run_sipp cpu-redis reg tcp "$P_REG" reg_bearer.xml "$BEARER" "$CPU_RATE" "$CPU_DUR"
-		run_sipp cpu-redis reg-redis tcp "$P_REDIS_REG" reg_bearer.xml "$BEARER" "$CPU_RATE" "$CPU_DUR"
+		for _ in $(seq 0 "$REPEAT"); do
+			run_sipp cpu-redis reg tcp "$P_REG" reg_bearer.xml "$BEARER" "$CPU_RATE" "$CPU_DUR"
+			run_sipp cpu-redis reg-redis tcp "$P_REDIS_REG" reg_bearer.xml "$BEARER" "$CPU_RATE" "$CPU_DUR"
+		done
 		# redis-server's own CPU is not in reg-redis's figures
 		echo "  redis-server CPU over the phase: $(awk -v t="$(ticks "${MAINPID[redis]}")" -v hz="$HZ" 'BEGIN { printf "%.1f s", t / hz }')" >&2
 	else
@@ -396,7 +403,8 @@ awk -F'\t' -v bestf="$RUN/best" -v idlef="$RUN/idle" -v cpurate="$CPU_RATE" '
 	{
 		k = $1 "/" $2
 		if ((k in B) && $4 == B[k] && $17 == "PASS") { npass[k]++ }
-		if ($1 ~ /^cpu/) { C[$1 "/" $2] = $13; CR[$1 "/" $2] = $14; CS[$1 "/" $2] = $18 }
+		# CPU runs: the mean over the rounds; memory: after the last round
+		if ($1 ~ /^cpu/) { k = $1 "/" $2; cs[k] += $13; cn[k]++; C[k] = sprintf("%.1f", cs[k] / cn[k]); CR[k] = $14; CS[k] = $18 }
 	}
 	function ratio(a, b) { return (b > 0 && a != "") ? sprintf("%.2f", a / b) : "-" }
 	function row(what, unit, kv, rv, bv) {
@@ -429,7 +437,8 @@ awk -F'\t' -v bestf="$RUN/best" -v idlef="$RUN/idle" -v cpurate="$CPU_RATE" '
 			printf "%-44s %12s %12s %10s\n", "CPU per registration at " cpurate "/s, us", C["cpu-redis/reg"], C["cpu-redis/reg-redis"], ratio(C["cpu-redis/reg-redis"], C["cpu-redis/reg"])
 		}
 		print "\nbest rate: highest step with every call registered, 0 failed, 0 retransmissions, achieved >= 90 % of the target."
-		print "CPU: utime+stime of all the server'"'"'s processes over the run / registrations (the registrar'"'"'s redis-server excluded)."
+		print "CPU: utime+stime of all the server'"'"'s processes over the run / registrations, mean of the rounds (redis-server excluded)."
+		print "RSS (sum): VmRSS summed over the server'"'"'s processes; PSS: shared pages split among them (Kamailio'"'"'s shared memory once)."
 		print "A registration is REGISTER -> 407 -> REGISTER with credentials -> 200: two transactions."
 	}' "$RES" | tee "$RUN/table.txt"
 awk -F'\t' 'NR > 1 && $17 != "PASS" && $1 ~ /^cpu/ { printf "note: the CPU run of %s at %d/s did not pass (ok=%d failed=%d retrans=%d)\n", $2, $4, $7, $8, $9 }' "$RES"
