@@ -135,8 +135,9 @@ echo "== building (go build) and writing $DEVICES devices (bench/setup)" >&2
 for t in "./cmd/sipoauth-registrar:registrar" "./bench/registrar:benchreg" "./bench/setup:setup" "./bench/tlsload:tlsload"; do
 	go build -o "$W/bin/${t##*:}" "${t%%:*}" || { echo "go build ${t%%:*} failed" >&2; exit 1; }
 done
+# the tokens live 12 hours: the files are made again when over 6 hours old
 S=$W/setup-$DEVICES
-if [ ! -s "$S/bearer.csv" ] || [ "$(($(wc -l <"$S/bearer.csv") - 1))" != "$DEVICES" ] || [ -n "$(find "$S/node.pem" -mtime +20 2>/dev/null)" ]; then
+if [ ! -s "$S/bearer.csv" ] || [ "$(($(wc -l <"$S/bearer.csv") - 1))" != "$DEVICES" ] || [ -n "$(find "$S/bearer.csv" -mmin +360 2>/dev/null)" ]; then
 	rm -rf "$S"
 	"$W/bin/setup" -dir "$S" -devices "$DEVICES" >"$RUN/setup.log" 2>&1 || { cat "$RUN/setup.log" >&2; exit 1; }
 fi
