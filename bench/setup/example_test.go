@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Two devices: the registrar's files, the injection files and Kamailio's table.
@@ -15,7 +16,7 @@ func Example() {
 		return
 	}
 	defer os.RemoveAll(dir)
-	if err := write(options{dir: dir, devices: 2, issuer: "https://bench.invalid", audience: "sip", ttl: 3600e9}, io.Discard); err != nil {
+	if err := write(options{dir: dir, devices: 2, issuer: "https://bench.invalid", audience: "sip", ttl: time.Hour}, io.Discard); err != nil {
 		fmt.Println(err)
 		return
 	}
