@@ -83,6 +83,7 @@ type settings struct {
 	MaxMessageSize          int     `json:"max-message-size"`
 	UDPSourceRate           float64 `json:"udp-source-rate"`
 	UDPMaxPerWindow         int     `json:"udp-max-per-window"`
+	UDPReceiveBuffer        int     `json:"udp-receive-buffer"`
 
 	// Operations.
 	Metrics        string  `json:"metrics"`
@@ -290,7 +291,8 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 	fs.Var(secondsFlag{&s.MessageTimeout}, "message-timeout", "close a SIP connection whose message is not complete this long after its first byte, in `seconds` or as a duration (0: 20s)")
 	fs.IntVar(&s.MaxMessageSize, "max-message-size", s.MaxMessageSize, "largest SIP message taken, in `bytes`, answered 513 beyond (0: 32768; at most 65535)")
 	fs.Float64Var(&s.UDPSourceRate, "udp-source-rate", s.UDPSourceRate, "UDP requests per second one IP address may send to -legacy (0: 50); the excess is dropped before the SIP stack")
-	fs.IntVar(&s.UDPMaxPerWindow, "udp-max-per-window", s.UDPMaxPerWindow, "UDP requests passed to the SIP stack per 32 s, which bounds its live transactions (0: 16384)")
+	fs.IntVar(&s.UDPMaxPerWindow, "udp-max-per-window", s.UDPMaxPerWindow, "UDP requests passed to the SIP stack per 32 s (0: 16384)")
+	fs.IntVar(&s.UDPReceiveBuffer, "udp-receive-buffer", s.UDPReceiveBuffer, "receive buffer asked for each UDP socket, in `bytes` (the kernel doubles it, within net.core.rmem_max; 0: 262144, as Kamailio's maxbuffer)")
 	fs.StringVar(&s.Metrics, "metrics", s.Metrics, "`address` serving Prometheus metrics on /metrics over HTTP (empty: off)")
 	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info (one line per REGISTER), warn or error")
 	fs.Var(secondsFlag{&s.ReloadInterval}, "reload-interval", "how often files are checked for changes, in `seconds` or as a duration")
@@ -502,7 +504,8 @@ func (s *settings) check() error {
 		v    float64
 	}{{"max-connections", float64(s.MaxConnections)}, {"max-connections-per-source", float64(s.MaxConnectionsPerSource)},
 		{"idle-timeout", float64(s.IdleTimeout)}, {"message-timeout", float64(s.MessageTimeout)},
-		{"max-message-size", float64(s.MaxMessageSize)}, {"udp-source-rate", s.UDPSourceRate}, {"udp-max-per-window", float64(s.UDPMaxPerWindow)}} {
+		{"max-message-size", float64(s.MaxMessageSize)}, {"udp-source-rate", s.UDPSourceRate}, {"udp-max-per-window", float64(s.UDPMaxPerWindow)},
+		{"udp-receive-buffer", float64(s.UDPReceiveBuffer)}} {
 		if l.v < 0 {
 			bad(l.name, "%v: must be 0 (the default) or more; a bound cannot be turned off", l.v)
 		}

@@ -59,6 +59,7 @@ type running struct {
 	sip       *sipserve.Server
 	listeners []io.Closer
 	limited   []limitedSocket // the SIP sockets, for their siplimit statistics
+	udp       []*net.UDPConn  // the UDP sockets under them
 	https     []*http.Server
 	closers   []func() // JWKS refresh, Redis client
 	stop      context.CancelFunc
@@ -340,6 +341,13 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		if err != nil {
 			return fmt.Errorf("-%s: %w", setting, err)
 		}
+		// A burst waits in the socket's buffer while the workers are busy:
+		// the kernel's default (208 KiB) drops what Kamailio's doubled
+		// 256 KiB keeps.
+		r.udp = append(r.udp, ul.(*net.UDPConn))
+		if err := ul.(*net.UDPConn).SetReadBuffer(s.udpReceiveBuffer()); err != nil {
+			log.Warn("the UDP receive buffer could not be set; the system's default stays", "listener", "-"+setting, "error", err)
+		}
 		ltl, lul := siplimit.NewListener(tl, lim, limitLog), siplimit.NewPacketConn(ul, lim, limitLog)
 		r.listeners = append(r.listeners, ltl, lul)
 		r.limited = append(r.limited, limitedSocket{"-" + setting + " tcp", ltl}, limitedSocket{"-" + setting + " udp", lul})
@@ -472,6 +480,18 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	}
 	log.Info("registrar started", "config", s.config, "node", s.NodeName, "store", redactURL(s.Store), "challenge", map[bool]string{false: "cisco", true: "rfc8898"}[s.RFC8898])
 	return r, nil
+}
+
+// DefaultUDPReceiveBuffer is the receive buffer asked for each UDP
+// socket when -udp-receive-buffer is 0: Kamailio's default maxbuffer.
+const DefaultUDPReceiveBuffer = 256 << 10
+
+// udpReceiveBuffer is -udp-receive-buffer, its default when 0.
+func (s settings) udpReceiveBuffer() int {
+	if s.UDPReceiveBuffer > 0 {
+		return s.UDPReceiveBuffer
+	}
+	return DefaultUDPReceiveBuffer
 }
 
 // httpServer binds an HTTP server, over TLS when cfg is set.

@@ -9,8 +9,10 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -228,6 +230,45 @@ func sendRaw(t *testing.T, conn net.PacketConn, addr string, msg []byte) (*sip.R
 		}
 		if res, ok := m.(*sip.Response); ok && res.StatusCode >= 200 {
 			return res, append([]byte(nil), buf[:n]...)
+		}
+	}
+}
+
+// TestUDPReceiveBuffer: every UDP socket asks for -udp-receive-buffer,
+// 256 KiB by default, which the kernel doubles (within rmem_max).
+func TestUDPReceiveBuffer(t *testing.T) {
+	f := newFixture(t)
+	rcvbuf := func(c *net.UDPConn) int {
+		raw, err := c.SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		var serr error
+		if err := raw.Control(func(fd uintptr) { n, serr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF) }); err != nil || serr != nil {
+			t.Fatal(err, serr)
+		}
+		return n
+	}
+	// Without privileges the kernel grants up to net.core.rmem_max.
+	rmemMax := 1 << 30
+	if b, err := os.ReadFile("/proc/sys/net/core/rmem_max"); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			rmemMax = n
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{{nil, 2 * min(DefaultUDPReceiveBuffer, rmemMax)}, {[]string{"-udp-receive-buffer", "300000"}, 2 * min(300000, rmemMax)}} {
+		r := f.start(append([]string{"-edge", "", "-legacy", "127.0.0.1:0", "-plaintext-for-load-tests", "127.0.0.1:0"}, tc.args...)...)
+		if len(r.udp) != 2 {
+			t.Fatalf("%d UDP sockets, want 2", len(r.udp))
+		}
+		for _, c := range r.udp {
+			if got := rcvbuf(c); got != tc.want {
+				t.Errorf("%v: SO_RCVBUF of %s is %d, want %d", tc.args, c.LocalAddr(), got, tc.want)
+			}
 		}
 	}
 }
