@@ -22,9 +22,9 @@ const maxValue = 1 << 20
 // Bindings is a registrar.Store in Redis or Redis Cluster, for registrar
 // nodes that share their bindings. Each AOR is one key holding the JSON
 // array of its bindings (see the package documentation); an update reads
-// it under WATCH, applies registrar.Apply and writes it back in
-// MULTI/EXEC, retrying when another node wrote in between, so no update is
-// lost and no removed binding comes back. The key expires with its last
+// it, applies registrar.Apply and writes it back only if it has not
+// changed meanwhile (a compare-and-set script), retrying when another node
+// wrote in between, so no update is lost and no removed binding comes back. The key expires with its last
 // binding, so abandoned AORs clean themselves up. Safe for concurrent use.
 //
 // Updates of one AOR through one Bindings also queue in order behind a
@@ -54,51 +54,76 @@ func (s *Bindings) Key(aor string) string { return s.prefix + "aor:{" + aor + "}
 // Update implements registrar.Store. It returns registrar.ErrOutOfOrder
 // and Apply's other refusals as they are, having written nothing, and an
 // error when the AOR stayed contended through all attempts.
+//
+// It reads the AOR's value, applies the update, and writes the result
+// with casScript only if the value is still the one read: two round
+// trips, and a retry when another node wrote in between.
 func (s *Bindings) Update(ctx context.Context, aor string, u registrar.Update) (registrar.Result, error) {
 	key := s.Key(aor)
 	var res registrar.Result
-	err := watchRetry(ctx, s.client, &s.locks, key, func(tx *redis.Tx) error {
-		existing, err := readBindings(ctx, tx, key)
+	err := retry(ctx, &s.locks, key, func() (bool, error) {
+		cur, err := s.client.GetRange(ctx, key, 0, maxValue).Result()
 		if err != nil {
-			return err
+			return false, fmt.Errorf("redisstore: reading %q: %w", key, err)
+		}
+		existing, err := decodeBindings(key, cur)
+		if err != nil {
+			return false, err
 		}
 		r, err := registrar.Apply(existing, u)
 		if err != nil {
-			return err
+			return false, err
 		}
 		var val []byte
 		var ttl time.Duration
 		if len(r.Bindings) > 0 {
 			if val, err = json.Marshal(r.Bindings); err != nil {
-				return fmt.Errorf("redisstore: encoding bindings of %q: %w", key, err)
+				return false, fmt.Errorf("redisstore: encoding bindings of %q: %w", key, err)
 			}
 			// Refused rather than written: a value over the read cap would
 			// make the AOR unreadable.
 			if len(val) > maxValue {
-				return fmt.Errorf("redisstore: bindings of %q would take %d bytes, over %d", key, len(val), maxValue)
+				return false, fmt.Errorf("redisstore: bindings of %q would take %d bytes, over %d", key, len(val), maxValue)
 			}
 			ttl = ttlUntil(latestExpiry(r.Bindings), 0)
 		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			if ttl > 0 {
-				p.Set(ctx, key, val, ttl)
-			} else {
-				// No binding left, or all already past by this node's clock.
-				p.Del(ctx, key)
-			}
-			return nil
-		})
+		if ttl <= 0 {
+			// No binding left, or all already past by this node's clock:
+			// the key goes.
+			val = nil
+		}
+		written, err := casScript.Run(ctx, s.client, []string{key}, cur, val, ttl.Milliseconds()).Int()
 		if err != nil {
-			return err
+			return false, fmt.Errorf("redisstore: writing %q: %w", key, err)
+		}
+		if written == 0 {
+			return false, nil // another node wrote first: again
 		}
 		res = r
-		return nil
+		return true, nil
 	})
 	if err != nil {
 		return registrar.Result{}, err
 	}
 	return res, nil
 }
+
+// casScript sets KEYS[1] to ARGV[2] for ARGV[3] milliseconds, or deletes
+// it when ARGV[2] is empty, if and only if it still holds ARGV[1] (empty:
+// no key): a compare-and-set in one round trip, atomic as every script
+// is. It returns 1 when it wrote, 0 when the value had changed. One key,
+// so Redis Cluster runs it on the AOR's slot.
+var casScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur == false then cur = '' end
+if cur ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+	redis.call('DEL', KEYS[1])
+else
+	redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+`)
 
 // Lookup implements registrar.Store.
 func (s *Bindings) Lookup(ctx context.Context, aor string) ([]registrar.Binding, error) {

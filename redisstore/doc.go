@@ -18,10 +18,11 @@
 //	                            until deleted
 //
 // The braces of an AOR's key make the AOR a Redis Cluster hash tag. A
-// binding update reads its key under WATCH, applies registrar.Apply (the
-// one RFC 3261 §10.3 rule the memory store follows too) and writes it back
-// in MULTI/EXEC, again when another node wrote in between, so no update is
-// lost and no removed binding comes back. Values are read with GETRANGE
+// binding update reads its key, applies registrar.Apply (the one RFC 3261
+// §10.3 rule the memory store follows too) and writes the result with a
+// compare-and-set script that writes only if the key still holds what was
+// read: two round trips, again when another node wrote in between, so no
+// update is lost and no removed binding comes back. Values are read with GETRANGE
 // and bounded (1 MiB for an AOR), so a corrupt or hostile value cannot
 // make a node allocate without limit.
 //

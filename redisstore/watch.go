@@ -21,24 +21,40 @@ const (
 )
 
 // watchRetry runs fn under WATCH key, again when another client changed
-// the key before EXEC, with a jittered exponential pause so that
-// contending nodes spread out. It holds the local lock of key throughout.
-// Errors of fn are returned as they are.
+// the key before EXEC (see retry). Errors of fn are returned as they are.
 func watchRetry(ctx context.Context, c redis.UniversalClient, locks *keyLocks, key string, fn func(*redis.Tx) error) error {
+	return retry(ctx, locks, key, func() (bool, error) {
+		err := c.Watch(ctx, fn, key)
+		if errors.Is(err, redis.TxFailedErr) {
+			return false, nil
+		}
+		return true, err
+	})
+}
+
+// errContended is the cause of an update given up on: another client
+// changed the key before each attempt could write.
+var errContended = errors.New("changed by another client before the write")
+
+// retry runs attempt until it reports done or fails, again when another
+// client changed the key in between (done false), with a jittered
+// exponential pause so that contending nodes spread out, at most
+// watchAttempts times. It holds the local lock of key throughout.
+func retry(ctx context.Context, locks *keyLocks, key string, attempt func() (done bool, err error)) error {
 	unlock, err := locks.lock(ctx, key)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	for attempt := 1; ; attempt++ {
-		err := c.Watch(ctx, fn, key)
-		if !errors.Is(err, redis.TxFailedErr) {
+	for n := 1; ; n++ {
+		done, err := attempt()
+		if done || err != nil {
 			return err
 		}
-		if attempt == watchAttempts {
-			return fmt.Errorf("redisstore: %q changed concurrently through %d attempts: %w", key, attempt, err)
+		if n == watchAttempts {
+			return fmt.Errorf("redisstore: %q changed concurrently through %d attempts: %w", key, n, errContended)
 		}
-		pause := min(time.Millisecond<<(attempt-1), maxBackoff)
+		pause := min(time.Millisecond<<(n-1), maxBackoff)
 		t := time.NewTimer(pause/2 + rand.N(pause/2+1))
 		select {
 		case <-ctx.Done():
