@@ -5,6 +5,8 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -418,4 +420,42 @@ func mustNil(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestCacheKeepsNoToken: a cached validation holds the token's digest,
+// not the token: the heap grows by less than a token per entry. Not
+// parallel: it reads the process's heap.
+func TestCacheKeepsNoToken(t *testing.T) {
+	testKeys(t)
+	v := newValidator(t, func(c *Config) { c.CacheSize = 4096; c.MaxLifetime = 2 * time.Hour })
+	const n = 2000
+	toks := make([]string, n)
+	for i := range toks {
+		c := claims()
+		c["jti"] = fmt.Sprintf("token-%d", i)
+		// Unified CM's outer claims carry more than the JWE; none of it is
+		// the identity's.
+		toks[i] = sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": cucmKID, "typ": "JWT"},
+			jwt.MapClaims{"private": seal(t, encKey, "enc1", c), "pad": strings.Repeat("x", 1000)})
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
+	for _, tok := range toks {
+		// A copy, as a request's header is: the cache alone may keep it.
+		if _, err := v.Validate(context.Background(), strings.Clone(tok)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	per := (int64(heap()) - int64(before)) / n
+	runtime.KeepAlive(v)
+	if per <= 0 || per >= int64(len(toks[0])) {
+		t.Fatalf("%d bytes per cached validation of a %d-byte token: the entry keeps the token", per, len(toks[0]))
+	}
+	t.Logf("%d bytes per cached validation of a %d-byte token", per, len(toks[0]))
+	runtime.KeepAlive(toks)
 }

@@ -242,16 +242,16 @@ func (v *Validator) validate(ctx context.Context, token string, req *Request) (I
 		}
 	}
 	if !hit {
-		e := &cacheEntry{token: token}
+		e := &cacheEntry{}
 		id, err = v.verify(ctx, token, now, e)
 		if v.cache != nil {
 			switch {
 			case err == nil && e.until > now.UnixNano():
 				e.id = id
-				v.cache.put(e)
+				v.cache.put(token, e)
 			case err != nil && v.cfg.FailureTTL > 0 && ctx.Err() == nil && ErrorCode(err) != "":
 				e.err, e.from, e.until = err, now.UnixNano(), now.Add(v.cfg.FailureTTL).UnixNano()
-				v.cache.put(e)
+				v.cache.put(token, e)
 			}
 		}
 	}
