@@ -256,7 +256,7 @@ run_tls() {
 step() {
 	local phase=$1 runner=$2 rates=$3 dur=$4; shift 4
 	local spec name rate r round any lower
-	declare -A alive=() best=() args=() np=() nr=() passed=() todo=()
+	declare -A alive=() best=() args=() np=() nr=() passed=() again=()
 	for spec in "$@"; do name=${spec%%:*}; args[$name]=${spec#*:}; alive[$name]=1; best[$name]=0; passed[$name]=""; done
 	for rate in $rates; do
 		any=0
@@ -274,12 +274,12 @@ step() {
 	done
 	# REPEAT more runs at each server's best step; where most runs there failed, the same once
 	# more at its next lower passing step, which is then reported with its own passes
-	for spec in "$@"; do name=${spec%%:*}; np[$name]=1; nr[$name]=1; todo[$name]=0; [ "${best[$name]}" -gt 0 ] && todo[$name]=1; done
+	for spec in "$@"; do name=${spec%%:*}; np[$name]=1; nr[$name]=1; again[$name]=0; [ "${best[$name]}" -gt 0 ] && again[$name]=1; done
 	for round in 1 2; do
 		for r in $(seq 1 "$REPEAT"); do
 			for spec in "$@"; do
 				name=${spec%%:*}
-				[ "${todo[$name]}" = 1 ] || continue
+				[ "${again[$name]}" = 1 ] || continue
 				nr[$name]=$((nr[$name] + 1))
 				# shellcheck disable=SC2086
 				$runner "$phase" "$name" ${args[$name]} "${best[$name]}" "$dur" && np[$name]=$((np[$name] + 1))
@@ -288,15 +288,15 @@ step() {
 		any=0
 		for spec in "$@"; do
 			name=${spec%%:*}
-			[ "${todo[$name]}" = 1 ] || continue
-			todo[$name]=0
+			[ "${again[$name]}" = 1 ] || continue
+			again[$name]=0
 			[ $((np[$name] * 2)) -gt "${nr[$name]}" ] && continue
 			[ "$round" = 1 ] || continue
 			lower=0
 			for r in ${passed[$name]}; do [ "$r" -lt "${best[$name]}" ] && [ "$r" -gt "$lower" ] && lower=$r; done
 			[ "$lower" -gt 0 ] || continue
 			echo "  $name: ${np[$name]} of ${nr[$name]} runs at ${best[$name]}/s passed; repeating at $lower/s" >&2
-			best[$name]=$lower; np[$name]=1; nr[$name]=1; todo[$name]=1; any=1
+			best[$name]=$lower; np[$name]=1; nr[$name]=1; again[$name]=1; any=1
 		done
 		[ "$any" = 1 ] || break
 	done
