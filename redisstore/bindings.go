@@ -34,6 +34,7 @@ type Bindings struct {
 	client redis.UniversalClient
 	prefix string
 	locks  keyLocks
+	batch  batcher
 }
 
 var _ registrar.Store = (*Bindings)(nil)
@@ -44,7 +45,7 @@ func NewBindings(client redis.UniversalClient, prefix string) *Bindings {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Bindings{client: client, prefix: prefix}
+	return &Bindings{client: client, prefix: prefix, batch: batcher{client: client}}
 }
 
 // Key is the key holding the bindings of aor, <prefix>aor:{<aor>}: the
@@ -62,7 +63,11 @@ func (s *Bindings) Update(ctx context.Context, aor string, u registrar.Update) (
 	key := s.Key(aor)
 	var res registrar.Result
 	err := retry(ctx, &s.locks, key, func() (bool, error) {
-		cur, err := s.client.GetRange(ctx, key, 0, maxValue).Result()
+		var get *redis.StringCmd
+		if err := s.batch.do(ctx, func(p redis.Pipeliner) { get = p.GetRange(ctx, key, 0, maxValue) }); err != nil {
+			return false, fmt.Errorf("redisstore: reading %q: %w", key, err)
+		}
+		cur, err := get.Result()
 		if err != nil {
 			return false, fmt.Errorf("redisstore: reading %q: %w", key, err)
 		}
@@ -92,7 +97,7 @@ func (s *Bindings) Update(ctx context.Context, aor string, u registrar.Update) (
 			// the key goes.
 			val = nil
 		}
-		written, err := casScript.Run(ctx, s.client, []string{key}, cur, val, ttl.Milliseconds()).Int()
+		written, err := s.compareAndSet(ctx, key, cur, val, ttl)
 		if err != nil {
 			return false, fmt.Errorf("redisstore: writing %q: %w", key, err)
 		}
@@ -106,6 +111,21 @@ func (s *Bindings) Update(ctx context.Context, aor string, u registrar.Update) (
 		return registrar.Result{}, err
 	}
 	return res, nil
+}
+
+// compareAndSet runs casScript by its digest in the batch, and once more
+// by its text when Redis does not know it (NOSCRIPT: first use, or a
+// restarted or flushed server), which loads it.
+func (s *Bindings) compareAndSet(ctx context.Context, key, cur string, val []byte, ttl time.Duration) (int, error) {
+	keys, args := []string{key}, []any{cur, val, ttl.Milliseconds()}
+	var cmd *redis.Cmd
+	if err := s.batch.do(ctx, func(p redis.Pipeliner) { cmd = casScript.EvalSha(ctx, p, keys, args...) }); err != nil {
+		return 0, err
+	}
+	if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return casScript.Eval(ctx, s.client, keys, args...).Int()
+	}
+	return cmd.Int()
 }
 
 // casScript sets KEYS[1] to ARGV[2] for ARGV[3] milliseconds, or deletes

@@ -24,6 +24,7 @@ type Revocations struct {
 	client redis.UniversalClient
 	prefix string
 	locks  keyLocks
+	batch  batcher
 
 	// Leeway is how long a revoked token id is kept past the token's
 	// expiry, because validators accept tokens that long after it for
@@ -40,7 +41,7 @@ func NewRevocations(client redis.UniversalClient, prefix string) *Revocations {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Revocations{client: client, prefix: prefix}
+	return &Revocations{client: client, prefix: prefix, batch: batcher{client: client}}
 }
 
 // TokenKey is the key that marks the token with this id revoked,
@@ -110,18 +111,24 @@ func (r *Revocations) RevokeUser(ctx context.Context, user string, t time.Time) 
 // sipoauth.MemoryRevocation: a token without an id can be revoked only
 // through its user; one without iat is revoked with its user. Both keys
 // are read in one pipelined round trip (a pipeline rather than MGET since
-// the two keys may lie in different cluster slots).
+// the two keys may lie in different cluster slots), shared with the other
+// REGISTERs checked at the same time.
 func (r *Revocations) Revoked(ctx context.Context, tokenID, user string, iat time.Time) (bool, error) {
 	var byID *redis.IntCmd
 	var cutCmd *redis.StringCmd
 	userKey := r.UserKey(user)
-	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	err := r.batch.do(ctx, func(p redis.Pipeliner) {
 		if tokenID != "" {
 			byID = p.Exists(ctx, r.TokenKey(tokenID))
 		}
 		cutCmd = p.GetRange(ctx, userKey, 0, maxCutoffLen)
-		return nil
 	})
+	if err == nil && byID != nil {
+		err = byID.Err()
+	}
+	if err == nil {
+		err = cutCmd.Err()
+	}
 	if err != nil {
 		return false, fmt.Errorf("redisstore: reading revocations: %w", err)
 	}
