@@ -94,7 +94,9 @@ type Server struct {
 	RetransmitTime  time.Duration
 
 	started bool
-	jobs    chan job
+	slots   chan struct{} // one per request handed to a worker and not done
+	idle    []*worker      // workers waiting, the last to finish on top
+	idleMu  sync.Mutex
 	workers sync.WaitGroup
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -137,14 +139,12 @@ func (s *Server) start() error {
 	}
 	s.started = true
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	n := defaults.Positive(s.Workers, DefaultWorkers)
-	s.jobs = make(chan job, n)
-	s.workers.Add(n)
-	for range n {
-		go s.work()
-	}
+	s.slots = make(chan struct{}, defaults.Positive(s.Workers, DefaultWorkers))
 	return nil
 }
+
+// worker is a goroutine that handles the jobs given to it, one at a time.
+type worker struct{ jobs chan job }
 
 // track registers a socket or connection to close with the server; false
 // when the server is closed already.
@@ -192,17 +192,35 @@ func (s *Server) Close() error {
 	if !started {
 		return nil
 	}
-	s.serving.Wait() // no reader sends a job after this
-	close(s.jobs)
+	s.serving.Wait() // no reader hands out a job after this
+	// Every slot back: every job done, every worker idle.
+	for range cap(s.slots) {
+		s.slots <- struct{}{}
+	}
+	s.idleMu.Lock()
+	for _, w := range s.idle {
+		close(w.jobs)
+	}
+	s.idle = nil
+	s.idleMu.Unlock()
 	s.workers.Wait()
 	return nil
 }
 
-// work handles jobs until the server closes.
-func (s *Server) work() {
+// work handles the jobs given to w until the server closes. Done with a
+// job, w goes on top of the idle workers, then gives its slot back: the
+// next job goes to the worker that finished last, whose stack and caches
+// are warm, and at a low rate a few workers do all the work while the
+// others stay parked (the garbage collector shrinks their stacks once,
+// not at every turn of a round robin).
+func (s *Server) work(w *worker) {
 	defer s.workers.Done()
-	for j := range s.jobs {
+	for j := range w.jobs {
 		s.handle(j)
+		s.idleMu.Lock()
+		s.idle = append(s.idle, w)
+		s.idleMu.Unlock()
+		<-s.slots
 	}
 }
 
@@ -246,16 +264,33 @@ const maxPooled = 64 << 10
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// dispatch hands a request to the workers; it waits while all are busy.
-// False when the server closed meanwhile.
+// dispatch hands a request to a worker, the one that finished last or a
+// new one; it waits while Workers are busy. False when the server closed
+// meanwhile.
 func (s *Server) dispatch(j job) bool {
-	s.stats.requests.Add(1)
 	select {
-	case s.jobs <- j:
-		return true
+	case s.slots <- struct{}{}:
 	case <-s.ctx.Done():
 		return false
 	}
+	s.stats.requests.Add(1)
+	s.idleMu.Lock()
+	var w *worker
+	if n := len(s.idle); n > 0 {
+		w = s.idle[n-1]
+		s.idle[n-1] = nil
+		s.idle = s.idle[:n-1]
+	}
+	s.idleMu.Unlock()
+	if w == nil {
+		// No worker idle, and a slot free: the workers there are, busy,
+		// are fewer than Workers.
+		w = &worker{jobs: make(chan job, 1)}
+		s.workers.Add(1)
+		go s.work(w)
+	}
+	w.jobs <- j
+	return true
 }
 
 func (s *Server) log(level slog.Level, msg string, args ...any) {
