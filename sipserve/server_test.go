@@ -528,3 +528,39 @@ func TestNoHandler(t *testing.T) {
 		t.Fatalf("ServeUDP without a Handler: %v", err)
 	}
 }
+
+// TestUDPKeep: with Keep set to Successful, a retransmission of a request
+// refused is handled again, one of a request that succeeded gets its
+// answer again.
+func TestUDPKeep(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	s := &Server{Keep: Successful, Handler: HandlerFunc(func(_ context.Context, req *sip.Request, _ Peer) *sip.Response {
+		n := calls.Add(1)
+		code, reason := 200, "OK"
+		if req.GetHeader("Proxy-Authorization") == nil {
+			code, reason = 407, "Proxy Authentication Required"
+		}
+		res := sip.NewResponseFromRequest(req, code, reason, nil)
+		res.AppendHeader(sip.NewHeader("X-Call", fmt.Sprint(n)))
+		return res
+	})}
+	c := udpPair(t, s)
+	refused := register("z9hG4bK-k1", 1)
+	for want := 1; want <= 2; want++ {
+		c.Write([]byte(refused))
+		if a, _ := readDatagram(t, c, 5*time.Second); !strings.HasPrefix(a, "SIP/2.0 407 ") || header(a, "X-Call") != fmt.Sprint(want) {
+			t.Fatalf("refused request, try %d:\n%s", want, a)
+		}
+	}
+	ok := strings.Replace(register("z9hG4bK-k2", 2), "Content-Length", "Proxy-Authorization: Bearer token=\"t\"\r\nContent-Length", 1)
+	for range 2 {
+		c.Write([]byte(ok))
+		if a, _ := readDatagram(t, c, 5*time.Second); !strings.HasPrefix(a, "SIP/2.0 200 ") || header(a, "X-Call") != "3" {
+			t.Fatalf("successful request:\n%s", a)
+		}
+	}
+	if st := s.Stats(); st.Cached != 1 || st.Retransmissions != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -304,11 +304,11 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	sipPorts := 0
 	var serve []func()
 	// The SIP server: REGISTER and OPTIONS answered without a
-	// transaction per request, UDP answers kept for retransmissions. It
+	// transaction per request, UDP 2xx answers kept for retransmissions. It
 	// logs what a parser said of a message it could not read: with
 	// credentials withheld, no token reaches the log. A client that
 	// hangs up is logged at Debug.
-	srv := &sipserve.Server{Logger: slog.New(logs.SIPStack(bearer.RedactHandler(log.Handler())))}
+	srv := &sipserve.Server{Keep: sipserve.Successful, Logger: slog.New(logs.SIPStack(bearer.RedactHandler(log.Handler())))}
 	r.sip = srv
 	// Every SIP socket is bounded by siplimit: connections in all and per
 	// source, handshake, idle and message timeouts, message size, and the
