@@ -104,7 +104,7 @@ type Server struct {
 
 	started bool
 	slots   chan struct{} // one per request handed to a worker and not done
-	idle    []*worker      // workers waiting, the last to finish on top
+	idle    []*worker     // workers waiting, the last to finish on top
 	idleMu  sync.Mutex
 	workers sync.WaitGroup
 	ctx     context.Context
