@@ -114,7 +114,17 @@ func (s *Server) serveConn(c net.Conn) {
 		}
 		req.SetTransport(transport)
 		req.SetSource(source)
-		if !s.dispatch(job{req: req, peer: peer, stream: sc}) {
+		j := job{req: req, peer: peer, stream: sc}
+		if r.Buffered() == 0 {
+			// Nothing else came with it: the reader handles it, with no
+			// hand-over to a worker (and its wake-ups); a connection that
+			// sends faster than one goroutine answers finds its next
+			// messages buffered, and those go to the workers.
+			s.stats.requests.Add(1)
+			s.handle(j)
+			continue
+		}
+		if !s.dispatch(j) {
 			return
 		}
 	}

@@ -142,6 +142,11 @@ func (r *Reader) ReadMessage() (sip.Message, error) {
 	return m, nil
 }
 
+// Buffered returns how many bytes of the stream the Reader holds and has
+// not returned yet: more than zero when a next message, or part of it,
+// arrived with the last one.
+func (r *Reader) Buffered() int { return r.w - r.r }
+
 // skipKeepAlives consumes the CR and LF bytes before a message, answering
 // each ping, until the first byte of the message is buffered.
 func (r *Reader) skipKeepAlives() error {
