@@ -422,7 +422,7 @@ awk -F'\t' -v bestf="$RUN/best" -v idlef="$RUN/idle" -v cpurate="$CPU_RATE" '
 	NR == 1 { next }
 	{
 		k = $1 "/" $2
-		if ((k in B) && $4 == B[k] && $17 == "PASS") { npass[k]++ }
+		if ((k in B) && $4 == B[k] && $17 == "PASS") { npass[k]++; if ($14 > BR[k]) BR[k] = $14; if ($18 > BS[k]) BS[k] = $18 }
 		# CPU runs: the mean over the rounds; memory: after the last round
 		if ($1 ~ /^cpu/) { k = $1 "/" $2; cs[k] += $13; cn[k]++; C[k] = sprintf("%.1f", cs[k] / cn[k]); CR[k] = $14; CS[k] = $18 }
 	}
@@ -440,6 +440,10 @@ awk -F'\t' -v bestf="$RUN/best" -v idlef="$RUN/idle" -v cpurate="$CPU_RATE" '
 			if (("sipp-" tr "/kam") in B) {
 				row(toupper(tr) " best rate, registrations/s", "", B["sipp-" tr "/kam"], B["sipp-" tr "/reg"], B["sipp-" tr "/bare-" tr])
 				passes("  runs passed at that rate", P["sipp-" tr "/kam"], P["sipp-" tr "/reg"], P["sipp-" tr "/bare-" tr])
+				if (tr == "udp") {
+					row("  UDP RSS after a run at that rate, MB (sum)", "", BR["sipp-udp/kam"], BR["sipp-udp/reg"], BR["sipp-udp/bare-udp"])
+					row("  UDP PSS after a run at that rate, MB (sum)", "", BS["sipp-udp/kam"], BS["sipp-udp/reg"], BS["sipp-udp/bare-udp"])
+				}
 			}
 		}
 		if ("tls/kam" in B) {
