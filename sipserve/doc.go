@@ -14,12 +14,17 @@
 // (its CSeq already stored), and what a sipgo server transaction does,
 // without keeping a transaction, its timers and its goroutine for 32 s
 // per request. When the bound is reached the oldest answers go first, as
-// a stateless server (Kamailio's sl) keeps none at all.
+// a stateless server (Kamailio's sl) keeps none at all; Server.Keep lets
+// a handler keep only the answers it could not give again (Successful:
+// the 2xx).
 //
-// A stream connection is read by a goroutine of its own with package
-// sipstream's reader (bounded header section and body), its pings
-// answered; requests pipelined on it are handled concurrently and
-// answered as they finish. Put package siplimit's listener or packet
+// Workers are made as needed, up to Server.Workers, and the next job goes
+// to the worker that finished last: at a low rate a few warm workers do
+// all the work. A stream connection is read by a goroutine of its own
+// with package sipstream's reader (bounded header section and body), its
+// pings answered; a request that arrived alone is handled by that
+// goroutine, with no hand-over, and requests that arrive together go to
+// the workers, handled concurrently and answered as they finish. Put package siplimit's listener or packet
 // connection in front for the limits on connections, sizes, idle time
 // and UDP sources.
 //

@@ -79,10 +79,13 @@ type Server struct {
 	// Debug for what clients cause (a connection closed under its
 	// answer) and at Warn for the rest. Nil discards them.
 	Logger *slog.Logger
-	// Workers is how many requests are handled at once; DefaultWorkers
-	// when 0. A reader that finds every worker busy waits, and the
-	// socket's buffer then holds the requests (the kernel drops UDP
-	// datagrams when it is full; TCP pushes back on the sender).
+	// Workers is how many requests the workers handle at once;
+	// DefaultWorkers when 0. A reader that finds every worker busy waits,
+	// and the socket's buffer then holds the requests (the kernel drops
+	// UDP datagrams when it is full; TCP pushes back on the sender). A
+	// stream connection's reader also handles, itself, a request that
+	// arrived with nothing after it, so a connection has at most one
+	// request of its own in hand besides those given to workers.
 	Workers int
 	// WriteTimeout bounds each write on a stream; DefaultWriteTimeout
 	// when 0.
