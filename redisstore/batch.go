@@ -78,6 +78,19 @@ func (b *batcher) send() {
 			return
 		}
 		b.mu.Unlock()
+		// Callers that gave up (a Redis that stalled, say) send nothing:
+		// their requests were answered already.
+		live := batch[:0:0]
+		for _, j := range batch {
+			if j.ctx.Err() != nil {
+				close(j.done)
+			} else {
+				live = append(live, j)
+			}
+		}
+		if batch = live; len(batch) == 0 {
+			continue
+		}
 		ctx, cancel := batchContext(batch)
 		// Pipelined's error is the first command's that failed; each
 		// caller reads its own.

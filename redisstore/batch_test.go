@@ -168,3 +168,27 @@ func TestScriptFlushed(t *testing.T) {
 		}
 	}
 }
+
+// TestBatcherSkipsCallersGone: the commands of a caller that stopped
+// waiting are not sent.
+func TestBatcherSkipsCallersGone(t *testing.T) {
+	t.Parallel()
+	c := startRedis(t)
+	h := &pipelineCounter{}
+	c.AddHook(h)
+	b := &batcher{client: c}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	added := false
+	j := &batchJob{ctx: gone, add: func(p redis.Pipeliner) { added = true; p.Ping(gone) }, done: make(chan struct{})}
+	b.pending, b.running = []*batchJob{j}, 1
+	b.send()
+	select {
+	case <-j.done:
+	default:
+		t.Fatal("the job of a caller gone is not done")
+	}
+	if added || h.pipelines.Load() != 0 || b.running != 0 {
+		t.Fatalf("added %v, %d pipelines sent, %d running", added, h.pipelines.Load(), b.running)
+	}
+}

@@ -1,5 +1,6 @@
 // Package siplimit bounds what a SIP server's listening sockets take from
-// the network before the SIP stack (sipgo) sees it: how many connections,
+// the network before the SIP stack (package sipserve, or sipgo) sees it:
+// how many connections,
 // for how long, how large a message, how many datagrams from whom. A
 // sipgo server left to itself keeps idle and half-sent connections
 // forever, stops serving a port when accept runs out of file descriptors,
@@ -8,9 +9,11 @@
 // Wrapped in a Listener (TCP, TLS) or a PacketConn (UDP) from this
 // package, the same server refuses the excess early and cheaply, answers
 // badly framed requests with 400 and oversized ones with 513, and counts
-// all of it (Stats) for logs and metrics.
+// all of it (Stats) for logs and metrics. Package sipserve keeps no
+// transaction, but the same bounds hold its sockets.
 //
-// The wrappers stand between the program's sockets and sipgo:
+// The wrappers stand between the program's sockets and sipgo (or a
+// sipserve.Server):
 //
 //	ln, _ := net.Listen("tcp", ":5090")
 //	oauth := siplimit.NewTLSListener(ln, tlsConfig, siplimit.Limits{},

@@ -3,7 +3,7 @@
 // at once with a final response, so there is nothing for a server
 // transaction to do but absorb retransmissions. The Server parses each
 // message (with sipgo's parser, into sipgo's *sip.Request), hands it to
-// a Handler on one of a fixed set of workers, and writes the answer on
+// a Handler, by the goroutine that read it or by a worker, and writes the answer on
 // the socket or connection the request came on.
 //
 // Over UDP it keeps the answers it sent, within a bound on their memory
@@ -15,7 +15,7 @@
 // without keeping a transaction, its timers and its goroutine for 32 s
 // per request. When the bound is reached the oldest answers go first, as
 // a stateless server (Kamailio's sl) keeps none at all; Server.Keep lets
-// a handler keep only the answers it could not give again (Successful:
+// a handler keep only the answers it could not give again (SuccessfulRegister:
 // the 2xx).
 //
 // Workers are made as needed, up to Server.Workers, and the next job goes

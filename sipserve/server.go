@@ -28,7 +28,8 @@ type Peer struct {
 
 // Handler answers requests. ServeSIP returns the final response to send,
 // or nil to send none (an ACK, say). It is called from the server's
-// workers, several at once, and must not keep req after it returns.
+// workers and readers, several at once, and must not keep req after it
+// returns.
 type Handler interface {
 	ServeSIP(ctx context.Context, req *sip.Request, peer Peer) *sip.Response
 }
@@ -60,8 +61,8 @@ const (
 )
 
 // Server answers SIP requests over UDP, TCP and TLS without a transaction
-// per request: a request is parsed, handed to the Handler by one of a
-// fixed set of workers, and its answer written back on the socket or
+// per request: a request is parsed, handed to the Handler by its reader
+// or by one of a pool of workers, and its answer written back on the socket or
 // connection it came on. Over UDP, the answers are kept in a bounded
 // cache, so that a retransmitted request gets the same answer again and
 // a retransmission that arrives while its request is being handled is
@@ -99,7 +100,7 @@ type Server struct {
 	// Keep, if set, says which UDP answers are kept for retransmissions;
 	// nil keeps every one. An answer the Handler gives again to the same
 	// request, a challenge or a refusal, need not take room: its
-	// retransmission is handled again. Successful keeps the 2xx only, as
+	// retransmission is handled again. SuccessfulRegister keeps the 2xx to REGISTER only, as
 	// a registrar needs (a retransmitted REGISTER handled again would be
 	// refused as out of order). Retransmissions that arrive while their
 	// request is handled are dropped whatever Keep says.
@@ -275,9 +276,11 @@ func (s *Server) call(j job) (res *sip.Response) {
 	return s.Handler.ServeSIP(s.ctx, j.req, *j.peer)
 }
 
-// Successful is a Server.Keep that keeps 2xx answers only.
-func Successful(_ *sip.Request, res *sip.Response) bool {
-	return res.StatusCode >= 200 && res.StatusCode < 300
+// SuccessfulRegister is a Server.Keep for a registrar: it keeps the 2xx
+// answers to REGISTER only, the one answer a registrar could not give
+// again to the same request.
+func SuccessfulRegister(req *sip.Request, res *sip.Response) bool {
+	return req.Method == sip.REGISTER && res.StatusCode >= 200 && res.StatusCode < 300
 }
 
 // maxPooled is the largest answer buffer kept for reuse.

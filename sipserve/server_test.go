@@ -529,13 +529,13 @@ func TestNoHandler(t *testing.T) {
 	}
 }
 
-// TestUDPKeep: with Keep set to Successful, a retransmission of a request
+// TestUDPKeep: with Keep set to SuccessfulRegister, a retransmission of a request
 // refused is handled again, one of a request that succeeded gets its
 // answer again.
 func TestUDPKeep(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int64
-	s := &Server{Keep: Successful, Handler: HandlerFunc(func(_ context.Context, req *sip.Request, _ Peer) *sip.Response {
+	s := &Server{Keep: SuccessfulRegister, Handler: HandlerFunc(func(_ context.Context, req *sip.Request, _ Peer) *sip.Response {
 		n := calls.Add(1)
 		code, reason := 200, "OK"
 		if req.GetHeader("Proxy-Authorization") == nil {
@@ -562,5 +562,97 @@ func TestUDPKeep(t *testing.T) {
 	}
 	if st := s.Stats(); st.Cached != 1 || st.Retransmissions != 1 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestUDPAnswerToItsSourceOnly: the same request from another source is
+// handled on its own; a kept answer never goes to anyone but the source
+// of its request, and only so many times.
+func TestUDPAnswerToItsSourceOnly(t *testing.T) {
+	t.Parallel()
+	h := &counting{}
+	s := &Server{Handler: h}
+	a := udpPair(t, s)
+	b, err := net.DialUDP("udp", nil, a.RemoteAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	req := []byte(register("z9hG4bK-src", 1))
+	a.Write(req)
+	first, _ := readDatagram(t, a, 5*time.Second)
+	b.Write(req)
+	other, _ := readDatagram(t, b, 5*time.Second)
+	if header(first, "X-Call") != "1" || header(other, "X-Call") != "2" {
+		t.Fatalf("answers to the two sources:\n%s\n%s", first, other)
+	}
+	// a's retransmissions: its own answer, at most maxResends times.
+	for i := range maxResends + 3 {
+		a.Write(req)
+		again, ok := readDatagram(t, a, 300*time.Millisecond)
+		switch {
+		case i < maxResends && again != first:
+			t.Fatalf("retransmission %d answered\n%s", i+1, again)
+		case i >= maxResends && ok:
+			t.Fatalf("retransmission %d answered past the cap:\n%s", i+1, again)
+		}
+	}
+	if h.calls.Load() != 2 {
+		t.Fatalf("handler ran %d times", h.calls.Load())
+	}
+}
+
+// TestSuccessfulRegister: only the 2xx to REGISTER are kept.
+func TestSuccessfulRegister(t *testing.T) {
+	t.Parallel()
+	reg := parseReq(t, register("z9hG4bK-sr", 1))
+	opts := parseReq(t, strings.NewReplacer("REGISTER sip:", "OPTIONS sip:", "1 REGISTER", "1 OPTIONS").Replace(register("z9hG4bK-so", 1)))
+	for _, tc := range []struct {
+		req  *sip.Request
+		code int
+		want bool
+	}{{reg, 200, true}, {reg, 202, true}, {reg, 407, false}, {reg, 500, false}, {opts, 200, false}} {
+		if got := SuccessfulRegister(tc.req, sip.NewResponseFromRequest(tc.req, tc.code, "x", nil)); got != tc.want {
+			t.Errorf("%s %d: %v", tc.req.Method, tc.code, got)
+		}
+	}
+}
+
+// TestStreamShared: on a Shared listener a slow request holds up none
+// behind it on its connection; on a plain one the connection's reader
+// handles a lone request itself, and the next waits for it.
+func TestStreamShared(t *testing.T) {
+	t.Parallel()
+	for _, shared := range []bool{true, false} {
+		s := &Server{Handler: HandlerFunc(func(_ context.Context, req *sip.Request, _ Peer) *sip.Response {
+			if req.GetHeader("X-Slow") != nil {
+				time.Sleep(500 * time.Millisecond)
+			}
+			return sip.NewResponseFromRequest(req, 200, "OK", nil)
+		})}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var opts []StreamOption
+		if shared {
+			opts = append(opts, Shared())
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.ServeStream(ln, opts...) }()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte(strings.Replace(register("z9hG4bK-slow", 1), "Content-Length", "X-Slow: 1\r\nContent-Length", 1)))
+		time.Sleep(50 * time.Millisecond) // read alone
+		c.Write([]byte(register("z9hG4bK-fast", 2)))
+		first := readResponses(t, c, 1)[0]
+		if got := first.CSeq().SeqNo == 2; got != shared {
+			t.Errorf("shared %v: first answer to CSeq %d", shared, first.CSeq().SeqNo)
+		}
+		c.Close()
+		s.Close()
+		<-done
 	}
 }

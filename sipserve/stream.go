@@ -20,6 +20,24 @@ type streamConn struct {
 	w    *sipstream.Writer
 }
 
+// StreamOption adjusts how ServeStream serves a listener's connections.
+type StreamOption interface{ apply(*streamOptions) }
+
+type streamOptions struct{ shared bool }
+
+type streamOptionFunc func(*streamOptions)
+
+func (f streamOptionFunc) apply(o *streamOptions) { f(o) }
+
+// Shared says that each connection of the listener carries the requests of
+// many clients, as an edge proxy's do on port 5091: every request then goes
+// to the workers, so that a slow one (a key fetched, a store that stalls)
+// holds up none of those behind it on the connection. Without it, a
+// request that arrives with nothing after it is handled by the
+// connection's reader, which is cheaper and delays only the next request
+// of the same client.
+func Shared() StreamOption { return streamOptionFunc(func(o *streamOptions) { o.shared = true }) }
+
 // ServeStream answers the requests of the connections l accepts, TCP or
 // TLS (a connection with a ConnectionState method, as *tls.Conn and
 // siplimit's TLS connections have, is TLS), until l fails or the server
@@ -28,7 +46,11 @@ type streamConn struct {
 // breaks the framing of SIP (the reader's bounds: package sipstream), or
 // when the server closes. A connection's double-CRLF pings are answered
 // with a CRLF (RFC 5626 §4.4.1).
-func (s *Server) ServeStream(l net.Listener) error {
+func (s *Server) ServeStream(l net.Listener, opts ...StreamOption) error {
+	var o streamOptions
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
 	if err := s.start(); err != nil {
 		return err
 	}
@@ -45,31 +67,31 @@ func (s *Server) ServeStream(l net.Listener) error {
 			if s.ctx.Err() != nil {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Out of descriptors, say: wait a little, as net/http does.
-				pause = min(max(2*pause, 5*time.Millisecond), time.Second)
-				s.log(slog.LevelWarn, "accept", "error", err, "retry-in", pause)
-				select {
-				case <-time.After(pause):
-				case <-s.ctx.Done():
-					return ErrServerClosed
-				}
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return err
 			}
-			return err
+			// Out of descriptors (EMFILE), say: wait a little and go on,
+			// as net/http does for its temporary errors.
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			s.log(slog.LevelWarn, "accept", "error", err, "retry-in", pause)
+			select {
+			case <-time.After(pause):
+			case <-s.ctx.Done():
+				return ErrServerClosed
+			}
+			continue
 		}
 		pause = 0
 		if !s.track(c) {
 			c.Close()
 			return ErrServerClosed
 		}
-		go s.serveConn(c)
+		go s.serveConn(c, o)
 	}
 }
 
 // serveConn reads the requests of one connection until it ends.
-func (s *Server) serveConn(c net.Conn) {
+func (s *Server) serveConn(c net.Conn, o streamOptions) {
 	defer s.untrack(c)
 	defer c.Close()
 	peer := &Peer{Local: c.LocalAddr(), Remote: c.RemoteAddr()}
@@ -115,7 +137,7 @@ func (s *Server) serveConn(c net.Conn) {
 		req.SetTransport(transport)
 		req.SetSource(source)
 		j := job{req: req, peer: peer, stream: sc}
-		if r.Buffered() == 0 {
+		if !o.shared && r.Buffered() == 0 {
 			// Nothing else came with it: the reader handles it, with no
 			// hand-over to a worker (and its wake-ups); a connection that
 			// sends faster than one goroutine answers finds its next

@@ -29,9 +29,20 @@ type txCache struct {
 
 type txEntry struct {
 	key    string
+	from   string // the source of the request, to which alone the answer goes again
 	answer []byte // nil while the request is being handled
 	until  time.Time
+	resent int
 }
+
+// maxResends bounds how often one answer is sent again: about what a
+// client retransmits a non-INVITE request within Timer F (500 ms doubling
+// to 4 s, for 32 s), so that a kept answer cannot be made to flood.
+const maxResends = 11
+
+// maxKeptAnswer is the largest answer kept: a registrar's UDP answers stay
+// within 1,300 bytes, and a large one would push out many others.
+const maxKeptAnswer = 8 << 10
 
 // entryOverhead is what an entry costs besides its key and answer: the
 // entry, its map slot and its queue slot.
@@ -47,24 +58,35 @@ type verdict int
 const (
 	handleIt verdict = iota // new: handle it (the cache now holds its key)
 	resend                  // answered already: send the answer again
-	absorb                  // being handled: drop it
+	absorb                  // being handled, or resent enough: drop it
+	stranger                // the key of another source's request: handle it, keep nothing
 )
 
-// begin looks key up: a new request is marked as being handled.
-func (c *txCache) begin(key string) (verdict, []byte) {
+// begin looks key up for a request from the source from: a new request is
+// marked as being handled. The same key from another source is not a
+// retransmission (a different client whose branch and sent-by are the
+// same, or a forged copy): it is handled on its own, and never given
+// another source's answer.
+func (c *txCache) begin(key, from string) (verdict, []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.m[key]; ok {
 		switch {
+		case e.from != from:
+			return stranger, nil
 		case e.answer == nil:
 			return absorb, nil
-		case c.now().Before(e.until):
+		case !c.now().Before(e.until):
+			// Expired: its queue slot goes when the queue reaches it.
+			delete(c.m, key)
+		case e.resent >= maxResends:
+			return absorb, nil
+		default:
+			e.resent++
 			return resend, e.answer
 		}
-		// Expired: its queue slot goes when the queue reaches it.
-		delete(c.m, key)
 	}
-	c.m[key] = &txEntry{key: key}
+	c.m[key] = &txEntry{key: key, from: from}
 	return handleIt, nil
 }
 
@@ -78,8 +100,8 @@ func (c *txCache) finish(key string, answer []byte) {
 		return
 	}
 	now := c.now()
-	size := len(key) + len(answer) + entryOverhead
-	if size > c.maxBytes {
+	size := entrySize(e, answer)
+	if size > c.maxBytes || len(answer) > maxKeptAnswer {
 		delete(c.m, key)
 		return
 	}
@@ -93,7 +115,7 @@ func (c *txCache) finish(key string, answer []byte) {
 		}
 		c.queue[c.head] = nil
 		c.head++
-		c.bytes -= len(old.key) + len(old.answer) + entryOverhead
+		c.bytes -= entrySize(old, old.answer)
 		if c.m[old.key] == old {
 			delete(c.m, old.key)
 		}
@@ -104,6 +126,11 @@ func (c *txCache) finish(key string, answer []byte) {
 		clear(c.queue[n:])
 		c.queue, c.head = c.queue[:n], 0
 	}
+}
+
+// entrySize is what the cache counts for e holding answer.
+func entrySize(e *txEntry, answer []byte) int {
+	return len(e.key) + len(e.from) + len(answer) + entryOverhead
 }
 
 // abandon forgets a request that got no answer (an ACK, say).

@@ -25,30 +25,30 @@ func TestTxCacheExpiry(t *testing.T) {
 	now := time.Unix(1000, 0)
 	c := newTxCache(1<<20, TimerJ)
 	c.now = func() time.Time { return now }
-	if v, _ := c.begin("k"); v != handleIt {
+	if v, _ := c.begin("k", "127.0.0.1:5062"); v != handleIt {
 		t.Fatalf("first: %v", v)
 	}
-	if v, _ := c.begin("k"); v != absorb {
+	if v, _ := c.begin("k", "127.0.0.1:5062"); v != absorb {
 		t.Fatalf("while handled: %v", v)
 	}
 	c.finish("k", []byte("answer"))
 	now = now.Add(TimerJ - time.Millisecond)
-	if v, a := c.begin("k"); v != resend || string(a) != "answer" {
+	if v, a := c.begin("k", "127.0.0.1:5062"); v != resend || string(a) != "answer" {
 		t.Fatalf("before Timer J: %v %q", v, a)
 	}
 	now = now.Add(time.Millisecond)
-	if v, _ := c.begin("k"); v != handleIt {
+	if v, _ := c.begin("k", "127.0.0.1:5062"); v != handleIt {
 		t.Fatalf("at Timer J: %v", v)
 	}
 	c.finish("k", []byte("second"))
 	// The expired entry leaves the queue when a later answer pushes it out.
 	now = now.Add(time.Second)
-	c.begin("k2")
+	c.begin("k2", "127.0.0.1:5062")
 	c.finish("k2", []byte("x"))
 	if n, _ := c.size(); n != 2 {
 		t.Fatalf("%d answers kept, want 2 (the expired one gone)", n)
 	}
-	if v, a := c.begin("k"); v != resend || string(a) != "second" {
+	if v, a := c.begin("k", "127.0.0.1:5062"); v != resend || string(a) != "second" {
 		t.Fatalf("after the second answer: %v %q", v, a)
 	}
 }
@@ -57,14 +57,14 @@ func TestTxCacheExpiry(t *testing.T) {
 // answer bigger than the bound is not kept.
 func TestTxCacheAbandon(t *testing.T) {
 	c := newTxCache(300, TimerJ)
-	c.begin("ack")
+	c.begin("ack", "127.0.0.1:5062")
 	c.abandon("ack")
-	if v, _ := c.begin("ack"); v != handleIt {
+	if v, _ := c.begin("ack", "127.0.0.1:5062"); v != handleIt {
 		t.Fatalf("after abandon: %v", v)
 	}
-	c.begin("big")
+	c.begin("big", "127.0.0.1:5062")
 	c.finish("big", make([]byte, 400))
-	if v, _ := c.begin("big"); v != handleIt {
+	if v, _ := c.begin("big", "127.0.0.1:5062"); v != handleIt {
 		t.Fatalf("oversized answer kept: %v", v)
 	}
 	if n, b := c.size(); n != 0 || b != 0 {
@@ -81,7 +81,7 @@ func TestTxCacheQueueReclaimed(t *testing.T) {
 	c := newTxCache(100*(entryOverhead+20), TimerJ)
 	for i := range 100000 {
 		k := fmt.Sprintf("key-%d", i)
-		c.begin(k)
+		c.begin(k, "127.0.0.1:5062")
 		c.finish(k, []byte("answer-of-ten"))
 	}
 	n, b := c.size()
@@ -160,14 +160,28 @@ func FuzzDatagram(f *testing.F) {
 	f.Cleanup(func() { s.Close() })
 	pc := &discard{}
 	cache := s.udpCache()
+	u := &udpSocket{pc: pc, cache: cache, readers: 2}
 	from := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5062}
 	f.Fuzz(func(t *testing.T, d []byte) {
 		if len(d) > maxDatagram {
 			return
 		}
-		s.datagram(pc, d, from, &Peer{Local: pc.LocalAddr()}, cache)
+		s.datagram(u, d, from, &Peer{Local: pc.LocalAddr()})
 		if _, b := cache.size(); b > bound {
 			t.Fatalf("cache at %d bytes, bound %d", b, bound)
 		}
 	})
+}
+
+// TestTxCacheLargeAnswer: an answer over maxKeptAnswer is not kept.
+func TestTxCacheLargeAnswer(t *testing.T) {
+	c := newTxCache(1<<20, TimerJ)
+	c.begin("big", "s")
+	c.finish("big", make([]byte, maxKeptAnswer+1))
+	if n, b := c.size(); n != 0 || b != 0 {
+		t.Fatalf("kept %d answers, %d bytes", n, b)
+	}
+	if v, _ := c.begin("big", "s"); v != handleIt {
+		t.Fatalf("after a large answer: %v", v)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -38,8 +39,11 @@ func (s *Server) udpCache() *txCache {
 }
 
 // ServeUDP answers the requests that arrive on pc until pc fails or the
-// server is closed; it closes pc when it returns. Several goroutines, one
-// per CPU, read the socket.
+// server is closed; it closes pc when it returns. Several goroutines, two
+// per CPU, read the socket, and each handles what it read itself, with no
+// hand-over to a worker, as long as another reader is left reading: the
+// last one hands its requests to the workers, so that handlers that wait
+// on a backend never leave the socket unread.
 func (s *Server) ServeUDP(pc net.PacketConn) error {
 	if err := s.start(); err != nil {
 		return err
@@ -51,14 +55,14 @@ func (s *Server) ServeUDP(pc net.PacketConn) error {
 	defer s.untrack(pc)
 	defer pc.Close()
 	cache := s.udpCache()
-	readers := min(max(runtime.GOMAXPROCS(0), 1), 8)
-	errs := make(chan error, readers)
+	u := &udpSocket{pc: pc, cache: cache, readers: int64(min(max(2*runtime.GOMAXPROCS(0), 2), 16))}
+	errs := make(chan error, u.readers)
 	var wg sync.WaitGroup
-	for range readers {
+	for range u.readers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- s.readUDP(pc, cache)
+			errs <- s.readUDP(u)
 		}()
 	}
 	err := <-errs
@@ -70,8 +74,18 @@ func (s *Server) ServeUDP(pc net.PacketConn) error {
 	return err
 }
 
+// udpSocket is a served UDP socket and its readers.
+type udpSocket struct {
+	pc      net.PacketConn
+	cache   *txCache
+	readers int64
+	// handling counts the readers handling a request themselves.
+	handling atomic.Int64
+}
+
 // readUDP reads datagrams until the socket fails.
-func (s *Server) readUDP(pc net.PacketConn, cache *txCache) error {
+func (s *Server) readUDP(u *udpSocket) error {
+	pc := u.pc
 	buf := make([]byte, maxDatagram)
 	peer := &Peer{Local: pc.LocalAddr()}
 	for {
@@ -83,12 +97,14 @@ func (s *Server) readUDP(pc net.PacketConn, cache *txCache) error {
 			}
 			return err
 		}
-		s.datagram(pc, buf[:n], from, peer, cache)
+		s.datagram(u, buf[:n], from, peer)
 	}
 }
 
-// datagram parses one datagram and hands a request to the workers.
-func (s *Server) datagram(pc net.PacketConn, d []byte, from net.Addr, local *Peer, cache *txCache) {
+// datagram parses one datagram and handles its request, or hands it to
+// the workers when this reader is the last one reading.
+func (s *Server) datagram(u *udpSocket, d []byte, from net.Addr, local *Peer) {
+	pc, cache := u.pc, u.cache
 	if len(d) == 0 || isKeepAlive(d) {
 		return
 	}
@@ -104,7 +120,8 @@ func (s *Server) datagram(pc net.PacketConn, d []byte, from net.Addr, local *Pee
 		return
 	}
 	req.SetTransport("UDP")
-	req.SetSource(from.String())
+	source := from.String()
+	req.SetSource(source)
 	j := job{req: req, pc: pc, to: from}
 	if cache != nil && !req.IsAck() {
 		key, ok := txKey(req)
@@ -112,7 +129,7 @@ func (s *Server) datagram(pc net.PacketConn, d []byte, from net.Addr, local *Pee
 			s.stats.malformed.Add(1)
 			return
 		}
-		switch v, answer := cache.begin(key); v {
+		switch v, answer := cache.begin(key, source); v {
 		case absorb:
 			s.stats.absorbed.Add(1)
 			return
@@ -120,12 +137,20 @@ func (s *Server) datagram(pc net.PacketConn, d []byte, from net.Addr, local *Pee
 			s.stats.retransmissions.Add(1)
 			s.writeUDP(pc, answer, from)
 			return
+		case handleIt:
+			j.key = key
 		}
-		j.key = key
 	}
 	p := *local
 	p.Remote = from
 	j.peer = &p
+	if u.handling.Add(1) < u.readers {
+		s.stats.requests.Add(1)
+		s.handle(j)
+		u.handling.Add(-1)
+		return
+	}
+	u.handling.Add(-1)
 	if !s.dispatch(j) && j.key != "" {
 		cache.abandon(j.key)
 	}

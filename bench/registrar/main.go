@@ -121,7 +121,7 @@ func run(mode, listen, transport string, n int, csvPath, cpuProfile string, logg
 // serveRegistrar serves reg on the SIP server of package sipserve until
 // ctx ends.
 func serveRegistrar(ctx context.Context, reg *registrar.Registrar, transport, listen string, logger *slog.Logger, ready func()) error {
-	srv := &sipserve.Server{Handler: sipserve.Methods{sip.REGISTER: reg}, Keep: sipserve.Successful, Logger: logger}
+	srv := &sipserve.Server{Handler: sipserve.Methods{sip.REGISTER: reg}, Keep: sipserve.SuccessfulRegister, Logger: logger}
 	errc := make(chan error, 1)
 	if transport == "udp" {
 		pc, err := net.ListenPacket("udp", listen)

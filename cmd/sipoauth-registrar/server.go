@@ -308,7 +308,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	// logs what a parser said of a message it could not read: with
 	// credentials withheld, no token reaches the log. A client that
 	// hangs up is logged at Debug.
-	srv := &sipserve.Server{Keep: sipserve.Successful, Logger: slog.New(logs.SIPStack(bearer.RedactHandler(log.Handler())))}
+	srv := &sipserve.Server{Keep: sipserve.SuccessfulRegister, Logger: slog.New(logs.SIPStack(bearer.RedactHandler(log.Handler())))}
 	r.sip = srv
 	// Every SIP socket is bounded by siplimit: connections in all and per
 	// source, handshake, idle and message timeouts, message size, and the
@@ -322,7 +322,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		}
 	}
 	limitLog := siplimit.WithLogger(log)
-	tlsListener := func(setting, addr string, role registrar.Role, cfg *tls.Config, lim siplimit.Limits) error {
+	tlsListener := func(setting, addr string, role registrar.Role, cfg *tls.Config, lim siplimit.Limits, opts ...sipserve.StreamOption) error {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("-%s: %w", setting, err)
@@ -333,7 +333,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		r.addrs = append(r.addrs, boundAddr{setting, "tls", ln.Addr().String()})
 		ports[ln.Addr().(*net.TCPAddr).Port] = role
 		sipPorts++
-		serve = append(serve, func() { r.goRun("-"+setting, func() error { return srv.ServeStream(tl) }) })
+		serve = append(serve, func() { r.goRun("-"+setting, func() error { return srv.ServeStream(tl, opts...) }) })
 		return nil
 	}
 	plainListeners := func(setting, addr string, role registrar.Role, lim siplimit.Limits) error {
@@ -368,7 +368,9 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	if s.Edge != "" {
 		// An edge proxy carries its clients on a few connections: the
 		// per-source cap holds, as anyone may connect before the handshake.
-		if err := tlsListener("edge", s.Edge, registrar.RoleEdge, mtlstrust.EdgeServerConfig(cert, trust, edgetable.Authorize(table)), limits); err != nil {
+		// Its connections carry many clients each: sipserve.Shared, so that
+		// one slow REGISTER holds up none of the others.
+		if err := tlsListener("edge", s.Edge, registrar.RoleEdge, mtlstrust.EdgeServerConfig(cert, trust, edgetable.Authorize(table)), limits, sipserve.Shared()); err != nil {
 			return nil, err
 		}
 	}

@@ -18,6 +18,7 @@ type Context struct {
 	once     sync.Once
 	inner    context.Context
 	cancel   context.CancelFunc
+	started  atomic.Pointer[context.Context] // inner, once Done made it
 	released atomic.Bool
 }
 
@@ -44,12 +45,19 @@ func (c *Context) Deadline() (time.Time, bool) { return c.at, true }
 
 // Done implements context.Context: the first call starts the timer.
 func (c *Context) Done() <-chan struct{} {
-	c.once.Do(func() { c.inner, c.cancel = context.WithDeadline(c.parent, c.at) })
+	c.once.Do(func() {
+		c.inner, c.cancel = context.WithDeadline(c.parent, c.at)
+		c.started.Store(&c.inner)
+	})
 	return c.inner.Done()
 }
 
-// Err implements context.Context.
+// Err implements context.Context. Once Done has been asked for, Err is
+// that channel's: nil until it is closed.
 func (c *Context) Err() error {
+	if inner := c.started.Load(); inner != nil {
+		return (*inner).Err()
+	}
 	if c.released.Load() {
 		return context.Canceled
 	}
@@ -62,7 +70,8 @@ func (c *Context) Err() error {
 	return nil
 }
 
-// Value implements context.Context.
+// Value implements context.Context. (context.Cause of a Context is its
+// parent's: nil for a Context that ended at its own deadline.)
 func (c *Context) Value(key any) any { return c.parent.Value(key) }
 
 // Release stops the timer, if Done started one: the Context is then
