@@ -13,11 +13,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/bearer"
+	"github.com/sipoauth/sdk/internal/loaddevices"
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -202,8 +201,8 @@ func newRegistrar(iss *issuer.Issuer, n int, ap netip.AddrPort, logger *slog.Log
 	}
 	devs := make(registrar.MemoryDevices, n)
 	for i := range n {
-		name := deviceName(i)
-		devs[name] = registrar.Device{Name: name, Owner: userName(i), OAuth: true}
+		name := loaddevices.DeviceName(i)
+		devs[name] = registrar.Device{Name: name, Owner: loaddevices.UserName(i), OAuth: true}
 	}
 	return registrar.New(registrar.Config{
 		NodeName:              "BENCH",
@@ -215,24 +214,10 @@ func newRegistrar(iss *issuer.Issuer, n int, ap netip.AddrPort, logger *slog.Log
 	})
 }
 
-func deviceName(i int) string { return fmt.Sprintf("CSFload%05d", i) }
-func userName(i int) string   { return fmt.Sprintf("load%05d", i) }
-
 // writeCSV writes the SIPp injection file, minting the tokens on all CPUs.
 func writeCSV(path string, iss *issuer.Issuer, n int) error {
-	tokens := make([]string, n)
-	errs := make([]error, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				tokens[i], errs[i] = iss.Mint(issuer.TokenRequest{User: userName(i), Device: deviceName(i), TTL: 60 * time.Minute})
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	tokens, err := loaddevices.Mint(iss, n, 60*time.Minute)
+	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -245,7 +230,7 @@ func writeCSV(path string, iss *issuer.Issuer, n int) error {
 	w := bufio.NewWriter(f)
 	fmt.Fprintln(w, "SEQUENTIAL")
 	for i, tok := range tokens {
-		fmt.Fprintf(w, "%s;%s;%s\n", userName(i), deviceName(i), tok)
+		fmt.Fprintf(w, "%s;%s;%s\n", loaddevices.UserName(i), loaddevices.DeviceName(i), tok)
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()

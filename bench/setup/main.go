@@ -19,11 +19,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/loaddevices"
 	"github.com/sipoauth/sdk/issuer"
 )
 
@@ -95,10 +93,6 @@ func (o options) check() error {
 	return nil
 }
 
-// UserName and DeviceName name device i and its owner.
-func UserName(i int) string   { return fmt.Sprintf("load%05d", i) }
-func DeviceName(i int) string { return fmt.Sprintf("CSFload%05d", i) }
-
 // write writes every file of o into o.dir, and one line per file to w.
 func write(o options, w io.Writer) error {
 	if err := os.MkdirAll(filepath.Join(o.dir, KamailioDBDir), 0o755); err != nil {
@@ -108,7 +102,7 @@ func write(o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tokens, err := mint(iss, o.devices, o.ttl)
+	tokens, err := loaddevices.Mint(iss, o.devices, o.ttl)
 	if err != nil {
 		return err
 	}
@@ -131,7 +125,7 @@ func write(o options, w io.Writer) error {
 	}
 	devs := make([]device, o.devices)
 	for i := range devs {
-		devs[i] = device{Name: DeviceName(i), Owner: UserName(i), OAuth: true}
+		devs[i] = device{Name: loaddevices.DeviceName(i), Owner: loaddevices.UserName(i), OAuth: true}
 	}
 	devJSON, err := json.Marshal(devs)
 	if err != nil {
@@ -191,12 +185,12 @@ func write(o options, w io.Writer) error {
 		return errors.Join(err, f.Close())
 	}
 	if err := lines(BearerCSV, "SEQUENTIAL\n", func(i int) string {
-		return UserName(i) + ";" + DeviceName(i) + ";" + tokens[i] + "\n"
+		return loaddevices.UserName(i) + ";" + loaddevices.DeviceName(i) + ";" + tokens[i] + "\n"
 	}); err != nil {
 		return err
 	}
 	if err := lines(DigestCSV, "SEQUENTIAL\n", func(i int) string {
-		return fmt.Sprintf("%s;%s;[authentication username=%s password=%s]\n", UserName(i), DeviceName(i), UserName(i), passwords[i])
+		return fmt.Sprintf("%s;%s;[authentication username=%s password=%s]\n", loaddevices.UserName(i), loaddevices.DeviceName(i), loaddevices.UserName(i), passwords[i])
 	}); err != nil {
 		return err
 	}
@@ -204,27 +198,10 @@ func write(o options, w io.Writer) error {
 	// (one value), value_type 0 (string), expires 0 (never).
 	if err := lines(filepath.Join(KamailioDBDir, "htable"),
 		"id(int,auto) key_name(str) key_type(int) value_type(int) key_value(str) expires(int)\n",
-		func(i int) string { return fmt.Sprintf("%d:%s:0:0:%s:0\n", i+1, UserName(i), passwords[i]) }); err != nil {
+		func(i int) string { return fmt.Sprintf("%d:%s:0:0:%s:0\n", i+1, loaddevices.UserName(i), passwords[i]) }); err != nil {
 		return err
 	}
 	return put(filepath.Join(KamailioDBDir, "version"), 0o644, []byte("table_name(str) table_version(int)\nhtable:2\n"))
-}
-
-// mint mints one nested token per device on all CPUs.
-func mint(iss *issuer.Issuer, n int, ttl time.Duration) ([]string, error) {
-	tokens := make([]string, n)
-	errs := make([]error, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				tokens[i], errs[i] = iss.Mint(issuer.TokenRequest{User: UserName(i), Device: DeviceName(i), TTL: ttl})
-			}
-		})
-	}
-	wg.Wait()
-	return tokens, errors.Join(errs...)
 }
 
 // selfSigned makes a P-256 certificate for localhost, 127.0.0.1 and ::1,

@@ -15,9 +15,10 @@ var layerOf = map[string]int{
 	"cnfxml": 1, "certcheck": 1, "clientlog": 1,
 	"sipoauth": 2, "issuer": 2, "mtlstrust": 2, "edgetable": 2, "inspect": 2,
 	"sipauth": 3, "siplimit": 3, "sipserve": 3, "registrar": 3, "client": 3, "edge": 3,
-	"internal/filekeys": 2, // keyfile's keys as a sipoauth.KeySource, for programs
-	"internal/testnode": 3, // a node for the client programs' tests
-	"redisstore":        4, "prommetrics": 4,
+	"internal/filekeys":    2, // keyfile's keys as a sipoauth.KeySource, for programs
+	"internal/testnode":    3, // a node for the client programs' tests
+	"internal/loaddevices": 2, // the load tests' devices and their tokens
+	"redisstore":           4, "prommetrics": 4,
 	"wasm": 5,
 }
 
