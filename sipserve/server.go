@@ -159,6 +159,19 @@ func (s *Server) start() error {
 // worker is a goroutine that handles the jobs given to it, one at a time.
 type worker struct{ jobs chan job }
 
+// open starts the server if need be and takes sock, a socket to serve, to
+// close with it; after Close it closes sock and returns ErrServerClosed.
+func (s *Server) open(sock io.Closer) error {
+	if err := s.start(); err != nil {
+		return err
+	}
+	if !s.track(sock) {
+		sock.Close()
+		return ErrServerClosed
+	}
+	return nil
+}
+
 // track registers a socket or connection to close with the server; false
 // when the server is closed already.
 func (s *Server) track(c io.Closer) bool {

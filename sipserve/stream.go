@@ -51,12 +51,8 @@ func (s *Server) ServeStream(l net.Listener, opts ...StreamOption) error {
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	if err := s.start(); err != nil {
+	if err := s.open(l); err != nil {
 		return err
-	}
-	if !s.track(l) {
-		l.Close()
-		return ErrServerClosed
 	}
 	defer s.untrack(l)
 	defer l.Close()

@@ -45,12 +45,8 @@ func (s *Server) udpCache() *txCache {
 // last one hands its requests to the workers, so that handlers that wait
 // on a backend never leave the socket unread.
 func (s *Server) ServeUDP(pc net.PacketConn) error {
-	if err := s.start(); err != nil {
+	if err := s.open(pc); err != nil {
 		return err
-	}
-	if !s.track(pc) {
-		pc.Close()
-		return ErrServerClosed
 	}
 	defer s.untrack(pc)
 	defer pc.Close()
