@@ -571,9 +571,9 @@ func parse(r *Request, rule AORRule) *sip.Response {
 	// name on every call. The raw headers the pipeline reads are bounded
 	// here, contacts when their binding is made; others only pass through
 	// sipgo, whose parser bounds the message.
-	// Over UDP, the bytes an answer copies from the request. (sipgo
-	// builds the value of a parsed header anew at each Value: counted only
-	// where it matters.)
+	// Over UDP, the bytes an answer copies from the request, counted as
+	// the headers write themselves: sipgo builds a parsed header's value
+	// anew at each Value.
 	udp := r.overUDP()
 	var echo byteCount // the header lines written as they are, without a string
 	for _, h := range req.Headers() {
