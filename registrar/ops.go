@@ -148,7 +148,7 @@ func (m *MemoryStore) Count() int {
 	defer m.mu.Unlock()
 	n := 0
 	for _, bs := range m.aors {
-		for _, b := range bs {
+		for _, b := range *bs {
 			if b.Expires.After(now) {
 				n++
 			}

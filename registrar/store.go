@@ -92,6 +92,9 @@ func (e *TooManyBindingsError) Is(target error) bool { return target == ErrTooMa
 
 // Store keeps bindings. Implementations apply each Update atomically, so
 // that registrars sharing a store never lose nor resurrect a binding.
+// The strings of an Update and of the aor may share the memory of the
+// whole request they came from; a store that keeps them in memory copies
+// them (strings.Clone), as MemoryStore does.
 type Store interface {
 	// Update applies u to the bindings of aor and returns them.
 	Update(ctx context.Context, aor string, u Update) (Result, error)
@@ -201,27 +204,66 @@ func canonicalInstance(v string) string {
 // MemoryStore is a Store in memory, the default. Expired bindings are
 // dropped as their AOR is touched, and by Sweep. Safe for concurrent use.
 type MemoryStore struct {
-	mu   sync.Mutex
-	aors map[string][]Binding
+	mu sync.Mutex
+	// aors holds a pointer to each AOR's bindings, so that an update
+	// changes them without storing the key again: a map assignment
+	// replaces the key with the caller's string.
+	aors map[string]*[]Binding
 }
 
 // NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{aors: map[string][]Binding{}} }
+func NewMemoryStore() *MemoryStore { return &MemoryStore{aors: map[string]*[]Binding{}} }
 
 // Update implements Store.
 func (m *MemoryStore) Update(_ context.Context, aor string, u Update) (Result, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	res, err := Apply(m.aors[aor], u)
+	kept := m.aors[aor]
+	var prev []Binding
+	if kept != nil {
+		prev = *kept
+	}
+	res, err := Apply(prev, u)
 	if err != nil {
 		return Result{}, err
 	}
 	if len(res.Bindings) == 0 {
 		delete(m.aors, aor)
-	} else {
-		m.aors[aor] = slices.Clip(res.Bindings)
+		return Result{New: res.New}, nil
 	}
-	return Result{Bindings: slices.Clone(res.Bindings), New: res.New}, nil
+	bs := slices.Clip(res.Bindings)
+	for i := range bs {
+		bs[i] = detach(bs[i], prev)
+	}
+	if kept == nil {
+		m.aors[strings.Clone(aor)] = &bs
+	} else {
+		*kept = bs
+	}
+	return Result{Bindings: slices.Clone(bs), New: res.New}, nil
+}
+
+// detach returns b with strings that share no memory with the request it
+// came from: those equal to the ones of the binding it refreshes are that
+// binding's, the others copies. A refresh, the usual REGISTER, copies
+// nothing.
+func detach(b Binding, prev []Binding) Binding {
+	var was Binding
+	for _, p := range prev {
+		if p.Contact == b.Contact && p.Device == b.Device {
+			was = p
+			break
+		}
+	}
+	keep := func(s, was string) string {
+		if s == was {
+			return was
+		}
+		return strings.Clone(s)
+	}
+	b.Contact, b.Params, b.Instance = keep(b.Contact, was.Contact), keep(b.Params, was.Params), keep(b.Instance, was.Instance)
+	b.CallID, b.Device, b.User, b.Source = keep(b.CallID, was.CallID), keep(b.Device, was.Device), keep(b.User, was.User), keep(b.Source, was.Source)
+	return b
 }
 
 // Lookup implements Store.
@@ -230,7 +272,11 @@ func (m *MemoryStore) Lookup(_ context.Context, aor string) ([]Binding, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Binding
-	for _, b := range m.aors[aor] {
+	kept := m.aors[aor]
+	if kept == nil {
+		return nil, nil
+	}
+	for _, b := range *kept {
 		if now.Before(b.Expires) {
 			out = append(out, b)
 		}
@@ -243,12 +289,12 @@ func (m *MemoryStore) Sweep(now time.Time) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
-	for aor, bs := range m.aors {
-		bs = slices.DeleteFunc(bs, func(b Binding) bool { return !now.Before(b.Expires) })
+	for aor, kept := range m.aors {
+		bs := slices.DeleteFunc(*kept, func(b Binding) bool { return !now.Before(b.Expires) })
 		if len(bs) == 0 {
 			delete(m.aors, aor)
 		} else {
-			m.aors[aor] = bs
+			*kept = bs
 		}
 		n += len(bs)
 	}

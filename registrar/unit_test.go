@@ -13,10 +13,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/emiago/sipgo/sip"
 	"golang.org/x/time/rate"
 
+	"github.com/sipoauth/sdk/internal/sipparse"
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -132,6 +134,13 @@ const csfContact = `Contact: <sip:rado@10.10.10.10:62162;transport=tls>;+sip.ins
 // another SIP stack would.
 func unitRegistrar(t testing.TB, tlsPeer bool) (*Registrar, *issuer.Issuer) {
 	t.Helper()
+	return unitRegistrarStore(t, tlsPeer, nil)
+}
+
+// unitRegistrarStore is unitRegistrar keeping its bindings in store (a
+// MemoryStore of its own when nil).
+func unitRegistrarStore(t testing.TB, tlsPeer bool, store Store) (*Registrar, *issuer.Issuer) {
+	t.Helper()
 	iss, err := issuer.New(issuer.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +150,7 @@ func unitRegistrar(t testing.TB, tlsPeer bool) (*Registrar, *issuer.Issuer) {
 	reg, err := New(Config{NodeName: "UCM2-PUB", Devices: MemoryDevices{
 		"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true},
 		"rado":    {Name: "rado", Owner: "rado", OAuth: true}, // an RFC 8898 client, known by its user
-	}, Validator: v,
+	}, Validator: v, Store: store,
 		PeerInfo: func(*sip.Request, sip.ServerTransaction) PeerInfo {
 			p := PeerInfo{Local: &net.TCPAddr{IP: net.IPv4(10, 10, 10, 1), Port: 5090}, Remote: &net.TCPAddr{IP: net.IPv4(10, 10, 10, 10), Port: 62162}}
 			if tlsPeer {
@@ -300,5 +309,59 @@ func TestMemoryStoreCountSkipsExpired(t *testing.T) {
 	}
 	if n := s.Count(); n != 2 {
 		t.Fatalf("Count = %d, want 2 (one binding has expired)", n)
+	}
+}
+
+// TestMemoryStoreKeepsNoRequestMemory registers, then refreshes, from
+// requests parsed by package sipparse, whose header values are parts of
+// one string of the whole header section: no string the store keeps may
+// point into it, or every binding would keep its request alive.
+func TestMemoryStoreKeepsNoRequestMemory(t *testing.T) {
+	t.Parallel()
+	store := NewMemoryStore()
+	reg, iss := unitRegistrarStore(t, true, store)
+	tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
+	for i, cseq := range []int{2270, 2271} {
+		raw := strings.ReplaceAll(fmt.Sprintf(rawRegister, csfContact+"\nProxy-Authorization: Bearer token=\""+tok+"\""), "\n", "\r\n")
+		raw = strings.Replace(raw, "CSeq: 2270", fmt.Sprintf("CSeq: %d", cseq), 1)
+		m, err := sipparse.Parse([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := m.(*sip.Request)
+		// The method is the first bytes of the header section's string.
+		base := uintptr(unsafe.Pointer(unsafe.StringData(string(req.Method))))
+		end := base + uintptr(strings.Index(raw, "\r\n\r\n"))
+		inside := func(s string) bool {
+			p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+			return s != "" && p >= base && p < end
+		}
+		if !inside(req.CallID().Value()) {
+			t.Fatal("the Call-ID is not part of the header section's string: the test cannot tell")
+		}
+		res, _ := reg.Serve(context.Background(), req, fakeTx{})
+		if res.StatusCode != 200 {
+			t.Fatalf("REGISTER %d: %d %s", i, res.StatusCode, res.Reason)
+		}
+		store.mu.Lock()
+		n := 0
+		for aor, bs := range store.aors {
+			if inside(aor) {
+				t.Errorf("REGISTER %d: the AOR key %q is part of the request", i, aor)
+			}
+			for _, b := range *bs {
+				n++
+				for name, s := range map[string]string{"Contact": b.Contact, "Params": b.Params, "Instance": b.Instance,
+					"CallID": b.CallID, "Device": b.Device, "User": b.User, "Source": b.Source} {
+					if inside(s) {
+						t.Errorf("REGISTER %d: the binding's %s %q is part of the request", i, name, s)
+					}
+				}
+			}
+		}
+		store.mu.Unlock()
+		if n != 1 {
+			t.Fatalf("REGISTER %d: %d bindings, want 1", i, n)
+		}
 	}
 }

@@ -2,9 +2,10 @@
 // transaction per request, as a registrar needs: a REGISTER is answered
 // at once with a final response, so there is nothing for a server
 // transaction to do but absorb retransmissions. The Server parses each
-// message (with sipgo's parser, into sipgo's *sip.Request), hands it to
-// a Handler, by the goroutine that read it or by a worker, and writes the answer on
-// the socket or connection the request came on.
+// message into sipgo's *sip.Request (as sipgo's parser would, with fewer
+// allocations: package internal/sipparse), hands it to a Handler, by the
+// goroutine that read it or by a worker, and writes the answer on the
+// socket or connection the request came on.
 //
 // Over UDP it keeps the answers it sent, within a bound on their memory
 // and for Timer J at most (RFC 3261 §17.2.2): a retransmitted request

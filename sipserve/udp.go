@@ -9,13 +9,12 @@ import (
 	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipoauth/sdk/internal/sipparse"
 )
 
 // maxDatagram is the largest UDP payload.
 const maxDatagram = 65535
-
-// parser reads every message; it keeps no state of its own.
-var parser = sip.NewParser()
 
 // udpCache returns the cache of UDP answers, made on first use; nil when
 // RetransmitBytes turns it off.
@@ -104,7 +103,7 @@ func (s *Server) datagram(u *udpSocket, d []byte, from net.Addr, local *Peer) {
 	if len(d) == 0 || isKeepAlive(d) {
 		return
 	}
-	msg, err := parser.ParseSIP(d)
+	msg, err := sipparse.Parse(d)
 	if err != nil {
 		s.stats.malformed.Add(1)
 		s.log(slog.LevelDebug, "unparsable datagram", "source", from.String(), "error", err)

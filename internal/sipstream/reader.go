@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipoauth/sdk/internal/sipparse"
 )
 
 // The default bounds of a Reader: sipgo's own limit on a message (its
@@ -134,7 +136,7 @@ func (r *Reader) ReadMessage() (sip.Message, error) {
 			return nil, r.stop(r.cut(err))
 		}
 	}
-	m, err := r.parser.ParseSIP(r.buf[r.r : r.r+size])
+	m, err := sipparse.Parse(r.buf[r.r : r.r+size])
 	if err != nil {
 		return nil, r.stop(&Error{Offset: r.offset(), Err: ErrMalformed, Detail: err.Error(), cause: err})
 	}
