@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/sipmsg"
+
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/internal/chans"
@@ -220,9 +222,9 @@ func (c *sipConn) handle(m sip.Message) {
 		if m.IsAck() {
 			return
 		}
-		res := sip.NewResponseFromRequest(m, 501, "Not Implemented", nil)
+		res := sipmsg.NewResponse(m, 501, "Not Implemented")
 		if m.Method == sip.OPTIONS {
-			res = sip.NewResponseFromRequest(m, 200, "OK", nil)
+			res = sipmsg.NewResponse(m, 200, "OK")
 			res.AppendHeader(sip.NewHeader("Allow", "OPTIONS"))
 		}
 		if err := c.w.WriteMessage(res, time.Time{}); err != nil {

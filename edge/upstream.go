@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/sipmsg"
+
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/internal/chans"
@@ -283,7 +285,7 @@ func (p *Proxy) dispatch(c *upConn, m sip.Message) {
 		if m.Method == sip.OPTIONS {
 			code, reason = 200, "OK"
 		}
-		res := sip.NewResponseFromRequest(m, code, reason, nil)
+		res := sipmsg.NewResponse(m, code, reason)
 		res.AppendHeader(sip.NewHeader("Allow", "OPTIONS"))
 		if err := c.w.WriteMessage(res, time.Now().Add(p.cfg.DialTimeout)); err != nil {
 			p.log.Debug("edge: answering the node failed", "upstream", c.u.addr, "error", err.Error())

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/sipmsg"
+
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/bearer"
@@ -215,7 +217,7 @@ func unavailable(r *Request, reason sipauth.Reason, err error) *sip.Response {
 
 // respond builds a response to r with extra headers.
 func respond(r *Request, code int, reason string, headers ...sip.Header) *sip.Response {
-	res := sip.NewResponseFromRequest(r.SIP, code, reason, nil)
+	res := sipmsg.NewResponse(r.SIP, code, reason)
 	for _, h := range headers {
 		res.AppendHeader(h)
 	}

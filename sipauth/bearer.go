@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/sipmsg"
+
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/bearer"
@@ -97,7 +99,7 @@ func (v Verdict) Accepted() bool { return v.Identity != nil }
 // Response builds the answer to req for a refused request: the status and
 // phrase, the extra headers in order, then the challenge or Retry-After.
 func (v Verdict) Response(req *sip.Request, extra ...sip.Header) *sip.Response {
-	res := sip.NewResponseFromRequest(req, v.Status, v.Phrase, nil)
+	res := sipmsg.NewResponse(req, v.Status, v.Phrase)
 	for _, h := range extra {
 		res.AppendHeader(h)
 	}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sipoauth/sdk/internal/sipmsg"
+
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -24,9 +26,9 @@ func (m Methods) ServeSIP(ctx context.Context, req *sip.Request, peer Peer) *sip
 	case sip.ACK:
 		return nil
 	case sip.CANCEL:
-		return sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil)
+		return sipmsg.NewResponse(req, 481, "Call/Transaction Does Not Exist")
 	}
-	res := sip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
+	res := sipmsg.NewResponse(req, 405, "Method Not Allowed")
 	res.AppendHeader(sip.NewHeader("Allow", m.allow()))
 	return res
 }
@@ -46,5 +48,5 @@ func (m Methods) allow() string {
 // OK is a Handler that answers 200 OK: for OPTIONS, with which edge
 // proxies and clients ping a node to see it is up.
 var OK Handler = HandlerFunc(func(_ context.Context, req *sip.Request, _ Peer) *sip.Response {
-	return sip.NewResponseFromRequest(req, 200, "OK", nil)
+	return sipmsg.NewResponse(req, 200, "OK")
 })

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/sipmsg"
+
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/internal/defaults"
@@ -283,7 +285,7 @@ func (s *Server) call(j job) (res *sip.Response) {
 		if v := recover(); v != nil {
 			s.stats.panics.Add(1)
 			s.log(slog.LevelError, "handler panicked", "panic", fmt.Sprint(v), "method", string(j.req.Method))
-			res = sip.NewResponseFromRequest(j.req, 500, "Server Internal Error", nil)
+			res = sipmsg.NewResponse(j.req, 500, "Server Internal Error")
 		}
 	}()
 	return s.Handler.ServeSIP(s.ctx, j.req, *j.peer)

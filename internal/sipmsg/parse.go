@@ -1,4 +1,4 @@
-package sipparse
+package sipmsg
 
 import (
 	"bytes"

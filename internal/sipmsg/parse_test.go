@@ -1,4 +1,4 @@
-package sipparse
+package sipmsg
 
 import (
 	"reflect"
@@ -182,7 +182,7 @@ func FuzzParse(f *testing.F) {
 // Jabber sends it.
 func BenchmarkParse(b *testing.B) {
 	in := []byte(strings.Replace(jabberRegister, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", strings.Repeat("x", 1200), 1))
-	b.Run("sipparse", func(b *testing.B) {
+	b.Run("sipmsg", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(in)))
 		for b.Loop() {
