@@ -58,6 +58,14 @@ func (f *FileDevices) Reload() error {
 	return nil
 }
 
+// Len returns how many devices the file lists.
+func (f *FileDevices) Len() int {
+	if m := f.set.Load(); m != nil {
+		return len(*m)
+	}
+	return 0
+}
+
 // Device implements Devices.
 func (f *FileDevices) Device(_ context.Context, name string) (Device, bool, error) {
 	d, ok := (*f.set.Load())[name]

@@ -18,7 +18,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"golang.org/x/time/rate"
 
-	"github.com/sipoauth/sdk/internal/sipparse"
+	"github.com/sipoauth/sdk/internal/sipmsg"
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/sipoauth"
@@ -236,8 +236,12 @@ func TestFileDevices(t *testing.T) {
 			t.Errorf("%s: %v", bad, err)
 		}
 	}
-	if _, ok, _ := d.Device(context.Background(), "CSFrado"); !ok {
-		t.Fatal("failed reload lost the devices")
+	if _, ok, _ := d.Device(context.Background(), "CSFrado"); !ok || d.Len() != 1 {
+		t.Fatalf("failed reload lost the devices (%d)", d.Len())
+	}
+	os.WriteFile(path, []byte(`[{"name":"a"},{"name":"b"},{"name":"c"}]`), 0o644)
+	if err := d.Reload(); err != nil || d.Len() != 3 {
+		t.Fatalf("reload: %v, %d devices", err, d.Len())
 	}
 }
 
@@ -313,7 +317,7 @@ func TestMemoryStoreCountSkipsExpired(t *testing.T) {
 }
 
 // TestMemoryStoreKeepsNoRequestMemory registers, then refreshes, from
-// requests parsed by package sipparse, whose header values are parts of
+// requests parsed by package sipmsg, whose header values are parts of
 // one string of the whole header section: no string the store keeps may
 // point into it, or every binding would keep its request alive.
 func TestMemoryStoreKeepsNoRequestMemory(t *testing.T) {
@@ -324,7 +328,7 @@ func TestMemoryStoreKeepsNoRequestMemory(t *testing.T) {
 	for i, cseq := range []int{2270, 2271} {
 		raw := strings.ReplaceAll(fmt.Sprintf(rawRegister, csfContact+"\nProxy-Authorization: Bearer token=\""+tok+"\""), "\n", "\r\n")
 		raw = strings.Replace(raw, "CSeq: 2270", fmt.Sprintf("CSeq: %d", cseq), 1)
-		m, err := sipparse.Parse([]byte(raw))
+		m, err := sipmsg.Parse([]byte(raw))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -195,7 +195,8 @@ func newRegistrar(iss *issuer.Issuer, n int, ap netip.AddrPort, logger *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	v, err := sipoauth.New(sipoauth.Config{Keys: keys, DecryptionKeys: dec})
+	// Two tokens per device, as the standalone registrar remembers by default.
+	v, err := sipoauth.New(sipoauth.Config{Keys: keys, DecryptionKeys: dec, CacheSize: max(sipoauth.DefaultCacheSize, 2*n)})
 	if err != nil {
 		return nil, err
 	}

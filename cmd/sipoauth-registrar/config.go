@@ -23,6 +23,7 @@ import (
 	"github.com/sipoauth/sdk/internal/bounded"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/siplimit"
+	"github.com/sipoauth/sdk/sipoauth"
 	"github.com/sipoauth/sdk/ucm"
 )
 
@@ -81,12 +82,14 @@ type settings struct {
 	IdleTimeout             seconds `json:"idle-timeout"`
 	MessageTimeout          seconds `json:"message-timeout"`
 	MaxMessageSize          int     `json:"max-message-size"`
+	TokenCache              int     `json:"token-cache"`
 	UDPSourceRate           float64 `json:"udp-source-rate"`
 	UDPMaxPerWindow         int     `json:"udp-max-per-window"`
 	UDPReceiveBuffer        int     `json:"udp-receive-buffer"`
 
 	// Operations.
 	Metrics        string  `json:"metrics"`
+	Pprof          bool    `json:"pprof"`
 	LogLevel       string  `json:"log-level"`
 	ReloadInterval seconds `json:"reload-interval"`
 
@@ -290,10 +293,12 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 	fs.Var(secondsFlag{&s.IdleTimeout}, "idle-timeout", "close a SIP connection silent this long between messages, in `seconds` or as a duration (0: 5m)")
 	fs.Var(secondsFlag{&s.MessageTimeout}, "message-timeout", "close a SIP connection whose message is not complete this long after its first byte, in `seconds` or as a duration (0: 20s)")
 	fs.IntVar(&s.MaxMessageSize, "max-message-size", s.MaxMessageSize, "largest SIP message taken, in `bytes`, answered 513 beyond (0: 32768; at most 65535)")
+	fs.IntVar(&s.TokenCache, "token-cache", s.TokenCache, fmt.Sprintf("validated tokens remembered, so that a refresh REGISTER costs no signature check (0: twice the devices of -devices at start, at least %d; -1: none)", sipoauth.DefaultCacheSize))
 	fs.Float64Var(&s.UDPSourceRate, "udp-source-rate", s.UDPSourceRate, "UDP requests per second one IP address may send to -legacy (0: 50); the excess is dropped before the SIP stack")
 	fs.IntVar(&s.UDPMaxPerWindow, "udp-max-per-window", s.UDPMaxPerWindow, "UDP requests passed to the SIP stack per 32 s (0: 16384)")
 	fs.IntVar(&s.UDPReceiveBuffer, "udp-receive-buffer", s.UDPReceiveBuffer, "receive buffer asked for each UDP socket, in `bytes` (the kernel doubles it, within net.core.rmem_max; 0: 262144, as Kamailio's maxbuffer)")
 	fs.StringVar(&s.Metrics, "metrics", s.Metrics, "`address` serving Prometheus metrics on /metrics over HTTP (empty: off)")
+	fs.BoolVar(&s.Pprof, "pprof", s.Pprof, "also serve Go's profiles (net/http/pprof) on /debug/pprof/ at -metrics, for measuring the registrar under load; they show the process's internals, so keep -metrics on a private address")
 	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info (one line per REGISTER), warn or error")
 	fs.Var(secondsFlag{&s.ReloadInterval}, "reload-interval", "how often files are checked for changes, in `seconds` or as a duration")
 	fs.Bool("version", false, "print the version (module version and VCS revision) and exit")
@@ -471,6 +476,9 @@ func (s *settings) check() error {
 	} else if s.TableUser != "" || s.TablePassword != "" {
 		bad("table-api", "missing: -table-user and -table-password are for it")
 	}
+	if s.Pprof && s.Metrics == "" {
+		bad("metrics", "missing: -pprof serves its profiles there")
+	}
 
 	switch {
 	case s.Keys == "" && s.JWKS == "":
@@ -509,6 +517,9 @@ func (s *settings) check() error {
 		if l.v < 0 {
 			bad(l.name, "%v: must be 0 (the default) or more; a bound cannot be turned off", l.v)
 		}
+	}
+	if s.TokenCache < -1 {
+		bad("token-cache", "%d: 0 (the default), -1 (none) or a number of tokens", s.TokenCache)
 	}
 	if s.MaxMessageSize > 65535 {
 		bad("max-message-size", "%d: the SIP stack takes no message over 65535 bytes", s.MaxMessageSize)

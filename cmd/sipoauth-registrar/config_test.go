@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sipoauth/sdk/sipoauth"
 )
 
 // required are the settings without which no registrar starts, given as
@@ -127,6 +129,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"table api without user", []string{"-table-api", ":8443", "-table-password", "pw"}, []string{"-table-user: missing"}},
 		{"table api without password", []string{"-table-api", ":8443", "-table-user", "u"}, []string{"-table-password: missing"}},
 		{"table user without api", []string{"-table-user", "u"}, []string{"-table-api: missing"}},
+		{"pprof without metrics", []string{"-pprof"}, []string{"-metrics: missing: -pprof"}},
+		{"token cache below -1", []string{"-token-cache", "-2"}, []string{"-token-cache: -2:"}},
 		{"table api bad", []string{"-table-api", "nope", "-table-user", "u", "-table-password", "p"}, []string{"-table-api:"}},
 		{"no keys", []string{"-keys", ""}, []string{"-keys: missing"}},
 		{"keys and jwks", []string{"-jwks", "https://cucm.example.com/jwks"}, []string{"-jwks: give -keys or -jwks, not both"}},
@@ -227,5 +231,22 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTokenCacheSize: by default the validator remembers two tokens per
+// device, at least sipoauth's default; a setting is taken as it is.
+func TestTokenCacheSize(t *testing.T) {
+	for _, tc := range []struct{ setting, devices, want int }{
+		{0, 0, sipoauth.DefaultCacheSize},
+		{0, 3, sipoauth.DefaultCacheSize},
+		{0, 5000, sipoauth.DefaultCacheSize},
+		{0, 20000, 40000},
+		{500, 20000, 500},
+		{-1, 20000, -1},
+	} {
+		if got := tokenCacheSize(tc.setting, tc.devices); got != tc.want {
+			t.Errorf("tokenCacheSize(%d, %d) = %d, want %d", tc.setting, tc.devices, got, tc.want)
+		}
 	}
 }

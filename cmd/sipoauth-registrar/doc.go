@@ -147,4 +147,7 @@
 // from the same Redis. -metrics serves Prometheus metrics on /metrics:
 // sipoauth_registrations_total by outcome, sipoauth_auth_failures_total by
 // reason, latency histograms, and sipoauth_bindings with the memory store.
+// With -pprof the same address serves Go's profiles on /debug/pprof/
+// (CPU, heap, goroutines), as bench/compare.sh takes them with PROFILE=1;
+// they show the process's internals, so keep that address private.
 package main

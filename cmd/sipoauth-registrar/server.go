@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"slices"
@@ -276,16 +277,16 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		revocation = redisstore.NewRevocations(client, "")
 	}
 
-	validator, err := sipoauth.New(sipoauth.Config{
-		Keys: keys, DecryptionKeys: decryption, Issuers: s.Issuers, Audiences: s.Audiences, RequiredScopes: s.Scopes,
-		Revocation: revocation, MaxLifetime: s.MaxTokenLifetime.duration(),
-	})
-	if err != nil {
-		return nil, err
-	}
 	devices, err := registrar.OpenFileDevices(s.Devices)
 	if err != nil {
 		return nil, badSetting("devices", "%v", err)
+	}
+	validator, err := sipoauth.New(sipoauth.Config{
+		Keys: keys, DecryptionKeys: decryption, Issuers: s.Issuers, Audiences: s.Audiences, RequiredScopes: s.Scopes,
+		Revocation: revocation, MaxLifetime: s.MaxTokenLifetime.duration(), CacheSize: tokenCacheSize(s.TokenCache, devices.Len()),
+	})
+	if err != nil {
+		return nil, err
 	}
 	r.watchFile(wctx, interval, "-devices", s.Devices, devices.Reload)
 
@@ -469,6 +470,13 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	if s.Metrics != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(promReg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
+		if s.Pprof {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		}
 		if err := r.httpServer("metrics", "http", s.Metrics, mux, nil, &serve); err != nil {
 			return nil, err
 		}
@@ -482,6 +490,19 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	}
 	log.Info("registrar started", "config", s.config, "node", s.NodeName, "store", redactURL(s.Store), "challenge", map[bool]string{false: "cisco", true: "rfc8898"}[s.RFC8898])
 	return r, nil
+}
+
+// tokenCacheSize is the validator's CacheSize for -token-cache: as set,
+// none when negative, and when 0 two tokens for every device of the
+// -devices file as it was at start (one in use, one refreshed before it
+// expires), at least sipoauth.DefaultCacheSize. A cache smaller than the
+// devices that register is a miss for most of them: each REGISTER would
+// verify its token's signature (and decrypt it) again.
+func tokenCacheSize(setting, devices int) int {
+	if setting != 0 {
+		return setting
+	}
+	return max(sipoauth.DefaultCacheSize, 2*devices)
 }
 
 // DefaultUDPReceiveBuffer is the receive buffer asked for each UDP

@@ -300,6 +300,37 @@ func TestUDPRetransmittedRegister(t *testing.T) {
 	}
 }
 
+// TestPprof: the profiles are on the metrics address with -pprof only.
+func TestPprof(t *testing.T) {
+	f := newFixture(t)
+	cl := &http.Client{Timeout: 10 * time.Second}
+	get := func(addr, path string) (int, string) {
+		t.Helper()
+		res, err := cl.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	off := f.start("-edge", "")
+	if code, _ := get(off.addr("metrics", "http"), "/debug/pprof/"); code != 404 {
+		t.Fatalf("without -pprof: GET /debug/pprof/ %d, want 404", code)
+	}
+	on := f.start("-edge", "", "-pprof")
+	addr := on.addr("metrics", "http")
+	if code, body := get(addr, "/debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
+		t.Fatalf("with -pprof: GET /debug/pprof/ %d\n%s", code, body)
+	}
+	if code, body := get(addr, "/debug/pprof/heap?debug=1"); code != 200 || !strings.Contains(body, "heap profile:") {
+		t.Fatalf("heap profile: %d\n%.200s", code, body)
+	}
+	if code, _ := get(addr, "/metrics"); code != 200 {
+		t.Fatalf("GET /metrics with -pprof: %d", code)
+	}
+}
+
 // scrape reads the metrics endpoint: series (name and labels as written)
 // to value.
 func scrape(t *testing.T, addr string) map[string]float64 {
