@@ -23,7 +23,9 @@
 #   IDLE_CONNS=20000              idle TLS connections (capped by the open-file limit, see below)
 #   DEVICES=20000                 devices and users written by bench/setup
 #   PHASES="sipp tls idle redis"  which phases to run; TRANSPORTS="udp tcp"
-#   PORT_BASE=25160               ports PORT_BASE..PORT_BASE+7 on 127.0.0.1 (must be free)
+#   PORT_BASE=25160               ports PORT_BASE..PORT_BASE+8 on 127.0.0.1 (must be free)
+#   PROFILE=0                     1: a CPU profile of the registrar over each first CPU run (TCP, TLS), from its
+#                                 -pprof endpoint on PORT_BASE+8, in the results directory (go tool pprof -top FILE)
 #   WORK=/tmp/sipoauth-compare    work directory (setup files, logs, raw results); kept afterwards
 #   KAM_SHM=256 KAM_PKG=16        Kamailio -m and -M (MB)
 #   KAM_IDLE_SHM=2048             Kamailio -m for the idle phase (each TLS connection takes shared memory)
@@ -63,6 +65,7 @@ KAM_SHM=${KAM_SHM:-256}
 KAM_PKG=${KAM_PKG:-16}
 KAM_IDLE_SHM=${KAM_IDLE_SHM:-2048}
 KAM_TLS_TCP_CHILDREN=${KAM_TLS_TCP_CHILDREN:-1}
+PROFILE=${PROFILE:-0}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
@@ -76,6 +79,7 @@ command -v sipp >/dev/null 2>&1 || missing+=("sipp (package sip-tester)")
 command -v redis-server >/dev/null 2>&1 || missing+=("redis-server (package redis-server)")
 command -v go >/dev/null 2>&1 || missing+=("go (https://go.dev/dl/)")
 command -v ss >/dev/null 2>&1 || missing+=("ss (package iproute2)")
+[ "$PROFILE" != 1 ] || command -v curl >/dev/null 2>&1 || missing+=("curl, for PROFILE=1 (package curl)")
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "compare.sh: missing: ${missing[*]}" >&2
 	echo "install them with: apt-get install kamailio kamailio-tls-modules sip-tester redis-server" >&2
@@ -84,8 +88,8 @@ fi
 
 P_KAM=$PORT_BASE P_KAM_TLS=$((PORT_BASE + 1)) P_REG=$((PORT_BASE + 2)) P_REG_TLS=$((PORT_BASE + 3))
 P_BARE_UDP=$((PORT_BASE + 4)) P_BARE_TCP=$((PORT_BASE + 5)) P_REDIS_REG=$((PORT_BASE + 6)) P_REDIS_REG_TLS=$((PORT_BASE + 7))
-SIPP_UDP_PORT=$((PORT_BASE + 20))
-for p in $P_KAM $P_KAM_TLS $P_REG $P_REG_TLS $P_BARE_UDP $P_BARE_TCP $P_REDIS_REG $P_REDIS_REG_TLS $SIPP_UDP_PORT; do
+P_PPROF=$((PORT_BASE + 8)) SIPP_UDP_PORT=$((PORT_BASE + 20))
+for p in $P_KAM $P_KAM_TLS $P_REG $P_REG_TLS $P_BARE_UDP $P_BARE_TCP $P_REDIS_REG $P_REDIS_REG_TLS $P_PPROF $SIPP_UDP_PORT; do
 	if ss -Htuln "sport = :$p" | grep -q .; then
 		echo "compare.sh: port $p on this machine is in use; set PORT_BASE to a free range" >&2
 		exit 1
@@ -167,11 +171,26 @@ start_kam() { # NAME TCP_CHILDREN SHM
 	wait_port "$1" tcp "$P_KAM_TLS" && wait_port "$1" udp "$P_KAM"
 }
 start_reg() { # NAME PLAIN_PORT TLS_PORT STORE
+	local prof=()
+	[ "$PROFILE" = 1 ] && [ "$1" = reg ] && prof=(-metrics "127.0.0.1:$P_PPROF" -pprof)
 	"$W/bin/registrar" -config "$S/registrar.json" -oauth "127.0.0.1:$3" -edge "" -plaintext-for-load-tests "127.0.0.1:$2" \
 		-store "$4" -log-level warn -node-name BENCH -max-connections $((IDLE_CONNS + 1000)) \
-		-max-connections-per-source $((IDLE_CONNS + 1000)) >>"$RUN/$1.log" 2>&1 &
+		-max-connections-per-source $((IDLE_CONNS + 1000)) "${prof[@]}" >>"$RUN/$1.log" 2>&1 &
 	MAINPID[$1]=$!
 	wait_port "$1" tcp "$3" && wait_port "$1" udp "$2"
+}
+# profile NAME: with PROFILE=1, a CPU profile of the registrar (reg) over the next CPU_DUR seconds,
+# written to $RUN/reg-NAME.pprof by a curl in the background; profiled waits for it
+PROFPID=
+profile() {
+	[ "$PROFILE" = 1 ] || return 0
+	curl -s -m $((CPU_DUR + 30)) -o "$RUN/reg-$1.pprof" "http://127.0.0.1:$P_PPROF/debug/pprof/profile?seconds=$CPU_DUR" &
+	PROFPID=$!
+}
+profiled() {
+	[ -n "$PROFPID" ] || return 0
+	wait "$PROFPID" && echo "  CPU profile: $(ls "$RUN"/reg-*.pprof | tail -1)" >&2
+	PROFPID=
 }
 start_bare() { # NAME TRANSPORT PORT
 	"$W/bin/benchreg" -mode bare -listen "127.0.0.1:$3" -transport "$2" -devices 1 -csv "$RUN/$1.csv" >>"$RUN/$1.log" 2>&1 &
@@ -338,9 +357,11 @@ if [[ " $PHASES " == *" sipp "* ]]; then
 				"$bare:$tr $bport reg_bearer.xml $BEARER"
 		done
 		echo "-- CPU at $CPU_RATE/s over TCP, ${CPU_DUR}s each, $((REPEAT + 1)) rounds" >&2
-		for _ in $(seq 0 "$REPEAT"); do
+		for round in $(seq 0 "$REPEAT"); do
 			run_sipp cpu kam tcp "$P_KAM" reg_digest.xml "$KAM_SPEC_DIGEST" "$CPU_RATE" "$CPU_DUR"
+			[ "$round" = 0 ] && profile cpu-tcp
 			run_sipp cpu reg tcp "$P_REG" reg_bearer.xml "$BEARER" "$CPU_RATE" "$CPU_DUR"
+			profiled
 			run_sipp cpu bare-tcp tcp "$P_BARE_TCP" reg_bearer.xml "$BEARER" "$CPU_RATE" "$CPU_DUR"
 		done
 	else
@@ -356,9 +377,11 @@ if [[ " $PHASES " == *" tls "* ]]; then
 		warm tls reg "$P_REG" reg_bearer.xml "$BEARER"
 		step tls run_tls "$TLS_RATES" "$TLS_DUR" "kam:$P_KAM_TLS digest $KAM_SPEC_DIGEST" "reg:$P_REG_TLS bearer $BEARER"
 		echo "-- CPU at $CPU_RATE/s over TLS, ${CPU_DUR}s each, $((REPEAT + 1)) rounds" >&2
-		for _ in $(seq 0 "$REPEAT"); do
+		for round in $(seq 0 "$REPEAT"); do
 			run_tls cpu-tls kam "$P_KAM_TLS" digest "$KAM_SPEC_DIGEST" "$CPU_RATE" "$CPU_DUR"
+			[ "$round" = 0 ] && profile cpu-tls
 			run_tls cpu-tls reg "$P_REG_TLS" bearer "$BEARER" "$CPU_RATE" "$CPU_DUR"
+			profiled
 		done
 	else
 		status=1
