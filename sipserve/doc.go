@@ -3,7 +3,7 @@
 // at once with a final response, so there is nothing for a server
 // transaction to do but absorb retransmissions. The Server parses each
 // message into sipgo's *sip.Request (as sipgo's parser would, with fewer
-// allocations: package internal/sipparse), hands it to a Handler, by the
+// allocations: package internal/sipmsg), hands it to a Handler, by the
 // goroutine that read it or by a worker, and writes the answer on the
 // socket or connection the request came on.
 //

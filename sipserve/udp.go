@@ -10,7 +10,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/sipoauth/sdk/internal/sipparse"
+	"github.com/sipoauth/sdk/internal/sipmsg"
 )
 
 // maxDatagram is the largest UDP payload.
@@ -103,7 +103,7 @@ func (s *Server) datagram(u *udpSocket, d []byte, from net.Addr, local *Peer) {
 	if len(d) == 0 || isKeepAlive(d) {
 		return
 	}
-	msg, err := sipparse.Parse(d)
+	msg, err := sipmsg.Parse(d)
 	if err != nil {
 		s.stats.malformed.Add(1)
 		s.log(slog.LevelDebug, "unparsable datagram", "source", from.String(), "error", err)

@@ -5,7 +5,7 @@
 // Content-Length (full or compact form, RFC 3261 §7.5, §18.3), within a
 // bound on the header section, one on the body and sipgo's on a whole
 // message, and parses it whole as sipgo's parser does (package
-// internal/sipparse); it skips the CRLF keep-alives between messages
+// internal/sipmsg); it skips the CRLF keep-alives between messages
 // and, given a Writer, answers each double CRLF "ping" with a single CRLF
 // "pong" (RFC 5626 §3.5.1, §4.4.1). An oversized, malformed or cut-short
 // message is an error of its own, never a panic, and no input grows the

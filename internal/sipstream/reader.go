@@ -8,7 +8,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/sipoauth/sdk/internal/sipparse"
+	"github.com/sipoauth/sdk/internal/sipmsg"
 )
 
 // The default bounds of a Reader: sipgo's own limit on a message (its
@@ -136,7 +136,7 @@ func (r *Reader) ReadMessage() (sip.Message, error) {
 			return nil, r.stop(r.cut(err))
 		}
 	}
-	m, err := sipparse.Parse(r.buf[r.r : r.r+size])
+	m, err := sipmsg.Parse(r.buf[r.r : r.r+size])
 	if err != nil {
 		return nil, r.stop(&Error{Offset: r.offset(), Err: ErrMalformed, Detail: err.Error(), cause: err})
 	}
