@@ -91,7 +91,9 @@ type Config struct {
 }
 
 // Identity is what a valid token says. It is shared with the cache:
-// treat its Scopes, Audience and RawClaims as read-only.
+// treat its Scopes, Audience and RawClaims as read-only (the validator
+// also gives identities whose tokens carry the same aud or scope the same
+// list).
 type Identity struct {
 	User     string
 	Device   string // the device the token names, if any
@@ -129,6 +131,7 @@ type Validator struct {
 	cache   *cache
 	gen     Generational  // cfg.Keys, if it is
 	rsaKeys *rsaVerifiers // the precomputed RSA keys
+	lists   sharedLists   // aud and scope lists, kept once
 }
 
 // New returns a Validator for cfg.
@@ -710,7 +713,7 @@ func (v *Validator) fill(id *Identity, c *claimSet) error {
 			return fmt.Errorf("%w: %s", ErrMissingClaim, name)
 		}
 	}
-	id.Issuer = c.Iss
+	id.Issuer = sharedString(c.Iss, v.cfg.Issuers)
 	if len(v.cfg.Issuers) > 0 && !slices.Contains(v.cfg.Issuers, id.Issuer) {
 		return fmt.Errorf("%w: %q", ErrIssuer, id.Issuer)
 	}
@@ -721,6 +724,7 @@ func (v *Validator) fill(id *Identity, c *claimSet) error {
 	if len(v.cfg.Audiences) > 0 && !slices.ContainsFunc(id.Audience, func(a string) bool { return slices.Contains(v.cfg.Audiences, a) }) {
 		return fmt.Errorf("%w: %q", ErrAudience, id.Audience)
 	}
+	id.Audience = v.lists.get("aud", id.Audience)
 	if id.User, err = c.str(v.names.User); err != nil {
 		return err
 	}
@@ -741,6 +745,7 @@ func (v *Validator) fill(id *Identity, c *claimSet) error {
 			return fmt.Errorf("%w: %q required", ErrInsufficientScope, s)
 		}
 	}
+	id.Scopes = v.lists.get("scope", id.Scopes)
 	id.IssuedAt, _, _ = date(c.Iat, "iat")
 	id.RawClaims = c.raw
 	return nil
