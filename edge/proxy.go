@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sipoauth/sdk/internal/sipmsg"
-
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
@@ -306,11 +304,11 @@ func (p *Proxy) handleOther(req *sip.Request, tx sip.ServerTransaction) {
 	case req.IsAck():
 		return
 	case req.Method == sip.OPTIONS:
-		res := sipmsg.NewResponse(req, 200, "OK")
+		res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 		res.AppendHeader(sip.NewHeader("Allow", "REGISTER, OPTIONS"))
 		p.respond(tx, res)
 	default:
-		res := sipmsg.NewResponse(req, 405, "Method Not Allowed")
+		res := sip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
 		res.AppendHeader(sip.NewHeader("Allow", "REGISTER, OPTIONS"))
 		p.respond(tx, res)
 	}
@@ -327,7 +325,7 @@ func (p *Proxy) respond(tx sip.ServerTransaction, res *sip.Response) {
 
 // local builds an answer the proxy makes itself.
 func (p *Proxy) local(req *sip.Request, code int, reason string, headers ...sip.Header) *sip.Response {
-	res := sipmsg.NewResponse(req, code, reason)
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
 	for _, h := range headers {
 		res.AppendHeader(h)
 	}

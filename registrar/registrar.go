@@ -189,6 +189,10 @@ type Request struct {
 	authValues []string   // Proxy-Authorization and Authorization values
 	expires    sip.Header // the Expires header, if any
 	vias       int
+	// sipgoTx: the request came through a sipgo server transaction, whose
+	// transport gave it a resolved address that only sipgo's
+	// NewResponseFromRequest reads (the destination of a UDP answer).
+	sipgoTx bool
 }
 
 // Step is one stage of the pipeline: it returns a final response to stop
@@ -215,9 +219,16 @@ func unavailable(r *Request, reason sipauth.Reason, err error) *sip.Response {
 	return respond(r, 503, "Service Unavailable", sip.NewHeader("Retry-After", strconv.Itoa(RetryAfterUnavailable)))
 }
 
-// respond builds a response to r with extra headers.
+// respond builds a response to r with extra headers: with sipgo's
+// NewResponseFromRequest for a request of a sipgo transaction, whose UDP
+// answer goes where sipgo's transport resolved, else with less copying.
 func respond(r *Request, code int, reason string, headers ...sip.Header) *sip.Response {
-	res := sipmsg.NewResponse(r.SIP, code, reason)
+	var res *sip.Response
+	if r.sipgoTx {
+		res = sip.NewResponseFromRequest(r.SIP, code, reason, nil)
+	} else {
+		res = sipmsg.NewResponse(r.SIP, code, reason)
+	}
 	for _, h := range headers {
 		res.AppendHeader(h)
 	}
@@ -351,7 +362,7 @@ func (a BearerAuth) Authenticate(ctx context.Context, r *Request) (*sipoauth.Ide
 		return v.Identity, nil
 	}
 	r.Reason, r.Err = v.Reason, v.Err
-	return nil, v.Response(r.SIP)
+	return nil, v.Complete(respond(r, v.Status, v.Phrase))
 }
 
 func fromUser(req *sip.Request) string {
@@ -471,7 +482,7 @@ const DefaultTimeout = 5 * time.Second
 // It finds the request's connection with PeerInfo (SipgoPeerInfo when
 // nil) and answers as ServeSIP does.
 func (g *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
-	res := g.ServeSIP(context.Background(), req, g.peerInfo(req, tx))
+	res := g.serveSIP(context.Background(), req, g.peerInfo(req, tx), true)
 	if err := tx.Respond(res); err != nil && g.Logger != nil {
 		g.Logger.Warn("register: respond", "error", err)
 	}
@@ -483,11 +494,17 @@ func (g *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
 // told the outcome, and the Logger gets a line at Info (and one at Warn
 // when a backend failed).
 func (g *Registrar) ServeSIP(ctx context.Context, req *sip.Request, peer PeerInfo) *sip.Response {
+	return g.serveSIP(ctx, req, peer, false)
+}
+
+// serveSIP is ServeSIP, for a request of a sipgo transaction when sipgoTx
+// is true.
+func (g *Registrar) serveSIP(ctx context.Context, req *sip.Request, peer PeerInfo, sipgoTx bool) *sip.Response {
 	start := time.Now()
 	// A timer only if a step waits on the context (a backend's round
 	// trip): most REGISTERs do not.
 	dctx := deadline.New(ctx, defaults.Positive(g.Timeout, DefaultTimeout))
-	res, r := g.serve(dctx, req, peer)
+	res, r := g.serve(dctx, req, peer, sipgoTx)
 	dctx.Release()
 	// Observed before the answer leaves: a client that has its answer
 	// finds it counted.
@@ -524,7 +541,7 @@ func addrString(a net.Addr) string {
 // Serve runs a REGISTER through the pipeline and returns the answer; it
 // finds the request's connection as HandleRegister does.
 func (g *Registrar) Serve(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) (*sip.Response, *Request) {
-	return g.serve(ctx, req, g.peerInfo(req, tx))
+	return g.serve(ctx, req, g.peerInfo(req, tx), true)
 }
 
 // peerInfo finds a request's connection through PeerInfo.
@@ -535,8 +552,8 @@ func (g *Registrar) peerInfo(req *sip.Request, tx sip.ServerTransaction) PeerInf
 	return g.PeerInfo(req, tx)
 }
 
-func (g *Registrar) serve(ctx context.Context, req *sip.Request, peer PeerInfo) (*sip.Response, *Request) {
-	r := &Request{SIP: req, Peer: peer}
+func (g *Registrar) serve(ctx context.Context, req *sip.Request, peer PeerInfo, sipgoTx bool) (*sip.Response, *Request) {
+	r := &Request{SIP: req, Peer: peer, sipgoTx: sipgoTx}
 	if g.Ports != nil {
 		r.Role = g.Ports.Role(r.Peer.Local)
 	} else {
@@ -619,7 +636,7 @@ func parse(r *Request, rule AORRule) *sip.Response {
 	}
 	if v, ok := sipauth.CheckSize(r.authValues, 0); !ok {
 		r.Reason = v.Reason
-		return v.Response(req)
+		return v.Complete(respond(r, v.Status, v.Phrase))
 	}
 	// Every answer echoes Via, From, To, Call-ID and CSeq: over UDP, a
 	// request whose echo leaves no room for a challenge or the contacts in

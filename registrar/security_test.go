@@ -718,3 +718,71 @@ func TestUDPRequestTooLargeToAnswer(t *testing.T) {
 		t.Fatalf("ordinary REGISTER: %v\n%s", err, answer)
 	}
 }
+
+// TestSipgoUDPAnswerFollowsVia: behind sipgo's UDP transport
+// (HandleRegister), the answers go where sipgo sends them, to the
+// source's address and the Via's port when the Via has no rport (RFC 3261
+// §18.2.2), both the challenge and the 200; with rport, to the source.
+func TestSipgoUDPAnswerFollowsVia(t *testing.T) {
+	t.Parallel()
+	iss, err := issuer.New(issuer.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := sipoauth.New(sipoauth.Config{Keys: mustKeys(t, iss)})
+	tok, _ := iss.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
+	addr := udpRegistrar(t, NewMemoryStore(), v, MemoryDevices{"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}})
+	listen := func() net.PacketConn {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pc.Close() })
+		return pc
+	}
+	from, named := listen(), listen()
+	port := named.LocalAddr().(*net.UDPAddr).Port
+	type answer struct {
+		pc  net.PacketConn
+		msg string
+	}
+	got := make(chan answer, 8)
+	for _, pc := range []net.PacketConn{from, named} {
+		go func() {
+			buf := make([]byte, 4096)
+			for {
+				n, _, err := pc.ReadFrom(buf)
+				if err != nil {
+					return // closed when the test ends
+				}
+				got <- answer{pc, string(buf[:n])}
+			}
+		}()
+	}
+	for i, tc := range []struct {
+		rport, auth string
+		status      string
+		want        net.PacketConn
+	}{
+		{"", "", "407", named},
+		{"", "Proxy-Authorization: Bearer token=\"" + tok + "\"\r\n", "200", named},
+		{";rport", "Proxy-Authorization: Bearer token=\"" + tok + "\"\r\n", "200", from},
+	} {
+		msg := fmt.Sprintf("REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-via-%d%s\r\n"+
+			"From: <sip:rado@127.0.0.1>;tag=f%d\r\nTo: <sip:rado@127.0.0.1>\r\nCall-ID: via-%d\r\nCSeq: 1 REGISTER\r\nMax-Forwards: 70\r\n"+
+			"Contact: <sip:rado@127.0.0.1:%d>;+u.sip!devicename.ccm.cisco.com=\"CSFrado\"\r\nExpires: 120\r\n%sContent-Length: 0\r\n\r\n",
+			port, i, tc.rport, i, i, port, tc.auth)
+		to, _ := net.ResolveUDPAddr("udp", addr)
+		if _, err := from.WriteTo([]byte(msg), to); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case a := <-got:
+			if a.pc != tc.want || !strings.HasPrefix(a.msg, "SIP/2.0 "+tc.status+" ") {
+				t.Fatalf("REGISTER %d (Via port %d%s): answer on the wrong socket (%v) or %.80q", i, port, tc.rport, a.pc != tc.want, a.msg)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("REGISTER %d: no answer", i)
+		}
+	}
+}

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/sipoauth/sdk/internal/sipmsg"
-
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/bearer"
@@ -97,9 +95,16 @@ type Verdict struct {
 func (v Verdict) Accepted() bool { return v.Identity != nil }
 
 // Response builds the answer to req for a refused request: the status and
-// phrase, the extra headers in order, then the challenge or Retry-After.
+// phrase (sip.NewResponseFromRequest), the extra headers in order, then
+// the challenge or Retry-After.
 func (v Verdict) Response(req *sip.Request, extra ...sip.Header) *sip.Response {
-	res := sipmsg.NewResponse(req, v.Status, v.Phrase)
+	return v.Complete(sip.NewResponseFromRequest(req, v.Status, v.Phrase, nil), extra...)
+}
+
+// Complete adds to res, an answer with the verdict's status and phrase
+// built by the caller, the extra headers in order, then the challenge or
+// Retry-After, and returns it.
+func (v Verdict) Complete(res *sip.Response, extra ...sip.Header) *sip.Response {
 	for _, h := range extra {
 		res.AppendHeader(h)
 	}

@@ -157,6 +157,14 @@ func TestResponseWire(t *testing.T) {
 	if got != want {
 		t.Fatalf("got\n%q\nwant\n%q", got, want)
 	}
+	// Complete adds the same to an answer the caller built.
+	res := sip.NewResponse(503, "Service Unavailable")
+	res.AppendHeader(sip.NewHeader("Call-ID", "c2"))
+	got = v.Complete(res, sip.NewHeader("Warning", "399 x")).String()
+	want = "SIP/2.0 503 Service Unavailable\r\nCall-ID: c2\r\nWarning: 399 x\r\nRetry-After: 30\r\n\r\n"
+	if got != want {
+		t.Fatalf("Complete: got\n%q\nwant\n%q", got, want)
+	}
 }
 
 func TestAuthenticateLimit(t *testing.T) {

@@ -17,6 +17,14 @@ import (
 // and the To it changes, so neither may be changed afterwards through the
 // other. The To tag is 64 bits from the process's ChaCha8 generator,
 // written in hex.
+//
+// It is for requests parsed by Parse (or built by hand). sipgo's
+// transport layer gives the requests it reads a resolved address (over
+// UDP, the source's host with the Via's port, RFC 3261 §18.2.2) that
+// NewResponseFromRequest makes the destination and that no one else can
+// read: NewResponse's destination is always the request's source, so
+// answers to requests that came through sipgo's transport are built with
+// sipgo's function.
 func NewResponse(req *sip.Request, code int, reason string) *sip.Response {
 	res := sip.NewResponse(code, reason)
 	res.SipVersion = req.SipVersion
