@@ -7,10 +7,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// fallback parses what Parse does not: sipgo's parser with its default
-// header parsers.
-var fallback = sip.NewParser()
-
 // parsers are sipgo's header parsers by lower-case name, and names the
 // same names as bytes, which the parsers take.
 var (
@@ -34,13 +30,16 @@ func Parse(data []byte) (sip.Message, error) {
 	if req := parseRequest(data); req != nil {
 		return req, nil
 	}
-	return fallback.ParseSIP(data)
+	// A parser of the moment: it takes sipgo's limit on a message as it is
+	// now, as the fast path does.
+	return sip.NewParser().ParseSIP(data)
 }
 
 // parseRequest parses a request without folded lines or comma-separated
 // header values that sipgo's parser takes, or returns nil.
 func parseRequest(data []byte) *sip.Request {
-	if len(data) > fallback.MaxMessageLength {
+	limit := sip.ParseMaxMessageLength
+	if len(data) > limit {
 		return nil
 	}
 	end := bytes.Index(data, []byte("\r\n\r\n"))
@@ -108,7 +107,7 @@ func parseRequest(data []byte) *sip.Request {
 	if size == 0 {
 		return req
 	}
-	if size > fallback.MaxMessageLength-(end+4) || size > len(rest) {
+	if size > limit-(end+4) || size > len(rest) {
 		return nil
 	}
 	body := make([]byte, size)
