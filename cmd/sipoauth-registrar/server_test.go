@@ -329,6 +329,10 @@ func TestPprof(t *testing.T) {
 	if code, _ := get(addr, "/metrics"); code != 200 {
 		t.Fatalf("GET /metrics with -pprof: %d", code)
 	}
+	// The command line may hold a password: it is not served.
+	if code, body := get(addr, "/debug/pprof/cmdline"); code == 200 || strings.Contains(body, "-pprof") {
+		t.Fatalf("GET /debug/pprof/cmdline: %d\n%s", code, body)
+	}
 }
 
 // scrape reads the metrics endpoint: series (name and labels as written)
