@@ -25,7 +25,8 @@
 #   PHASES="sipp tls idle redis"  which phases to run; TRANSPORTS="udp tcp"
 #   PORT_BASE=25160               ports PORT_BASE..PORT_BASE+8 on 127.0.0.1 (must be free)
 #   PROFILE=0                     1: a CPU profile of the registrar over each first CPU run (TCP, TLS), from its
-#                                 -pprof endpoint on PORT_BASE+8, in the results directory (go tool pprof -top FILE)
+#                                 -pprof endpoint on PORT_BASE+8, in the results directory (go tool pprof -top FILE);
+#                                 the sipp and tls phases' registrar then also keeps metrics: not figures to publish
 #   WORK=/tmp/sipoauth-compare    work directory (setup files, logs, raw results); kept afterwards
 #   KAM_SHM=256 KAM_PKG=16        Kamailio -m and -M (MB)
 #   KAM_IDLE_SHM=2048             Kamailio -m for the idle phase (each TLS connection takes shared memory)
@@ -89,7 +90,9 @@ fi
 P_KAM=$PORT_BASE P_KAM_TLS=$((PORT_BASE + 1)) P_REG=$((PORT_BASE + 2)) P_REG_TLS=$((PORT_BASE + 3))
 P_BARE_UDP=$((PORT_BASE + 4)) P_BARE_TCP=$((PORT_BASE + 5)) P_REDIS_REG=$((PORT_BASE + 6)) P_REDIS_REG_TLS=$((PORT_BASE + 7))
 P_PPROF=$((PORT_BASE + 8)) SIPP_UDP_PORT=$((PORT_BASE + 20))
-for p in $P_KAM $P_KAM_TLS $P_REG $P_REG_TLS $P_BARE_UDP $P_BARE_TCP $P_REDIS_REG $P_REDIS_REG_TLS $P_PPROF $SIPP_UDP_PORT; do
+ports="$P_KAM $P_KAM_TLS $P_REG $P_REG_TLS $P_BARE_UDP $P_BARE_TCP $P_REDIS_REG $P_REDIS_REG_TLS $SIPP_UDP_PORT"
+[ "$PROFILE" = 1 ] && ports="$ports $P_PPROF"
+for p in $ports; do
 	if ss -Htuln "sport = :$p" | grep -q .; then
 		echo "compare.sh: port $p on this machine is in use; set PORT_BASE to a free range" >&2
 		exit 1
@@ -113,8 +116,10 @@ T0=$(date +%s)
 
 declare -A MAINPID=()
 STARTED=()
+PROFPID=
 cleanup() {
 	local k p all=""
+	[ -n "$PROFPID" ] && kill "$PROFPID" 2>/dev/null
 	for k in "${!MAINPID[@]}"; do all="$all $(pids_of "$k")"; done
 	for k in "${!MAINPID[@]}"; do kill -TERM "${MAINPID[$k]}" 2>/dev/null; done
 	for p in $all; do
@@ -170,9 +175,9 @@ start_kam() { # NAME TCP_CHILDREN SHM
 	MAINPID[$1]=$!
 	wait_port "$1" tcp "$P_KAM_TLS" && wait_port "$1" udp "$P_KAM"
 }
-start_reg() { # NAME PLAIN_PORT TLS_PORT STORE
+start_reg() { # NAME PLAIN_PORT TLS_PORT STORE [profiled]
 	local prof=()
-	[ "$PROFILE" = 1 ] && [ "$1" = reg ] && prof=(-metrics "127.0.0.1:$P_PPROF" -pprof)
+	[ "$PROFILE" = 1 ] && [ "${5:-}" = profiled ] && prof=(-metrics "127.0.0.1:$P_PPROF" -pprof)
 	"$W/bin/registrar" -config "$S/registrar.json" -oauth "127.0.0.1:$3" -edge "" -plaintext-for-load-tests "127.0.0.1:$2" \
 		-store "$4" -log-level warn -node-name BENCH -max-connections $((IDLE_CONNS + 1000)) \
 		-max-connections-per-source $((IDLE_CONNS + 1000)) "${prof[@]}" >>"$RUN/$1.log" 2>&1 &
@@ -180,16 +185,19 @@ start_reg() { # NAME PLAIN_PORT TLS_PORT STORE
 	wait_port "$1" tcp "$3" && wait_port "$1" udp "$2"
 }
 # profile NAME: with PROFILE=1, a CPU profile of the registrar (reg) over the next CPU_DUR seconds,
-# written to $RUN/reg-NAME.pprof by a curl in the background; profiled waits for it
-PROFPID=
+# written to $RUN/reg-NAME.pprof by a curl in the background (PROFPID); profiled waits for it
 profile() {
 	[ "$PROFILE" = 1 ] || return 0
-	curl -s -m $((CPU_DUR + 30)) -o "$RUN/reg-$1.pprof" "http://127.0.0.1:$P_PPROF/debug/pprof/profile?seconds=$CPU_DUR" &
+	curl -sf -m $((CPU_DUR + 30)) -o "$RUN/reg-$1.pprof" "http://127.0.0.1:$P_PPROF/debug/pprof/profile?seconds=$CPU_DUR" &
 	PROFPID=$!
 }
 profiled() {
 	[ -n "$PROFPID" ] || return 0
-	wait "$PROFPID" && echo "  CPU profile: $(ls "$RUN"/reg-*.pprof | tail -1)" >&2
+	if wait "$PROFPID"; then
+		echo "  CPU profile: $(ls -t "$RUN"/reg-*.pprof | head -1)" >&2
+	else
+		echo "  CPU profile: curl failed" >&2
+	fi
 	PROFPID=
 }
 start_bare() { # NAME TRANSPORT PORT
@@ -344,7 +352,7 @@ BEARER="$S/bearer.csv"
 
 if [[ " $PHASES " == *" sipp "* ]]; then
 	echo "== UDP and TCP, SIPp (each server fresh, every device registered once first)" >&2
-	if start_kam kam 2 "$KAM_SHM" && start_reg reg "$P_REG" "$P_REG_TLS" memory && start_bare bare-udp udp "$P_BARE_UDP" && start_bare bare-tcp tcp "$P_BARE_TCP"; then
+	if start_kam kam 2 "$KAM_SHM" && start_reg reg "$P_REG" "$P_REG_TLS" memory profiled && start_bare bare-udp udp "$P_BARE_UDP" && start_bare bare-tcp tcp "$P_BARE_TCP"; then
 		warm sipp kam "$P_KAM" reg_digest.xml "$KAM_SPEC_DIGEST"
 		warm sipp reg "$P_REG" reg_bearer.xml "$BEARER"
 		for tr in $TRANSPORTS; do
@@ -372,7 +380,7 @@ fi
 
 if [[ " $PHASES " == *" tls "* ]]; then
 	echo "== TLS, tlsload with $TLS_CONNS connections (Kamailio tcp_children=$KAM_TLS_TCP_CHILDREN)" >&2
-	if start_kam kam "$KAM_TLS_TCP_CHILDREN" "$KAM_SHM" && start_reg reg "$P_REG" "$P_REG_TLS" memory; then
+	if start_kam kam "$KAM_TLS_TCP_CHILDREN" "$KAM_SHM" && start_reg reg "$P_REG" "$P_REG_TLS" memory profiled; then
 		warm tls kam "$P_KAM" reg_digest.xml "$KAM_SPEC_DIGEST"
 		warm tls reg "$P_REG" reg_bearer.xml "$BEARER"
 		step tls run_tls "$TLS_RATES" "$TLS_DUR" "kam:$P_KAM_TLS digest $KAM_SPEC_DIGEST" "reg:$P_REG_TLS bearer $BEARER"
