@@ -195,8 +195,9 @@ func newRegistrar(iss *issuer.Issuer, n int, ap netip.AddrPort, logger *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	// Two tokens per device, as the standalone registrar remembers by default.
-	v, err := sipoauth.New(sipoauth.Config{Keys: keys, DecryptionKeys: dec, CacheSize: max(sipoauth.DefaultCacheSize, 2*n)})
+	// Two tokens per device, without their raw claims, as the standalone
+	// registrar remembers them by default.
+	v, err := sipoauth.New(sipoauth.Config{Keys: keys, DecryptionKeys: dec, CacheSize: max(sipoauth.DefaultCacheSize, 2*n), DiscardRawClaims: true})
 	if err != nil {
 		return nil, err
 	}
