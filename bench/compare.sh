@@ -30,6 +30,8 @@
 #   WORK=/tmp/sipoauth-compare    work directory (setup files, logs, raw results); kept afterwards
 #   KAM_SHM=256 KAM_PKG=16        Kamailio -m and -M (MB)
 #   KAM_IDLE_SHM=2048             Kamailio -m for the idle phase (each TLS connection takes shared memory)
+#   UDPBUF=1048576                Kamailio's maxbuffer, the UDP receive buffer it asks for: the registrar's default
+#                                 -udp-receive-buffer, so that both servers hold the same bursts
 #   KAM_TLS_TCP_CHILDREN=1        Kamailio tcp_children for the TLS and idle phases (see README: with 2,
 #                                 Kamailio 5.6.3 with OpenSSL 3 corrupts its shared memory under handshakes)
 #
@@ -67,6 +69,7 @@ KAM_PKG=${KAM_PKG:-16}
 KAM_IDLE_SHM=${KAM_IDLE_SHM:-2048}
 KAM_TLS_TCP_CHILDREN=${KAM_TLS_TCP_CHILDREN:-1}
 PROFILE=${PROFILE:-0}
+UDPBUF=${UDPBUF:-1048576}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
@@ -171,7 +174,7 @@ start_kam() { # NAME TCP_CHILDREN SHM
 	kamailio -f "$ROOT/bench/kamailio/registrar.cfg" -DD -E -m "$3" -M "$KAM_PKG" -P "$d/kam.pid" -Y "$d/run" \
 		-A "KAM_PORT=$P_KAM" -A "KAM_TLS_PORT=$P_KAM_TLS" -A "KAM_CTL=\"unix:$d/kam.ctl\"" \
 		-A "KAM_TLSCFG=\"$RUN/tls.cfg\"" -A "KAM_DBURL=\"text://$S/kamailio-db\"" \
-		-A "KAM_MAXCONN=$((IDLE_CONNS + 1000))" -A "KAM_TCP_CHILDREN=$2" >>"$RUN/$1.log" 2>&1 &
+		-A "KAM_MAXCONN=$((IDLE_CONNS + 1000))" -A "KAM_TCP_CHILDREN=$2" -A "KAM_UDPBUF=$UDPBUF" >>"$RUN/$1.log" 2>&1 &
 	MAINPID[$1]=$!
 	wait_port "$1" tcp "$P_KAM_TLS" && wait_port "$1" udp "$P_KAM"
 }

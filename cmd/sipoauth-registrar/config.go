@@ -296,7 +296,7 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 	fs.IntVar(&s.TokenCache, "token-cache", s.TokenCache, fmt.Sprintf("validated tokens remembered, so that a refresh REGISTER costs no signature check (0: twice the devices of -devices at start, at least %d; -1: none)", sipoauth.DefaultCacheSize))
 	fs.Float64Var(&s.UDPSourceRate, "udp-source-rate", s.UDPSourceRate, "UDP requests per second one IP address may send to -legacy (0: 50); the excess is dropped before the SIP stack")
 	fs.IntVar(&s.UDPMaxPerWindow, "udp-max-per-window", s.UDPMaxPerWindow, "UDP requests passed to the SIP stack per 32 s (0: 16384)")
-	fs.IntVar(&s.UDPReceiveBuffer, "udp-receive-buffer", s.UDPReceiveBuffer, "receive buffer asked for each UDP socket, in `bytes` (the kernel doubles it, within net.core.rmem_max; 0: 262144, as Kamailio's maxbuffer)")
+	fs.IntVar(&s.UDPReceiveBuffer, "udp-receive-buffer", s.UDPReceiveBuffer, "receive buffer asked for each UDP socket, in `bytes` (the kernel doubles it, within net.core.rmem_max; 0: 1048576)")
 	fs.StringVar(&s.Metrics, "metrics", s.Metrics, "`address` serving Prometheus metrics on /metrics over HTTP (empty: off)")
 	fs.BoolVar(&s.Pprof, "pprof", s.Pprof, "also serve Go's profiles (net/http/pprof, without the command line) on /debug/pprof/ at -metrics, for measuring the registrar under load; they show the process's internals and a profile costs CPU while it is taken, so keep -metrics on a private address")
 	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info (one line per REGISTER), warn or error")

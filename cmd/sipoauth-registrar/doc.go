@@ -51,8 +51,8 @@
 // (-message-timeout, 20 s), its size (-max-message-size, 32 KiB; 513
 // beyond), and the UDP requests let through (-udp-source-rate per address,
 // -udp-max-per-window per 32 s); each UDP socket asks for a receive buffer
-// of -udp-receive-buffer bytes (256 KiB, as Kamailio does; the kernel
-// doubles it), where a burst waits while the workers are busy. An address of record holds at most
+// of -udp-receive-buffer bytes (1 MiB; the kernel doubles it, within
+// net.core.rmem_max), where a burst waits while the workers are busy. An address of record holds at most
 // -max-bindings contacts, -max-device-bindings of one device; a token may
 // register only its user's own address or its device's lines, and touch
 // only its device's contacts. The limits in force are logged at start, and
