@@ -11,11 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sipoauth/sdk/internal/sipmsg"
-
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/internal/chans"
+	"github.com/sipoauth/sdk/internal/sipmsg"
 	"github.com/sipoauth/sdk/internal/sipstream"
 )
 

@@ -13,13 +13,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sipoauth/sdk/internal/sipmsg"
-
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/internal/deadline"
 	"github.com/sipoauth/sdk/internal/defaults"
+	"github.com/sipoauth/sdk/internal/sipmsg"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/sipauth"
 	"github.com/sipoauth/sdk/sipoauth"

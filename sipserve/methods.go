@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sipoauth/sdk/internal/sipmsg"
-
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipoauth/sdk/internal/sipmsg"
 )
 
 // Methods is a Handler that hands each request to the Handler of its

@@ -14,11 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sipoauth/sdk/internal/sipmsg"
-
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/internal/defaults"
+	"github.com/sipoauth/sdk/internal/sipmsg"
 )
 
 // Peer is what the server knows of the connection a request came on.
