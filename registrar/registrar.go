@@ -491,7 +491,10 @@ func (g *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
 // describes: a sipserve.Handler, for a sipserve.Server's REGISTER
 // method. The work is bounded by Timeout, within ctx; the Observer is
 // told the outcome, and the Logger gets a line at Info (and one at Warn
-// when a backend failed).
+// when a backend failed). Its answers share the request's headers and
+// have the request's source as their destination, as sipserve sends
+// them; a request of a sipgo server transaction goes to HandleRegister
+// or Serve, whose answers are sipgo's (over UDP, to the Via's port).
 func (g *Registrar) ServeSIP(ctx context.Context, req *sip.Request, peer PeerInfo) *sip.Response {
 	return g.serveSIP(ctx, req, peer, false)
 }
