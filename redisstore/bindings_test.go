@@ -303,6 +303,34 @@ func TestBindingsTwoNodes(t *testing.T) {
 	if _, err := b.Update(ctx, aor, registrar.Update{Now: now, CallID: "c", CSeq: 1, Changes: []registrar.Change{change("sip:desk@h", 0)}}); err != registrar.ErrOutOfOrder {
 		t.Errorf("replay through node B: err = %v, want ErrOutOfOrder", err)
 	}
+
+	// A REGISTER retransmitted to the other node (same Call-ID, CSeq and
+	// branch) is answered with the binding as node A wrote it, unchanged;
+	// the same CSeq in another transaction is still out of order.
+	first := registrar.Update{Now: now, CallID: "e", CSeq: 4, Branch: "z9hG4bKe4", Changes: []registrar.Change{change("sip:tablet@h", time.Hour)}}
+	res, err = a.Update(ctx, aor, first)
+	if err != nil || !res.New["sip:tablet@h"] {
+		t.Fatalf("node A's update: %+v, %v", res, err)
+	}
+	wrote := res.Bindings[slices.IndexFunc(res.Bindings, func(b registrar.Binding) bool { return b.Contact == "sip:tablet@h" })]
+	if wrote.Branch != "z9hG4bKe4" {
+		t.Fatalf("binding's Branch = %q, want z9hG4bKe4", wrote.Branch)
+	}
+	again := first
+	again.Now = now.Add(3 * time.Second)
+	res, err = b.Update(ctx, aor, again)
+	if err != nil {
+		t.Fatalf("retransmission through node B: %v", err)
+	}
+	i := slices.IndexFunc(res.Bindings, func(b registrar.Binding) bool { return b.Contact == "sip:tablet@h" })
+	if i < 0 || !sameBindings(res.Bindings[i:i+1], []registrar.Binding{wrote}) || len(res.New) != 0 {
+		t.Errorf("retransmission through node B = %+v, New %v; want %+v unchanged, nothing new", res.Bindings, res.New, wrote)
+	}
+	other := again
+	other.Branch = "z9hG4bKe4other"
+	if _, err := b.Update(ctx, aor, other); err != registrar.ErrOutOfOrder {
+		t.Errorf("same CSeq, another branch: err = %v, want ErrOutOfOrder", err)
+	}
 }
 
 func TestBindingsConcurrentAdds(t *testing.T) {

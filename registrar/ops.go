@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -22,7 +23,9 @@ import (
 // Reload swaps the set atomically; a reload that fails keeps the old one.
 type FileDevices struct {
 	path string
-	set  atomic.Pointer[map[string]Device]
+	// set points into the list read from the file: a map slot holds a
+	// pointer, not a Device.
+	set atomic.Pointer[map[string]*Device]
 }
 
 // maxDevicesFile bounds the devices file.
@@ -44,8 +47,10 @@ func (f *FileDevices) Reload() error {
 	if err := json.Unmarshal(b, &list); err != nil {
 		return fmt.Errorf("registrar: devices %s: %w", f.path, err)
 	}
-	m := make(map[string]Device, len(list))
-	for i, d := range list {
+	list = slices.Clone(list) // without the room the decoder grew it by
+	m := make(map[string]*Device, len(list))
+	for i := range list {
+		d := &list[i]
 		if d.Name == "" {
 			return fmt.Errorf("registrar: devices %s: device %d has no name", f.path, i)
 		}
@@ -69,7 +74,10 @@ func (f *FileDevices) Len() int {
 // Device implements Devices.
 func (f *FileDevices) Device(_ context.Context, name string) (Device, bool, error) {
 	d, ok := (*f.set.Load())[name]
-	return d, ok, nil
+	if !ok {
+		return Device{}, false, nil
+	}
+	return *d, true, nil
 }
 
 // SourceLimiter limits the REGISTERs of each source IP address

@@ -788,6 +788,7 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 	maxB, maxD := defaults.Positive(s.MaxBindings, DefaultMaxBindings), defaults.Positive(s.MaxDeviceBindings, DefaultMaxDeviceBindings)
 	u := Update{Now: now, CallID: r.SIP.CallID().Value(), CSeq: r.SIP.CSeq().SeqNo, Device: r.DeviceName,
 		MaxBindings: maxB, MaxDeviceBindings: maxD}
+	u.Branch, _ = sipmsg.Branch(r.SIP)
 	if len(r.Contacts) == 0 {
 		bs, err := s.Store.Lookup(ctx, r.AOR)
 		if err != nil {

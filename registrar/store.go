@@ -20,11 +20,14 @@ type Binding struct {
 	// so the 200 OK can echo them.
 	Params string `json:"params,omitempty"`
 	// Instance and RegID are RFC 5626's +sip.instance and reg-id.
-	Instance string    `json:"instance,omitempty"`
-	RegID    int       `json:"regId,omitempty"`
-	CallID   string    `json:"callId"`
-	CSeq     uint32    `json:"cseq"`
-	Expires  time.Time `json:"expires"`
+	Instance string `json:"instance,omitempty"`
+	RegID    int    `json:"regId,omitempty"`
+	CallID   string `json:"callId"`
+	CSeq     uint32 `json:"cseq"`
+	// Branch is the top Via branch of the REGISTER that last wrote the
+	// binding, when an RFC 3261 client sent it (see Update.Branch).
+	Branch  string    `json:"branch,omitempty"`
+	Expires time.Time `json:"expires"`
 	// Device and User are who registered it.
 	Device string `json:"device,omitempty"`
 	User   string `json:"user,omitempty"`
@@ -43,6 +46,13 @@ type Update struct {
 	Now    time.Time
 	CallID string
 	CSeq   uint32
+	// Branch is the REGISTER's top Via branch when it names the
+	// transaction (RFC 3261 §17.2.3; empty for an RFC 2543 client). A
+	// binding written by the same Call-ID, CSeq and branch was written by
+	// this very request: the update is its retransmission, which leaves
+	// that binding as it is rather than failing as out of order (see
+	// Apply).
+	Branch string
 	// Device is the device the REGISTER was authenticated for. An update
 	// adds, refreshes and removes only the bindings of its own device (see
 	// Apply); bindings are told apart by Binding.Device, exactly.
@@ -68,7 +78,8 @@ type Result struct {
 
 // ErrOutOfOrder is returned for a REGISTER whose CSeq is not above the one
 // of a binding it would change with the same Call-ID (RFC 3261 §10.3 step
-// 7: the update is aborted).
+// 7: the update is aborted), unless it is a retransmission of the request
+// that wrote the binding (Update.Branch).
 var ErrOutOfOrder = errors.New("registrar: REGISTER out of order (CSeq not above the binding's)")
 
 // ErrTooManyBindings is wrapped by *TooManyBindingsError.
@@ -116,6 +127,15 @@ type Store interface {
 //     own bindings only.
 //   - An AOR holds at most Update.MaxBindings, a device at most
 //     Update.MaxDeviceBindings of them.
+//   - A retransmitted REGISTER (the Call-ID, CSeq and Update.Branch of
+//     the request that last wrote a binding) leaves that binding as it
+//     is, and the update goes on, where RFC 3261 §10.3 step 7 would
+//     refuse an equal CSeq: a server transaction would have answered the
+//     retransmission with the answer it kept, and a registrar that has
+//     let that answer go (package sipserve keeps UDP answers within a
+//     bound) answers it again the same way, as Kamailio's registrar
+//     does with an equal CSeq. The answer lists the bindings as they
+//     are; it does not say again which contacts the request created.
 //
 // Expired bindings are dropped first.
 func Apply(existing []Binding, u Update) (Result, error) {
@@ -138,6 +158,9 @@ func Apply(existing []Binding, u Update) (Result, error) {
 			return own(b) && (b.Contact == c.Contact || (inst != "" && canonicalInstance(b.Instance) == inst && b.RegID == c.RegID))
 		})
 		if i >= 0 && live[i].CallID == u.CallID && u.CSeq <= live[i].CSeq {
+			if u.CSeq == live[i].CSeq && u.Branch != "" && live[i].Branch == u.Branch {
+				continue // a retransmission of the request that wrote it
+			}
 			return Result{}, ErrOutOfOrder
 		}
 		if c.Expires <= 0 {
@@ -147,7 +170,7 @@ func Apply(existing []Binding, u Update) (Result, error) {
 			continue
 		}
 		b := c.Binding
-		b.Device, b.CallID, b.CSeq, b.Expires = u.Device, u.CallID, u.CSeq, u.Now.Add(c.Expires)
+		b.Device, b.CallID, b.CSeq, b.Branch, b.Expires = u.Device, u.CallID, u.CSeq, u.Branch, u.Now.Add(c.Expires)
 		if i >= 0 {
 			live[i] = b
 		} else {
@@ -244,9 +267,10 @@ func (m *MemoryStore) Update(_ context.Context, aor string, u Update) (Result, e
 }
 
 // detach returns b with strings that share no memory with the request it
-// came from: those equal to the ones of the binding it refreshes are that
-// binding's, the others copies. A refresh, the usual REGISTER, copies
-// nothing.
+// came from. Those equal to the strings of the binding it refreshes are
+// that binding's; the others are copied together, into one allocation,
+// and an Instance written within Params is a part of Params. A refresh,
+// the usual REGISTER, copies its branch alone.
 func detach(b Binding, prev []Binding) Binding {
 	var was Binding
 	for _, p := range prev {
@@ -255,14 +279,42 @@ func detach(b Binding, prev []Binding) Binding {
 			break
 		}
 	}
-	keep := func(s, was string) string {
-		if s == was {
-			return was
+	fields := [...]*string{&b.Contact, &b.Params, &b.CallID, &b.Branch, &b.Device, &b.User, &b.Source}
+	olds := [...]string{was.Contact, was.Params, was.CallID, was.Branch, was.Device, was.User, was.Source}
+	var fresh [len(fields)]bool
+	n := 0
+	for i, f := range fields {
+		if *f == olds[i] {
+			*f = olds[i]
+		} else {
+			fresh[i] = true
+			n += len(*f)
 		}
-		return strings.Clone(s)
 	}
-	b.Contact, b.Params, b.Instance = keep(b.Contact, was.Contact), keep(b.Params, was.Params), keep(b.Instance, was.Instance)
-	b.CallID, b.Device, b.User, b.Source = keep(b.CallID, was.CallID), keep(b.Device, was.Device), keep(b.User, was.User), keep(b.Source, was.Source)
+	if n > 0 {
+		var sb strings.Builder
+		sb.Grow(n)
+		for i, f := range fields {
+			if fresh[i] {
+				sb.WriteString(*f)
+			}
+		}
+		all := sb.String()
+		for i, f := range fields {
+			if fresh[i] {
+				*f, all = all[:len(*f)], all[len(*f):]
+			}
+		}
+	}
+	switch j := strings.Index(b.Params, b.Instance); {
+	case b.Instance == "":
+	case b.Instance == was.Instance:
+		b.Instance = was.Instance
+	case j >= 0:
+		b.Instance = b.Params[j : j+len(b.Instance)]
+	default:
+		b.Instance = strings.Clone(b.Instance)
+	}
 	return b
 }
 

@@ -356,7 +356,7 @@ func TestMemoryStoreKeepsNoRequestMemory(t *testing.T) {
 			for _, b := range *bs {
 				n++
 				for name, s := range map[string]string{"Contact": b.Contact, "Params": b.Params, "Instance": b.Instance,
-					"CallID": b.CallID, "Device": b.Device, "User": b.User, "Source": b.Source} {
+					"CallID": b.CallID, "Branch": b.Branch, "Device": b.Device, "User": b.User, "Source": b.Source} {
 					if inside(s) {
 						t.Errorf("REGISTER %d: the binding's %s %q is part of the request", i, name, s)
 					}

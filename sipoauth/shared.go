@@ -7,7 +7,7 @@ import (
 )
 
 // sharedLists keeps one copy of each claim list that many tokens carry
-// alike (aud, scope), so that the cache, which holds an Identity for
+// alike (aud, scope; a key id is a list of one), so that the cache, which holds an Identity for
 // every device's token, holds each list once instead of once per token.
 // Identities share them: callers treat Audience and Scopes as read-only.
 // It is bounded: past maxSharedLists distinct lists, new ones are not

@@ -14,13 +14,15 @@ import (
 // identities holding one copy of each list and the configured issuer's
 // string; a token with other scopes gets its own list, with its values.
 func TestIdentitiesShareLists(t *testing.T) {
-	v := newValidator(t, nil)
+	v := newValidator(t, func(c *Config) { c.CacheSize = 16 })
+	tokens := map[string]string{}
 	validate := func(jti, scope string) Identity {
 		t.Helper()
 		c := claims()
 		c["jti"], c["scope"] = jti, scope
 		c["aud"] = []string{"sip", "other"}
-		id, err := v.Validate(context.Background(), sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1"}, c))
+		tokens[jti] = sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1"}, c)
+		id, err := v.Validate(context.Background(), tokens[jti])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,6 +37,18 @@ func TestIdentitiesShareLists(t *testing.T) {
 	}
 	if unsafe.StringData(a.Issuer) != unsafe.StringData(v.cfg.Issuers[0]) {
 		t.Error("the issuer is not the configured string")
+	}
+	// The cache holds the key id once for both.
+	kid := func(jti string) string {
+		t.Helper()
+		e := v.cache.get(tokens[jti], testNow)
+		if e == nil || e.keys.kid != "k1" {
+			t.Fatalf("token %s: cache entry %+v, want one for key k1", jti, e)
+		}
+		return e.keys.kid
+	}
+	if ka, kb := kid("a"), kid("b"); unsafe.StringData(ka) != unsafe.StringData(kb) {
+		t.Error("two cached tokens hold two copies of their key id")
 	}
 	c := validate("c", "sip:register")
 	if !slices.Equal(c.Scopes, []string{"sip:register"}) || unsafe.SliceData(c.Scopes) == unsafe.SliceData(a.Scopes) {

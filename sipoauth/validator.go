@@ -528,7 +528,8 @@ func (v *Validator) keyFor(ctx context.Context, h header, claims *claimSet, st *
 	if !keyFits(key, h.Alg) {
 		return nil, nil, fmt.Errorf("%w: %s with a %T key", ErrAlgorithm, h.Alg, key)
 	}
-	st.key = key
+	// The key id of a key that exists is kept once, not by each cached token.
+	st.kid, st.key = v.lists.get("kid", []string{kid})[0], key
 	return method, key, nil
 }
 

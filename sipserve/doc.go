@@ -11,13 +11,14 @@
 // and for Timer J at most (RFC 3261 §17.2.2): a retransmitted request
 // gets the same bytes again without running the Handler, and one that
 // arrives while its request is still being handled is dropped. That is
-// what keeps a retransmitted REGISTER from being refused as out of order
-// (its CSeq already stored), and what a sipgo server transaction does,
-// without keeping a transaction, its timers and its goroutine for 32 s
-// per request. When the bound is reached the oldest answers go first, as
-// a stateless server (Kamailio's sl) keeps none at all; Server.Keep lets
-// a handler keep only the answers it could not give again (SuccessfulRegister:
-// the 2xx).
+// what a sipgo server transaction does, without keeping a transaction,
+// its timers and its goroutine for 32 s per request. When the bound is
+// reached the oldest answers go first, as a stateless server (Kamailio's
+// sl) keeps none at all, and a retransmission whose answer has gone is
+// handled again: the registrar answers a retransmitted REGISTER from its
+// bindings (registrar.Apply). Server.Keep lets a handler keep only the
+// answers worth the room (SuccessfulRegister: the 2xx, which a registrar
+// gives again at the cost of a handling).
 //
 // Workers are made as needed, up to Server.Workers, and the next job goes
 // to the worker that finished last: at a low rate a few warm workers do

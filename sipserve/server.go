@@ -100,11 +100,13 @@ type Server struct {
 	RetransmitTime  time.Duration
 	// Keep, if set, says which UDP answers are kept for retransmissions;
 	// nil keeps every one. An answer the Handler gives again to the same
-	// request, a challenge or a refusal, need not take room: its
-	// retransmission is handled again. SuccessfulRegister keeps the 2xx to REGISTER only, as
-	// a registrar needs (a retransmitted REGISTER handled again would be
-	// refused as out of order). Retransmissions that arrive while their
-	// request is handled are dropped whatever Keep says.
+	// request need not take room: its retransmission is handled again.
+	// SuccessfulRegister keeps the 2xx to REGISTER only: a challenge or a
+	// refusal costs little to give again, while a 2xx costs a store
+	// update (the registrar recognizes a retransmitted REGISTER by its
+	// branch and answers it from its bindings, registrar.Apply).
+	// Retransmissions that arrive while their request is handled are
+	// dropped whatever Keep says.
 	Keep func(req *sip.Request, res *sip.Response) bool
 
 	started bool
@@ -291,8 +293,7 @@ func (s *Server) call(j job) (res *sip.Response) {
 }
 
 // SuccessfulRegister is a Server.Keep for a registrar: it keeps the 2xx
-// answers to REGISTER only, the one answer a registrar could not give
-// again to the same request.
+// answers to REGISTER only, those that cost a store update to give again.
 func SuccessfulRegister(req *sip.Request, res *sip.Response) bool {
 	return req.Method == sip.REGISTER && res.StatusCode >= 200 && res.StatusCode < 300
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipoauth/sdk/internal/sipmsg"
 )
 
 // txCache keeps the answers sent over UDP for the retransmissions of
@@ -149,9 +151,6 @@ func (c *txCache) size() (int, int) {
 	return len(c.queue) - c.head, c.bytes
 }
 
-// magicCookie starts every RFC 3261 branch (§8.1.1.7).
-const magicCookie = "z9hG4bK"
-
 // txKey is the key of req's server transaction (RFC 3261 §17.2.3): the
 // top Via's branch and sent-by, and the method (CANCEL and ACK aside,
 // the CSeq method). A branch without the magic cookie is of an RFC 2543
@@ -163,8 +162,7 @@ func txKey(req *sip.Request) (string, bool) {
 		return "", false
 	}
 	var b strings.Builder
-	branch, _ := via.Params.Get("branch")
-	if strings.HasPrefix(branch, magicCookie) {
+	if branch, ok := sipmsg.Branch(req); ok {
 		b.Grow(len(branch) + len(via.Host) + 24)
 		b.WriteString(branch)
 		b.WriteByte(0)

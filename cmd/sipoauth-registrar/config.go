@@ -86,6 +86,7 @@ type settings struct {
 	UDPSourceRate           float64 `json:"udp-source-rate"`
 	UDPMaxPerWindow         int     `json:"udp-max-per-window"`
 	UDPReceiveBuffer        int     `json:"udp-receive-buffer"`
+	UDPKeptAnswers          int     `json:"udp-kept-answers"`
 
 	// Operations.
 	Metrics        string  `json:"metrics"`
@@ -297,6 +298,7 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 	fs.Float64Var(&s.UDPSourceRate, "udp-source-rate", s.UDPSourceRate, "UDP requests per second one IP address may send to -legacy (0: 50); the excess is dropped before the SIP stack")
 	fs.IntVar(&s.UDPMaxPerWindow, "udp-max-per-window", s.UDPMaxPerWindow, "UDP requests passed to the SIP stack per 32 s (0: 16384)")
 	fs.IntVar(&s.UDPReceiveBuffer, "udp-receive-buffer", s.UDPReceiveBuffer, "receive buffer asked for each UDP socket, in `bytes` (the kernel doubles it, within net.core.rmem_max; 0: 1048576)")
+	fs.IntVar(&s.UDPKeptAnswers, "udp-kept-answers", s.UDPKeptAnswers, fmt.Sprintf("memory for the 200 OKs kept to resend to retransmitted REGISTERs over UDP, in `bytes`, oldest let go first (0: %d; -1: none); a retransmission whose answer has gone is answered again from the bindings", DefaultUDPKeptAnswers))
 	fs.StringVar(&s.Metrics, "metrics", s.Metrics, "`address` serving Prometheus metrics on /metrics over HTTP (empty: off)")
 	fs.BoolVar(&s.Pprof, "pprof", s.Pprof, "also serve Go's profiles (net/http/pprof, without the command line) on /debug/pprof/ at -metrics, for measuring the registrar under load; they show the process's internals and a profile costs CPU while it is taken, so keep -metrics on a private address")
 	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info (one line per REGISTER), warn or error")
@@ -517,6 +519,9 @@ func (s *settings) check() error {
 		if l.v < 0 {
 			bad(l.name, "%v: must be 0 (the default) or more; a bound cannot be turned off", l.v)
 		}
+	}
+	if s.UDPKeptAnswers < -1 {
+		bad("udp-kept-answers", "%d: 0 (the default), -1 (none) or a number of bytes", s.UDPKeptAnswers)
 	}
 	if s.TokenCache < -1 {
 		bad("token-cache", "%d: 0 (the default), -1 (none) or a number of tokens", s.TokenCache)

@@ -131,6 +131,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"table user without api", []string{"-table-user", "u"}, []string{"-table-api: missing"}},
 		{"pprof without metrics", []string{"-pprof"}, []string{"-metrics: missing: -pprof"}},
 		{"token cache below -1", []string{"-token-cache", "-2"}, []string{"-token-cache: -2:"}},
+		{"kept UDP answers below -1", []string{"-udp-kept-answers", "-2"}, []string{"-udp-kept-answers: -2:"}},
 		{"table api bad", []string{"-table-api", "nope", "-table-user", "u", "-table-password", "p"}, []string{"-table-api:"}},
 		{"no keys", []string{"-keys", ""}, []string{"-keys: missing"}},
 		{"keys and jwks", []string{"-jwks", "https://cucm.example.com/jwks"}, []string{"-jwks: give -keys or -jwks, not both"}},

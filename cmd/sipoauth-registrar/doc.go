@@ -52,7 +52,10 @@
 // beyond), and the UDP requests let through (-udp-source-rate per address,
 // -udp-max-per-window per 32 s); each UDP socket asks for a receive buffer
 // of -udp-receive-buffer bytes (1 MiB; the kernel doubles it, within
-// net.core.rmem_max), where a burst waits while the workers are busy. An address of record holds at most
+// net.core.rmem_max), where a burst waits while the workers are busy; the
+// 200 OKs kept for retransmitted REGISTERs take at most -udp-kept-answers
+// bytes (2 MiB; a retransmission whose answer has gone is answered again
+// from the bindings). An address of record holds at most
 // -max-bindings contacts, -max-device-bindings of one device; a token may
 // register only its user's own address or its device's lines, and touch
 // only its device's contacts. The limits in force are logged at start, and

@@ -312,7 +312,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	// logs what a parser said of a message it could not read: with
 	// credentials withheld, no token reaches the log. A client that
 	// hangs up is logged at Debug.
-	srv := &sipserve.Server{Keep: sipserve.SuccessfulRegister, Logger: slog.New(logs.SIPStack(bearer.RedactHandler(log.Handler())))}
+	srv := &sipserve.Server{Keep: sipserve.SuccessfulRegister, RetransmitBytes: s.udpKeptAnswers(), Logger: slog.New(logs.SIPStack(bearer.RedactHandler(log.Handler())))}
 	r.sip = srv
 	// Every SIP socket is bounded by siplimit: connections in all and per
 	// source, handshake, idle and message timeouts, message size, and the
@@ -667,4 +667,16 @@ func redactURL(s string) string {
 		return u.Redacted()
 	}
 	return s
+}
+
+// DefaultUDPKeptAnswers is the memory for the answers kept for UDP
+// retransmissions when -udp-kept-answers is 0.
+const DefaultUDPKeptAnswers = 2 << 20
+
+// udpKeptAnswers is -udp-kept-answers as sipserve.Server.RetransmitBytes.
+func (s settings) udpKeptAnswers() int {
+	if s.UDPKeptAnswers == 0 {
+		return DefaultUDPKeptAnswers
+	}
+	return s.UDPKeptAnswers
 }

@@ -235,7 +235,7 @@ func sendRaw(t *testing.T, conn net.PacketConn, addr string, msg []byte) (*sip.R
 }
 
 // TestUDPReceiveBuffer: every UDP socket asks for -udp-receive-buffer,
-// 256 KiB by default, which the kernel doubles (within rmem_max).
+// 1 MiB by default, which the kernel doubles (within rmem_max).
 func TestUDPReceiveBuffer(t *testing.T) {
 	f := newFixture(t)
 	rcvbuf := func(c *net.UDPConn) int {
@@ -275,27 +275,39 @@ func TestUDPReceiveBuffer(t *testing.T) {
 
 // TestUDPRetransmittedRegister: a REGISTER retransmitted over UDP (its
 // answer lost on the way, say) gets the answer of the first again, byte
-// for byte: not a second run of the pipeline, which would refuse it as
-// out of order, its CSeq already stored.
+// for byte, from the answers kept. With none kept (-udp-kept-answers -1)
+// it is handled again and answered 200 from the bindings, which it leaves
+// as they were: not refused as out of order, its CSeq already stored.
 func TestUDPRetransmittedRegister(t *testing.T) {
 	f := newFixture(t)
-	r := f.start("-edge", "", "-plaintext-for-load-tests", "127.0.0.1:0")
-	addr := r.addr("plaintext-for-load-tests", "udp")
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	msg := rawRegisterMsg(conn.LocalAddr().String(), addr, "CSFrado", "rado",
-		"Proxy-Authorization: Bearer token=\""+f.mint("rado", "CSFrado", nil)+"\"\r\n")
-	first, raw := sendRaw(t, conn, addr, msg)
-	if first.StatusCode != 200 || !strings.Contains(header(first, "Contact"), "x-cisco-newreg") {
-		t.Fatalf("first REGISTER:\n%s", first)
-	}
-	for range 2 {
-		again, rawAgain := sendRaw(t, conn, addr, msg)
-		if string(rawAgain) != string(raw) {
-			t.Fatalf("retransmission answered\n%s\nwant the first answer\n%s", again, raw)
+	for _, kept := range []bool{true, false} {
+		args := []string{"-edge", "", "-plaintext-for-load-tests", "127.0.0.1:0"}
+		if !kept {
+			args = append(args, "-udp-kept-answers", "-1")
+		}
+		r := f.start(args...)
+		addr := r.addr("plaintext-for-load-tests", "udp")
+		conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		msg := rawRegisterMsg(conn.LocalAddr().String(), addr, "CSFrado", "rado",
+			"Proxy-Authorization: Bearer token=\""+f.mint("rado", "CSFrado", nil)+"\"\r\n")
+		first, raw := sendRaw(t, conn, addr, msg)
+		if first.StatusCode != 200 || !strings.Contains(header(first, "Contact"), "x-cisco-newreg") {
+			t.Fatalf("kept %v: first REGISTER:\n%s", kept, first)
+		}
+		for range 2 {
+			again, rawAgain := sendRaw(t, conn, addr, msg)
+			switch {
+			case kept && string(rawAgain) != string(raw):
+				t.Fatalf("retransmission answered\n%s\nwant the first answer\n%s", again, raw)
+			case !kept && (again.StatusCode != 200 || string(rawAgain) == string(raw) ||
+				!strings.HasPrefix(header(again, "Contact"), "<sip:rado@"+conn.LocalAddr().String()+">")):
+				// Handled again: a To tag of its own, the contact as bound.
+				t.Fatalf("with no answer kept, retransmission answered\n%s\nwant a 200 of its own listing the contact", again)
+			}
 		}
 	}
 }
