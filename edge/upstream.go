@@ -302,7 +302,7 @@ type pendingTx struct {
 // newBranch returns a branch that is unique across space and time, with
 // RFC 3261's magic cookie.
 func newBranch() string {
-	return sipmsg.MagicCookie + rand.Text()
+	return sip.RFC3261BranchMagicCookie + rand.Text()
 }
 
 // outcome of one attempt on one node.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -18,6 +19,8 @@ import (
 type streamConn struct {
 	conn net.Conn
 	w    *sipstream.Writer
+	// pending counts the requests handed to workers and not answered.
+	pending sync.WaitGroup
 }
 
 // StreamOption adjusts how ServeStream serves a listener's connections.
@@ -60,7 +63,7 @@ func (s *Server) ServeStream(l net.Listener, opts ...StreamOption) error {
 	for {
 		c, err := l.Accept()
 		if err != nil {
-			if s.ctx.Err() != nil {
+			if s.ctx.Err() != nil || s.draining.Load() {
 				return ErrServerClosed
 			}
 			if errors.Is(err, net.ErrClosed) {
@@ -110,6 +113,9 @@ func (s *Server) serveConn(c net.Conn, o streamOptions) {
 		transport = "TLS"
 	}
 	sc := &streamConn{conn: c, w: sipstream.NewWriter(c, defaults.Positive(s.WriteTimeout, DefaultWriteTimeout))}
+	// The connection closes once the answers handed to workers are out
+	// (each write bounded by WriteTimeout).
+	defer sc.pending.Wait()
 	r := sipstream.NewReader(c, sipstream.WithPong(sc.w))
 	source := peer.Remote.String()
 	for {
@@ -119,7 +125,7 @@ func (s *Server) serveConn(c net.Conn, o streamOptions) {
 			var se *sipstream.Error
 			if errors.As(err, &se) {
 				s.stats.malformed.Add(1)
-			} else if !isClosedErr(err) && s.ctx.Err() == nil {
+			} else if !isClosedErr(err) && s.ctx.Err() == nil && !s.draining.Load() {
 				level = slog.LevelInfo
 			}
 			s.log(level, "connection closed", "remote", source, "error", err)
@@ -132,7 +138,7 @@ func (s *Server) serveConn(c net.Conn, o streamOptions) {
 		}
 		req.SetTransport(transport)
 		req.SetSource(source)
-		j := job{req: req, peer: peer, stream: sc}
+		j := job{req: req, peer: peer, stream: sc, pending: &sc.pending}
 		if !o.shared && r.Buffered() == 0 {
 			// Nothing else came with it: the reader handles it, with no
 			// hand-over to a worker (and its wake-ups); a connection that

@@ -61,9 +61,13 @@ func (s *Server) ServeUDP(pc net.PacketConn) error {
 		}()
 	}
 	err := <-errs
-	pc.Close() // stops the other readers
+	if !s.draining.Load() {
+		pc.Close() // stops the other readers
+	}
 	wg.Wait()
-	if s.ctx.Err() != nil {
+	// Answers handed to workers go out before the socket closes.
+	u.pending.Wait()
+	if s.ctx.Err() != nil || s.draining.Load() {
 		return ErrServerClosed
 	}
 	return err
@@ -76,6 +80,8 @@ type udpSocket struct {
 	readers int64
 	// handling counts the readers handling a request themselves.
 	handling atomic.Int64
+	// pending counts the requests handed to workers and not answered.
+	pending sync.WaitGroup
 }
 
 // readUDP reads datagrams until the socket fails.
@@ -87,7 +93,7 @@ func (s *Server) readUDP(u *udpSocket) error {
 		n, from, err := pc.ReadFrom(buf)
 		if err != nil {
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && s.ctx.Err() == nil {
+			if errors.As(err, &ne) && ne.Timeout() && s.ctx.Err() == nil && !s.draining.Load() {
 				continue
 			}
 			return err
@@ -117,7 +123,7 @@ func (s *Server) datagram(u *udpSocket, d []byte, from net.Addr, local *Peer) {
 	req.SetTransport("UDP")
 	source := from.String()
 	req.SetSource(source)
-	j := job{req: req, pc: pc, to: from}
+	j := job{req: req, pc: pc, to: from, pending: &u.pending}
 	if cache != nil && !req.IsAck() {
 		key, ok := txKey(req)
 		if !ok {

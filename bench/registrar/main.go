@@ -123,7 +123,7 @@ func serveRegistrar(ctx context.Context, reg *registrar.Registrar, transport, li
 	srv := &sipserve.Server{Handler: sipserve.Methods{sip.REGISTER: reg}, Keep: sipserve.SuccessfulRegister, Logger: logger}
 	errc := make(chan error, 1)
 	if transport == "udp" {
-		pc, err := net.ListenPacket("udp", listen)
+		pc, err := listenUDP(listen)
 		if err != nil {
 			return err
 		}
@@ -177,10 +177,45 @@ func serveBare(ctx context.Context, transport, listen string, logger *slog.Logge
 		return err
 	}
 	srv.OnRegister(handler)
+	if transport == "udp" {
+		// The same socket buffer as the registrar's.
+		pc, err := listenUDP(listen)
+		if err != nil {
+			return err
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- srv.ServeUDP(pc) }()
+		ready()
+		select {
+		case <-ctx.Done():
+			pc.Close()
+			<-errc
+			return ctx.Err()
+		case err := <-errc:
+			return err
+		}
+	}
 	readyHook := sipgo.ListenReadyFuncCtxValue(func(string, string) { ready() })
 	//lint:ignore SA1029 sipgo looks its readiness hook up by this string key.
 	serveCtx := context.WithValue(ctx, sipgo.ListenReadyCtxKey, readyHook)
 	return srv.ListenAndServe(serveCtx, transport, listen)
+}
+
+// listenUDP binds a UDP socket with the receive buffer the standalone
+// registrar asks for by default, for the registrar and the bare handler
+// alike: with the kernel's default (208 KiB here) a storm of first
+// registrations overflows it, and each datagram lost is a retransmission
+// 500 ms later, which the rate then measures more than the server.
+func listenUDP(listen string) (net.PacketConn, error) {
+	pc, err := net.ListenPacket("udp", listen)
+	if err != nil {
+		return nil, err
+	}
+	if err := pc.(*net.UDPConn).SetReadBuffer(sipserve.DefaultUDPReceiveBuffer); err != nil {
+		pc.Close()
+		return nil, err
+	}
+	return pc, nil
 }
 
 // newRegistrar builds the registrar: devices CSFload%05d owned by
