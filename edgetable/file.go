@@ -66,7 +66,7 @@ func OpenFile(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.mem.replaceAll(entries); err != nil {
+	if err := t.mem.Replace(entries); err != nil {
 		return nil, fmt.Errorf("edgetable: %s: %w", path, err)
 	}
 	return t, nil
@@ -121,7 +121,7 @@ func (t *File) Put(e Entry) error {
 func (t *File) Remove(hostNameOrIP string) (bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	entries, found, err := t.listWithout(hostKey(hostNameOrIP))
+	entries, found, err := t.listWithout(HostKey(hostNameOrIP))
 	if err != nil || !found {
 		return false, err
 	}
@@ -141,7 +141,7 @@ func (t *File) listWithout(key string) ([]Entry, bool, error) {
 		return nil, false, err
 	}
 	n := len(entries)
-	entries = slices.DeleteFunc(entries, func(x Entry) bool { return hostKey(x.HostNameOrIP) == key })
+	entries = slices.DeleteFunc(entries, func(x Entry) bool { return HostKey(x.HostNameOrIP) == key })
 	return entries, len(entries) < n, nil
 }
 
@@ -157,7 +157,7 @@ func (t *File) Reload() error {
 	if err != nil {
 		return err
 	}
-	if err := t.mem.replaceAll(entries); err != nil {
+	if err := t.mem.Replace(entries); err != nil {
 		return fmt.Errorf("edgetable: %s: %w", t.path, err)
 	}
 	return nil
@@ -200,7 +200,7 @@ func parseTable(path string, data []byte) ([]Entry, error) {
 		if err := e.Validate(); err != nil {
 			return nil, fmt.Errorf("edgetable: %s: entry %d: %w", path, i, err)
 		}
-		key := hostKey(e.HostNameOrIP)
+		key := HostKey(e.HostNameOrIP)
 		if j, dup := seen[key]; dup {
 			return nil, fmt.Errorf("edgetable: %s: entry %d: %w: hostNameOrIp %q already in entry %d", path, i, ErrInvalidEntry, e.HostNameOrIP, j)
 		}

@@ -234,10 +234,10 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Tables key entries by the lower-cased HostNameOrIP.
-	key := hostKey(e.HostNameOrIP)
+	key := HostKey(e.HostNameOrIP)
 	status := http.StatusCreated
 	for _, x := range existing {
-		if hostKey(x.HostNameOrIP) == key {
+		if HostKey(x.HostNameOrIP) == key {
 			status = http.StatusOK
 			break
 		}

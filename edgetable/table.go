@@ -77,7 +77,7 @@ func (t *Memory) Put(e Entry) error {
 
 // Remove implements Table.
 func (t *Memory) Remove(hostNameOrIP string) (bool, error) {
-	key := hostKey(hostNameOrIP)
+	key := HostKey(hostNameOrIP)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.entries[key]; !ok {
@@ -88,9 +88,9 @@ func (t *Memory) Remove(hostNameOrIP string) (bool, error) {
 	return true, nil
 }
 
-// hostKey is the key of the entry for hostNameOrIP in every table: host
+// HostKey is the key of the entry for hostNameOrIP in every table: host
 // names and addresses compare without regard to case.
-func hostKey(hostNameOrIP string) string { return strings.ToLower(hostNameOrIP) }
+func HostKey(hostNameOrIP string) string { return strings.ToLower(hostNameOrIP) }
 
 // stored validates e and returns the copy of it a table keeps, with
 // Names of its own, and its key.
@@ -99,18 +99,21 @@ func stored(e Entry) (Entry, string, error) {
 		return Entry{}, "", err
 	}
 	e.Names = slices.Clone(e.Names)
-	return e, hostKey(e.HostNameOrIP), nil
+	return e, HostKey(e.HostNameOrIP), nil
 }
 
 // sortEntries orders entries by HostNameOrIP, case-insensitively, as List returns them.
 func sortEntries(entries []Entry) {
 	slices.SortFunc(entries, func(a, b Entry) int {
-		return strings.Compare(hostKey(a.HostNameOrIP), hostKey(b.HostNameOrIP))
+		return strings.Compare(HostKey(a.HostNameOrIP), HostKey(b.HostNameOrIP))
 	})
 }
 
-// replaceAll swaps the whole content, for stores that load from disk.
-func (t *Memory) replaceAll(entries []Entry) error {
+// Replace swaps the whole content at once, for a table that mirrors one
+// kept elsewhere (a file, Redis): a Match sees the old entries or the new,
+// never a mix. Each entry must pass Validate; of two with the same
+// HostNameOrIP the last counts. On error nothing changes.
+func (t *Memory) Replace(entries []Entry) error {
 	m := make(map[string]Entry, len(entries))
 	var idx mtlstrust.NameIndex
 	for _, e := range entries {

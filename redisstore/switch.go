@@ -1,0 +1,103 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Switch is the cluster-wide SIP OAuth mode, Unified CM's
+// ClusterSIPOAuthMode (`utils sipOAuth-mode enable|disable`), shared by
+// the nodes of a cluster through Redis: the key <prefix>sip-oauth-mode
+// holds "1" (enabled) or "0" (disabled), and each change is announced on
+// <prefix>events:sip-oauth-mode. Run keeps Enabled, the value a
+// registrar reads on every REGISTER (registrar.Config.OAuthEnabled),
+// equal to it. While the key does not exist, Enabled keeps the value it
+// was given: the node's own setting.
+type Switch struct {
+	client  redis.UniversalClient
+	key     string
+	channel string
+	enabled *atomic.Bool
+	initial bool
+	loaded  atomic.Bool
+	state   health
+
+	// OnError, if set, is told when reading from Redis starts to fail
+	// (with the error) and when it works again (with nil), once each.
+	OnError func(error)
+	// Resync is how often the key is read again without an announcement;
+	// DefaultResync when 0.
+	Resync time.Duration
+}
+
+// NewSwitch uses client with keys under prefix, DefaultPrefix when empty,
+// to set enabled, whose value now is the node's own setting, used while
+// the cluster has none.
+func NewSwitch(client redis.UniversalClient, prefix string, enabled *atomic.Bool) *Switch {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	return &Switch{client: client, key: prefix + "sip-oauth-mode", channel: prefix + "events:sip-oauth-mode",
+		enabled: enabled, initial: enabled.Load()}
+}
+
+// Key is the key holding the mode, <prefix>sip-oauth-mode.
+func (s *Switch) Key() string { return s.key }
+
+// Set enables or disables SIP OAuth on every node of the cluster.
+func (s *Switch) Set(ctx context.Context, enabled bool) error {
+	v := "0"
+	if enabled {
+		v = "1"
+	}
+	if _, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, s.key, v, 0)
+		p.Publish(ctx, s.channel, v)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("redisstore: sip-oauth-mode: %w", err)
+	}
+	s.enabled.Store(enabled)
+	return nil
+}
+
+// Load reads the mode from Redis into Enabled.
+func (s *Switch) Load(ctx context.Context) error {
+	v, err := s.client.Get(ctx, s.key).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		s.enabled.Store(s.initial)
+	case err != nil:
+		return fmt.Errorf("redisstore: sip-oauth-mode: %w", err)
+	case v == "1":
+		s.enabled.Store(true)
+	case v == "0":
+		s.enabled.Store(false)
+	default:
+		return fmt.Errorf("redisstore: sip-oauth-mode: %s holds %.20q, want 1 or 0", s.key, v)
+	}
+	s.loaded.Store(true)
+	return nil
+}
+
+// Run keeps Enabled equal to the cluster's mode until ctx ends, when it
+// returns ctx.Err(). A failure is reported (Err) and tried again; the
+// mode meanwhile stays as it was last read.
+func (s *Switch) Run(ctx context.Context) error {
+	f := follower{client: s.client, channel: s.channel, resync: s.Resync, reload: s.Load,
+		changed: func(ctx context.Context, _ string) error { return s.Load(ctx) },
+		failed:  func(err error) { s.state.set(err, s.OnError) }}
+	return f.run(ctx)
+}
+
+// Ready reports whether the mode was read from Redis at least once.
+func (s *Switch) Ready() bool { return s.loaded.Load() }
+
+// Err is the last failure to read the mode or follow its changes, nil
+// once a read succeeded after it.
+func (s *Switch) Err() error { return s.state.err() }
