@@ -70,7 +70,7 @@ func TestBackendOutage(t *testing.T) {
 			if res, r := reg.Serve(context.Background(), req, nil); res.StatusCode != 200 {
 				t.Fatalf("with Redis up: %d %s", res.StatusCode, r.Reason)
 			}
-			srv.Stop()
+			srv.Kill()
 			var got *sip.Response
 			tx := &recordTx{respond: func(res *sip.Response) { got = res }}
 			reg.HandleRegister(req, tx)
@@ -85,6 +85,27 @@ func TestBackendOutage(t *testing.T) {
 			log := logs.String()
 			if !strings.Contains(log, "reason="+want) || !strings.Contains(log, "connection refused") {
 				t.Errorf("the log does not say what failed:\n%s", log)
+			}
+			// An outage is one line when it starts and one when a
+			// REGISTER succeeds again, however many are refused.
+			for range 4 {
+				reg.HandleRegister(req, tx)
+			}
+			srv.StartAgain()
+			if res, r := reg.Serve(context.Background(), req, nil); res.StatusCode != 200 {
+				t.Fatalf("with Redis back: %d %s", res.StatusCode, r.Reason)
+			}
+			reg.HandleRegister(req, tx)
+			log = logs.String()
+			failed, again := strings.Count(log, "a service the registrar depends on failed"), strings.Count(log, "registrations succeed again")
+			if failed != 1 || again != 1 || !strings.Contains(log, "reason="+want+" refused=5") {
+				t.Errorf("%d failure lines and %d recovery lines for one outage of 5 refusals, want 1 and 1:\n%s", failed, again, log)
+			}
+			srv.Kill()
+			reg.HandleRegister(req, tx)
+			reg.HandleRegister(req, tx)
+			if n := strings.Count(logs.String(), "a service the registrar depends on failed"); n != 2 {
+				t.Errorf("a second outage logged %d failure lines in all, want 2:\n%s", n, logs.String())
 			}
 		})
 	}

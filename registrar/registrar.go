@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -445,6 +446,49 @@ type Registrar struct {
 	// not a silence the client's transaction times out on (Timer F,
 	// 32 s). DefaultTimeout when 0.
 	Timeout time.Duration
+
+	outages outages
+}
+
+// outages are the failures of the services a registrar depends on (a
+// store, a device source, a key source) that it logged: an outage is
+// logged once when it starts and once when a REGISTER succeeds again,
+// with how many were refused meanwhile, not once per REGISTER.
+type outages struct {
+	any     atomic.Bool
+	mu      sync.Mutex
+	refused map[sipauth.Reason]int
+}
+
+// failed logs the first failure of r's kind since the last success.
+func (o *outages) failed(log *slog.Logger, r *Request, status int) {
+	o.mu.Lock()
+	if o.refused == nil {
+		o.refused = map[sipauth.Reason]int{}
+	}
+	n, logged := o.refused[r.Reason]
+	o.refused[r.Reason] = n + 1
+	o.any.Store(true)
+	o.mu.Unlock()
+	if !logged {
+		log.Warn("register: a service the registrar depends on failed; its next failures are counted, not logged, until a REGISTER succeeds",
+			"status", status, "reason", r.Reason, "error", r.Err, "device", r.DeviceName, "source", addrString(r.Peer.Remote))
+	}
+}
+
+// succeeded ends the outages logged: a REGISTER got past every service.
+func (o *outages) succeeded(log *slog.Logger) {
+	if !o.any.Load() {
+		return
+	}
+	o.mu.Lock()
+	refused := o.refused
+	o.refused = nil
+	o.any.Store(false)
+	o.mu.Unlock()
+	for reason, n := range refused {
+		log.Warn("register: registrations succeed again", "reason", reason, "refused", n)
+	}
 }
 
 // Observer is told what the registrar did, for metrics: package
@@ -514,9 +558,11 @@ func (g *Registrar) serveSIP(ctx context.Context, req *sip.Request, peer PeerInf
 		g.Observer.ObserveRegister(r, res.StatusCode, time.Since(start))
 	}
 	if g.Logger != nil {
-		if r.Err != nil && res.StatusCode >= 500 {
-			g.Logger.Warn("register: a service the registrar depends on failed", "status", res.StatusCode, "reason", r.Reason,
-				"error", r.Err, "device", r.DeviceName, "source", addrString(r.Peer.Remote))
+		switch {
+		case r.Err != nil && res.StatusCode >= 500:
+			g.outages.failed(g.Logger, r, res.StatusCode)
+		case res.StatusCode >= 200 && res.StatusCode < 300:
+			g.outages.succeeded(g.Logger)
 		}
 		if g.Logger.Enabled(ctx, slog.LevelInfo) {
 			g.Logger.Info("register", "status", res.StatusCode, "reason", r.Reason, "role", r.Role.String(),
