@@ -36,6 +36,12 @@ type Client struct {
 	dlg           *dialog
 	refusedTokens [][32]byte
 	last          Registration // the binding's last registration, while it holds
+	// passedOver holds, by dialogKey, when each target that failed may be
+	// tried again before the others.
+	passedOver map[string]time.Time
+	// notBefore holds when each target that answered with a Retry-After
+	// may be asked again at all.
+	notBefore map[string]time.Time
 
 	evMu     sync.Mutex
 	evClosed bool
@@ -232,19 +238,9 @@ func (c *Client) register(ctx context.Context) (Registration, error) {
 		c.emit(Event{Kind: EventFailed, Err: err})
 		return Registration{}, err
 	}
-	// The current target first, then the others in priority order.
-	order := make([]Target, 0, len(c.targets))
-	if c.dlg != nil {
-		for _, t := range c.targets {
-			if dialogKey(t) == c.dlg.node {
-				order = append(order, t)
-			}
-		}
-	}
-	for _, t := range c.targets {
-		if c.dlg == nil || dialogKey(t) != c.dlg.node {
-			order = append(order, t)
-		}
+	order := c.order(time.Now())
+	if c.dlg != nil && len(order) > 0 && dialogKey(order[0]) != c.dlg.node && c.dlg.registered {
+		c.log.Info("client: trying a target of higher priority again", "target", order[0].String(), "registered_on", c.dlg.target.String())
 	}
 	c.last = Registration{}
 	var errs []error
@@ -255,6 +251,7 @@ func (c *Client) register(ctx context.Context) (Registration, error) {
 			c.emit(Event{Kind: EventTargetSwitched, Target: t, Err: prev})
 		}
 		reg, refreshed, err := c.registerOn(ctx, t)
+		c.noteOutcome(t, err)
 		if err == nil {
 			kind := EventRegistered
 			if refreshed && !reg.NewRegistration {

@@ -30,6 +30,7 @@ const (
 	DefaultRequestTimeout = 32 * time.Second // RFC 3261 Timer F, 64*T1
 	DefaultMinBackoff     = time.Second
 	DefaultMaxBackoff     = 2 * time.Minute
+	DefaultFailback       = 30 * time.Second
 	DefaultEventBuffer    = 64
 )
 
@@ -116,6 +117,15 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the exponential wait of Run after a
 	// failed registration; DefaultMinBackoff and DefaultMaxBackoff when 0.
 	MinBackoff, MaxBackoff time.Duration
+	// Failback is how long a target that failed (it could not be reached,
+	// or answered 408, 480 or 5xx) is passed over: the client tries the
+	// targets in priority order, those passed over last. A 503's
+	// Retry-After, when longer, passes it over for that long. A client
+	// registered on a lower-priority target tries the higher ones again
+	// as soon as they are no longer passed over, and moves back to the
+	// first that answers, as Jabber returns to its primary node.
+	// DefaultFailback when 0.
+	Failback time.Duration
 
 	// UserAgent is the User-Agent header; DefaultUserAgent when empty.
 	UserAgent string
@@ -207,7 +217,7 @@ func New(cfg Config) (*Client, error) {
 	if !validText(s.userAgent) {
 		return nil, errors.New("client: UserAgent has control characters")
 	}
-	if s.Expires < 0 || s.RegisterDelta < 0 || s.MinBackoff < 0 || s.MaxBackoff < 0 {
+	if s.Expires < 0 || s.RegisterDelta < 0 || s.MinBackoff < 0 || s.MaxBackoff < 0 || s.Failback < 0 {
 		return nil, errors.New("client: negative duration in Config")
 	}
 	if s.Expires > 0 && s.Expires < time.Second {
@@ -226,6 +236,7 @@ func New(cfg Config) (*Client, error) {
 		s.MaxBackoff = DefaultMaxBackoff
 	}
 	s.MaxBackoff = max(s.MaxBackoff, s.MinBackoff)
+	s.Failback = defaults.Positive(s.Failback, DefaultFailback)
 	s.EventBuffer = defaults.Positive(s.EventBuffer, DefaultEventBuffer)
 	if s.Logger == nil {
 		s.Logger = slog.Default()

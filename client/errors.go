@@ -152,9 +152,11 @@ type TargetError struct {
 	Target Target
 	// Op is "dial", "tls", "request" or "response".
 	Op string
-	// Status is the answer's status when Op is "response".
-	Status int
-	Err    error
+	// Status is the answer's status when Op is "response", and
+	// RetryAfter its Retry-After, if any.
+	Status     int
+	RetryAfter time.Duration
+	Err        error
 }
 
 // Error says which target failed, at which step, and why.

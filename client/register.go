@@ -244,7 +244,7 @@ func (c *Client) exchange(ctx context.Context, expires time.Duration) (Registrat
 
 		case code == 408 || code == 480 || code >= 500:
 			reg.Exchanges = append(reg.Exchanges, ex)
-			return reg, &TargetError{Target: t, Op: "response", Status: code, Err: errors.New(strconv.Itoa(code) + " " + res.Reason)}
+			return reg, &TargetError{Target: t, Op: "response", Status: code, RetryAfter: ex.RetryAfter, Err: errors.New(strconv.Itoa(code) + " " + res.Reason)}
 
 		default:
 			reg.Exchanges = append(reg.Exchanges, ex)

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -74,6 +75,9 @@ func (c *Client) Run(ctx context.Context) error {
 		case err == nil:
 			backoff = c.s.MinBackoff
 			wait = c.refreshWait(reg)
+			if fb, ok := c.failbackWait(time.Now()); ok && fb < wait {
+				wait = fb
+			}
 			c.mu.Lock()
 			lost = c.lostChan()
 			c.mu.Unlock()
@@ -86,6 +90,11 @@ func (c *Client) Run(ctx context.Context) error {
 		default:
 			wait = backoff
 			backoff = min(2*backoff, c.s.MaxBackoff)
+			// Every target asked for time (503 with Retry-After): not
+			// before the first may be asked again.
+			if ra, ok := c.deferredWait(time.Now()); ok && ra > wait {
+				wait = ra
+			}
 		}
 		if err != nil {
 			c.log.Info("client: registering again later", "in", wait)
@@ -206,4 +215,85 @@ func (c *Client) Close() error {
 		}
 	})
 	return c.closeErr
+}
+
+// order is the targets in priority order, those passed over after a
+// failure last (soonest tried again first), without those whose
+// Retry-After has not passed. c.mu must be held.
+func (c *Client) order(now time.Time) []Target {
+	var ready, passed []Target
+	for _, t := range c.targets {
+		if until, ok := c.notBefore[dialogKey(t)]; ok && now.Before(until) {
+			continue
+		}
+		if until, ok := c.passedOver[dialogKey(t)]; ok && now.Before(until) {
+			passed = append(passed, t)
+		} else {
+			ready = append(ready, t)
+		}
+	}
+	slices.SortStableFunc(passed, func(a, b Target) int {
+		return c.passedOver[dialogKey(a)].Compare(c.passedOver[dialogKey(b)])
+	})
+	return append(ready, passed...)
+}
+
+// noteOutcome passes a target over for Failback after it failed (for a
+// 503's Retry-After when longer), and forgets that once it works. c.mu
+// must be held.
+func (c *Client) noteOutcome(t Target, err error) {
+	key := dialogKey(t)
+	var te *TargetError
+	switch {
+	case err == nil:
+		delete(c.passedOver, key)
+		delete(c.notBefore, key)
+	case errors.As(err, &te):
+		now := time.Now()
+		if c.passedOver == nil {
+			c.passedOver, c.notBefore = map[string]time.Time{}, map[string]time.Time{}
+		}
+		c.passedOver[key] = now.Add(max(c.s.Failback, min(te.RetryAfter, maxRetryAfter)))
+		if te.RetryAfter > 0 {
+			c.notBefore[key] = now.Add(min(te.RetryAfter, maxRetryAfter))
+		}
+	}
+}
+
+// deferredWait is how long until the first target whose Retry-After
+// keeps it from being tried may be tried, when every target is kept so.
+func (c *Client) deferredWait(now time.Time) (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var first time.Time
+	for _, t := range c.targets {
+		until, ok := c.notBefore[dialogKey(t)]
+		if !ok || !now.Before(until) {
+			return 0, false
+		}
+		if first.IsZero() || until.Before(first) {
+			first = until
+		}
+	}
+	return first.Sub(now), !first.IsZero()
+}
+
+// failbackWait is how long until a target of higher priority than the one
+// registered on is no longer passed over, when there is one.
+func (c *Client) failbackWait(now time.Time) (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dlg == nil || !c.dlg.registered {
+		return 0, false
+	}
+	for _, t := range c.targets {
+		key := dialogKey(t)
+		if key == c.dlg.node {
+			return 0, false // registered on the first that is up
+		}
+		if until, ok := c.passedOver[key]; ok {
+			return max(until.Sub(now), MinRefreshInterval), true
+		}
+	}
+	return 0, false
 }
