@@ -17,13 +17,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/internal/bounded"
+	"github.com/sipoauth/sdk/redisstore"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/siplimit"
 	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/sipserve"
 	"github.com/sipoauth/sdk/ucm"
 )
 
@@ -64,6 +64,9 @@ type settings struct {
 	// Registrations.
 	Devices           string     `json:"devices"`
 	Store             string     `json:"store"`
+	StoreCA           string     `json:"store-ca"`
+	StoreCert         string     `json:"store-cert"`
+	StoreKey          string     `json:"store-key"`
 	NodeName          string     `json:"node-name"`
 	Domains           stringList `json:"domain"`
 	MaxExpires        seconds    `json:"max-expires"`
@@ -89,10 +92,11 @@ type settings struct {
 	UDPKeptAnswers          int     `json:"udp-kept-answers"`
 
 	// Operations.
-	Metrics        string  `json:"metrics"`
-	Pprof          bool    `json:"pprof"`
-	LogLevel       string  `json:"log-level"`
-	ReloadInterval seconds `json:"reload-interval"`
+	Metrics         string  `json:"metrics"`
+	Pprof           bool    `json:"pprof"`
+	LogLevel        string  `json:"log-level"`
+	ReloadInterval  seconds `json:"reload-interval"`
+	ShutdownTimeout seconds `json:"shutdown-timeout"`
 
 	// config is the -config file the settings were read from, if any.
 	config string
@@ -101,6 +105,21 @@ type settings struct {
 }
 
 // defaults returns the settings before any file or flag.
+// inRedis is the value of -edge-table and -devices that keeps them in
+// -store's Redis, shared by the nodes of a cluster.
+const inRedis = "redis"
+
+// DefaultShutdownTimeout is -shutdown-timeout when 0.
+const DefaultShutdownTimeout = 10 * time.Second
+
+// shutdownTimeout is -shutdown-timeout, its default when 0.
+func (s settings) shutdownTimeout() time.Duration {
+	if s.ShutdownTimeout > 0 {
+		return s.ShutdownTimeout.duration()
+	}
+	return DefaultShutdownTimeout
+}
+
 func defaults() settings {
 	node, _ := os.Hostname()
 	if i := strings.IndexByte(node, '.'); i > 0 {
@@ -261,7 +280,7 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 	fs.StringVar(&s.Cert, "cert", s.Cert, "PEM `file` of the node certificate, leaf first then its chain (reloaded when it changes)")
 	fs.StringVar(&s.Key, "key", s.Key, "PEM `file` of the node certificate's private key")
 	fs.StringVar(&s.Trust, "trust", s.Trust, "trust store of the edge proxies' signers: a PEM, DER or PKCS#12 `file`, or a directory of them (reloaded when it changes)")
-	fs.StringVar(&s.EdgeTable, "edge-table", s.EdgeTable, "JSON `file` of the edge proxies allowed on -edge: {\"entries\":[{\"hostNameOrIp\":...,\"names\":[...]}]} (created when missing)")
+	fs.StringVar(&s.EdgeTable, "edge-table", s.EdgeTable, "JSON `file` of the edge proxies allowed on -edge: {\"entries\":[{\"hostNameOrIp\":...,\"names\":[...]}]} (created when missing); \"redis\": in -store's Redis, shared by the nodes")
 	fs.StringVar(&s.TableAPI, "table-api", s.TableAPI, "`address` of the HTTPS API through which edge proxies push their entry to -edge-table (empty: off)")
 	fs.StringVar(&s.TableUser, "table-user", s.TableUser, "user `name` of -table-api (HTTP Basic)")
 	fs.StringVar(&s.TablePassword, "table-password", s.TablePassword, "`password` of -table-user (better in the config file: command lines are visible to other users)")
@@ -275,8 +294,11 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 	fs.BoolVar(&s.InsecureAnyAudience, "insecure-any-audience", s.InsecureAnyAudience, "accept tokens of the issuers whatever their audience and scope, ID tokens for other applications among them (not for production)")
 	fs.Var(secondsFlag{&s.MaxTokenLifetime}, "max-token-lifetime", "refuse access tokens valid for longer than this (exp - iat), in `seconds` or as a duration; Unified CM's longest is 24h")
 
-	fs.StringVar(&s.Devices, "devices", s.Devices, "JSON `file` of the devices: [{\"name\":\"CSFrado\",\"owner\":\"rado\",\"oauth\":true}, ...] (reloaded when it changes)")
-	fs.StringVar(&s.Store, "store", s.Store, "where bindings live: memory, or redis://[user:password@]host:port/db (shared by several nodes, with token revocations)")
+	fs.StringVar(&s.Devices, "devices", s.Devices, "JSON `file` of the devices: [{\"name\":\"CSFrado\",\"owner\":\"rado\",\"oauth\":true}, ...] (reloaded when it changes); \"redis\": in -store's Redis, shared by the nodes")
+	fs.StringVar(&s.Store, "store", s.Store, "where bindings live: memory, or Redis shared by several nodes with the token revocations and the SIP OAuth mode: redis://[user:password@]host:port[/db] (rediss:// for TLS), with ?master_name=NAME[&addr=host:port...] for Sentinel, redis+cluster://host:port[?addr=host:port...] for Redis Cluster")
+	fs.StringVar(&s.StoreCA, "store-ca", s.StoreCA, "PEM `file` of the CA that signed Redis's certificate, for rediss:// (default: the system's)")
+	fs.StringVar(&s.StoreCert, "store-cert", s.StoreCert, "PEM `file` of the client certificate given to Redis over rediss:// (Redis asks for one by default), with -store-key")
+	fs.StringVar(&s.StoreKey, "store-key", s.StoreKey, "PEM `file` of -store-cert's private key")
 	fs.StringVar(&s.NodeName, "node-name", s.NodeName, "this node's `name` in the Warning of the port-mismatch 403")
 	fs.Var(&listFlag{p: &s.Domains}, "domain", "`domain` served: the To host of a REGISTER must be one of them and is part of the address of record; repeat or separate with commas; any host, not part of the address, when unset")
 	fs.IntVar(&s.MaxBindings, "max-bindings", s.MaxBindings, "most contacts one address of record may hold; beyond: 503 \"Too many registered contacts\"")
@@ -297,11 +319,12 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 	fs.IntVar(&s.TokenCache, "token-cache", s.TokenCache, fmt.Sprintf("validated tokens remembered, so that a refresh REGISTER costs no signature check (0: twice the devices of -devices at start, at least %d; -1: none)", sipoauth.DefaultCacheSize))
 	fs.Float64Var(&s.UDPSourceRate, "udp-source-rate", s.UDPSourceRate, "UDP requests per second one IP address may send to -legacy (0: 50); the excess is dropped before the SIP stack")
 	fs.IntVar(&s.UDPMaxPerWindow, "udp-max-per-window", s.UDPMaxPerWindow, "UDP requests passed to the SIP stack per 32 s (0: 16384)")
-	fs.IntVar(&s.UDPReceiveBuffer, "udp-receive-buffer", s.UDPReceiveBuffer, "receive buffer asked for each UDP socket, in `bytes` (the kernel doubles it, within net.core.rmem_max; 0: 1048576)")
+	fs.IntVar(&s.UDPReceiveBuffer, "udp-receive-buffer", s.UDPReceiveBuffer, fmt.Sprintf("receive buffer asked for each UDP socket, in `bytes` (the kernel doubles it, within net.core.rmem_max; 0: %d)", sipserve.DefaultUDPReceiveBuffer))
 	fs.IntVar(&s.UDPKeptAnswers, "udp-kept-answers", s.UDPKeptAnswers, fmt.Sprintf("memory for the 200 OKs kept to resend to retransmitted REGISTERs over UDP, in `bytes`, oldest let go first (0: %d; -1: none); a retransmission whose answer has gone is answered again from the bindings", DefaultUDPKeptAnswers))
 	fs.StringVar(&s.Metrics, "metrics", s.Metrics, "`address` serving Prometheus metrics on /metrics over HTTP (empty: off)")
 	fs.BoolVar(&s.Pprof, "pprof", s.Pprof, "also serve Go's profiles (net/http/pprof, without the command line) on /debug/pprof/ at -metrics, for measuring the registrar under load; they show the process's internals and a profile costs CPU while it is taken, so keep -metrics on a private address")
 	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info (one line per REGISTER), warn or error")
+	fs.Var(secondsFlag{&s.ShutdownTimeout}, "shutdown-timeout", "on SIGTERM, how long the requests already read may take to be answered before the connections are closed anyway, in `seconds` or as a duration (0: 10s)")
 	fs.Var(secondsFlag{&s.ReloadInterval}, "reload-interval", "how often files are checked for changes, in `seconds` or as a duration")
 	fs.Bool("version", false, "print the version (module version and VCS revision) and exit")
 	return fs
@@ -381,8 +404,8 @@ func readConfigFile(path string, s *settings) error {
 		return err
 	}
 	dir := filepath.Dir(path)
-	for _, p := range []*string{&s.Cert, &s.Key, &s.Trust, &s.EdgeTable, &s.Keys, &s.DecryptionKey, &s.Devices} {
-		if *p != "" && !filepath.IsAbs(*p) {
+	for _, p := range []*string{&s.Cert, &s.Key, &s.Trust, &s.EdgeTable, &s.Keys, &s.DecryptionKey, &s.Devices, &s.StoreCA, &s.StoreCert, &s.StoreKey} {
+		if *p != "" && *p != inRedis && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
@@ -515,7 +538,7 @@ func (s *settings) check() error {
 	}{{"max-connections", float64(s.MaxConnections)}, {"max-connections-per-source", float64(s.MaxConnectionsPerSource)},
 		{"idle-timeout", float64(s.IdleTimeout)}, {"message-timeout", float64(s.MessageTimeout)},
 		{"max-message-size", float64(s.MaxMessageSize)}, {"udp-source-rate", s.UDPSourceRate}, {"udp-max-per-window", float64(s.UDPMaxPerWindow)},
-		{"udp-receive-buffer", float64(s.UDPReceiveBuffer)}} {
+		{"udp-receive-buffer", float64(s.UDPReceiveBuffer)}, {"shutdown-timeout", float64(s.ShutdownTimeout)}} {
 		if l.v < 0 {
 			bad(l.name, "%v: must be 0 (the default) or more; a bound cannot be turned off", l.v)
 		}
@@ -542,11 +565,22 @@ func (s *settings) check() error {
 		bad("devices", "missing: the JSON file of the devices allowed to register")
 	}
 	if s.Store != "memory" {
-		if !strings.HasPrefix(s.Store, "redis://") && !strings.HasPrefix(s.Store, "rediss://") {
-			bad("store", "%q: want memory or redis://host:port/db", s.Store)
-		} else if _, err := redis.ParseURL(s.Store); err != nil {
-			bad("store", "%v", err)
+		if c, err := redisstore.NewClient(s.Store, nil); err != nil {
+			bad("store", "%v (or memory, the default)", err)
+		} else {
+			_ = c.Close()
 		}
+	}
+	for _, shared := range []struct{ name, v string }{{"edge-table", s.EdgeTable}, {"devices", s.Devices}} {
+		if shared.v == inRedis && s.Store == "memory" {
+			bad(shared.name, "redis: needs -store redis://..., the Redis it is kept in")
+		}
+	}
+	if (s.StoreCert == "") != (s.StoreKey == "") {
+		bad("store-cert", "-store-cert and -store-key go together")
+	}
+	if (s.StoreCA != "" || s.StoreCert != "") && !strings.HasPrefix(s.Store, "rediss") {
+		bad("store-ca", "-store-ca, -store-cert and -store-key are for a rediss:// -store")
 	}
 	if s.NodeName == "" {
 		bad("node-name", "missing (the host name could not be read)")

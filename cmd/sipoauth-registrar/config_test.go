@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sipoauth/sdk/sipoauth"
 )
@@ -101,6 +102,22 @@ func TestLoadConfigFile(t *testing.T) {
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("with flags\n got %+v\nwant %+v", s, want)
 	}
+
+	// "redis" is a place, not a file beside the configuration.
+	shared := filepath.Join(dir, "cluster.json")
+	writeFile(t, shared, `{"edge-table": "redis", "devices": "redis", "store": "redis://10.0.0.5:6379/0",
+		"audience": "sip", "keys": "authz.pem", "store-ca": "redis-ca.pem", "shutdown-timeout": "30s", "oauth": "", "edge": "", "plaintext-for-load-tests": "127.0.0.1:0"}`)
+	if _, err := loadConfig([]string{"-config", shared}); err == nil || !strings.Contains(err.Error(), "are for a rediss:// -store") {
+		t.Fatalf("-store-ca with redis://: %v", err)
+	}
+	writeFile(t, shared, `{"edge-table": "redis", "devices": "redis", "store": "rediss://10.0.0.5:6379/0",
+		"audience": "sip", "keys": "authz.pem", "store-ca": "redis-ca.pem", "shutdown-timeout": "30s", "oauth": "", "edge": "", "plaintext-for-load-tests": "127.0.0.1:0"}`)
+	if s, err = loadConfig([]string{"-config", shared}); err != nil {
+		t.Fatal(err)
+	}
+	if s.EdgeTable != "redis" || s.Devices != "redis" || s.StoreCA != filepath.Join(dir, "redis-ca.pem") || s.shutdownTimeout() != 30*time.Second {
+		t.Errorf("edge-table %q, devices %q, store-ca %q, shutdown %v", s.EdgeTable, s.Devices, s.StoreCA, s.shutdownTimeout())
+	}
 }
 
 // Each bad setting gives an error that names it.
@@ -139,7 +156,11 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"issuer with space", []string{"-issuer", "a b"}, []string{`-issuer: "a b"`}},
 		{"audience with control", []string{"-audience", "a\tb"}, []string{"-audience:"}},
 		{"no devices", []string{"-devices", ""}, []string{"-devices: missing"}},
-		{"bad store", []string{"-store", "mysql://db"}, []string{`-store: "mysql://db": want memory or redis://host:port/db`}},
+		{"bad store", []string{"-store", "mysql://db"}, []string{`-store: redisstore: mysql://db: want redis://, rediss://, redis+cluster:// or rediss+cluster:// (or memory, the default)`}},
+		{"edge table in Redis without Redis", []string{"-edge-table", "redis"}, []string{`-edge-table: redis: needs -store redis://..., the Redis it is kept in`}},
+		{"devices in Redis without Redis", []string{"-devices", "redis"}, []string{`-devices: redis: needs -store redis://...`}},
+		{"Redis TLS files without TLS", []string{"-store", "redis://127.0.0.1:6379", "-store-ca", "ca.pem"}, []string{`-store-ca: -store-ca, -store-cert and -store-key are for a rediss:// -store`}},
+		{"negative shutdown timeout", []string{"-shutdown-timeout", "-1"}, []string{`-shutdown-timeout`}},
 		{"bad redis URL", []string{"-store", "redis://host:port:x/abc"}, []string{"-store:"}},
 		{"bad node name", []string{"-node-name", `UCM "2"`}, []string{"-node-name:"}},
 		{"empty node name", []string{"-node-name", ""}, []string{"-node-name: missing"}},

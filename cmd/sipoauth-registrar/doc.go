@@ -144,12 +144,39 @@
 //	  "metrics": "127.0.0.1:9090", "rate": 5, "log-level": "info"
 //	}
 //
-// With -store redis://host:port/db several nodes share their bindings,
-// and token revocations (keys sipoauth:revoked:jti:<id> and
-// sipoauth:revoked:user:<user>, see package redisstore) are read
-// from the same Redis. -metrics serves Prometheus metrics on /metrics:
+// # A cluster
+//
+// With -store naming a Redis, several nodes share their bindings, the
+// token revocations (keys sipoauth:revoked:jti:<id> and
+// sipoauth:revoked:user:<user>) and the cluster-wide SIP OAuth mode (key
+// sipoauth:sip-oauth-mode, "1" or "0", Unified CM's `utils sipOAuth-mode
+// enable|disable`; on while it is unset); see package redisstore. With
+// -edge-table redis the edge-proxy table is in Redis too, so that an
+// edge proxy that pushes its entry to one node's -table-api is let in on
+// every node, and with -devices redis the devices (the hash
+// sipoauth:devices, loaded with redisstore.Devices). Each node keeps a
+// copy of these in memory, read at start, kept fresh by Redis pub/sub
+// (within moments of a change) and read whole again after every
+// reconnection. The forms of -store:
+//
+//	redis://[user:password@]host:port[/db]            one server (rediss:// for TLS)
+//	redis://host:port?master_name=NAME&addr=host:port  Sentinel
+//	redis+cluster://host:port?addr=host:port           Redis Cluster
+//
+// with -store-ca, -store-cert and -store-key for TLS. While Redis does not
+// answer, REGISTERs are answered 503 with Retry-After; the node logs one
+// line when the outage starts and one when it ends, and goes on by
+// itself. On SIGTERM a node stops taking connections and requests,
+// answers those it has read, closes its connections so that clients
+// register on another node, and exits within -shutdown-timeout (10 s).
+//
+// -metrics serves Prometheus metrics on /metrics:
 // sipoauth_registrations_total by outcome, sipoauth_auth_failures_total by
-// reason, latency histograms, and sipoauth_bindings with the memory store.
+// reason, latency histograms, sipoauth_bindings with the memory store and
+// sipoauth_redis_up with Redis; /healthz answers 200 while the process
+// runs, and /readyz 200 when the node is fit for traffic (its listeners
+// up, Redis answering, the shared state read) and 503 with the reasons
+// otherwise, and while it stops.
 // With -pprof the same address serves Go's profiles on /debug/pprof/
 // (CPU, heap, goroutines), as bench/compare.sh takes them with PROFILE=1;
 // they show the process's internals, so keep that address private.

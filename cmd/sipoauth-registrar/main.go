@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -67,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		r.log.Error("a listener failed; stopping", "error", err)
 		status = 1
 	}
-	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	cctx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout())
 	defer cancel()
 	if err := r.Close(cctx); err != nil {
 		r.log.Error("stopping", "error", err)

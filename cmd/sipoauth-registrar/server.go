@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -62,10 +62,13 @@ type running struct {
 	limited   []limitedSocket // the SIP sockets, for their siplimit statistics
 	udp       []*net.UDPConn  // the UDP sockets under them
 	https     []*http.Server
-	closers   []func() // JWKS refresh, Redis client
+	closers   []func()            // JWKS refresh, Redis client
+	redis     *redisstore.Monitor // nil without Redis
+	mirrors   []namedMirror       // the shared state copied from Redis
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
 	failed    chan error
+	started   atomic.Bool // every listener bound and served
 	closing   atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -90,13 +93,21 @@ func (r *running) addr(setting, transport string) string {
 // Failed delivers the error of a listener that stopped on its own.
 func (r *running) Failed() <-chan error { return r.failed }
 
-// Close stops the listeners, lets the HTTP requests in progress finish
-// until ctx ends, closes the SIP connections, stops the file watchers and
-// closes the connections to Redis and the key server.
+// Close stops the node gracefully: /readyz says so at once; the SIP
+// listeners close, the SIP requests already read are answered and then
+// their connections closed, so that clients register again on another
+// node; the HTTP requests in progress finish; all of it until ctx ends,
+// when the rest is cut short. Then the file watchers stop and the
+// connections to Redis and the key server close.
 func (r *running) Close(ctx context.Context) error {
 	r.closeOnce.Do(func() {
 		r.closing.Store(true)
 		var errs []error
+		if r.sip != nil {
+			if err := r.sip.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("SIP requests left unanswered: %w", err))
+			}
+		}
 		// Shutdown closes the listeners of the HTTP servers it serves and
 		// waits for their requests; the other listeners close here.
 		for _, h := range r.https {
@@ -106,9 +117,6 @@ func (r *running) Close(ctx context.Context) error {
 		}
 		for _, l := range r.listeners {
 			_ = l.Close() // already closed when its server has stopped
-		}
-		if r.sip != nil {
-			_ = r.sip.Close()
 		}
 		r.stop()
 		done := make(chan struct{})
@@ -192,13 +200,35 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		}
 		r.watchSource(wctx, interval, "-trust", s.Trust, trust)
 	}
-	var table *edgetable.File
-	if s.EdgeTable != "" {
-		if table, err = edgetable.OpenFile(s.EdgeTable); err != nil {
+
+	// Redis, when the state is shared with other nodes: the bindings, the
+	// revocations and the SIP OAuth mode, the edge-proxy table and the
+	// devices when they are "redis".
+	var rdb redis.UniversalClient
+	if s.Store != "memory" {
+		if rdb, err = r.connectRedis(ctx, wctx, s); err != nil {
+			return nil, err
+		}
+	}
+	var table edgetable.Table
+	switch s.EdgeTable {
+	case "":
+	case inRedis:
+		t := redisstore.NewEdgeTable(rdb, "")
+		if err := r.follow(ctx, wctx, "-edge-table", t, &t.OnError); err != nil {
+			return nil, err
+		}
+		table = t
+	default:
+		f, err := edgetable.OpenFile(s.EdgeTable)
+		if err != nil {
 			return nil, badSetting("edge-table", "%v", err)
 		}
-		r.watchFile(wctx, interval, "-edge-table", s.EdgeTable, table.Reload)
-		if entries, _ := table.List(); len(entries) == 0 && s.Edge != "" {
+		r.watchFile(wctx, interval, "-edge-table", s.EdgeTable, f.Reload)
+		table = f
+	}
+	if table != nil && s.Edge != "" {
+		if entries, _ := table.List(); len(entries) == 0 {
 			log.Warn("the edge-proxy table is empty: no edge proxy can connect until one is added", "edge-table", s.EdgeTable)
 		}
 	}
@@ -258,32 +288,39 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 			return nil
 		})
 	} else {
-		// go-redis's own lines (failed dials, pool events) as the
-		// registrar's records, at Warn.
-		redis.SetLogger(logs.Redis{Logger: log})
-		opts, _ := redis.ParseURL(s.Store) // checked by loadConfig
-		// A Redis that hangs must not hold a REGISTER past the registrar's
-		// Timeout: the client honours the request's deadline.
-		opts.ContextTimeoutEnabled = true
-		client := redis.NewClient(opts)
-		r.closers = append(r.closers, func() { _ = client.Close() })
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := client.Ping(pctx).Err()
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("-store %s: %w", redactURL(s.Store), err)
+		store = redisstore.NewBindings(rdb, "")
+		revocation = redisstore.NewRevocations(rdb, "")
+	}
+	// The cluster-wide SIP OAuth mode: on, unless the cluster's Redis
+	// says otherwise.
+	oauthEnabled := new(atomic.Bool)
+	oauthEnabled.Store(true)
+	if rdb != nil {
+		sw := redisstore.NewSwitch(rdb, "", oauthEnabled)
+		if err := r.follow(ctx, wctx, "sip-oauth-mode", sw, &sw.OnError); err != nil {
+			return nil, err
 		}
-		store = redisstore.NewBindings(client, "")
-		revocation = redisstore.NewRevocations(client, "")
 	}
 
-	devices, err := registrar.OpenFileDevices(s.Devices)
-	if err != nil {
-		return nil, badSetting("devices", "%v", err)
+	var devices registrar.Devices
+	var deviceCount int
+	if s.Devices == inRedis {
+		d := redisstore.NewDevices(rdb, "")
+		if err := r.follow(ctx, wctx, "-devices", d, &d.OnError); err != nil {
+			return nil, err
+		}
+		devices, deviceCount = d, d.Len()
+	} else {
+		f, err := registrar.OpenFileDevices(s.Devices)
+		if err != nil {
+			return nil, badSetting("devices", "%v", err)
+		}
+		r.watchFile(wctx, interval, "-devices", s.Devices, f.Reload)
+		devices, deviceCount = f, f.Len()
 	}
 	validator, err := sipoauth.New(sipoauth.Config{
 		Keys: keys, DecryptionKeys: decryption, Issuers: s.Issuers, Audiences: s.Audiences, RequiredScopes: s.Scopes,
-		Revocation: revocation, MaxLifetime: s.MaxTokenLifetime.duration(), CacheSize: tokenCacheSize(s.TokenCache, devices.Len()),
+		Revocation: revocation, MaxLifetime: s.MaxTokenLifetime.duration(), CacheSize: tokenCacheSize(s.TokenCache, deviceCount),
 		// The registrar reads only the named claims; the cache holds
 		// every device's token.
 		DiscardRawClaims: true,
@@ -291,13 +328,23 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	if err != nil {
 		return nil, err
 	}
-	r.watchFile(wctx, interval, "-devices", s.Devices, devices.Reload)
 
 	var promReg *prometheus.Registry
 	var metrics *prommetrics.Registrar
 	if s.Metrics != "" {
 		promReg = prometheus.NewRegistry()
 		promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		if mon := r.redis; mon != nil {
+			promReg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "sipoauth_redis_up",
+				Help: "1 while Redis answers the node's pings (every second), 0 while it does not: REGISTERs are then answered 503.",
+			}, func() float64 {
+				if mon.Up() {
+					return 1
+				}
+				return 0
+			}))
+		}
 		if metrics, err = prommetrics.NewRegistrar(promReg, store); err != nil {
 			return nil, err
 		}
@@ -416,6 +463,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		MaxDeviceBindings:                   s.MaxDeviceBindings,
 		PlaintextForLoadTests:               s.PlaintextForLoadTests != "",
 		InsecureLegacyWithoutAuthentication: s.LegacyUnauthenticated,
+		OAuthEnabled:                        oauthEnabled,
 		Logger:                              log,
 	}
 	if metrics != nil {
@@ -473,6 +521,20 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	if s.Metrics != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(promReg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
+		// For load balancers and orchestrators: alive, and fit for traffic.
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprintln(w, "ok")
+		})
+		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			if ok, why := r.ready(); !ok {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintln(w, strings.Join(why, "\n"))
+				return
+			}
+			fmt.Fprintln(w, "ready")
+		})
 		if s.Pprof {
 			// Not /debug/pprof/cmdline: the command line may hold a
 			// password (-table-password, -store with credentials).
@@ -492,7 +554,8 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	if s.PlaintextForLoadTests != "" {
 		log.Warn("!!! -plaintext-for-load-tests: bearer tokens accepted over plain TCP and UDP; never in production !!!", "address", r.addr("plaintext-for-load-tests", "tcp"))
 	}
-	log.Info("registrar started", "config", s.config, "node", s.NodeName, "store", redactURL(s.Store), "challenge", map[bool]string{false: "cisco", true: "rfc8898"}[s.RFC8898])
+	log.Info("registrar started", "config", s.config, "node", s.NodeName, "store", redisstore.Redact(s.Store), "challenge", map[bool]string{false: "cisco", true: "rfc8898"}[s.RFC8898])
+	r.started.Store(true)
 	return r, nil
 }
 
@@ -509,19 +572,13 @@ func tokenCacheSize(setting, devices int) int {
 	return max(sipoauth.DefaultCacheSize, 2*devices)
 }
 
-// DefaultUDPReceiveBuffer is the receive buffer asked for each UDP
-// socket when -udp-receive-buffer is 0: 1 MiB, four times Kamailio's
-// default maxbuffer. With Kamailio's 256 KiB, REGISTERs at 6,000/s on
-// 127.0.0.1 (bench/compare.sh) lost a few datagrams to a full buffer in
-// 15 s, each a retransmission; with 1 MiB, none.
-const DefaultUDPReceiveBuffer = 1 << 20
-
-// udpReceiveBuffer is -udp-receive-buffer, its default when 0.
+// udpReceiveBuffer is -udp-receive-buffer, sipserve's recommended
+// buffer when 0.
 func (s settings) udpReceiveBuffer() int {
 	if s.UDPReceiveBuffer > 0 {
 		return s.UDPReceiveBuffer
 	}
-	return DefaultUDPReceiveBuffer
+	return sipserve.DefaultUDPReceiveBuffer
 }
 
 // httpServer binds an HTTP server, over TLS when cfg is set.
@@ -661,14 +718,6 @@ func addrString(a net.Addr) string {
 	return a.String()
 }
 
-// redactURL hides the password of a Redis URL.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return s
-}
-
 // DefaultUDPKeptAnswers is the memory for the answers kept for UDP
 // retransmissions when -udp-kept-answers is 0.
 const DefaultUDPKeptAnswers = 2 << 20
@@ -679,4 +728,137 @@ func (s settings) udpKeptAnswers() int {
 		return DefaultUDPKeptAnswers
 	}
 	return s.UDPKeptAnswers
+}
+
+// mirror is a part of the shared state that a node keeps a copy of,
+// read from Redis and kept fresh (redisstore's EdgeTable, Switch and
+// Devices).
+type mirror interface {
+	Load(ctx context.Context) error
+	Run(ctx context.Context) error
+	Ready() bool
+	Err() error
+}
+
+type namedMirror struct {
+	name string
+	m    mirror
+}
+
+// connectRedis connects to -store and checks that it answers; a Monitor
+// then logs each change of its state once and feeds /readyz.
+func (r *running) connectRedis(ctx, wctx context.Context, s settings) (redis.UniversalClient, error) {
+	// go-redis's own lines (failed dials, pool events) as the
+	// registrar's records, at Warn.
+	redis.SetLogger(logs.Redis{Logger: r.log})
+	tlsConfig, err := s.storeTLS()
+	if err != nil {
+		return nil, err
+	}
+	// A Redis that hangs must not hold a REGISTER past the registrar's
+	// Timeout: the client honours the request's deadline.
+	c, err := redisstore.NewClient(s.Store, tlsConfig)
+	if err != nil {
+		return nil, badSetting("store", "%v", err)
+	}
+	r.closers = append(r.closers, func() { _ = c.Close() })
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = c.Ping(pctx).Err()
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("-store %s: %w", redisstore.Redact(s.Store), err)
+	}
+	store := redisstore.Redact(s.Store)
+	mon := redisstore.NewMonitor(c)
+	wasDown := false // OnChange is called by one goroutine at a time
+	mon.OnChange = func(up bool, err error) {
+		switch {
+		case !up:
+			wasDown = true
+			r.log.Error("Redis unreachable: REGISTERs are answered 503 with Retry-After until it answers again", "store", store, "error", err)
+		case wasDown:
+			wasDown = false
+			r.log.Warn("Redis reachable again", "store", store)
+		default:
+			r.log.Info("Redis reachable", "store", store)
+		}
+	}
+	r.redis = mon
+	mon.Check(ctx)
+	r.goRun("the Redis monitor", func() error { return mon.Run(wctx) })
+	return c, nil
+}
+
+// storeTLS is the TLS configuration of -store-ca, -store-cert and
+// -store-key; nil when none is set.
+func (s settings) storeTLS() (*tls.Config, error) {
+	if s.StoreCA == "" && s.StoreCert == "" {
+		return nil, nil
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.StoreCA != "" {
+		data, err := os.ReadFile(s.StoreCA)
+		if err != nil {
+			return nil, badSetting("store-ca", "%v", err)
+		}
+		c.RootCAs = x509.NewCertPool()
+		if !c.RootCAs.AppendCertsFromPEM(data) {
+			return nil, badSetting("store-ca", "%s: no PEM certificate", s.StoreCA)
+		}
+	}
+	if s.StoreCert != "" {
+		pair, err := tls.LoadX509KeyPair(s.StoreCert, s.StoreKey)
+		if err != nil {
+			return nil, badSetting("store-cert", "%v", err)
+		}
+		c.Certificates = []tls.Certificate{pair}
+	}
+	return c, nil
+}
+
+// follow reads a part of the shared state from Redis, then keeps it
+// fresh in the background; its failures are logged when they start and
+// when they end (at Debug while Redis is down: the monitor says so).
+func (r *running) follow(ctx, wctx context.Context, name string, m mirror, onError *func(error)) error {
+	*onError = func(err error) {
+		switch {
+		case err == nil:
+			r.log.Warn("reading the shared state from Redis works again", "state", name)
+		case r.redis != nil && !r.redis.Up():
+			r.log.Debug("reading the shared state from Redis failed", "state", name, "error", err)
+		default:
+			r.log.Warn("reading the shared state from Redis failed; the copy read last stays in use", "state", name, "error", err)
+		}
+	}
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err := m.Load(lctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	r.mirrors = append(r.mirrors, namedMirror{name, m})
+	r.goRun(name, func() error { return m.Run(wctx) })
+	return nil
+}
+
+// ready reports whether the node should be sent traffic, and why not:
+// started and not stopping, Redis answering, every copy of the shared
+// state read.
+func (r *running) ready() (bool, []string) {
+	var why []string
+	switch {
+	case r.closing.Load():
+		why = append(why, "stopping")
+	case !r.started.Load():
+		why = append(why, "starting")
+	}
+	if r.redis != nil && !r.redis.Up() {
+		why = append(why, "Redis unreachable")
+	}
+	for _, m := range r.mirrors {
+		if !m.m.Ready() {
+			why = append(why, m.name+" not read from Redis yet")
+		}
+	}
+	return len(why) == 0, why
 }

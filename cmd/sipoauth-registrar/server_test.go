@@ -22,6 +22,7 @@ import (
 	"github.com/sipoauth/sdk/internal/bounded"
 	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/issuer"
+	"github.com/sipoauth/sdk/sipserve"
 )
 
 // TestRegistration starts a node on 127.0.0.1 and registers through both
@@ -260,7 +261,7 @@ func TestUDPReceiveBuffer(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want int
-	}{{nil, 2 * min(DefaultUDPReceiveBuffer, rmemMax)}, {[]string{"-udp-receive-buffer", "300000"}, 2 * min(300000, rmemMax)}} {
+	}{{nil, 2 * min(sipserve.DefaultUDPReceiveBuffer, rmemMax)}, {[]string{"-udp-receive-buffer", "300000"}, 2 * min(300000, rmemMax)}} {
 		r := f.start(append([]string{"-edge", "", "-legacy", "127.0.0.1:0", "-plaintext-for-load-tests", "127.0.0.1:0"}, tc.args...)...)
 		if len(r.udp) != 2 {
 			t.Fatalf("%d UDP sockets, want 2", len(r.udp))

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipoauth/sdk/internal/syncbuf"
+	"github.com/sipoauth/sdk/internal/testredis"
+	"github.com/sipoauth/sdk/redisstore"
+	"github.com/sipoauth/sdk/registrar"
+)
+
+// startLogged is f.start with the node's log kept.
+func (f *fixture) startLogged(extra ...string) (*running, *syncbuf.Buffer) {
+	f.t.Helper()
+	s, err := loadConfig(f.args(extra...))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	logs := new(syncbuf.Buffer)
+	s.logOut = logs
+	f.t.Cleanup(func() {
+		if f.t.Failed() {
+			f.t.Logf("registrar log:\n%s", logs)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r, err := start(ctx, s)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		r.Close(ctx)
+	})
+	return r, logs
+}
+
+// within polls cond every 10 ms until it holds, failing after d.
+func within(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// readyz returns the status and body of a node's /readyz.
+func readyz(t *testing.T, r *running) (int, string) {
+	t.Helper()
+	cl := &http.Client{Timeout: 2 * time.Second}
+	res, err := cl.Get("http://" + r.addr("metrics", "http") + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// TestClusterSharedState: two nodes on one Redis, with the edge-proxy
+// table and the devices in it. An edge proxy pushed to node A's table
+// API is let in by node B within a second; a device added in Redis
+// registers on node B within a second; the SIP OAuth mode turned off
+// through Redis refuses OAuth registrations on both within a second.
+func TestClusterSharedState(t *testing.T) {
+	// With its append-only file, as a cluster's Redis runs: what was
+	// written survives the crash below.
+	srv := testredis.Start(t, t.TempDir(), true)
+	rdb := srv.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	f := newFixture(t)
+	var list []registrar.Device
+	data, err := os.ReadFile(f.files["devices"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &list); err != nil {
+		t.Fatal(err)
+	}
+	if err := redisstore.NewDevices(rdb, "").Replace(ctx, list); err != nil {
+		t.Fatal(err)
+	}
+	url := "redis://" + srv.Addr() + "/0"
+	a := f.start("-store", url, "-edge-table", "redis", "-devices", "redis",
+		"-table-api", "127.0.0.1:0", "-table-user", "expressway", "-table-password", "s3cret")
+	b, blog := f.startLogged("-store", url, "-edge-table", "redis", "-devices", "redis")
+	if code, body := readyz(t, b); code != 200 || body != "ready\n" {
+		t.Fatalf("/readyz of a started node: %d %q", code, body)
+	}
+
+	// The edge-proxy table.
+	if err := handshake(b.addr("edge", "tls"), f, f.stranger); err == nil {
+		t.Fatal("node B let in expc9 before any entry was pushed")
+	}
+	cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: f.nodeCA.Pool(), ServerName: "127.0.0.1"}}}
+	req, _ := http.NewRequest(http.MethodPut, "https://"+a.addr("table-api", "https")+"/entries", strings.NewReader(`{"hostNameOrIp": "expc9", "names": ["expc9.example.com"]}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("expressway", "s3cret")
+	res, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("push to node A: %s", res.Status)
+	}
+	took := within(t, time.Second, "node B lets in the proxy pushed to node A", func() bool { return handshake(b.addr("edge", "tls"), f, f.stranger) == nil })
+	t.Logf("edge entry on the other node after %v", took)
+
+	// The devices.
+	cb := f.client(b.addr("oauth", "tls"), "TLS", nil)
+	register := func(c *client, device, user string) int {
+		t.Helper()
+		req := c.register(device, user)
+		req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+f.mint(user, device, nil)+`"`))
+		return c.do(t, req).StatusCode
+	}
+	if code := register(cb, "CSFnew", "newcomer"); code != 404 {
+		t.Fatalf("an unknown device: %d, want 404", code)
+	}
+	if err := redisstore.NewDevices(rdb, "").Put(ctx, registrar.Device{Name: "CSFnew", Owner: "newcomer", OAuth: true}); err != nil {
+		t.Fatal(err)
+	}
+	took = within(t, time.Second, "node B knows the device added", func() bool { return register(cb, "CSFnew", "newcomer") == 200 })
+	t.Logf("device on the node after %v", took)
+
+	// The cluster-wide SIP OAuth mode.
+	var scratch atomic.Bool
+	sw := redisstore.NewSwitch(rdb, "", &scratch)
+	if err := sw.Set(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	ca := f.client(a.addr("oauth", "tls"), "TLS", nil)
+	for name, c := range map[string]*client{"A": ca, "B": cb} {
+		within(t, time.Second, "node "+name+" refuses OAuth", func() bool { return register(c, "CSFrado", "rado") == 403 })
+	}
+	if err := sw.Set(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	within(t, time.Second, "node A takes OAuth again", func() bool { return register(ca, "CSFrado", "rado") == 200 })
+
+	// Redis down: not ready, one line for the outage, 503 to REGISTERs;
+	// then back by itself.
+	srv.Kill()
+	within(t, 3*time.Second, "node B not ready without Redis", func() bool {
+		code, body := readyz(t, b)
+		return code == 503 && strings.Contains(body, "Redis unreachable")
+	})
+	for range 3 {
+		if code := register(cb, "CSFrado", "rado"); code != 503 {
+			t.Fatalf("REGISTER with Redis down: %d, want 503", code)
+		}
+	}
+	time.Sleep(2 * time.Second)
+	srv.StartAgain()
+	within(t, 5*time.Second, "node B ready again", func() bool { code, _ := readyz(t, b); return code == 200 })
+	if code := register(cb, "CSFrado", "rado"); code != 200 {
+		t.Fatalf("REGISTER with Redis back: %d", code)
+	}
+	log := blog.String()
+	if n := strings.Count(log, "Redis unreachable"); n != 1 {
+		t.Errorf("%d lines say Redis is unreachable for one outage, want 1:\n%s", n, log)
+	}
+	if n := strings.Count(log, "Redis reachable again"); n != 1 {
+		t.Errorf("%d lines say Redis is back, want 1:\n%s", n, log)
+	}
+	if n := strings.Count(log, "a service the registrar depends on failed"); n != 1 {
+		t.Errorf("%d lines for the REGISTERs refused during the outage, want 1:\n%s", n, log)
+	}
+	m := scrape(t, b.addr("metrics", "http"))
+	if m["sipoauth_redis_up"] != 1 {
+		t.Errorf("sipoauth_redis_up = %v, want 1", m["sipoauth_redis_up"])
+	}
+}
