@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -39,8 +38,7 @@ type Devices struct {
 	client  redis.UniversalClient
 	key     string
 	channel string
-	state   health
-	loaded  atomic.Bool
+	mirrorState
 
 	mu sync.RWMutex
 	m  map[string]*registrar.Device
@@ -266,13 +264,5 @@ func (d *Devices) changed(ctx context.Context, name string) error {
 // Run keeps the copy in memory fresh until ctx ends, when it returns
 // ctx.Err(). A failure is reported (Err) and tried again.
 func (d *Devices) Run(ctx context.Context) error {
-	f := follower{client: d.client, channel: d.channel, resync: d.Resync, reload: d.Load, changed: d.changed, failed: func(err error) { d.state.set(err, d.OnError) }}
-	return f.run(ctx)
+	return d.follow(ctx, d.client, d.channel, d.Resync, d.Load, d.changed, d.OnError)
 }
-
-// Ready reports whether the list was read from Redis at least once.
-func (d *Devices) Ready() bool { return d.loaded.Load() }
-
-// Err is the last failure to read the list or follow its changes, nil
-// once a read succeeded after it.
-func (d *Devices) Err() error { return d.state.err() }

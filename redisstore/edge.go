@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,8 +41,7 @@ type EdgeTable struct {
 	key     string
 	channel string
 	mem     edgetable.Memory
-	loaded  atomic.Bool
-	state   health
+	mirrorState
 
 	// OnError, if set, is told when reading from Redis starts to fail
 	// (with the error) and when it works again (with nil), once each.
@@ -159,18 +157,10 @@ func (t *EdgeTable) Load(ctx context.Context) error {
 // ctx.Err(). It never gives up: a failure is reported (Err) and tried
 // again.
 func (t *EdgeTable) Run(ctx context.Context) error {
-	f := follower{client: t.client, channel: t.channel, resync: t.Resync, reload: t.Load,
-		changed: func(ctx context.Context, _ string) error { return t.Load(ctx) },
-		failed:  func(err error) { t.state.set(err, t.OnError) }}
-	return f.run(ctx)
+	// The table is small: any change reads it whole.
+	reread := func(ctx context.Context, _ string) error { return t.Load(ctx) }
+	return t.follow(ctx, t.client, t.channel, t.Resync, t.Load, reread, t.OnError)
 }
-
-// Ready reports whether the table was read from Redis at least once.
-func (t *EdgeTable) Ready() bool { return t.loaded.Load() }
-
-// Err is the last failure to read the table or follow its changes, nil
-// once a read succeeded after it.
-func (t *EdgeTable) Err() error { return t.state.err() }
 
 func writeTimeout(d time.Duration) time.Duration {
 	if d > 0 {

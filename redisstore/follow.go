@@ -170,3 +170,26 @@ func (h *health) err() error {
 	}
 	return nil
 }
+
+// mirrorState is what a copy of the shared state (EdgeTable, Switch,
+// Devices) tells of itself: whether it was read, and the last failure.
+type mirrorState struct {
+	loaded atomic.Bool
+	state  health
+}
+
+// Ready reports whether the state was read from Redis at least once.
+func (m *mirrorState) Ready() bool { return m.loaded.Load() }
+
+// Err is the last failure to read the state or follow its changes, nil
+// once a read succeeded after it.
+func (m *mirrorState) Err() error { return m.state.err() }
+
+// follow keeps a copy fresh until ctx ends (see follower), telling
+// onError when reading starts to fail and when it works again.
+func (m *mirrorState) follow(ctx context.Context, client redis.UniversalClient, channel string, resync time.Duration,
+	reload func(context.Context) error, changed func(context.Context, string) error, onError func(error)) error {
+	f := follower{client: client, channel: channel, resync: resync, reload: reload, changed: changed,
+		failed: func(err error) { m.state.set(err, onError) }}
+	return f.run(ctx)
+}

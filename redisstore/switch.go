@@ -24,8 +24,7 @@ type Switch struct {
 	channel string
 	enabled *atomic.Bool
 	initial bool
-	loaded  atomic.Bool
-	state   health
+	mirrorState
 
 	// OnError, if set, is told when reading from Redis starts to fail
 	// (with the error) and when it works again (with nil), once each.
@@ -89,15 +88,6 @@ func (s *Switch) Load(ctx context.Context) error {
 // returns ctx.Err(). A failure is reported (Err) and tried again; the
 // mode meanwhile stays as it was last read.
 func (s *Switch) Run(ctx context.Context) error {
-	f := follower{client: s.client, channel: s.channel, resync: s.Resync, reload: s.Load,
-		changed: func(ctx context.Context, _ string) error { return s.Load(ctx) },
-		failed:  func(err error) { s.state.set(err, s.OnError) }}
-	return f.run(ctx)
+	reread := func(ctx context.Context, _ string) error { return s.Load(ctx) }
+	return s.follow(ctx, s.client, s.channel, s.Resync, s.Load, reread, s.OnError)
 }
-
-// Ready reports whether the mode was read from Redis at least once.
-func (s *Switch) Ready() bool { return s.loaded.Load() }
-
-// Err is the last failure to read the mode or follow its changes, nil
-// once a read succeeded after it.
-func (s *Switch) Err() error { return s.state.err() }

@@ -14,39 +14,10 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testredis"
 	"github.com/sipoauth/sdk/redisstore"
 	"github.com/sipoauth/sdk/registrar"
 )
-
-// startLogged is f.start with the node's log kept.
-func (f *fixture) startLogged(extra ...string) (*running, *syncbuf.Buffer) {
-	f.t.Helper()
-	s, err := loadConfig(f.args(extra...))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	logs := new(syncbuf.Buffer)
-	s.logOut = logs
-	f.t.Cleanup(func() {
-		if f.t.Failed() {
-			f.t.Logf("registrar log:\n%s", logs)
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	r, err := start(ctx, s)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		r.Close(ctx)
-	})
-	return r, logs
-}
 
 // within polls cond every 10 ms until it holds, failing after d.
 func within(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {

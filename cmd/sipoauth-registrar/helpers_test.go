@@ -94,6 +94,13 @@ func (f *fixture) args(extra ...string) []string {
 // and its log is shown when the test fails.
 func (f *fixture) start(extra ...string) *running {
 	f.t.Helper()
+	r, _ := f.startLogged(extra...)
+	return r
+}
+
+// startLogged is start, returning the node's log too.
+func (f *fixture) startLogged(extra ...string) (*running, *syncbuf.Buffer) {
+	f.t.Helper()
 	s, err := loadConfig(f.args(extra...))
 	if err != nil {
 		f.t.Fatal(err)
@@ -118,7 +125,7 @@ func (f *fixture) start(extra ...string) *running {
 			f.t.Errorf("close: %v", err)
 		}
 	})
-	return r
+	return r, logs
 }
 
 // mint returns an access token of user for device.
