@@ -31,6 +31,31 @@ type FileDevices struct {
 // maxDevicesFile bounds the devices file.
 const maxDevicesFile = 64 << 20
 
+// ReadDevicesFile reads a devices file: the JSON array of Device, each
+// with a name of its own (at most 64 MiB).
+func ReadDevicesFile(path string) ([]Device, error) {
+	b, err := bounded.ReadFile(path, maxDevicesFile)
+	if err != nil {
+		return nil, fmt.Errorf("registrar: devices: %w", err)
+	}
+	var list []Device
+	if err := json.Unmarshal(b, &list); err != nil {
+		return nil, fmt.Errorf("registrar: devices %s: %w", path, err)
+	}
+	list = slices.Clone(list) // without the room the decoder grew it by
+	seen := make(map[string]bool, len(list))
+	for i, d := range list {
+		if d.Name == "" {
+			return nil, fmt.Errorf("registrar: devices %s: device %d has no name", path, i)
+		}
+		if seen[d.Name] {
+			return nil, fmt.Errorf("registrar: devices %s: device %q listed twice", path, d.Name)
+		}
+		seen[d.Name] = true
+	}
+	return list, nil
+}
+
 // OpenFileDevices reads the devices file at path.
 func OpenFileDevices(path string) (*FileDevices, error) {
 	f := &FileDevices{path: path}
@@ -39,25 +64,13 @@ func OpenFileDevices(path string) (*FileDevices, error) {
 
 // Reload reads the file again.
 func (f *FileDevices) Reload() error {
-	b, err := bounded.ReadFile(f.path, maxDevicesFile)
+	list, err := ReadDevicesFile(f.path)
 	if err != nil {
-		return fmt.Errorf("registrar: devices: %w", err)
+		return err
 	}
-	var list []Device
-	if err := json.Unmarshal(b, &list); err != nil {
-		return fmt.Errorf("registrar: devices %s: %w", f.path, err)
-	}
-	list = slices.Clone(list) // without the room the decoder grew it by
 	m := make(map[string]*Device, len(list))
 	for i := range list {
-		d := &list[i]
-		if d.Name == "" {
-			return fmt.Errorf("registrar: devices %s: device %d has no name", f.path, i)
-		}
-		if _, dup := m[d.Name]; dup {
-			return fmt.Errorf("registrar: devices %s: device %q listed twice", f.path, d.Name)
-		}
-		m[d.Name] = d
+		m[list[i].Name] = &list[i]
 	}
 	f.set.Store(&m)
 	return nil

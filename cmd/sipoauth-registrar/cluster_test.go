@@ -161,3 +161,61 @@ func TestClusterSharedState(t *testing.T) {
 		t.Errorf("sipoauth_redis_up = %v, want 1", m["sipoauth_redis_up"])
 	}
 }
+
+// TestClusterActions: -import-devices, -sip-oauth-mode and -revoke-user
+// write the cluster's state in Redis and exit; without a Redis -store or
+// with a mode that is neither enable nor disable they are refused.
+func TestClusterActions(t *testing.T) {
+	srv := testredis.Start(t, t.TempDir(), false)
+	rdb := srv.Client()
+	f := newFixture(t)
+	url := "redis://" + srv.Addr() + "/0"
+	act := func(args ...string) (int, string, string) {
+		t.Helper()
+		var out, errs strings.Builder
+		code := run(context.Background(), f.args(append([]string{"-store", url}, args...)...), &out, &errs)
+		return code, out.String(), errs.String()
+	}
+	ctx := context.Background()
+
+	code, out, errs := act("-import-devices", f.files["devices"])
+	if code != 0 || out != "4 devices are the cluster's in "+url+"\n" {
+		t.Fatalf("-import-devices: %d %q %q", code, out, errs)
+	}
+	d := redisstore.NewDevices(rdb, "")
+	if err := d.Load(ctx); err != nil || d.Len() != 4 {
+		t.Fatalf("devices in Redis: %d, %v", d.Len(), err)
+	}
+	if dev, ok, _ := d.Device(ctx, "SEPdigest"); !ok || dev.Owner != "bob" || dev.Digest == nil || dev.Digest.Password != digestPassword {
+		t.Errorf("SEPdigest in Redis: %+v", dev)
+	}
+
+	if code, out, errs = act("-sip-oauth-mode", "disable"); code != 0 || !strings.HasPrefix(out, "SIP OAuth disabled on every node") {
+		t.Fatalf("-sip-oauth-mode disable: %d %q %q", code, out, errs)
+	}
+	if v, err := rdb.Get(ctx, "sipoauth:sip-oauth-mode").Result(); err != nil || v != "0" {
+		t.Errorf("mode in Redis: %q, %v", v, err)
+	}
+	if code, _, _ = act("-sip-oauth-mode", "enable"); code != 0 {
+		t.Fatal(code)
+	}
+	if v, _ := rdb.Get(ctx, "sipoauth:sip-oauth-mode").Result(); v != "1" {
+		t.Errorf("mode in Redis after enable: %q", v)
+	}
+
+	if code, out, errs = act("-revoke-user", "Rado"); code != 0 || !strings.HasPrefix(out, "the tokens of Rado issued before ") {
+		t.Fatalf("-revoke-user: %d %q %q", code, out, errs)
+	}
+	revoked, err := redisstore.NewRevocations(rdb, "").Revoked(ctx, "", "rado", time.Now().Add(-time.Minute))
+	if err != nil || !revoked {
+		t.Errorf("rado's token of a minute ago: revoked %v, %v", revoked, err)
+	}
+
+	if code, _, errs = act("-sip-oauth-mode", "maybe"); code != 2 || !strings.Contains(errs, `-sip-oauth-mode: "maybe": want enable or disable`) {
+		t.Errorf("a bad mode: %d %q", code, errs)
+	}
+	var stdout, stderr strings.Builder
+	if code := run(ctx, f.args("-revoke-user", "rado"), &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "act on a Redis -store") {
+		t.Errorf("without Redis: %d %q", code, stderr.String())
+	}
+}

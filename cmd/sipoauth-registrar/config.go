@@ -98,6 +98,11 @@ type settings struct {
 	ReloadInterval  seconds `json:"reload-interval"`
 	ShutdownTimeout seconds `json:"shutdown-timeout"`
 
+	// Cluster actions: done in -store's Redis, then the command exits.
+	ImportDevices string `json:"-"`
+	SIPOAuthMode  string `json:"-"`
+	RevokeUser    string `json:"-"`
+
 	// config is the -config file the settings were read from, if any.
 	config string
 	// logOut receives the log; standard error when nil.
@@ -108,6 +113,12 @@ type settings struct {
 // inRedis is the value of -edge-table and -devices that keeps them in
 // -store's Redis, shared by the nodes of a cluster.
 const inRedis = "redis"
+
+// clusterAction reports whether the command is to act on the cluster's
+// Redis and exit rather than serve.
+func (s settings) clusterAction() bool {
+	return s.ImportDevices != "" || s.SIPOAuthMode != "" || s.RevokeUser != ""
+}
 
 // DefaultShutdownTimeout is -shutdown-timeout when 0.
 const DefaultShutdownTimeout = 10 * time.Second
@@ -324,6 +335,9 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 	fs.StringVar(&s.Metrics, "metrics", s.Metrics, "`address` serving Prometheus metrics on /metrics over HTTP (empty: off)")
 	fs.BoolVar(&s.Pprof, "pprof", s.Pprof, "also serve Go's profiles (net/http/pprof, without the command line) on /debug/pprof/ at -metrics, for measuring the registrar under load; they show the process's internals and a profile costs CPU while it is taken, so keep -metrics on a private address")
 	fs.StringVar(&s.LogLevel, "log-level", s.LogLevel, "debug, info (one line per REGISTER), warn or error")
+	fs.StringVar(&s.ImportDevices, "import-devices", "", "make the devices of this JSON `file` (as -devices reads) the cluster's, in -store's Redis (for -devices redis), then exit")
+	fs.StringVar(&s.SIPOAuthMode, "sip-oauth-mode", "", "`enable` or disable SIP OAuth on every node of the cluster, in -store's Redis (Unified CM's utils sipOAuth-mode), then exit")
+	fs.StringVar(&s.RevokeUser, "revoke-user", "", "revoke every token of this `user` issued until now, on every node sharing -store's Redis, then exit")
 	fs.Var(secondsFlag{&s.ShutdownTimeout}, "shutdown-timeout", "on SIGTERM, how long the requests already read may take to be answered before the connections are closed anyway, in `seconds` or as a duration (0: 10s)")
 	fs.Var(secondsFlag{&s.ReloadInterval}, "reload-interval", "how often files are checked for changes, in `seconds` or as a duration")
 	fs.Bool("version", false, "print the version (module version and VCS revision) and exit")
@@ -575,6 +589,14 @@ func (s *settings) check() error {
 		if shared.v == inRedis && s.Store == "memory" {
 			bad(shared.name, "redis: needs -store redis://..., the Redis it is kept in")
 		}
+	}
+	if s.clusterAction() && s.Store == "memory" {
+		bad("store", "memory: -import-devices, -sip-oauth-mode and -revoke-user act on a Redis -store")
+	}
+	switch s.SIPOAuthMode {
+	case "", "enable", "disable":
+	default:
+		bad("sip-oauth-mode", "%q: want enable or disable", s.SIPOAuthMode)
 	}
 	if (s.StoreCert == "") != (s.StoreKey == "") {
 		bad("store-cert", "-store-cert and -store-key go together")

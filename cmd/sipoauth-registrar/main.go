@@ -45,6 +45,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if s.clusterAction() {
+		if err := clusterAction(ctx, s, stdout); err != nil {
+			fmt.Fprintln(stderr, "registrar:", err)
+			return 1
+		}
+		return 0
+	}
 	r, err := start(ctx, s)
 	if err != nil {
 		fmt.Fprintln(stderr, "registrar:", err)

@@ -862,3 +862,48 @@ func (r *running) ready() (bool, []string) {
 	}
 	return len(why) == 0, why
 }
+
+// clusterAction does what -import-devices, -sip-oauth-mode and
+// -revoke-user ask in -store's Redis, where every node of the cluster
+// sees it within moments, and says what it did on out.
+func clusterAction(ctx context.Context, s settings, out io.Writer) error {
+	tlsConfig, err := s.storeTLS()
+	if err != nil {
+		return err
+	}
+	c, err := redisstore.NewClient(s.Store, tlsConfig)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	store := redisstore.Redact(s.Store)
+	if s.ImportDevices != "" {
+		list, err := registrar.ReadDevicesFile(s.ImportDevices)
+		if err != nil {
+			return badSetting("import-devices", "%v", err)
+		}
+		if err := redisstore.NewDevices(c, "").Replace(ctx, list); err != nil {
+			return fmt.Errorf("-import-devices: %w", err)
+		}
+		fmt.Fprintf(out, "%d devices are the cluster's in %s\n", len(list), store)
+	}
+	if s.SIPOAuthMode != "" {
+		on := s.SIPOAuthMode == "enable"
+		if err := redisstore.NewSwitch(c, "", new(atomic.Bool)).Set(ctx, on); err != nil {
+			return fmt.Errorf("-sip-oauth-mode: %w", err)
+		}
+		fmt.Fprintf(out, "SIP OAuth %sd on every node of %s\n", s.SIPOAuthMode, store)
+	}
+	if s.RevokeUser != "" {
+		// From the next second on: a token issued in the current one may
+		// be the one revoked (iat has a resolution of a second).
+		before := time.Now().Truncate(time.Second).Add(time.Second)
+		if err := redisstore.NewRevocations(c, "").RevokeUser(ctx, s.RevokeUser, before); err != nil {
+			return fmt.Errorf("-revoke-user: %w", err)
+		}
+		fmt.Fprintf(out, "the tokens of %s issued before %s are revoked in %s\n", s.RevokeUser, before.UTC().Format(time.RFC3339), store)
+	}
+	return nil
+}
