@@ -242,6 +242,7 @@ func TestClusterOfProcesses(t *testing.T) {
 			TLSConfig: &tls.Config{RootCAs: f.nodeCA.Pool(), ServerName: "127.0.0.1"},
 			Tokens:    sipclient.StaticTokenSource(&sipclient.Token{AccessToken: f.mint(cc.user, cc.device, nil)}),
 			Logger:    quiet, OnEvent: cc.event, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, DialTimeout: 2 * time.Second,
+			Failback: 500 * time.Millisecond,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -353,6 +354,24 @@ func TestClusterOfProcesses(t *testing.T) {
 			t.Fatalf("node %d exited: %s", i+2, node.log)
 		default:
 		}
+	}
+
+	// Node 1 started again on its addresses: its clients return to it.
+	restarted := time.Now()
+	args := f.args("-store", url, "-edge-table", "redis", "-devices", "redis", "-node-name", "UCM-1", "-log-level", "warn",
+		"-oauth", oauth(0), "-edge", nodes[0].addrs["edge tls"])
+	nodes[0] = startNodeProcess(t, bin, "UCM-1 again", args, "oauth tls", "edge tls", "metrics http")
+	took = within(t, 10*time.Second, "node 1's clients back on it", func() bool {
+		for _, c := range clients {
+			if on, at := c.registered(); c.primary == oauth(0) && (on != oauth(0) || at.Before(restarted)) {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("node 1 started again: its clients back on it within %v (Failback 500 ms)", took)
+	if bound, missing := lookup(); bound != n {
+		t.Fatalf("after the failback, %d of %d clients bound: %v", bound, n, missing)
 	}
 	for _, c := range clients {
 		c.mu.Lock()
