@@ -25,7 +25,16 @@
 // everything running after the story and prints the addresses, the CA
 // certificate's file and a token, so that another client can register.
 //
-// Flags: -serve; -config-port, -issuer-port, -table-port, -oauth-port,
+// With -cluster it tells another story instead: three registrar nodes
+// sharing a redis-server it starts (and says how to install when it is
+// not), six clients spread over them by the priority of their
+// configuration files, a node that stops (its clients register on their
+// next node, no binding lost) and comes back (they return to it), Redis
+// killed and started again (503 with Retry-After meanwhile, registrations
+// again after, the bindings kept by its append-only file), and SIP OAuth
+// turned off and on for the whole cluster.
+//
+// Flags: -serve; -cluster; -config-port, -issuer-port, -table-port, -oauth-port,
 // -edge-port, -proxy-port (0 picks a free port); -timeout (the story's
 // time limit, 10 s); -v (the parts' logs on standard error).
 package main

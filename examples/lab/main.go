@@ -31,6 +31,7 @@ func main() {
 // options are the command's flags.
 type options struct {
 	serve   bool
+	cluster bool
 	ports   ports
 	proxy   int
 	timeout time.Duration
@@ -43,6 +44,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("lab", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.BoolVar(&o.serve, "serve", false, "keep every part running after the story, until interrupted")
+	fs.BoolVar(&o.cluster, "cluster", false, "tell the cluster's story instead: three registrar nodes on a redis-server the lab starts (it must be installed), failing over")
 	fs.IntVar(&o.ports.Config, "config-port", 0, "configuration server port (Unified CM's 6970); 0 picks one")
 	fs.IntVar(&o.ports.Issuer, "issuer-port", 0, "token issuer port; 0 picks one")
 	fs.IntVar(&o.ports.Table, "table-port", 0, "edge-proxy table API port; 0 picks one")
@@ -90,6 +92,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// Credentials are withheld from every log, the SIP stack's included.
 	log := slog.New(bearer.RedactHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel})))
 
+	if o.cluster {
+		return runCluster(ctx, o, stdout, stderr, log)
+	}
 	tl := newTimeline(stdout)
 	l, err := startLab(o, log)
 	if err != nil {
