@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 	sipclient "github.com/sipoauth/sdk/client"
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/internal/syncbuf"
+	"github.com/sipoauth/sdk/internal/testca"
 	"github.com/sipoauth/sdk/internal/testredis"
 	"github.com/sipoauth/sdk/redisstore"
 	"github.com/sipoauth/sdk/registrar"
@@ -151,14 +154,17 @@ func TestClusterOfProcesses(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	bin := filepath.Join(t.TempDir(), "sipoauth-registrar")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	edgeBin := filepath.Join(filepath.Dir(bin), "sipoauth-edge")
+	for pkg, out := range map[string]string{".": bin, "../sipoauth-edge": edgeBin} {
+		if b, err := exec.CommandContext(ctx, "go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
 	}
 	srv := testredis.Start(t, t.TempDir(), true)
 	rdb := srv.Client()
 	f := newFixture(t)
 	const n = 30
-	devices := []registrar.Device{{Name: "CSFrado", Owner: "rado", OAuth: true}, {Name: "CSFprobe", Owner: "probe", OAuth: true}}
+	devices := []registrar.Device{{Name: "CSFrado", Owner: "rado", OAuth: true}, {Name: "CSFprobe", Owner: "probe", OAuth: true}, {Name: "CSFmra", Owner: "mra", OAuth: true}}
 	for i := range n {
 		devices = append(devices, registrar.Device{Name: fmt.Sprintf("CSFc%02d", i), Owner: fmt.Sprintf("c%02d", i), OAuth: true})
 	}
@@ -227,6 +233,53 @@ func TestClusterOfProcesses(t *testing.T) {
 		return res != nil && res.StatusCode == 407 && strings.Contains(header(res, "Proxy-Authenticate"), `error="invalid_token"`)
 	})
 	t.Logf("revocation held on node 1 after %v", took)
+
+	// An edge proxy (Expressway-C) process: it pushes its entry to node 1's
+	// table at start and forwards to node 3 first, node 2 next; an MRA
+	// client registers through it.
+	edgeCert := f.proxyCA.Issue(t, testca.Options{CommonName: "expc2.example.com", DNSNames: []string{"expc2.example.com"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}})
+	f.write("edge-cert", "expc2.pem", edgeCert.CertPEM())
+	f.write("edge-key", "expc2.key", edgeCert.KeyPEM())
+	f.write("node-ca", "node-ca.pem", testca.CertPEM(f.nodeCA.Cert))
+	edgeAddr := freeAddr(t)
+	edgeProc := exec.Command(edgeBin, "-listen", edgeAddr, "-cert", f.files["edge-cert"], "-key", f.files["edge-key"],
+		"-node-ca", f.files["node-ca"], "-server-name", "127.0.0.1",
+		"-upstream", nodes[2].addrs["edge tls"]+","+nodes[1].addrs["edge tls"],
+		"-table-url", "https://"+nodes[0].addrs["table-api https"], "-table-user", "expressway", "-table-password", "s3cret")
+	edgeLog := new(syncbuf.Buffer)
+	edgeProc.Stdout, edgeProc.Stderr = edgeLog, edgeLog
+	if err := edgeProc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = edgeProc.Process.Kill()
+		_ = edgeProc.Wait()
+		if t.Failed() {
+			t.Logf("edge proxy's log:\n%s", edgeLog)
+		}
+	})
+	mraConfig := deviceConfig("CSFmra", "mra", oauth(2), oauth(1))
+	for i, node := range []*nodeProcess{nodes[2], nodes[1]} {
+		_, port, _ := net.SplitHostPort(node.addrs["edge tls"])
+		mraConfig.CallManagers[i].Ports.SIPMRAOAuth, _ = strconv.Atoi(port)
+	}
+	mra, err := sipclient.New(sipclient.Config{DeviceName: "CSFmra", User: "mra", Device: mraConfig, Deployment: cnfxml.MRA,
+		EdgeAddr: edgeAddr, EdgeServerName: "expc2.example.com", TLSConfig: &tls.Config{RootCAs: f.proxyCA.Pool()},
+		Tokens: sipclient.StaticTokenSource(&sipclient.Token{AccessToken: f.mint("mra", "CSFmra", nil)}),
+		Logger: slog.New(slog.DiscardHandler), DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mra.Close()
+	var mraReg sipclient.Registration
+	within(t, 10*time.Second, "the MRA client registered through the edge proxy", func() bool {
+		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		mraReg, err = mra.Register(rctx)
+		return err == nil
+	})
+	t.Logf("MRA client registered through the edge proxy, which pushed its entry to node 1 and forwards to node 3 first: %d", mraReg.Status)
 
 	// Thirty clients, each with its own primary node.
 	quiet := slog.New(slog.DiscardHandler)
@@ -373,11 +426,51 @@ func TestClusterOfProcesses(t *testing.T) {
 	if bound, missing := lookup(); bound != n {
 		t.Fatalf("after the failback, %d of %d clients bound: %v", bound, n, missing)
 	}
+	// Node 3 stopped gracefully (SIGTERM): it answers what it read, closes
+	// its connections and exits; its clients register elsewhere, and the
+	// edge proxy forwards to node 2.
+	termed := time.Now()
+	if err := nodes[2].cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-nodes[2].done:
+	case <-time.After(DefaultShutdownTimeout + 5*time.Second):
+		t.Fatal("node 3 did not exit within its shutdown timeout")
+	}
+	if code := nodes[2].cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("node 3 exited with %d after SIGTERM", code)
+	}
+	t.Logf("node 3 stopped on SIGTERM in %v", time.Since(termed))
+	took = within(t, 10*time.Second, "node 3's clients registered elsewhere", func() bool {
+		for _, c := range clients {
+			if on, at := c.registered(); c.primary == oauth(2) && (on == oauth(2) || at.Before(termed)) {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("node 3's clients registered elsewhere within %v of SIGTERM", took)
+	within(t, 10*time.Second, "the MRA client registered again through the edge proxy, on node 2", func() bool {
+		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		_, err := mra.Register(rctx)
+		return err == nil
+	})
+	if bound, missing := lookup(); bound != n {
+		t.Fatalf("after node 3 stopped, %d of %d clients bound: %v", bound, n, missing)
+	}
 	for _, c := range clients {
 		c.mu.Lock()
-		if c.failed > 0 && c.primary != oauth(0) {
-			t.Errorf("%s, a client of a node that stayed, failed %d times", c.user, c.failed)
+		if c.failed > 0 && c.primary == oauth(1) {
+			t.Errorf("%s, a client of the node that stayed up, failed %d times", c.user, c.failed)
 		}
 		c.mu.Unlock()
 	}
+}
+
+// freeAddr returns a loopback address nothing listens on (at the time).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	return "127.0.0.1:" + strconv.Itoa(freePort(t))
 }

@@ -27,6 +27,7 @@ type fixture struct {
 	dir      string
 	issuer   *issuer.Issuer
 	nodeCA   *testca.CA
+	proxyCA  *testca.CA   // the edge proxies' signer, in -trust
 	proxy    *testca.Leaf // expc1.example.com: in the edge-proxy table
 	stranger *testca.Leaf // expc9.example.com: signed by the same CA, not in the table
 	files    map[string]string
@@ -48,7 +49,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.nodeCA = testca.New(t, "Node CA")
-	proxyCA := testca.New(t, "Expressway CA")
+	f.proxyCA = testca.New(t, "Expressway CA")
+	proxyCA := f.proxyCA
 	node := f.nodeCA.Server(t, "127.0.0.1")
 	f.proxy = proxyCA.Client(t, "expc1.example.com")
 	f.stranger = proxyCA.Client(t, "expc9.example.com")
