@@ -267,6 +267,7 @@ type remoteKeys struct {
 	digest [sha256.Size]byte
 	gen    atomic.Uint64
 	failed atomic.Pointer[error] // the error of the last fetch, nil once one succeeds
+	read   atomic.Bool           // a fetch has succeeded
 }
 
 // KeyReplaceAll implements jwkset.Storage: a fetch succeeded.
@@ -288,6 +289,7 @@ func (r *remoteKeys) KeyReplaceAll(ctx context.Context, keys []jwkset.JWK) error
 		return err
 	}
 	r.failed.Store(nil)
+	r.read.Store(true)
 	if digest != r.digest {
 		r.digest = digest
 		r.gen.Add(1) // after the keys: see Generational
@@ -309,6 +311,11 @@ func (r *remoteKeys) KeyDelete(ctx context.Context, kid string) (bool, error) {
 
 // Close stops refreshing a JWKS fetched from a URL.
 func (j *JWKS) Close() { j.cancel() }
+
+// Fetched reports whether the keys are there to check tokens with: true
+// for a JWKS document, and for one fetched from a URL once a fetch has
+// succeeded (a first fetch that fails is not an error of NewJWKSURL).
+func (j *JWKS) Fetched() bool { return j.remote == nil || j.remote.read.Load() }
 
 // Generation implements Generational. A JWKS fetched from a URL changes
 // generation when a fetch brings a set that differs from the last; a

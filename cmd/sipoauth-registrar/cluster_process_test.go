@@ -142,7 +142,7 @@ func deviceConfig(device, user string, nodes ...string) *cnfxml.Config {
 // TestClusterOfProcesses: three registrar processes on one Redis (with its
 // append-only file), thirty soft clients spread over them by the priority
 // of their configuration files. An edge proxy's entry pushed to node 1 is
-// let in by node 3; a user revoked in Redis is refused by node 1 within a
+// let in by node 3; a user revoked on node 2 is refused by node 1 within a
 // second; node 1 killed (SIGKILL) under load, its clients register on
 // another node at once and no binding of the others is lost; Redis
 // killed and started again, REGISTERs get 503 with Retry-After meanwhile
@@ -225,8 +225,10 @@ func TestClusterOfProcesses(t *testing.T) {
 	if res := probe(oauth(0), "CSFrado", "rado", radoToken); res == nil || res.StatusCode != 200 {
 		t.Fatalf("rado before the revocation: %v", res)
 	}
-	if err := redisstore.NewRevocations(rdb, "").RevokeUser(ctx, "rado", time.Now().Add(time.Second)); err != nil {
-		t.Fatal(err)
+	// Revoked on node 2, with its configuration: sipoauth-registrar -revoke-user.
+	revoke := exec.CommandContext(ctx, bin, append(f.args("-store", url, "-edge-table", "redis", "-devices", "redis", "-node-name", "UCM-2"), "-revoke-user", "rado")...)
+	if out, err := revoke.CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "the tokens of rado issued before ") {
+		t.Fatalf("-revoke-user on node 2: %v\n%s", err, out)
 	}
 	took = within(t, time.Second, "node 1 refuses the revoked user", func() bool {
 		res := probe(oauth(0), "CSFrado", "rado", radoToken)

@@ -179,8 +179,8 @@
 // reason, latency histograms, sipoauth_bindings with the memory store and
 // sipoauth_redis_up with Redis; /healthz answers 200 while the process
 // runs, and /readyz 200 when the node is fit for traffic (its listeners
-// up, Redis answering, the shared state read) and 503 with the reasons
-// otherwise, and while it stops.
+// up, Redis answering, the shared state read, the -jwks keys fetched) and
+// 503 with the reasons otherwise, and while it stops.
 // With -pprof the same address serves Go's profiles on /debug/pprof/
 // (CPU, heap, goroutines), as bench/compare.sh takes them with PROFILE=1;
 // they show the process's internals, so keep that address private.

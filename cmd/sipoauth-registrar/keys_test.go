@@ -4,8 +4,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -74,5 +78,46 @@ func TestJWKSURL(t *testing.T) {
 	req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+f.mint("rado", "CSFrado", nil)+`"`))
 	if res := c.do(t, req); res.StatusCode != 200 || header(res, "Expires") != "120" {
 		t.Fatalf("with a token:\n%s", res)
+	}
+}
+
+// TestJWKSReadiness: while the -jwks key server has not answered, the node
+// is alive (/healthz) but not ready (/readyz says why); the first REGISTER
+// fetches the keys again, and then it is ready.
+func TestJWKSReadiness(t *testing.T) {
+	f := newFixture(t)
+	var up atomic.Bool
+	keys := f.issuer.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		keys.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	r := f.start("-edge", "", "-keys", "", "-jwks", srv.URL+"/.well-known/jwks.json")
+	cl := &http.Client{Timeout: 2 * time.Second}
+	res, err := cl.Get("http://" + r.addr("metrics", "http") + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != "ok\n" {
+		t.Fatalf("/healthz: %d %q", res.StatusCode, body)
+	}
+	if code, why := readyz(t, r); code != 503 || why != "the signing keys of -jwks not fetched yet\n" {
+		t.Fatalf("/readyz before the keys: %d %q", code, why)
+	}
+	up.Store(true)
+	c := f.client(r.addr("oauth", "tls"), "TLS", nil)
+	req := c.register("CSFrado", "rado")
+	req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+f.mint("rado", "CSFrado", nil)+`"`))
+	if res := c.do(t, req); res.StatusCode != 200 {
+		t.Fatalf("REGISTER once the key server answers:\n%s", res)
+	}
+	if code, why := readyz(t, r); code != 200 || why != "ready\n" {
+		t.Fatalf("/readyz after the keys: %d %q", code, why)
 	}
 }

@@ -65,6 +65,7 @@ type running struct {
 	closers   []func()            // JWKS refresh, Redis client
 	redis     *redisstore.Monitor // nil without Redis
 	mirrors   []namedMirror       // the shared state copied from Redis
+	readiness []readiness         // what else /readyz waits for
 	stop      context.CancelFunc
 	wg        sync.WaitGroup
 	failed    chan error
@@ -251,6 +252,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 			return nil, badSetting("jwks", "%v", err)
 		}
 		r.closers = append(r.closers, jwks.Close)
+		r.readiness = append(r.readiness, readiness{"the signing keys of -jwks not fetched yet", jwks.Fetched})
 		keys = jwks
 		if strings.HasPrefix(s.JWKS, "http:") {
 			log.Warn("signing keys fetched over plain HTTP: whoever can change them on the way can mint tokens", "jwks", s.JWKS)
@@ -860,7 +862,19 @@ func (r *running) ready() (bool, []string) {
 			why = append(why, m.name+" not read from Redis yet")
 		}
 	}
+	for _, c := range r.readiness {
+		if !c.ok() {
+			why = append(why, c.why)
+		}
+	}
 	return len(why) == 0, why
+}
+
+// readiness is a condition of /readyz, and why the node is not ready
+// while it does not hold.
+type readiness struct {
+	why string
+	ok  func() bool
 }
 
 // clusterAction does what -import-devices, -sip-oauth-mode and
