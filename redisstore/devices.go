@@ -20,6 +20,10 @@ const maxDevice = 64 << 10
 // deviceBatch is how many devices one HSCAN step or one HSET writes.
 const deviceBatch = 1000
 
+// maxDevices bounds the devices read: ten times the largest Unified CM
+// cluster's.
+const maxDevices = 1_000_000
+
 // ErrDevicesNotLoaded is returned by Devices.Device before the devices
 // were first read from Redis: the registrar answers 503 rather than
 // refuse a device it cannot see yet.
@@ -194,7 +198,14 @@ func deviceFields(devices []registrar.Device) ([]any, error) {
 // that is not valid JSON, or whose name is not its field's, fails the
 // load, and the copy stays as it was.
 func (d *Devices) Load(ctx context.Context) error {
-	m := map[string]*registrar.Device{}
+	n, err := d.client.HLen(ctx, d.key).Result()
+	if err != nil {
+		return fmt.Errorf("redisstore: devices: %w", err)
+	}
+	if n > maxDevices {
+		return fmt.Errorf("redisstore: devices %s: %d devices, at most %d read", d.key, n, maxDevices)
+	}
+	m := make(map[string]*registrar.Device, n)
 	var cursor uint64
 	for {
 		kv, next, err := d.client.HScan(ctx, d.key, cursor, "", deviceBatch).Result()
@@ -207,6 +218,9 @@ func (d *Devices) Load(ctx context.Context) error {
 				return err
 			}
 			m[dev.Name] = dev
+		}
+		if len(m) > maxDevices {
+			return fmt.Errorf("redisstore: devices %s: more than %d devices", d.key, maxDevices)
 		}
 		if cursor = next; cursor == 0 {
 			break
