@@ -47,7 +47,9 @@ func readyz(t *testing.T, r *running) (int, string) {
 
 // TestClusterSharedState: two nodes on one Redis, with the edge-proxy
 // table and the devices in it. An edge proxy pushed to node A's table
-// API is let in by node B within a second; a device added in Redis
+// API is let in by node B within a second, and once removed through node
+// A refused by node B within a second, on the connection it holds too; a
+// device added in Redis
 // registers on node B within a second; the SIP OAuth mode turned off
 // through Redis refuses OAuth registrations on both within a second.
 func TestClusterSharedState(t *testing.T) {
@@ -95,6 +97,32 @@ func TestClusterSharedState(t *testing.T) {
 	}
 	took := within(t, time.Second, "node B lets in the proxy pushed to node A", func() bool { return handshake(b.addr("edge", "tls"), f, f.stranger) == nil })
 	t.Logf("edge entry on the other node after %v", took)
+	// The proxy registers a client on node B over a connection it keeps;
+	// removed through node A, it is refused on that same connection.
+	proxied := f.client(b.addr("edge", "tls"), "TLS", f.stranger)
+	viaProxy := func() int {
+		t.Helper()
+		req := proxied.register("CSFalice", "alice")
+		req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+f.mint("alice", "CSFalice", nil)+`"`))
+		return proxied.do(t, req).StatusCode
+	}
+	if code := viaProxy(); code != 200 {
+		t.Fatalf("a REGISTER through the proxy on node B: %d", code)
+	}
+	del, _ := http.NewRequest(http.MethodDelete, "https://"+a.addr("table-api", "https")+"/entries/expc9", nil)
+	del.SetBasicAuth("expressway", "s3cret")
+	if res, err = cl.Do(del); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 204 {
+		t.Fatalf("removal on node A: %s", res.Status)
+	}
+	took = within(t, time.Second, "node B refuses the removed proxy on its open connection", func() bool { return viaProxy() == 403 })
+	t.Logf("edge entry removed on the other node, its open connection refused after %v", took)
+	if err := handshake(b.addr("edge", "tls"), f, f.stranger); err == nil {
+		t.Error("node B still lets the removed proxy connect")
+	}
 
 	// The devices.
 	cb := f.client(b.addr("oauth", "tls"), "TLS", nil)
