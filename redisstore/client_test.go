@@ -43,7 +43,8 @@ func roundTrip(t *testing.T, url string, tlsConfig *tls.Config) {
 
 // TestNewClientDeployments: each form of URL reaches the deployment it
 // names, on real servers: an ACL user, a password alone, TLS with a
-// client certificate, Sentinel, Redis Cluster; a wrong password fails.
+// client certificate, Sentinel (and its failover to a replica when the
+// master dies), Redis Cluster; a wrong password fails.
 func TestNewClientDeployments(t *testing.T) {
 	t.Parallel()
 	t.Run("acl", func(t *testing.T) {
@@ -89,6 +90,48 @@ func TestNewClientDeployments(t *testing.T) {
 		sentinel := testredis.StartSentinel(t, master, "sipmaster")
 		// The sentinel takes no password; the master's are given apart.
 		roundTrip(t, "redis://"+sentinel+"?master_name=sipmaster&username=sipoauth&password=n0de-secret", nil)
+	})
+	t.Run("sentinel failover", func(t *testing.T) {
+		t.Parallel()
+		master := testredis.StartConfig(t, testredis.Config{})
+		replica := testredis.StartConfig(t, testredis.Config{Args: []string{"--replicaof", "127.0.0.1", strings.Split(master.Addr(), ":")[1]}})
+		sentinel := testredis.StartSentinel(t, master, "sipmaster")
+		ctx := testCtx(t, 60*time.Second)
+		c, err := NewClient("redis://"+sentinel+"?master_name=sipmaster", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		store := NewBindings(c, "")
+		write := func(aor string) error {
+			_, err := store.Update(ctx, aor, registrar.Update{Now: time.Now(), CallID: "c", CSeq: 1, Device: "CSFrado",
+				Changes: []registrar.Change{change("sip:rado@10.0.0.1:5060", time.Hour)}})
+			return err
+		}
+		if err := write("before"); err != nil {
+			t.Fatal(err)
+		}
+		// The replica has it before the master goes.
+		if n, err := master.Client().Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+			t.Fatalf("WAIT: %d replicas, %v", n, err)
+		}
+		master.Kill()
+		start := time.Now()
+		for write("after") != nil {
+			if time.Since(start) > 45*time.Second {
+				t.Fatal("no write through Sentinel within 45 s of the master's death")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Logf("writes went on %v after the master died, on the replica Sentinel promoted", time.Since(start).Round(time.Millisecond))
+		for _, aor := range []string{"before", "after"} {
+			if bs, err := store.Lookup(ctx, aor); err != nil || len(bs) != 1 {
+				t.Errorf("%s after the failover: %+v, %v", aor, bs, err)
+			}
+		}
+		if role, err := replica.Client().Do(ctx, "ROLE").Slice(); err != nil || len(role) == 0 || role[0] != "master" {
+			t.Errorf("the replica's role after the failover: %v, %v", role, err)
+		}
 	})
 	t.Run("cluster", func(t *testing.T) {
 		t.Parallel()
