@@ -51,6 +51,7 @@ type settings struct {
 	// Tokens.
 	Keys          string     `json:"keys"`
 	JWKS          string     `json:"jwks"`
+	IssuerURL     string     `json:"issuer-url"`
 	DecryptionKey string     `json:"decryption-key"`
 	Issuers       stringList `json:"issuer"`
 	Audiences     stringList `json:"audience"`
@@ -298,6 +299,7 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 
 	fs.StringVar(&s.Keys, "keys", s.Keys, "`file` of the token signing keys: PEM public keys or certificates, or a JWKS document (reloaded when it changes)")
 	fs.StringVar(&s.JWKS, "jwks", s.JWKS, "`URL` of the token signing keys as a JWKS, fetched now, hourly and on an unknown key id")
+	fs.StringVar(&s.IssuerURL, "issuer-url", s.IssuerURL, "issuer `URL` of an OAuth 2.0 / OpenID Connect authorization server: its metadata (OpenID Connect Discovery or RFC 8414) gives the signing keys (jwks_uri, as -jwks), pins the issuer (as -issuer) and is the RFC 8898 challenge's authz_server")
 	fs.StringVar(&s.DecryptionKey, "decryption-key", s.DecryptionKey, "`file` of the keys that decrypt Unified CM's nested tokens, by kid: JSON {\"<kid>\": \"<base64 or hex of 32 bytes>\"}, a JWK or a JWK set; or one key alone (raw 32 bytes, hex or base64), tried whatever kid a token names (reloaded when it changes)")
 	fs.Var(&listFlag{p: &s.Issuers}, "issuer", "accepted token `issuer` (iss); repeat or separate with commas; any when unset")
 	fs.Var(&listFlag{p: &s.Audiences}, "audience", "accepted token `audience` (aud); repeat or separate with commas; -audience or -scope is required")
@@ -520,8 +522,14 @@ func (s *settings) check() error {
 	}
 
 	switch {
+	case s.IssuerURL != "" && (s.Keys != "" || s.JWKS != "" || len(s.Issuers) > 0):
+		bad("issuer-url", "gives the keys and the issuer: leave out -keys, -jwks and -issuer")
+	case s.IssuerURL != "":
+		if u, err := url.Parse(s.IssuerURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("issuer-url", "%q is not an http or https URL", s.IssuerURL)
+		}
 	case s.Keys == "" && s.JWKS == "":
-		bad("keys", "missing: set -keys FILE or -jwks URL, the keys that verify tokens")
+		bad("keys", "missing: set -keys FILE, -jwks URL or -issuer-url URL, the keys that verify tokens")
 	case s.Keys != "" && s.JWKS != "":
 		bad("jwks", "give -keys or -jwks, not both")
 	case s.JWKS != "":

@@ -99,7 +99,13 @@
 //	-----END PUBLIC KEY-----
 //
 // -jwks fetches a JWKS from a URL instead, hourly and when a token names
-// an unknown key. -decryption-key holds the keys that decrypt the private
+// an unknown key. -issuer-url takes an OAuth 2.0 or OpenID Connect
+// authorization server's issuer URL (Keycloak's
+// https://idp.example.com/realms/sip, say) instead of -keys, -jwks and
+// -issuer: its metadata (OpenID Connect Discovery, else RFC 8414) gives
+// the JWKS, pins the issuer it must name exactly, and is the RFC 8898
+// challenge's authz_server; the issuer and its URLs must be https but on
+// a loopback host. -decryption-key holds the keys that decrypt the private
 // claims of Unified CM's nested tokens (JWE, alg dir, enc A128CBC-HS256),
 // each under the key id the JWE names: a JSON object of key id to the
 // 32-byte key in base64 (standard or URL alphabet, padding optional) or

@@ -1,17 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipoauth/sdk/issuer"
 )
 
 // TestKeyFiles: -keys takes PEM public keys and certificates or a JWKS,
@@ -119,5 +123,72 @@ func TestJWKSReadiness(t *testing.T) {
 	}
 	if code, why := readyz(t, r); code != 200 || why != "ready\n" {
 		t.Fatalf("/readyz after the keys: %d %q", code, why)
+	}
+}
+
+// TestIssuerURL: with -issuer-url alone, the node reads the authorization
+// server's metadata, takes its keys and pins its issuer; a token of it
+// registers, one of another issuer does not. A server whose metadata
+// names another issuer stops the start.
+func TestIssuerURL(t *testing.T) {
+	f := newFixture(t)
+	var handler http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	defer srv.Close()
+	idp, err := issuer.New(issuer.Config{Issuer: srv.URL + "/realms/sip", Audience: []string{audience}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := srv.URL + "/realms/sip"
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /realms/sip/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
+		json.NewEncoder(w).Encode(map[string]string{"issuer": named, "jwks_uri": srv.URL + "/.well-known/jwks.json"})
+	})
+	mux.Handle("/", idp.Handler())
+	handler = mux
+	// The fixture's -keys and -issuer left out.
+	var args []string
+	base := f.args()
+	for i := 0; i < len(base); i++ {
+		if base[i] == "-keys" || base[i] == "-issuer" {
+			i++
+			continue
+		}
+		args = append(args, base[i])
+	}
+	s, err := loadConfig(append(args, "-edge", "", "-issuer-url", srv.URL+"/realms/sip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.logOut = io.Discard
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r, err := start(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	c := f.client(r.addr("oauth", "tls"), "TLS", nil)
+	register := func(tok string) *sip.Response {
+		req := c.register("CSFrado", "rado")
+		req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+tok+`"`))
+		return c.do(t, req)
+	}
+	tok, _ := idp.Mint(issuer.TokenRequest{User: "rado", Device: "CSFrado"})
+	if res := register(tok); res.StatusCode != 200 {
+		t.Fatalf("a token of the discovered issuer:\n%s", res)
+	}
+	if res := register(f.mint("rado", "CSFrado", nil)); res.StatusCode != 407 {
+		t.Fatalf("a token of another issuer:\n%s", res)
+	}
+
+	named = "https://impostor.example.com"
+	s, _ = loadConfig(append(args, "-edge", "", "-issuer-url", srv.URL+"/realms/sip"))
+	s.logOut = io.Discard
+	if r, err := start(ctx, s); err == nil || !strings.Contains(err.Error(), `-issuer-url: sipoauth: discovery: `) || !strings.Contains(err.Error(), `names the issuer "https://impostor.example.com"`) {
+		if err == nil {
+			r.Close(ctx)
+		}
+		t.Fatalf("metadata naming another issuer: %v", err)
 	}
 }

@@ -245,6 +245,20 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		r.watchSource(wctx, interval, "-keys", s.Keys, f)
 		keys = fileKeys
 	} else {
+		if s.IssuerURL != "" {
+			// The authorization server's metadata: its keys, its issuer.
+			dctx, cancel := context.WithTimeout(ctx, sipoauth.DefaultDiscoveryTimeout)
+			m, err := sipoauth.Discover(dctx, s.IssuerURL, nil)
+			cancel()
+			if err != nil {
+				return nil, fmt.Errorf("-issuer-url: %w", err)
+			}
+			s.JWKS, s.Issuers = m.JWKSURI, stringList{m.Issuer}
+			if s.RFC8898 && s.AuthzServer == "" {
+				s.AuthzServer = m.Issuer
+			}
+			log.Info("authorization server discovered", "issuer", m.Issuer, "metadata", m.Source, "jwks", m.JWKSURI)
+		}
 		jwks, err := sipoauth.NewJWKSURL(s.JWKS, sipoauth.JWKSOptions{OnError: func(err error) {
 			log.Warn("fetching the signing keys failed; the last good set stays", "jwks", s.JWKS, "error", err)
 		}})
