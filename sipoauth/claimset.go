@@ -22,6 +22,7 @@ type claimSet struct {
 	Scope      json.RawMessage
 	Scp        json.RawMessage
 	Device     string
+	ClientID   string // RFC 9068's client_id
 	Private    string
 	HasPrivate bool
 	CType      string
@@ -62,6 +63,8 @@ func decodeClaims(b []byte) (*claimSet, error) {
 			c.Scp = v
 		case "device":
 			c.Device, err = jsonString(v)
+		case "client_id":
+			c.ClientID, err = jsonString(v)
 		case ClaimPrivate:
 			if string(v) != "null" {
 				c.Private, err = jsonString(v)
@@ -108,6 +111,8 @@ func (c *claimSet) str(name string) (string, error) {
 		return c.Jti, nil
 	case "iss":
 		return c.Iss, nil
+	case "client_id":
+		return c.ClientID, nil
 	}
 	raw, ok, err := c.lookup(name)
 	if err != nil || !ok || string(raw) == "null" {

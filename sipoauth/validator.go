@@ -107,6 +107,9 @@ type Identity struct {
 	Issuer   string
 	Audience []string
 	TokenID  string // jti
+	// ClientID is the OAuth client the token was issued to (RFC 9068's
+	// client_id), if it says.
+	ClientID string
 	IssuedAt time.Time
 	// Expiry is the token's exp; for a nested token, the sooner of the
 	// outer and the inner exp.
@@ -740,6 +743,7 @@ func (v *Validator) fill(id *Identity, c *claimSet) error {
 		return err
 	}
 	id.TokenID = c.Jti
+	id.ClientID = c.ClientID
 	if id.Scopes, err = c.list(v.names.Scope); err != nil {
 		return err
 	}

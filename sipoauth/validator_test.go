@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -732,3 +733,41 @@ func TestRequiredClaimsAndClaimNames(t *testing.T) {
 }
 
 func bigOne() *big.Int { return big.NewInt(1) }
+
+// TestRFC9068Claims: an access token as a real authorization server
+// issues it (RFC 9068): typ at+jwt, aud a string, scp an array, client_id,
+// sub an opaque id and the user's name in another claim, which
+// Config.Claims.User names.
+func TestRFC9068Claims(t *testing.T) {
+	testKeys(t)
+	c := jwt.MapClaims{
+		"iss": "https://cucm.example.com", "sub": "5d1f8b0e-6a4b-4c1e-9a7e-0c2b8f3d1a77", "aud": "sip",
+		"iat": testNow.Add(-time.Minute).Unix(), "exp": testNow.Add(time.Hour).Unix(), "jti": "at-1",
+		"client_id": "jabber-desktop", "scp": []string{"sip:register", "openid"}, "preferred_username": "Rado",
+	}
+	tok := sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1", "typ": "at+jwt"}, c)
+	byName := newValidator(t, func(cfg *Config) {
+		cfg.Claims.User = "preferred_username"
+		cfg.RequiredScopes = []string{"sip:register"}
+	})
+	id, err := byName.Validate(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.User != "Rado" || id.ClientID != "jabber-desktop" || !slices.Equal(id.Scopes, []string{"sip:register", "openid"}) ||
+		!slices.Equal(id.Audience, []string{"sip"}) || id.Device != "" {
+		t.Fatalf("identity %+v", id)
+	}
+	if !SameUser(id.User, "rado") {
+		t.Error("the user claim does not name the device owner rado")
+	}
+	bySub, _ := newValidator(t, nil).Validate(context.Background(), tok)
+	if bySub.User != "5d1f8b0e-6a4b-4c1e-9a7e-0c2b8f3d1a77" {
+		t.Errorf("by default the user is sub: %q", bySub.User)
+	}
+	// A client_id that is not a string is malformed.
+	c["client_id"] = 7
+	if _, err := byName.Validate(context.Background(), sign(t, jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": "k1", "typ": "at+jwt"}, c)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("client_id 7: %v", err)
+	}
+}

@@ -52,6 +52,8 @@ type settings struct {
 	Keys          string     `json:"keys"`
 	JWKS          string     `json:"jwks"`
 	IssuerURL     string     `json:"issuer-url"`
+	UserClaim     string     `json:"user-claim"`
+	DeviceClaim   string     `json:"device-claim"`
 	DecryptionKey string     `json:"decryption-key"`
 	Issuers       stringList `json:"issuer"`
 	Audiences     stringList `json:"audience"`
@@ -299,6 +301,8 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 
 	fs.StringVar(&s.Keys, "keys", s.Keys, "`file` of the token signing keys: PEM public keys or certificates, or a JWKS document (reloaded when it changes)")
 	fs.StringVar(&s.JWKS, "jwks", s.JWKS, "`URL` of the token signing keys as a JWKS, fetched now, hourly and on an unknown key id")
+	fs.StringVar(&s.UserClaim, "user-claim", s.UserClaim, "token `claim` naming the user, compared with the device's owner case-insensitively and nothing else (sub, preferred_username, upn, email, ...; default sub)")
+	fs.StringVar(&s.DeviceClaim, "device-claim", s.DeviceClaim, "token `claim` naming the device the token is bound to, if it names one (default device)")
 	fs.StringVar(&s.IssuerURL, "issuer-url", s.IssuerURL, "issuer `URL` of an OAuth 2.0 / OpenID Connect authorization server: its metadata (OpenID Connect Discovery or RFC 8414) gives the signing keys (jwks_uri, as -jwks), pins the issuer (as -issuer) and is the RFC 8898 challenge's authz_server")
 	fs.StringVar(&s.DecryptionKey, "decryption-key", s.DecryptionKey, "`file` of the keys that decrypt Unified CM's nested tokens, by kid: JSON {\"<kid>\": \"<base64 or hex of 32 bytes>\"}, a JWK or a JWK set; or one key alone (raw 32 bytes, hex or base64), tried whatever kid a token names (reloaded when it changes)")
 	fs.Var(&listFlag{p: &s.Issuers}, "issuer", "accepted token `issuer` (iss); repeat or separate with commas; any when unset")

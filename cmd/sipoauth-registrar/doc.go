@@ -105,7 +105,11 @@
 // -issuer: its metadata (OpenID Connect Discovery, else RFC 8414) gives
 // the JWKS, pins the issuer it must name exactly, and is the RFC 8898
 // challenge's authz_server; the issuer and its URLs must be https but on
-// a loopback host. -decryption-key holds the keys that decrypt the private
+// a loopback host. Tokens of such servers (RFC 9068) often carry an
+// opaque sub: -user-claim names the claim that holds the user
+// (preferred_username, upn, email), compared with the device's owner
+// case-insensitively and nothing else, and -device-claim the claim that
+// binds a token to a device. -decryption-key holds the keys that decrypt the private
 // claims of Unified CM's nested tokens (JWE, alg dir, enc A128CBC-HS256),
 // each under the key id the JWE names: a JSON object of key id to the
 // 32-byte key in base64 (standard or URL alphabet, padding optional) or

@@ -178,6 +178,31 @@ func TestIssuerURL(t *testing.T) {
 	if res := register(tok); res.StatusCode != 200 {
 		t.Fatalf("a token of the discovered issuer:\n%s", res)
 	}
+	// As a real server issues them: sub an opaque id, the user's name in
+	// preferred_username (-user-claim), the device in its own claim.
+	s2, err := loadConfig(append(args, "-edge", "", "-issuer-url", srv.URL+"/realms/sip", "-user-claim", "preferred_username", "-device-claim", "sip_device"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.logOut = io.Discard
+	r2, err := start(ctx, s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close(ctx)
+	c2 := f.client(r2.addr("oauth", "tls"), "TLS", nil)
+	byName, _ := idp.Mint(issuer.TokenRequest{User: "9b2e7c4a-0f1d-4e6b-8a3c-5d7f9e1b2c4d", Extra: map[string]any{"preferred_username": "RADO", "sip_device": "CSFrado"}})
+	req := c2.register("CSFrado", "rado")
+	req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+byName+`"`))
+	if res := c2.do(t, req); res.StatusCode != 200 {
+		t.Fatalf("-user-claim preferred_username:\n%s", res)
+	}
+	otherDevice, _ := idp.Mint(issuer.TokenRequest{User: "9b2e7c4a", Extra: map[string]any{"preferred_username": "rado", "sip_device": "CSFalice"}})
+	req = c2.register("CSFrado", "rado")
+	req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+otherDevice+`"`))
+	if res := c2.do(t, req); res.StatusCode == 200 {
+		t.Fatalf("a token bound to another device by -device-claim registered:\n%s", res)
+	}
 	if res := register(f.mint("rado", "CSFrado", nil)); res.StatusCode != 407 {
 		t.Fatalf("a token of another issuer:\n%s", res)
 	}

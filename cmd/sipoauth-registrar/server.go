@@ -337,6 +337,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	validator, err := sipoauth.New(sipoauth.Config{
 		Keys: keys, DecryptionKeys: decryption, Issuers: s.Issuers, Audiences: s.Audiences, RequiredScopes: s.Scopes,
 		Revocation: revocation, MaxLifetime: s.MaxTokenLifetime.duration(), CacheSize: tokenCacheSize(s.TokenCache, deviceCount),
+		Claims: sipoauth.ClaimNames{User: s.UserClaim, Device: s.DeviceClaim},
 		// The registrar reads only the named claims; the cache holds
 		// every device's token.
 		DiscardRawClaims: true,
