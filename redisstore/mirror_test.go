@@ -276,8 +276,24 @@ func TestMonitorOutage(t *testing.T) {
 	if !m.Up() {
 		t.Fatal("Up is false while Redis answers")
 	}
+	guarded := m.GuardStore(NewBindings(srv.Client(), ""))
+	if _, err := guarded.Lookup(ctx, "rado"); err != nil {
+		t.Fatalf("guarded store with Redis up: %v", err)
+	}
 	srv.Kill()
 	next(change{up: false, err: true})
+	// While the monitor finds Redis away, the guarded store and revocation
+	// list fail at once.
+	start := time.Now()
+	if _, err := guarded.Update(ctx, "rado", registrar.Update{Now: time.Now(), CallID: "c", CSeq: 1}); !errors.Is(err, ErrDown) {
+		t.Errorf("guarded Update while down: %v", err)
+	}
+	if revoked, err := m.GuardRevocation(NewRevocations(srv.Client(), "")).Revoked(ctx, "t", "rado", time.Now()); !errors.Is(err, ErrDown) || revoked {
+		t.Errorf("guarded Revoked while down: %v, %v", revoked, err)
+	}
+	if d := time.Since(start); d > 50*time.Millisecond {
+		t.Errorf("the guarded calls took %v with Redis down", d)
+	}
 	time.Sleep(500 * time.Millisecond) // several failed pings
 	select {
 	case c := <-changes:
@@ -290,6 +306,9 @@ func TestMonitorOutage(t *testing.T) {
 	// Set while the node is away, without an announcement reaching it.
 	srv.StartAgain()
 	next(change{up: true})
+	if _, err := guarded.Lookup(ctx, "rado"); err != nil {
+		t.Errorf("guarded store with Redis back: %v", err)
+	}
 	if err := srv.Client().Set(ctx, "sipoauth:sip-oauth-mode", "1", 0).Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,14 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sipoauth/sdk/registrar"
+	"github.com/sipoauth/sdk/sipoauth"
 )
 
 // DefaultMonitorInterval is how often a Monitor pings Redis.
@@ -72,4 +76,57 @@ func (m *Monitor) interval() time.Duration {
 		return m.Interval
 	}
 	return DefaultMonitorInterval
+}
+
+// ErrDown is what the stores a Monitor guards return at once while Redis
+// does not answer its pings.
+var ErrDown = errors.New("redisstore: Redis does not answer (the monitor's last ping failed)")
+
+// down reports whether the last ping failed (false before the first).
+func (m *Monitor) down() bool { return m.known.Load() && !m.up.Load() }
+
+// GuardStore returns s failing at once with ErrDown while the monitor's
+// last ping failed, instead of each REGISTER waiting on a Redis that is
+// away (a connection refused after go-redis's dial retries, or a hung
+// server until the REGISTER's deadline): the registrar answers 503 with
+// Retry-After without delay. The monitor's next ping that succeeds lets
+// requests through again.
+func (m *Monitor) GuardStore(s registrar.Store) registrar.Store { return guardedStore{s, m} }
+
+// GuardRevocation is GuardStore for a revocation list: while Redis is
+// away, Revoked fails at once (the validation then fails as unavailable,
+// never as "not revoked").
+func (m *Monitor) GuardRevocation(r sipoauth.Revocation) sipoauth.Revocation {
+	return guardedRevocation{r, m}
+}
+
+type guardedStore struct {
+	registrar.Store
+	m *Monitor
+}
+
+func (g guardedStore) Update(ctx context.Context, aor string, u registrar.Update) (registrar.Result, error) {
+	if g.m.down() {
+		return registrar.Result{}, ErrDown
+	}
+	return g.Store.Update(ctx, aor, u)
+}
+
+func (g guardedStore) Lookup(ctx context.Context, aor string) ([]registrar.Binding, error) {
+	if g.m.down() {
+		return nil, ErrDown
+	}
+	return g.Store.Lookup(ctx, aor)
+}
+
+type guardedRevocation struct {
+	sipoauth.Revocation
+	m *Monitor
+}
+
+func (g guardedRevocation) Revoked(ctx context.Context, tokenID, user string, iat time.Time) (bool, error) {
+	if g.m.down() {
+		return false, ErrDown
+	}
+	return g.Revocation.Revoked(ctx, tokenID, user, iat)
 }

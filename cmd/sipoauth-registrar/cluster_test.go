@@ -164,8 +164,13 @@ func TestClusterSharedState(t *testing.T) {
 		return code == 503 && strings.Contains(body, "Redis unreachable")
 	})
 	for range 3 {
+		sent := time.Now()
 		if code := register(cb, "CSFrado", "rado"); code != 503 {
 			t.Fatalf("REGISTER with Redis down: %d, want 503", code)
+		}
+		// At once: the node knows Redis is away.
+		if d := time.Since(sent); d > time.Second {
+			t.Errorf("a REGISTER with Redis down answered after %v", d)
 		}
 	}
 	time.Sleep(2 * time.Second)

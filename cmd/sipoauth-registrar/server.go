@@ -304,8 +304,10 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 			return nil
 		})
 	} else {
-		store = redisstore.NewBindings(rdb, "")
-		revocation = redisstore.NewRevocations(rdb, "")
+		// While the monitor finds Redis away, REGISTERs get their 503 at
+		// once.
+		store = r.redis.GuardStore(redisstore.NewBindings(rdb, ""))
+		revocation = r.redis.GuardRevocation(redisstore.NewRevocations(rdb, ""))
 	}
 	// The cluster-wide SIP OAuth mode: on, unless the cluster's Redis
 	// says otherwise.
@@ -767,7 +769,7 @@ type namedMirror struct {
 func (r *running) connectRedis(ctx, wctx context.Context, s settings) (redis.UniversalClient, error) {
 	// go-redis's own lines (failed dials, pool events) as the
 	// registrar's records, at Warn.
-	redis.SetLogger(logs.Redis{Logger: r.log})
+	redis.SetLogger(logs.Redis{Logger: r.log, Quiet: func() bool { return r.redis != nil && !r.redis.Up() }})
 	tlsConfig, err := s.storeTLS()
 	if err != nil {
 		return nil, err

@@ -83,9 +83,13 @@ func PeerClosed(err error) bool {
 type Redis struct {
 	// Logger receives the lines; slog.Default() when nil.
 	Logger *slog.Logger
+	// Quiet, if set and true, sends the lines at Debug instead: while
+	// Redis is known to be away, go-redis's failed dials say nothing the
+	// outage's own line did not.
+	Quiet func() bool
 }
 
-// Printf logs go-redis's line at Warn.
+// Printf logs go-redis's line at Warn (Debug while Quiet).
 func (r Redis) Printf(ctx context.Context, format string, v ...any) {
 	l := r.Logger
 	if l == nil {
@@ -94,8 +98,12 @@ func (r Redis) Printf(ctx context.Context, format string, v ...any) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if !l.Enabled(ctx, slog.LevelWarn) {
+	level := slog.LevelWarn
+	if r.Quiet != nil && r.Quiet() {
+		level = slog.LevelDebug
+	}
+	if !l.Enabled(ctx, level) {
 		return
 	}
-	l.LogAttrs(ctx, slog.LevelWarn, strings.TrimSpace(fmt.Sprintf(format, v...)), slog.String("component", "redis"))
+	l.LogAttrs(ctx, level, strings.TrimSpace(fmt.Sprintf(format, v...)), slog.String("component", "redis"))
 }
