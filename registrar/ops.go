@@ -1,6 +1,7 @@
 package registrar
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,15 +33,21 @@ type FileDevices struct {
 const maxDevicesFile = 64 << 20
 
 // ReadDevicesFile reads a devices file: the JSON array of Device, each
-// with a name of its own (at most 64 MiB).
+// with a name of its own (at most 64 MiB). A name it does not know
+// ("oath" for "oauth") is an error, not a setting silently left out.
 func ReadDevicesFile(path string) ([]Device, error) {
 	b, err := bounded.ReadFile(path, maxDevicesFile)
 	if err != nil {
 		return nil, fmt.Errorf("registrar: devices: %w", err)
 	}
 	var list []Device
-	if err := json.Unmarshal(b, &list); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&list); err != nil {
 		return nil, fmt.Errorf("registrar: devices %s: %w", path, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("registrar: devices %s: more after the array", path)
 	}
 	list = slices.Clone(list) // without the room the decoder grew it by
 	seen := make(map[string]bool, len(list))

@@ -230,7 +230,8 @@ func TestFileDevices(t *testing.T) {
 	if !ok || dev.Owner != "rado" || !dev.OAuth || dev.Lines[0] != "1234" {
 		t.Fatalf("%+v %v", dev, ok)
 	}
-	for _, bad := range []string{`{`, `[{"owner":"x"}]`, `[{"name":"a"},{"name":"a"}]`} {
+	for _, bad := range []string{`{`, `[{"owner":"x"}]`, `[{"name":"a"},{"name":"a"}]`,
+		`[{"name":"a","owner":"x","oath":true}]`, `[{"name":"a","digest":{"pasword":"p"}}]`, `[{"name":"a"}] [{"name":"b"}]`} {
 		os.WriteFile(path, []byte(bad), 0o644)
 		if err := d.Reload(); err == nil || !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: %v", bad, err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -250,5 +251,25 @@ func TestClusterActions(t *testing.T) {
 	var stdout, stderr strings.Builder
 	if code := run(ctx, f.args("-revoke-user", "rado"), &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "act on a Redis -store") {
 		t.Errorf("without Redis: %d %q", code, stderr.String())
+	}
+	// A file with no device, or a name the devices do not have, imports
+	// nothing.
+	empty := filepath.Join(t.TempDir(), "empty.json")
+	writeFile(t, empty, "[]")
+	typo := filepath.Join(t.TempDir(), "typo.json")
+	writeFile(t, typo, `[{"name": "CSFrado", "owner": "rado", "oath": true}]`)
+	for file, want := range map[string]string{empty: "lists no device", typo: `unknown field "oath"`} {
+		if code, _, errs = act("-import-devices", file); code != 1 || !strings.Contains(errs, want) {
+			t.Errorf("-import-devices %s: %d %q, want %q", filepath.Base(file), code, errs, want)
+		}
+	}
+	if err := d.Load(ctx); err != nil || d.Len() != 4 {
+		t.Errorf("after the refused imports, %d devices in Redis, %v", d.Len(), err)
+	}
+	// An action needs -store alone, not a whole node's settings.
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(ctx, []string{"-store", url, "-sip-oauth-mode", "disable"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "SIP OAuth disabled") {
+		t.Errorf("-store and -sip-oauth-mode alone: %d %q %q", code, stdout.String(), stderr.String())
 	}
 }

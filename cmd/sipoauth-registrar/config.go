@@ -457,6 +457,11 @@ func (s *settings) sipListeners() []struct{ name, addr string } {
 func (s *settings) check() error {
 	var errs []error
 	bad := func(name, format string, args ...any) { errs = append(errs, badSetting(name, format, args...)) }
+	if s.clusterAction() {
+		// An action in Redis needs the store alone, not a whole node.
+		s.checkStore(bad)
+		return errors.Join(errs...)
+	}
 
 	ports := map[int]string{}
 	for _, l := range s.sipListeners() {
@@ -590,32 +595,7 @@ func (s *settings) check() error {
 	if s.Devices == "" {
 		bad("devices", "missing: the JSON file of the devices allowed to register")
 	}
-	if s.Store != "memory" {
-		if c, err := redisstore.NewClient(s.Store, nil); err != nil {
-			bad("store", "%v (or memory, the default)", err)
-		} else {
-			_ = c.Close()
-		}
-	}
-	for _, shared := range []struct{ name, v string }{{"edge-table", s.EdgeTable}, {"devices", s.Devices}} {
-		if shared.v == inRedis && s.Store == "memory" {
-			bad(shared.name, "redis: needs -store redis://..., the Redis it is kept in")
-		}
-	}
-	if s.clusterAction() && s.Store == "memory" {
-		bad("store", "memory: -import-devices, -sip-oauth-mode and -revoke-user act on a Redis -store")
-	}
-	switch s.SIPOAuthMode {
-	case "", "enable", "disable":
-	default:
-		bad("sip-oauth-mode", "%q: want enable or disable", s.SIPOAuthMode)
-	}
-	if (s.StoreCert == "") != (s.StoreKey == "") {
-		bad("store-cert", "-store-cert and -store-key go together")
-	}
-	if (s.StoreCA != "" || s.StoreCert != "") && !strings.HasPrefix(s.Store, "rediss") {
-		bad("store-ca", "-store-ca, -store-cert and -store-key are for a rediss:// -store")
-	}
+	s.checkStore(bad)
 	if s.NodeName == "" {
 		bad("node-name", "missing (the host name could not be read)")
 	} else if !printableASCII(s.NodeName) || strings.ContainsAny(s.NodeName, `"\`) {
@@ -701,4 +681,35 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkStore checks -store, its TLS files, the places kept in it and the
+// cluster actions.
+func (s *settings) checkStore(bad func(name, format string, args ...any)) {
+	if s.Store != "memory" {
+		if c, err := redisstore.NewClient(s.Store, nil); err != nil {
+			bad("store", "%v (or memory, the default)", err)
+		} else {
+			_ = c.Close()
+		}
+	}
+	for _, shared := range []struct{ name, v string }{{"edge-table", s.EdgeTable}, {"devices", s.Devices}} {
+		if shared.v == inRedis && s.Store == "memory" {
+			bad(shared.name, "redis: needs -store redis://..., the Redis it is kept in")
+		}
+	}
+	if s.clusterAction() && s.Store == "memory" {
+		bad("store", "memory: -import-devices, -sip-oauth-mode and -revoke-user act on a Redis -store")
+	}
+	switch s.SIPOAuthMode {
+	case "", "enable", "disable":
+	default:
+		bad("sip-oauth-mode", "%q: want enable or disable", s.SIPOAuthMode)
+	}
+	if (s.StoreCert == "") != (s.StoreKey == "") {
+		bad("store-cert", "-store-cert and -store-key go together")
+	}
+	if (s.StoreCA != "" || s.StoreCert != "") && !strings.HasPrefix(s.Store, "rediss") {
+		bad("store-ca", "-store-ca, -store-cert and -store-key are for a rediss:// -store")
+	}
 }

@@ -915,6 +915,9 @@ func clusterAction(ctx context.Context, s settings, out io.Writer) error {
 		if err != nil {
 			return badSetting("import-devices", "%v", err)
 		}
+		if len(list) == 0 {
+			return badSetting("import-devices", "%s lists no device: importing it would leave every node with none", s.ImportDevices)
+		}
 		if err := redisstore.NewDevices(c, "").Replace(ctx, list); err != nil {
 			return fmt.Errorf("-import-devices: %w", err)
 		}
