@@ -47,6 +47,10 @@ type Devices struct {
 	mu sync.RWMutex
 	m  map[string]*registrar.Device
 
+	// OnLoad, if set, is told how many devices each whole read found
+	// (an empty list refuses every REGISTER: a Redis that lost its data
+	// says so here).
+	OnLoad func(devices int)
 	// OnError, if set, is told when reading from Redis starts to fail
 	// (with the error) and when it works again (with nil), once each.
 	OnError func(error)
@@ -230,6 +234,9 @@ func (d *Devices) Load(ctx context.Context) error {
 	d.m = m
 	d.mu.Unlock()
 	d.loaded.Store(true)
+	if d.OnLoad != nil {
+		d.OnLoad(len(m))
+	}
 	return nil
 }
 

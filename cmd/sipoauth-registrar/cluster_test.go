@@ -273,3 +273,30 @@ func TestClusterActions(t *testing.T) {
 		t.Errorf("-store and -sip-oauth-mode alone: %d %q %q", code, stdout.String(), stderr.String())
 	}
 }
+
+// TestNoDevicesInRedis: a node on a Redis with no device (not imported
+// yet, or its data lost) says so once, at start and when the list becomes
+// empty again, and refuses the devices it does not know.
+func TestNoDevicesInRedis(t *testing.T) {
+	srv := testredis.Start(t, t.TempDir(), false)
+	f := newFixture(t)
+	r, logs := f.startLogged("-edge", "", "-store", "redis://"+srv.Addr()+"/0", "-devices", "redis")
+	if n := strings.Count(logs.String(), "no device in Redis"); n != 1 {
+		t.Fatalf("%d warnings of an empty device list at start, want 1:\n%s", n, logs)
+	}
+	c := f.client(r.addr("oauth", "tls"), "TLS", nil)
+	req := c.register("CSFrado", "rado")
+	req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+f.mint("rado", "CSFrado", nil)+`"`))
+	if res := c.do(t, req); res.StatusCode != 404 {
+		t.Fatalf("REGISTER with no device: %d", res.StatusCode)
+	}
+	ctx := context.Background()
+	d := redisstore.NewDevices(srv.Client(), "")
+	if err := d.Replace(ctx, []registrar.Device{{Name: "CSFrado", Owner: "rado", OAuth: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Replace(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 2*time.Second, "a second warning once the list is empty again", func() bool { return strings.Count(logs.String(), "no device in Redis") == 2 })
+}

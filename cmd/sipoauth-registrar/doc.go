@@ -167,7 +167,7 @@
 // sipoauth:devices, loaded with redisstore.Devices). Each node keeps a
 // copy of these in memory, read at start, kept fresh by Redis pub/sub
 // (within moments of a change) and read whole again after every
-// reconnection. Run with the node's configuration, -import-devices FILE
+// reconnection. With -store alone (or a node's configuration), -import-devices FILE
 // makes the devices of a devices file the cluster's, -sip-oauth-mode
 // enable|disable sets the mode, and -revoke-user USER revokes every token
 // of a user issued so far; each acts in Redis and exits. The forms of

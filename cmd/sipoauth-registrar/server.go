@@ -324,6 +324,17 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	var deviceCount int
 	if s.Devices == inRedis {
 		d := redisstore.NewDevices(rdb, "")
+		// No device at all: a cluster not loaded yet, or a Redis that lost
+		// its data. Said when it starts, not at every read.
+		var had atomic.Int64
+		had.Store(-1)
+		d.OnLoad = func(n int) {
+			if n == 0 && had.Swap(0) != 0 {
+				log.Warn("no device in Redis: every REGISTER is answered 404 until the devices are imported (-import-devices)", "store", redisstore.Redact(s.Store))
+			} else if n > 0 {
+				had.Store(int64(n))
+			}
+		}
 		if err := r.follow(ctx, wctx, "-devices", d, &d.OnError); err != nil {
 			return nil, err
 		}

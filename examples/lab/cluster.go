@@ -475,7 +475,7 @@ func (c *clusterLab) story(ctx context.Context, tl *timeline) error {
 	if err := redisstore.NewSwitch(c.rdb, "", new(atomic.Bool)).Set(ctx, false); err != nil {
 		return err
 	}
-	tl.say("admin", "sipoauth-registrar -sip-oauth-mode disable (Unified CM: utils sipOAuth-mode disable)")
+	tl.say("admin", "redisstore.Switch.Set(false), as sipoauth-registrar -sip-oauth-mode disable does\n(Unified CM: utils sipOAuth-mode disable)")
 	took, ok = waitFor(ctx, 2*time.Second, func() bool {
 		p, err := c.newClient("CSFprobe", "probe", 2, nil)
 		if err != nil {
