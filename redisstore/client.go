@@ -37,7 +37,14 @@ func NewClient(rawURL string, tlsConfig *tls.Config) (redis.UniversalClient, err
 	var c redis.UniversalClient
 	switch scheme := strings.ToLower(u.Scheme); {
 	case scheme == "redis+cluster" || scheme == "rediss+cluster":
+		if p := strings.Trim(u.Path, "/"); p != "" && p != "0" {
+			return nil, fmt.Errorf("redisstore: %s: Redis Cluster has database 0 only", Redact(rawURL))
+		}
+		if u.Query().Has("master_name") {
+			return nil, fmt.Errorf("redisstore: %s: master_name is for Sentinel, not Redis Cluster", Redact(rawURL))
+		}
 		u.Scheme = strings.TrimSuffix(scheme, "+cluster")
+		u.Path = ""
 		o, err := redis.ParseClusterURL(u.String())
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: %s: %w", Redact(rawURL), err)
@@ -47,6 +54,8 @@ func NewClient(rawURL string, tlsConfig *tls.Config) (redis.UniversalClient, err
 		c = redis.NewClusterClient(o)
 	case scheme != "redis" && scheme != "rediss":
 		return nil, fmt.Errorf("redisstore: %s: want redis://, rediss://, redis+cluster:// or rediss+cluster://", Redact(rawURL))
+	case u.Query().Has("master_name") && u.Query().Get("master_name") == "":
+		return nil, fmt.Errorf("redisstore: %s: master_name is empty: name the master the sentinels watch", Redact(rawURL))
 	case u.Query().Has("master_name"):
 		o, err := redis.ParseFailoverURL(rawURL)
 		if err != nil {
@@ -58,6 +67,8 @@ func NewClient(rawURL string, tlsConfig *tls.Config) (redis.UniversalClient, err
 		o.ContextTimeoutEnabled = true
 		o.TLSConfig = withTLS(o.TLSConfig, tlsConfig)
 		c = redis.NewFailoverClient(o)
+	case u.Query().Has("addr"):
+		return nil, fmt.Errorf("redisstore: %s: addr= lists more servers, for Sentinel (with master_name=) or Redis Cluster (redis+cluster://)", Redact(rawURL))
 	default:
 		o, err := redis.ParseURL(rawURL)
 		if err != nil {

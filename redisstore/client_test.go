@@ -156,11 +156,27 @@ func TestNewClientDeployments(t *testing.T) {
 
 func TestNewClientURLs(t *testing.T) {
 	t.Parallel()
-	for _, bad := range []string{"http://h:6379", "redis://h:6379?no_such_option=1", "redis+cluster://h:1?master_name=x", "::"} {
-		if c, err := NewClient(bad, nil); err == nil {
+	for bad, want := range map[string]string{
+		"http://h:6379":                     "want redis://",
+		"redis://h:6379?no_such_option=1":   "unexpected option",
+		"redis+cluster://h:1?master_name=x": "master_name is for Sentinel",
+		"redis+cluster://h:1/3":             "database 0 only",
+		"redis://h:1?master_name=":          "master_name is empty",
+		"redis://h:1/0?addr=h:2":            "addr= lists more servers",
+		"::":                                "",
+	} {
+		c, err := NewClient(bad, nil)
+		if err == nil {
 			c.Close()
 			t.Errorf("%q: no error", bad)
+		} else if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", bad, err, want)
 		}
+	}
+	if c, err := NewClient("redis+cluster://h:1/0?addr=h:2", nil); err != nil {
+		t.Errorf("a cluster URL with database 0: %v", err)
+	} else {
+		c.Close()
 	}
 	for in, want := range map[string]string{
 		"redis://u:secret@h:6379/0":                            "redis://u:xxxxx@h:6379/0",

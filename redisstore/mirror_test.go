@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -134,6 +135,9 @@ func TestSwitchAcrossNodes(t *testing.T) {
 	onA.Store(true)
 	a, b := NewSwitch(srv.Client(), "", &onA), NewSwitch(srv.Client(), "", &onB)
 	a.Resync, b.Resync = time.Hour, time.Hour
+	type change struct{ on, set bool }
+	changes := make(chan change, 16)
+	b.OnChange = func(on, set bool) { changes <- change{on, set} }
 	run(t, ctx, a.Run)
 	run(t, ctx, b.Run)
 	pollUntil(t, 5*time.Second, "both read", func() bool { return a.Ready() && b.Ready() })
@@ -156,6 +160,14 @@ func TestSwitchAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	pollUntil(t, time.Second, "node B disabled by node A", func() bool { return !onB.Load() })
+	// Node B was told its own mode first, then each change once.
+	var seen []change
+	for len(changes) > 0 {
+		seen = append(seen, <-changes)
+	}
+	if want := []change{{false, false}, {true, true}, {false, true}}; !slices.Equal(seen, want) {
+		t.Errorf("node B's changes %v, want %v", seen, want)
+	}
 	if v, _ := srv.Client().Get(ctx, "sipoauth:sip-oauth-mode").Result(); v != "0" {
 		t.Errorf("Redis holds %q, want 0", v)
 	}

@@ -26,6 +26,10 @@ type Switch struct {
 	initial bool
 	mirrorState
 
+	// OnChange, if set, is told the mode read first and each change
+	// after it; set says whether the cluster's key sets it (else it is
+	// the node's own setting).
+	OnChange func(enabled, set bool)
 	// OnError, if set, is told when reading from Redis starts to fail
 	// (with the error) and when it works again (with nil), once each.
 	OnError func(error)
@@ -61,27 +65,37 @@ func (s *Switch) Set(ctx context.Context, enabled bool) error {
 	}); err != nil {
 		return fmt.Errorf("redisstore: sip-oauth-mode: %w", err)
 	}
-	s.enabled.Store(enabled)
+	s.apply(enabled, true)
 	return nil
 }
 
 // Load reads the mode from Redis into Enabled.
 func (s *Switch) Load(ctx context.Context) error {
 	v, err := s.client.Get(ctx, s.key).Result()
+	var on, set bool
 	switch {
 	case errors.Is(err, redis.Nil):
-		s.enabled.Store(s.initial)
+		on = s.initial
 	case err != nil:
 		return fmt.Errorf("redisstore: sip-oauth-mode: %w", err)
 	case v == "1":
-		s.enabled.Store(true)
+		on, set = true, true
 	case v == "0":
-		s.enabled.Store(false)
+		on, set = false, true
 	default:
 		return fmt.Errorf("redisstore: sip-oauth-mode: %s holds %.20q, want 1 or 0", s.key, v)
 	}
-	s.loaded.Store(true)
+	s.apply(on, set)
 	return nil
+}
+
+// apply sets the mode read or written, telling OnChange of a change.
+func (s *Switch) apply(on, set bool) {
+	was := s.enabled.Swap(on)
+	first := !s.loaded.Swap(true)
+	if s.OnChange != nil && (first || was != on) {
+		s.OnChange(on, set)
+	}
 }
 
 // Run keeps Enabled equal to the cluster's mode until ctx ends, when it

@@ -152,6 +152,9 @@ func TestClusterSharedState(t *testing.T) {
 	for name, c := range map[string]*client{"A": ca, "B": cb} {
 		within(t, time.Second, "node "+name+" refuses OAuth", func() bool { return register(c, "CSFrado", "rado") == 403 })
 	}
+	if n := strings.Count(blog.String(), "SIP OAuth is disabled for the cluster"); n != 1 {
+		t.Errorf("node B said %d times that SIP OAuth is disabled, want once:\n%s", n, blog)
+	}
 	if err := sw.Set(ctx, true); err != nil {
 		t.Fatal(err)
 	}

@@ -315,6 +315,16 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	oauthEnabled.Store(true)
 	if rdb != nil {
 		sw := redisstore.NewSwitch(rdb, "", oauthEnabled)
+		sw.OnChange = func(on, set bool) {
+			switch {
+			case !on:
+				log.Warn("SIP OAuth is disabled for the cluster: REGISTERs on the OAuth and edge ports are answered 403 port mismatch", "key", sw.Key())
+			case set:
+				log.Info("SIP OAuth is enabled for the cluster", "key", sw.Key())
+			default:
+				log.Info("SIP OAuth is enabled (the cluster does not set it)", "key", sw.Key())
+			}
+		}
 		if err := r.follow(ctx, wctx, "sip-oauth-mode", sw, &sw.OnError); err != nil {
 			return nil, err
 		}
