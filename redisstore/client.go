@@ -25,7 +25,8 @@ import (
 //	                                              rediss+cluster:// for TLS
 //
 // The user and password are those of a Redis ACL user (or the password
-// alone, for requirepass). Other query parameters are go-redis's options
+// alone, for requirepass). A command dials a Redis that refuses the
+// connection twice, not go-redis's five times. Other query parameters are go-redis's options
 // (redis.ParseURL, ParseFailoverURL, ParseClusterURL: dial_timeout=3s,
 // pool_size=20, ...). tlsConfig, if not nil, is used for rediss: a CA
 // of its own, a client certificate (Redis asks for one by default).
@@ -50,6 +51,7 @@ func NewClient(rawURL string, tlsConfig *tls.Config) (redis.UniversalClient, err
 			return nil, fmt.Errorf("redisstore: %s: %w", Redact(rawURL), err)
 		}
 		o.ContextTimeoutEnabled = true
+		o.DialerRetries = dialerRetries(o.DialerRetries)
 		o.TLSConfig = withTLS(o.TLSConfig, tlsConfig)
 		c = redis.NewClusterClient(o)
 	case scheme != "redis" && scheme != "rediss":
@@ -65,6 +67,7 @@ func NewClient(rawURL string, tlsConfig *tls.Config) (redis.UniversalClient, err
 			o.Username, o.Password = o.SentinelUsername, o.SentinelPassword
 		}
 		o.ContextTimeoutEnabled = true
+		o.DialerRetries = dialerRetries(o.DialerRetries)
 		o.TLSConfig = withTLS(o.TLSConfig, tlsConfig)
 		c = redis.NewFailoverClient(o)
 	case u.Query().Has("addr"):
@@ -75,10 +78,22 @@ func NewClient(rawURL string, tlsConfig *tls.Config) (redis.UniversalClient, err
 			return nil, fmt.Errorf("redisstore: %s: %w", Redact(rawURL), err)
 		}
 		o.ContextTimeoutEnabled = true
+		o.DialerRetries = dialerRetries(o.DialerRetries)
 		o.TLSConfig = withTLS(o.TLSConfig, tlsConfig)
 		c = redis.NewClient(o)
 	}
 	return c, nil
+}
+
+// dialerRetries is how many times a command dials a Redis that refuses
+// the connection: go-redis's default (5, with backoff) holds each command
+// for seconds during an outage, and the node's own monitor and retries
+// take care of it; 2 unless the URL says (dialer_retries=).
+func dialerRetries(fromURL int) int {
+	if fromURL > 0 {
+		return fromURL
+	}
+	return 2
 }
 
 // withTLS is the TLS configuration of a client: the URL's (rediss), with

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -302,4 +303,28 @@ func TestNoDevicesInRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	within(t, 2*time.Second, "a second warning once the list is empty again", func() bool { return strings.Count(logs.String(), "no device in Redis") == 2 })
+}
+
+// TestRedissWithoutTLS: a rediss:// store on a port that does not speak
+// TLS fails with a word on what it likely means.
+func TestRedissWithoutTLS(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // holds the connection, says nothing
+		}
+	}()
+	var out, errs strings.Builder
+	code := run(context.Background(), []string{"-store", "rediss://" + ln.Addr().String(), "-sip-oauth-mode", "enable"}, &out, &errs)
+	if code != 1 || !strings.Contains(errs.String(), "does Redis take TLS on that port?") {
+		t.Fatalf("exit %d, stderr %q", code, errs.String())
+	}
 }

@@ -806,7 +806,7 @@ func (r *running) connectRedis(ctx, wctx context.Context, s settings) (redis.Uni
 	err = c.Ping(pctx).Err()
 	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("-store %s: %w", redisstore.Redact(s.Store), err)
+		return nil, fmt.Errorf("-store %s: %w", redisstore.Redact(s.Store), storeHint(s.Store, err))
 	}
 	store := redisstore.Redact(s.Store)
 	mon := redisstore.NewMonitor(c)
@@ -919,6 +919,7 @@ type readiness struct {
 // -revoke-user ask in -store's Redis, where every node of the cluster
 // sees it within moments, and says what it did on out.
 func clusterAction(ctx context.Context, s settings, out io.Writer) error {
+	redis.SetLogger(logs.Redis{Logger: newLogger(s)})
 	tlsConfig, err := s.storeTLS()
 	if err != nil {
 		return err
@@ -928,6 +929,12 @@ func clusterAction(ctx context.Context, s settings, out io.Writer) error {
 		return err
 	}
 	defer c.Close()
+	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+	err = c.Ping(pctx).Err()
+	pcancel()
+	if err != nil {
+		return fmt.Errorf("-store %s: %w", redisstore.Redact(s.Store), storeHint(s.Store, err))
+	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	store := redisstore.Redact(s.Store)
@@ -961,4 +968,13 @@ func clusterAction(ctx context.Context, s settings, out io.Writer) error {
 		fmt.Fprintf(out, "the tokens of %s issued before %s are revoked in %s\n", s.RevokeUser, before.UTC().Format(time.RFC3339), store)
 	}
 	return nil
+}
+
+// storeHint adds to a failed first contact with a rediss:// store that
+// timed out what it most often means: the server does not speak TLS there.
+func storeHint(store string, err error) error {
+	if strings.HasPrefix(store, "rediss") && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w (no TLS handshake within the time: does Redis take TLS on that port?)", err)
+	}
+	return err
 }
