@@ -194,6 +194,13 @@ func TestClusterSharedState(t *testing.T) {
 	if n := strings.Count(log, "a service the registrar depends on failed"); n != 1 {
 		t.Errorf("%d lines for the REGISTERs refused during the outage, want 1:\n%s", n, log)
 	}
+	// Nothing else of the outage at Info and above: not the copies of the
+	// shared state failing to read, not go-redis's failed dials.
+	for _, noise := range []string{"reading the shared state from Redis", "component=redis"} {
+		if strings.Contains(log, noise) {
+			t.Errorf("the outage's log has %q:\n%s", noise, log)
+		}
+	}
 	m := scrape(t, b.addr("metrics", "http"))
 	if m["sipoauth_redis_up"] != 1 {
 		t.Errorf("sipoauth_redis_up = %v, want 1", m["sipoauth_redis_up"])

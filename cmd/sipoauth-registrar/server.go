@@ -790,7 +790,11 @@ type namedMirror struct {
 func (r *running) connectRedis(ctx, wctx context.Context, s settings) (redis.UniversalClient, error) {
 	// go-redis's own lines (failed dials, pool events) as the
 	// registrar's records, at Warn.
-	redis.SetLogger(logs.Redis{Logger: r.log, Quiet: func() bool { return r.redis != nil && !r.redis.Up() }})
+	// Its failed dials are the outage the monitor logs once; its other
+	// lines too while Redis is away.
+	redis.SetLogger(logs.Redis{Logger: r.log, Quiet: func(msg string) bool {
+		return r.redis != nil && (strings.Contains(msg, "failed to dial") || !r.redis.Up())
+	}})
 	tlsConfig, err := s.storeTLS()
 	if err != nil {
 		return nil, err
@@ -860,13 +864,21 @@ func (s settings) storeTLS() (*tls.Config, error) {
 // fresh in the background; its failures are logged when they start and
 // when they end (at Debug while Redis is down: the monitor says so).
 func (r *running) follow(ctx, wctx context.Context, name string, m mirror, onError *func(error)) error {
+	// A failure while Redis is away is the outage the monitor reports
+	// once; asked at once (a ping), so that the mirror's own failure,
+	// often seen first, adds no line of its own. Only a failure with
+	// Redis answering (a value that does not parse, say) is a warning.
+	warned := false // onError is called by the mirror's one goroutine
 	*onError = func(err error) {
 		switch {
-		case err == nil:
+		case err == nil && warned:
+			warned = false
 			r.log.Warn("reading the shared state from Redis works again", "state", name)
-		case r.redis != nil && !r.redis.Up():
+		case err == nil:
+		case r.redis != nil && !r.redis.Check(wctx):
 			r.log.Debug("reading the shared state from Redis failed", "state", name, "error", err)
 		default:
+			warned = true
 			r.log.Warn("reading the shared state from Redis failed; the copy read last stays in use", "state", name, "error", err)
 		}
 	}

@@ -83,10 +83,10 @@ func PeerClosed(err error) bool {
 type Redis struct {
 	// Logger receives the lines; slog.Default() when nil.
 	Logger *slog.Logger
-	// Quiet, if set and true, sends the lines at Debug instead: while
-	// Redis is known to be away, go-redis's failed dials say nothing the
-	// outage's own line did not.
-	Quiet func() bool
+	// Quiet, if set, sends the lines it is true for at Debug instead:
+	// go-redis's failed dials, say, when a monitor reports Redis's
+	// outages on a line of its own.
+	Quiet func(msg string) bool
 }
 
 // Printf logs go-redis's line at Warn (Debug while Quiet).
@@ -98,12 +98,16 @@ func (r Redis) Printf(ctx context.Context, format string, v ...any) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if !l.Enabled(ctx, slog.LevelWarn) {
+		return // nothing formatted: Warn is the highest level it writes at
+	}
+	msg := strings.TrimSpace(fmt.Sprintf(format, v...))
 	level := slog.LevelWarn
-	if r.Quiet != nil && r.Quiet() {
+	if r.Quiet != nil && r.Quiet(msg) {
 		level = slog.LevelDebug
+		if !l.Enabled(ctx, level) {
+			return
+		}
 	}
-	if !l.Enabled(ctx, level) {
-		return
-	}
-	l.LogAttrs(ctx, level, strings.TrimSpace(fmt.Sprintf(format, v...)), slog.String("component", "redis"))
+	l.LogAttrs(ctx, level, msg, slog.String("component", "redis"))
 }

@@ -99,6 +99,21 @@ func TestRedis(t *testing.T) {
 		t.Errorf("logged %q, want %q", buf.String(), want)
 	}
 
+	// Quiet lines go at Debug: none at Info, the others as before.
+	buf.Reset()
+	r.Quiet = func(msg string) bool { return strings.Contains(msg, "failed to dial") }
+	r.Printf(context.Background(), "redis: connection pool: failed to dial after %d attempts", 2)
+	r.Printf(context.Background(), "redis: discarding bad PubSub connection")
+	if want := `level=WARN msg="redis: discarding bad PubSub connection" node=UCM1 component=redis` + "\n"; buf.String() != want {
+		t.Errorf("with Quiet, logged %q, want %q", buf.String(), want)
+	}
+	buf.Reset()
+	debug := Redis{Logger: slog.New(textHandler(&buf, slog.LevelDebug)), Quiet: r.Quiet}
+	debug.Printf(context.Background(), "redis: connection pool: failed to dial")
+	if !strings.HasPrefix(buf.String(), `level=DEBUG msg="redis: connection pool: failed to dial"`) {
+		t.Errorf("a quiet line at Debug: %q", buf.String())
+	}
+
 	// Below the logger's level nothing is formatted or written.
 	buf.Reset()
 	quiet := Redis{Logger: slog.New(textHandler(&buf, slog.LevelError))}
