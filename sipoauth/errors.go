@@ -37,7 +37,7 @@ var ErrUnavailable = errors.New("sipoauth: token could not be checked: a service
 
 var tokenErrors = []error{ErrMalformed, ErrAlgorithm, ErrUnknownKey, ErrBadSignature, ErrDecrypt,
 	ErrMissingClaim, ErrExpired, ErrNotYetValid, ErrIssuer, ErrAudience, ErrRevoked, ErrRefreshToken, ErrBindingMismatch,
-	ErrNotAccessToken, ErrLifetime}
+	ErrNotAccessToken, ErrLifetime, ErrInactive}
 
 // ErrorCode maps a Validate error to the error code a registrar puts in its
 // challenge (RFC 6750 §3.1, RFC 8898 §2.3): insufficient_scope for missing

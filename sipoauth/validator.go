@@ -344,10 +344,15 @@ func (v *Validator) current(ctx context.Context, e *cacheEntry) (bool, error) {
 }
 
 func (v *Validator) bind(ctx context.Context, id *Identity, req *Request) error {
+	return bindRequest(ctx, v.cfg.Binding, id, req)
+}
+
+// bindRequest ties id to req: a token that names a device must name req's,
+// and b's checks (if b is set) must pass.
+func bindRequest(ctx context.Context, b *Binding, id *Identity, req *Request) error {
 	if id.Device != "" && req.Device != "" && id.Device != req.Device {
 		return fmt.Errorf("%w: token is for device %q, request names %q", ErrBindingMismatch, id.Device, req.Device)
 	}
-	b := v.cfg.Binding
 	if b == nil {
 		return nil
 	}

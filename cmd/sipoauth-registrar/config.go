@@ -53,6 +53,10 @@ type settings struct {
 	JWKS          string     `json:"jwks"`
 	IssuerURL     string     `json:"issuer-url"`
 	UserClaim     string     `json:"user-claim"`
+	// IntrospectionClient and IntrospectionSecret turn token
+	// introspection on (RFC 7662).
+	IntrospectionClient string `json:"introspection-client"`
+	IntrospectionSecret string `json:"introspection-secret"`
 	DeviceClaim   string     `json:"device-claim"`
 	DecryptionKey string     `json:"decryption-key"`
 	Issuers       stringList `json:"issuer"`
@@ -303,6 +307,8 @@ func flagSet(s *settings, config *string) *flag.FlagSet {
 	fs.StringVar(&s.JWKS, "jwks", s.JWKS, "`URL` of the token signing keys as a JWKS, fetched now, hourly and on an unknown key id")
 	fs.StringVar(&s.UserClaim, "user-claim", s.UserClaim, "token `claim` naming the user, compared with the device's owner case-insensitively and nothing else (sub, preferred_username, upn, email, ...; default sub)")
 	fs.StringVar(&s.DeviceClaim, "device-claim", s.DeviceClaim, "token `claim` naming the device the token is bound to, if it names one (default device)")
+	fs.StringVar(&s.IntrospectionClient, "introspection-client", s.IntrospectionClient, "client `id` of the registrar at the -issuer-url server: tokens are then opaque and checked at its introspection endpoint (RFC 7662), the answers kept a minute at most")
+	fs.StringVar(&s.IntrospectionSecret, "introspection-secret", s.IntrospectionSecret, "client `secret` of -introspection-client (better in the config file: command lines are visible to other users)")
 	fs.StringVar(&s.IssuerURL, "issuer-url", s.IssuerURL, "issuer `URL` of an OAuth 2.0 / OpenID Connect authorization server: its metadata (OpenID Connect Discovery or RFC 8414) gives the signing keys (jwks_uri, as -jwks), pins the issuer (as -issuer) and is the RFC 8898 challenge's authz_server")
 	fs.StringVar(&s.DecryptionKey, "decryption-key", s.DecryptionKey, "`file` of the keys that decrypt Unified CM's nested tokens, by kid: JSON {\"<kid>\": \"<base64 or hex of 32 bytes>\"}, a JWK or a JWK set; or one key alone (raw 32 bytes, hex or base64), tried whatever kid a token names (reloaded when it changes)")
 	fs.Var(&listFlag{p: &s.Issuers}, "issuer", "accepted token `issuer` (iss); repeat or separate with commas; any when unset")
@@ -530,6 +536,12 @@ func (s *settings) check() error {
 		bad("metrics", "missing: -pprof serves its profiles there")
 	}
 
+	if s.IntrospectionClient != "" && s.IssuerURL == "" {
+		bad("introspection-client", "needs -issuer-url, whose metadata gives the introspection endpoint")
+	}
+	if s.IntrospectionSecret != "" && s.IntrospectionClient == "" {
+		bad("introspection-secret", "is for -introspection-client")
+	}
 	switch {
 	case s.IssuerURL != "" && (s.Keys != "" || s.JWKS != "" || len(s.Issuers) > 0):
 		bad("issuer-url", "gives the keys and the issuer: leave out -keys, -jwks and -issuer")

@@ -109,7 +109,11 @@
 // opaque sub: -user-claim names the claim that holds the user
 // (preferred_username, upn, email), compared with the device's owner
 // case-insensitively and nothing else, and -device-claim the claim that
-// binds a token to a device. -decryption-key holds the keys that decrypt the private
+// binds a token to a device. With -introspection-client and
+// -introspection-secret, the registrar's credentials at that server,
+// tokens are opaque and checked at its introspection endpoint (RFC 7662),
+// each answer kept a minute at most and never past the token's exp,
+// while revocations hold at once. -decryption-key holds the keys that decrypt the private
 // claims of Unified CM's nested tokens (JWE, alg dir, enc A128CBC-HS256),
 // each under the key id the JWE names: a JSON object of key id to the
 // 32-byte key in base64 (standard or URL alphabet, padding optional) or

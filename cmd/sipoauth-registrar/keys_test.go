@@ -217,3 +217,70 @@ func TestIssuerURL(t *testing.T) {
 		t.Fatalf("metadata naming another issuer: %v", err)
 	}
 }
+
+// TestIntrospection: with -introspection-client, opaque tokens are checked
+// at the introspection endpoint the -issuer-url metadata gives, with the
+// registrar's client credentials.
+func TestIntrospection(t *testing.T) {
+	f := newFixture(t)
+	var base string
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /realms/sip/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
+		json.NewEncoder(w).Encode(map[string]string{"issuer": base + "/realms/sip", "jwks_uri": base + "/jwks", "introspection_endpoint": base + "/introspect"})
+	})
+	var asked atomic.Int64
+	mux.HandleFunc("POST /introspect", func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		if u, p, ok := r.BasicAuth(); !ok || u != "sip-registrar" || p != "n0de" {
+			http.Error(w, "{}", http.StatusUnauthorized)
+			return
+		}
+		answer := map[string]any{"active": false}
+		if r.PostFormValue("token") == "opaque-rado" {
+			answer = map[string]any{"active": true, "iss": base + "/realms/sip", "sub": "rado", "aud": audience, "exp": time.Now().Add(time.Hour).Unix()}
+		}
+		json.NewEncoder(w).Encode(answer)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	base = srv.URL
+	var args []string
+	all := f.args()
+	for i := 0; i < len(all); i++ {
+		if all[i] == "-keys" || all[i] == "-issuer" {
+			i++
+			continue
+		}
+		args = append(args, all[i])
+	}
+	s, err := loadConfig(append(args, "-edge", "", "-issuer-url", base+"/realms/sip", "-introspection-client", "sip-registrar", "-introspection-secret", "n0de"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.logOut = io.Discard
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r, err := start(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	c := f.client(r.addr("oauth", "tls"), "TLS", nil)
+	register := func(tok string) *sip.Response {
+		req := c.register("CSFrado", "rado")
+		req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+tok+`"`))
+		return c.do(t, req)
+	}
+	if res := register("opaque-rado"); res.StatusCode != 200 {
+		t.Fatalf("an active opaque token:\n%s", res)
+	}
+	if res := register("opaque-rado"); res.StatusCode != 200 || asked.Load() != 1 {
+		t.Fatalf("again: %d, the endpoint asked %d times (want the answer kept)", res.StatusCode, asked.Load())
+	}
+	if res := register("opaque-unknown"); res.StatusCode != 407 || header(res, "Proxy-Authenticate") != `Bearer realm="ccmsipline", error="invalid_token"` {
+		t.Fatalf("an inactive token:\n%s", res)
+	}
+	if code, why := readyz(t, r); code != 200 {
+		t.Errorf("/readyz with introspection: %d %q (no JWKS to wait for)", code, why)
+	}
+}

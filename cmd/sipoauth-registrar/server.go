@@ -234,8 +234,10 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		}
 	}
 
-	// Tokens.
+	// Tokens: signed ones checked with the keys, or opaque ones asked of
+	// the authorization server (introspection).
 	var keys sipoauth.KeySource
+	var introspection string
 	if s.Keys != "" {
 		fileKeys := new(filekeys.Source)
 		f, err := keyfile.OpenFile(s.Keys, r.logReloads("-keys", s.Keys, fileKeys.Load))
@@ -257,8 +259,16 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 			if s.RFC8898 && s.AuthzServer == "" {
 				s.AuthzServer = m.Issuer
 			}
-			log.Info("authorization server discovered", "issuer", m.Issuer, "metadata", m.Source, "jwks", m.JWKSURI)
+			if s.IntrospectionClient != "" {
+				if m.IntrospectionEndpoint == "" {
+					return nil, badSetting("introspection-client", "the metadata of %s gives no introspection_endpoint", m.Issuer)
+				}
+				introspection = m.IntrospectionEndpoint
+			}
+			log.Info("authorization server discovered", "issuer", m.Issuer, "metadata", m.Source, "jwks", m.JWKSURI, "introspection", introspection)
 		}
+	}
+	if s.Keys == "" && introspection == "" {
 		jwks, err := sipoauth.NewJWKSURL(s.JWKS, sipoauth.JWKSOptions{OnError: func(err error) {
 			log.Warn("fetching the signing keys failed; the last good set stays", "jwks", s.JWKS, "error", err)
 		}})
@@ -357,14 +367,24 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		r.watchFile(wctx, interval, "-devices", s.Devices, f.Reload)
 		devices, deviceCount = f, f.Len()
 	}
-	validator, err := sipoauth.New(sipoauth.Config{
-		Keys: keys, DecryptionKeys: decryption, Issuers: s.Issuers, Audiences: s.Audiences, RequiredScopes: s.Scopes,
-		Revocation: revocation, MaxLifetime: s.MaxTokenLifetime.duration(), CacheSize: tokenCacheSize(s.TokenCache, deviceCount),
-		Claims: sipoauth.ClaimNames{User: s.UserClaim, Device: s.DeviceClaim},
-		// The registrar reads only the named claims; the cache holds
-		// every device's token.
-		DiscardRawClaims: true,
-	})
+	claims := sipoauth.ClaimNames{User: s.UserClaim, Device: s.DeviceClaim}
+	var validator sipoauth.TokenValidator
+	if introspection != "" {
+		validator, err = sipoauth.NewIntrospector(sipoauth.IntrospectionConfig{
+			Endpoint: introspection, ClientID: s.IntrospectionClient, ClientSecret: s.IntrospectionSecret,
+			Issuers: s.Issuers, Audiences: s.Audiences, RequiredScopes: s.Scopes, Claims: claims,
+			Revocation: revocation, CacheSize: tokenCacheSize(s.TokenCache, deviceCount),
+		})
+	} else {
+		validator, err = sipoauth.New(sipoauth.Config{
+			Keys: keys, DecryptionKeys: decryption, Issuers: s.Issuers, Audiences: s.Audiences, RequiredScopes: s.Scopes,
+			Revocation: revocation, MaxLifetime: s.MaxTokenLifetime.duration(), CacheSize: tokenCacheSize(s.TokenCache, deviceCount),
+			Claims: claims,
+			// The registrar reads only the named claims; the cache holds
+			// every device's token.
+			DiscardRawClaims: true,
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
