@@ -67,8 +67,8 @@ func TestIntrospector(t *testing.T) {
 	ep := newIntrospectionEndpoint(t, map[string]map[string]any{
 		"opaque-rado": {"active": true, "iss": iss, "sub": "b1f0", "username": "rado", "aud": "sip", "scope": "sip:register openid",
 			"client_id": "jabber", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "jti": "at-7", "device": "CSFrado"},
-		"opaque-soon": {"active": true, "iss": iss, "username": "rado", "aud": "sip", "scope": "sip:register", "exp": now.Add(20 * time.Second).Unix()},
-		"opaque-other": {"active": true, "iss": "https://other.example.com", "username": "rado", "aud": "sip", "scope": "sip:register"},
+		"opaque-soon":    {"active": true, "iss": iss, "username": "rado", "aud": "sip", "scope": "sip:register", "exp": now.Add(20 * time.Second).Unix()},
+		"opaque-other":   {"active": true, "iss": "https://other.example.com", "username": "rado", "aud": "sip", "scope": "sip:register"},
 		"opaque-noscope": {"active": true, "iss": iss, "username": "rado", "aud": "sip", "scope": "openid"},
 		"opaque-expired": {"active": true, "iss": iss, "username": "rado", "aud": "sip", "scope": "sip:register", "exp": now.Add(-time.Hour).Unix()},
 	})

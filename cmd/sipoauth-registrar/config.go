@@ -49,19 +49,19 @@ type settings struct {
 	TablePassword string `json:"table-password"`
 
 	// Tokens.
-	Keys          string     `json:"keys"`
-	JWKS          string     `json:"jwks"`
-	IssuerURL     string     `json:"issuer-url"`
-	UserClaim     string     `json:"user-claim"`
+	Keys      string `json:"keys"`
+	JWKS      string `json:"jwks"`
+	IssuerURL string `json:"issuer-url"`
+	UserClaim string `json:"user-claim"`
 	// IntrospectionClient and IntrospectionSecret turn token
 	// introspection on (RFC 7662).
-	IntrospectionClient string `json:"introspection-client"`
-	IntrospectionSecret string `json:"introspection-secret"`
-	DeviceClaim   string     `json:"device-claim"`
-	DecryptionKey string     `json:"decryption-key"`
-	Issuers       stringList `json:"issuer"`
-	Audiences     stringList `json:"audience"`
-	Scopes        stringList `json:"scope"`
+	IntrospectionClient string     `json:"introspection-client"`
+	IntrospectionSecret string     `json:"introspection-secret"`
+	DeviceClaim         string     `json:"device-claim"`
+	DecryptionKey       string     `json:"decryption-key"`
+	Issuers             stringList `json:"issuer"`
+	Audiences           stringList `json:"audience"`
+	Scopes              stringList `json:"scope"`
 	// InsecureAnyAudience accepts tokens whatever their audience and
 	// scope: any token of the issuers, ID tokens for other applications
 	// among them.
