@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,9 @@ type Switch struct {
 	channel string
 	enabled *atomic.Bool
 	initial bool
+	// mu orders reads and writes of the mode: a read that began before a
+	// write of this node's is not applied after it.
+	mu sync.Mutex
 	mirrorState
 
 	// OnChange, if set, is told the mode read first and each change
@@ -54,6 +58,8 @@ func (s *Switch) Key() string { return s.key }
 
 // Set enables or disables SIP OAuth on every node of the cluster.
 func (s *Switch) Set(ctx context.Context, enabled bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	v := "0"
 	if enabled {
 		v = "1"
@@ -71,6 +77,8 @@ func (s *Switch) Set(ctx context.Context, enabled bool) error {
 
 // Load reads the mode from Redis into Enabled.
 func (s *Switch) Load(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	v, err := s.client.Get(ctx, s.key).Result()
 	var on, set bool
 	switch {
