@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipoauth/sdk/internal/testoidc"
 	"github.com/sipoauth/sdk/issuer"
+	"github.com/sipoauth/sdk/sipoauth"
 )
 
 // TestKeyFiles: -keys takes PEM public keys and certificates or a JWKS,
@@ -282,5 +285,94 @@ func TestIntrospection(t *testing.T) {
 	}
 	if code, why := readyz(t, r); code != 200 {
 		t.Errorf("/readyz with introspection: %d %q (no JWKS to wait for)", code, why)
+	}
+}
+
+// TestIssuerURLWithOIDCProvider: a node configured with oidc-provider's
+// issuer URL alone registers a device with an access token of that real
+// server (here one of the client credentials grant, whose user is the
+// client), and refuses one for another audience.
+func TestIssuerURLWithOIDCProvider(t *testing.T) {
+	p := testoidc.Start(t)
+	f := newFixture(t)
+	f.write("devices", "devices.json", []byte(`[{"name": "CSFbot", "owner": "`+testoidc.ResourceServer+`", "oauth": true}]`))
+	var args []string
+	all := f.args()
+	for i := 0; i < len(all); i++ {
+		if all[i] == "-keys" || all[i] == "-issuer" || all[i] == "-audience" {
+			i++
+			continue
+		}
+		args = append(args, all[i])
+	}
+	s, err := loadConfig(append(args, "-edge", "", "-issuer-url", p.Issuer, "-audience", testoidc.Audience, "-scope", testoidc.Scope))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.logOut = io.Discard
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := start(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	m, err := sipoauth.Discover(ctx, p.Issuer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := func(resource string) string {
+		form := url.Values{"grant_type": {"client_credentials"}, "scope": {testoidc.Scope}}
+		if resource != "" {
+			form.Set("resource", resource)
+		}
+		req, _ := http.NewRequest(http.MethodPost, m.TokenEndpoint, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(testoidc.ResourceServer, testoidc.ResourceServerSecret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+			t.Fatalf("token: %d, %v", res.StatusCode, err)
+		}
+		return tok.AccessToken
+	}
+	c := f.client(r.addr("oauth", "tls"), "TLS", nil)
+	register := func(tok string) *sip.Response {
+		req := c.register("CSFbot", testoidc.ResourceServer)
+		req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+tok+`"`))
+		return c.do(t, req)
+	}
+	if res := register(token("")); res.StatusCode != 200 {
+		t.Fatalf("oidc-provider's access token:\n%s", res)
+	}
+	// An opaque token (for another resource) cannot be read as a JWT.
+	opaque := token(testoidc.Opaque)
+	if res := register(opaque); res.StatusCode != 407 || !strings.Contains(header(res, "Proxy-Authenticate"), "invalid_token") {
+		t.Fatalf("an opaque token without introspection:\n%s", res)
+	}
+	// A node that introspects takes it, with the registrar's client
+	// credentials at the provider. oidc-provider's introspection answer
+	// for a client credentials token has no sub: the user is its
+	// client_id (-user-claim).
+	s2, err := loadConfig(append(args, "-edge", "", "-issuer-url", p.Issuer, "-scope", testoidc.Scope, "-user-claim", "client_id",
+		"-introspection-client", testoidc.ResourceServer, "-introspection-secret", testoidc.ResourceServerSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.logOut = io.Discard
+	r2, err := start(ctx, s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close(ctx)
+	c = f.client(r2.addr("oauth", "tls"), "TLS", nil)
+	if res := register(opaque); res.StatusCode != 200 {
+		t.Fatalf("an opaque token introspected:\n%s", res)
 	}
 }
