@@ -63,9 +63,18 @@ type IntrospectionConfig struct {
 	CacheTime time.Duration
 	// MaxTokenSize in bytes; DefaultMaxTokenSize when 0.
 	MaxTokenSize int
+	// MaxInFlight bounds the requests to the endpoint at once;
+	// DefaultMaxIntrospections when 0. A token that would take one more
+	// is not checked (ErrUnavailable: the registrar answers 503): made-up
+	// tokens, which are never kept, cannot turn the registrar into a
+	// flood of the authorization server.
+	MaxInFlight int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
+
+// DefaultMaxIntrospections is IntrospectionConfig.MaxInFlight when 0.
+const DefaultMaxIntrospections = 64
 
 // Introspector is a TokenValidator for opaque access tokens: it asks the
 // authorization server whether a token is active (RFC 7662 token
@@ -73,7 +82,8 @@ type IntrospectionConfig struct {
 type Introspector struct {
 	cfg    IntrospectionConfig
 	client *http.Client
-	claims *Validator // the claim checks of a Validator, without keys
+	claims *Validator    // the claim checks of a Validator, without keys
+	slots  chan struct{} // one per request to the endpoint in flight
 
 	mu    sync.Mutex
 	cache map[[sha256.Size]byte]introspected
@@ -108,6 +118,7 @@ func NewIntrospector(cfg IntrospectionConfig) (*Introspector, error) {
 		leeway = DefaultLeeway
 	}
 	in := &Introspector{cfg: cfg, client: cfg.Client, cache: map[[sha256.Size]byte]introspected{},
+		slots: make(chan struct{}, defaults.Positive(cfg.MaxInFlight, DefaultMaxIntrospections)),
 		claims: &Validator{cfg: Config{Issuers: cfg.Issuers, Audiences: cfg.Audiences, RequiredScopes: cfg.RequiredScopes,
 			DiscardRawClaims: true}, names: cfg.Claims.withDefaults(), leeway: max(leeway, 0)}}
 	if in.client == nil {
@@ -144,21 +155,7 @@ func (in *Introspector) validate(ctx context.Context, token string, req *Request
 		e = introspected{id: id, from: entry.from, until: min(entry.until, now.Add(in.cfg.CacheTime).UnixNano())}
 		in.keep(key, e)
 	}
-	if r := in.cfg.Revocation; r != nil {
-		revoked, err := r.Revoked(ctx, e.id.TokenID, e.id.User, e.id.IssuedAt)
-		if err != nil {
-			return Identity{}, unavailable("revocation", err)
-		}
-		if revoked {
-			return Identity{}, ErrRevoked
-		}
-	}
-	if req != nil {
-		if err := bindRequest(ctx, in.cfg.Binding, e.id, req); err != nil {
-			return Identity{}, err
-		}
-	}
-	return *e.id, nil
+	return admit(ctx, in.cfg.Revocation, in.cfg.Binding, e.id, req)
 }
 
 // keep remembers an active answer; a full cache drops an arbitrary entry,
@@ -180,6 +177,12 @@ func (in *Introspector) keep(key [sha256.Size]byte, e introspected) {
 
 // introspect asks the endpoint about token and checks the answer.
 func (in *Introspector) introspect(ctx context.Context, token string, now time.Time) (*Identity, *cacheEntry, error) {
+	select {
+	case in.slots <- struct{}{}:
+		defer func() { <-in.slots }()
+	default:
+		return nil, nil, fmt.Errorf("%w: introspection: %d requests to the endpoint in flight already", ErrUnavailable, cap(in.slots))
+	}
 	ctx, cancel := context.WithTimeout(ctx, in.cfg.Timeout)
 	defer cancel()
 	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}

@@ -144,3 +144,58 @@ func TestIntrospector(t *testing.T) {
 		t.Error("a plain http endpoint off the loopback host was taken")
 	}
 }
+
+// TestIntrospectorInFlight: made-up tokens, never kept, take at most
+// MaxInFlight requests to the endpoint at once; the ones beyond are not
+// checked (unavailable), and the endpoint sees no more.
+func TestIntrospectorInFlight(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var inFlight, most atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		<-release
+		w.Write([]byte(`{"active": false}`))
+	}))
+	defer srv.Close()
+	in, err := sipoauth.NewIntrospector(sipoauth.IntrospectionConfig{Endpoint: srv.URL, ClientID: "registrar", MaxInFlight: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 10)
+	for i := range 10 {
+		go func() {
+			_, err := in.Validate(context.Background(), "made-up-"+string(rune('a'+i)))
+			errs <- err
+		}()
+	}
+	var unavailable int
+	for deadline := time.After(5 * time.Second); unavailable < 7; {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, sipoauth.ErrUnavailable) {
+				t.Fatalf("a token over the bound: %v, want ErrUnavailable", err)
+			}
+			unavailable++
+		case <-deadline:
+			t.Fatalf("%d tokens refused as unavailable while 3 were in flight, want 7", unavailable)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); inFlight.Load() < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests reached the endpoint, want 3", inFlight.Load())
+		}
+	}
+	close(release)
+	for range 3 {
+		if err := <-errs; !errors.Is(err, sipoauth.ErrInactive) {
+			t.Errorf("a token in flight: %v, want ErrInactive", err)
+		}
+	}
+	if most.Load() != 3 {
+		t.Errorf("the endpoint saw %d requests at once, want 3", most.Load())
+	}
+}

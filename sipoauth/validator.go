@@ -271,7 +271,14 @@ func (v *Validator) validate(ctx context.Context, token string, req *Request) (I
 	if err != nil {
 		return Identity{}, err
 	}
-	if r := v.cfg.Revocation; r != nil {
+	return admit(ctx, v.cfg.Revocation, v.cfg.Binding, id, req)
+}
+
+// admit is what every validation does last, its outcome cached or not:
+// the revocation list (when set) is asked, and req (when set) must be the
+// request the token is bound to.
+func admit(ctx context.Context, r Revocation, b *Binding, id *Identity, req *Request) (Identity, error) {
+	if r != nil {
 		revoked, err := r.Revoked(ctx, id.TokenID, id.User, id.IssuedAt)
 		if err != nil {
 			return Identity{}, unavailable("revocation", err)
@@ -281,7 +288,7 @@ func (v *Validator) validate(ctx context.Context, token string, req *Request) (I
 		}
 	}
 	if req != nil {
-		if err := v.bind(ctx, id, req); err != nil {
+		if err := bindRequest(ctx, b, id, req); err != nil {
 			return Identity{}, err
 		}
 	}
@@ -341,10 +348,6 @@ func (v *Validator) current(ctx context.Context, e *cacheEntry) (bool, error) {
 	}
 	same, ok := key.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && same.Equal(s.key), nil
-}
-
-func (v *Validator) bind(ctx context.Context, id *Identity, req *Request) error {
-	return bindRequest(ctx, v.cfg.Binding, id, req)
 }
 
 // bindRequest ties id to req: a token that names a device must name req's,
