@@ -186,17 +186,8 @@ func TestClusterOfProcesses(t *testing.T) {
 	oauth := func(i int) string { return nodes[i].addrs["oauth tls"] }
 
 	// The edge-proxy table: pushed to node 1, let in by node 3.
-	cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: f.nodeCA.Pool(), ServerName: "127.0.0.1"}}}
-	req, _ := http.NewRequest(http.MethodPut, "https://"+nodes[0].addrs["table-api https"]+"/entries", strings.NewReader(`{"hostNameOrIp": "expc9", "names": ["expc9.example.com"]}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth("expressway", "s3cret")
-	res, err := cl.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 201 {
-		t.Fatalf("push to node 1: %s", res.Status)
+	if code := tableAPI(t, f, nodes[0].addrs["table-api https"], http.MethodPut, "/entries", `{"hostNameOrIp": "expc9", "names": ["expc9.example.com"]}`); code != 201 {
+		t.Fatalf("push to node 1: %d", code)
 	}
 	took := within(t, time.Second, "node 3 lets in the proxy pushed to node 1", func() bool { return handshake(nodes[2].addrs["edge tls"], f, f.stranger) == nil })
 	t.Logf("edge entry pushed to node 1, on node 3 after %v", took)

@@ -21,6 +21,24 @@ import (
 	"github.com/sipoauth/sdk/registrar"
 )
 
+// tableAPI sends a request to a node's edge-proxy table API at addr, as
+// the user expressway, and returns the status.
+func tableAPI(t *testing.T, f *fixture, addr, method, path, body string) int {
+	t.Helper()
+	cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: f.nodeCA.Pool(), ServerName: "127.0.0.1"}}}
+	req, _ := http.NewRequest(method, "https://"+addr+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.SetBasicAuth("expressway", "s3cret")
+	res, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
 // within polls cond every 10 ms until it holds, failing after d.
 func within(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
@@ -85,17 +103,8 @@ func TestClusterSharedState(t *testing.T) {
 	if err := handshake(b.addr("edge", "tls"), f, f.stranger); err == nil {
 		t.Fatal("node B let in expc9 before any entry was pushed")
 	}
-	cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: f.nodeCA.Pool(), ServerName: "127.0.0.1"}}}
-	req, _ := http.NewRequest(http.MethodPut, "https://"+a.addr("table-api", "https")+"/entries", strings.NewReader(`{"hostNameOrIp": "expc9", "names": ["expc9.example.com"]}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth("expressway", "s3cret")
-	res, err := cl.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 201 {
-		t.Fatalf("push to node A: %s", res.Status)
+	if code := tableAPI(t, f, a.addr("table-api", "https"), http.MethodPut, "/entries", `{"hostNameOrIp": "expc9", "names": ["expc9.example.com"]}`); code != 201 {
+		t.Fatalf("push to node A: %d", code)
 	}
 	took := within(t, time.Second, "node B lets in the proxy pushed to node A", func() bool { return handshake(b.addr("edge", "tls"), f, f.stranger) == nil })
 	t.Logf("edge entry on the other node after %v", took)
@@ -111,14 +120,8 @@ func TestClusterSharedState(t *testing.T) {
 	if code := viaProxy(); code != 200 {
 		t.Fatalf("a REGISTER through the proxy on node B: %d", code)
 	}
-	del, _ := http.NewRequest(http.MethodDelete, "https://"+a.addr("table-api", "https")+"/entries/expc9", nil)
-	del.SetBasicAuth("expressway", "s3cret")
-	if res, err = cl.Do(del); err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 204 {
-		t.Fatalf("removal on node A: %s", res.Status)
+	if code := tableAPI(t, f, a.addr("table-api", "https"), http.MethodDelete, "/entries/expc9", ""); code != 204 {
+		t.Fatalf("removal on node A: %d", code)
 	}
 	took = within(t, time.Second, "node B refuses the removed proxy on its open connection", func() bool { return viaProxy() == 403 })
 	t.Logf("edge entry removed on the other node, its open connection refused after %v", took)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -150,15 +151,7 @@ func TestIssuerURL(t *testing.T) {
 	mux.Handle("/", idp.Handler())
 	handler = mux
 	// The fixture's -keys and -issuer left out.
-	var args []string
-	base := f.args()
-	for i := 0; i < len(base); i++ {
-		if base[i] == "-keys" || base[i] == "-issuer" {
-			i++
-			continue
-		}
-		args = append(args, base[i])
-	}
+	args := without(f.args(), "-keys", "-issuer")
 	s, err := loadConfig(append(args, "-edge", "", "-issuer-url", srv.URL+"/realms/sip"))
 	if err != nil {
 		t.Fatal(err)
@@ -247,15 +240,7 @@ func TestIntrospection(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	base = srv.URL
-	var args []string
-	all := f.args()
-	for i := 0; i < len(all); i++ {
-		if all[i] == "-keys" || all[i] == "-issuer" {
-			i++
-			continue
-		}
-		args = append(args, all[i])
-	}
+	args := without(f.args(), "-keys", "-issuer")
 	s, err := loadConfig(append(args, "-edge", "", "-issuer-url", base+"/realms/sip", "-introspection-client", "sip-registrar", "-introspection-secret", "n0de"))
 	if err != nil {
 		t.Fatal(err)
@@ -296,15 +281,7 @@ func TestIssuerURLWithOIDCProvider(t *testing.T) {
 	p := testoidc.Start(t)
 	f := newFixture(t)
 	f.write("devices", "devices.json", []byte(`[{"name": "CSFbot", "owner": "`+testoidc.ResourceServer+`", "oauth": true}]`))
-	var args []string
-	all := f.args()
-	for i := 0; i < len(all); i++ {
-		if all[i] == "-keys" || all[i] == "-issuer" || all[i] == "-audience" {
-			i++
-			continue
-		}
-		args = append(args, all[i])
-	}
+	args := without(f.args(), "-keys", "-issuer", "-audience")
 	s, err := loadConfig(append(args, "-edge", "", "-issuer-url", p.Issuer, "-audience", testoidc.Audience, "-scope", testoidc.Scope))
 	if err != nil {
 		t.Fatal(err)
@@ -375,4 +352,17 @@ func TestIssuerURLWithOIDCProvider(t *testing.T) {
 	if res := register(opaque); res.StatusCode != 200 {
 		t.Fatalf("an opaque token introspected:\n%s", res)
 	}
+}
+
+// without returns args without the flags named and their values.
+func without(args []string, flags ...string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		if slices.Contains(flags, args[i]) {
+			i++
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
 }

@@ -281,6 +281,18 @@ func (c *clusterLab) newClient(device, user string, primary int, onEvent func(cl
 		DialTimeout: time.Second, Failback: time.Second})
 }
 
+// registerOnce registers the probe device once with a client of its own
+// whose first node is primary, and says how it went.
+func (c *clusterLab) registerOnce(ctx context.Context, primary int) error {
+	p, err := c.newClient("CSFprobe", "probe", primary, nil)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	_, err = p.Register(ctx)
+	return err
+}
+
 // nodeOf names the node at addr.
 func (c *clusterLab) nodeOf(addr string) string {
 	for _, n := range c.nodes {
@@ -327,16 +339,7 @@ func runCluster(ctx context.Context, o options, stdout, stderr io.Writer, log *s
 	if err := c.story(ctx, tl); err != nil {
 		tl.check(false, "story ended early: %v", err)
 	}
-	fmt.Fprintln(stdout)
-	if len(tl.failed) > 0 {
-		fmt.Fprintf(stdout, "FAILED: %d of %d checks failed in %s:\n", len(tl.failed), len(tl.failed)+tl.passed, since(tl.start))
-		for _, f := range tl.failed {
-			fmt.Fprintln(stdout, "  -", f)
-		}
-		return 1
-	}
-	fmt.Fprintf(stdout, "OK: all %d checks passed in %s.\n", tl.passed, since(tl.start))
-	return 0
+	return tl.finish()
 }
 
 func (c *clusterLab) story(ctx context.Context, tl *timeline) error {
@@ -458,16 +461,9 @@ func (c *clusterLab) story(ctx context.Context, tl *timeline) error {
 		return err
 	}
 	tl.say("redis", "started again; its append-only file brings the bindings back")
-	took, ok = waitFor(ctx, 5*time.Second, func() bool {
-		// A fresh client: the probe waits out the Retry-After it was given.
-		p, err := c.newClient("CSFprobe", "probe", 1, nil)
-		if err != nil {
-			return false
-		}
-		defer p.Close()
-		_, err = p.Register(ctx)
-		return err == nil
-	})
+	// A fresh client each time: the probe waits out the Retry-After it
+	// was given.
+	took, ok = waitFor(ctx, 5*time.Second, func() bool { return c.registerOnce(ctx, 1) == nil })
 	tl.check(ok, "registrations work again (%v), no node restarted", took.Round(time.Millisecond))
 	tl.check(bound() == clusterDevices, "the %d bindings are still in Redis", clusterDevices)
 
@@ -477,28 +473,14 @@ func (c *clusterLab) story(ctx context.Context, tl *timeline) error {
 	}
 	tl.say("admin", "redisstore.Switch.Set(false), as sipoauth-registrar -sip-oauth-mode disable does\n(Unified CM: utils sipOAuth-mode disable)")
 	took, ok = waitFor(ctx, 2*time.Second, func() bool {
-		p, err := c.newClient("CSFprobe", "probe", 2, nil)
-		if err != nil {
-			return false
-		}
-		defer p.Close()
-		_, err = p.Register(ctx)
 		var pm *client.PortMismatchError
-		return errors.As(err, &pm)
+		return errors.As(c.registerOnce(ctx, 2), &pm)
 	})
 	tl.check(ok, "UCM-3 answers the port mismatch (403) %v after the switch", took.Round(time.Millisecond))
 	if err := redisstore.NewSwitch(c.rdb, "", new(atomic.Bool)).Set(ctx, true); err != nil {
 		return err
 	}
-	took, ok = waitFor(ctx, 2*time.Second, func() bool {
-		p, err := c.newClient("CSFprobe", "probe", 2, nil)
-		if err != nil {
-			return false
-		}
-		defer p.Close()
-		_, err = p.Register(ctx)
-		return err == nil
-	})
+	took, ok = waitFor(ctx, 2*time.Second, func() bool { return c.registerOnce(ctx, 2) == nil })
 	tl.check(ok, "and registers again once it is back on (%v)", took.Round(time.Millisecond))
 	return nil
 }

@@ -111,15 +111,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		tl.check(false, "story ended early: %v", err)
 	}
 
-	fmt.Fprintln(stdout)
-	if len(tl.failed) > 0 {
-		fmt.Fprintf(stdout, "FAILED: %d of %d checks failed in %s:\n", len(tl.failed), len(tl.failed)+tl.passed, since(tl.start))
-		for _, f := range tl.failed {
-			fmt.Fprintln(stdout, "  -", f)
-		}
+	if tl.finish() != 0 {
 		return 1
 	}
-	fmt.Fprintf(stdout, "OK: all %d checks passed in %s.\n", tl.passed, since(tl.start))
 	if o.serve {
 		if err := l.serve(ctx, stdout); err != nil {
 			fmt.Fprintln(stderr, "lab:", err)

@@ -58,6 +58,21 @@ func (t *timeline) check(ok bool, format string, args ...any) bool {
 	return ok
 }
 
+// finish prints the outcome of the checks and returns the exit status:
+// 0 when all passed, 1 with the list of those that failed.
+func (t *timeline) finish() int {
+	fmt.Fprintln(t.w)
+	if len(t.failed) > 0 {
+		fmt.Fprintf(t.w, "FAILED: %d of %d checks failed in %s:\n", len(t.failed), len(t.failed)+t.passed, since(t.start))
+		for _, f := range t.failed {
+			fmt.Fprintln(t.w, "  -", f)
+		}
+		return 1
+	}
+	fmt.Fprintf(t.w, "OK: all %d checks passed in %s.\n", t.passed, since(t.start))
+	return 0
+}
+
 // randomPassword returns 18 random bytes in base64url.
 func randomPassword() string {
 	b := make([]byte, 18)
