@@ -299,16 +299,21 @@ func TestNoDevicesInRedis(t *testing.T) {
 		t.Fatalf("%d warnings of an empty device list at start, want 1:\n%s", n, logs)
 	}
 	c := f.client(r.addr("oauth", "tls"), "TLS", nil)
-	req := c.register("CSFrado", "rado")
-	req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+f.mint("rado", "CSFrado", nil)+`"`))
-	if res := c.do(t, req); res.StatusCode != 404 {
-		t.Fatalf("REGISTER with no device: %d", res.StatusCode)
+	register := func() int {
+		req := c.register("CSFrado", "rado")
+		req.AppendHeader(sip.NewHeader("Proxy-Authorization", `Bearer token="`+f.mint("rado", "CSFrado", nil)+`"`))
+		return c.do(t, req).StatusCode
+	}
+	if code := register(); code != 404 {
+		t.Fatalf("REGISTER with no device: %d", code)
 	}
 	ctx := context.Background()
 	d := redisstore.NewDevices(srv.Client(), "")
 	if err := d.Replace(ctx, []registrar.Device{{Name: "CSFrado", Owner: "rado", OAuth: true}}); err != nil {
 		t.Fatal(err)
 	}
+	// The node has read the device before the list is emptied again.
+	within(t, 2*time.Second, "the device imported", func() bool { return register() == 200 })
 	if err := d.Replace(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
