@@ -126,9 +126,19 @@ func fetchMetadata(ctx context.Context, client *http.Client, where string) (*Met
 
 // secureURL refuses a URL that is not https, but on a loopback host.
 func secureURL(name, raw string) error {
+	if err := CheckEndpointURL(raw); err != nil {
+		return fmt.Errorf("%w: %s %w", ErrDiscovery, name, err)
+	}
+	return nil
+}
+
+// CheckEndpointURL accepts an https URL, or an http URL on a loopback host
+// (a lab), the rule Discover applies to the issuer and the endpoints:
+// tokens, keys and a user's sign-in cross them.
+func CheckEndpointURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%w: %s %q is not a URL", ErrDiscovery, name, raw)
+		return fmt.Errorf("%q is not a URL", raw)
 	}
 	switch {
 	case u.Scheme == "https":
@@ -136,7 +146,7 @@ func secureURL(name, raw string) error {
 	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
 		return nil
 	}
-	return fmt.Errorf("%w: %s %q is not https (plain http is taken on a loopback host only)", ErrDiscovery, name, raw)
+	return fmt.Errorf("%q is not https (plain http is taken on a loopback host only)", raw)
 }
 
 func isLoopbackHost(h string) bool {
