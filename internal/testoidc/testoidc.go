@@ -45,18 +45,21 @@ const (
 // and password), introspection and revocation. Its signing keys are
 // RSA keys made at start; a line "rotate" on its standard input puts a
 // new key first (the one that signs) and keeps the others, and it answers
-// "rotated <kid>". Its tokens and grants are kept in oidc-provider's
-// memory adapter, which every instance of the process shares, so that a
-// rotation loses none.
+// "rotated <kid>". Its tokens and grants are kept in one store of
+// oidc-provider's memory adapter that every instance of the process
+// shares, so that a rotation loses none.
 const provider = `import Provider from 'oidc-provider';
 import { createServer } from 'node:http';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
+import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
 const port = Number(process.argv[2]);
 const issuer = 'http://127.0.0.1:' + port;
 const newKey = () => ({ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
   kid: randomUUID(), alg: 'RS256', use: 'sig' });
+const adapter = createMemoryAdapter();
 const make = (keys) => new Provider(issuer, {
+  adapter,
   jwks: { keys },
   cookies: { keys: ['testoidc-cookie-key'] },
   clients: [
@@ -81,12 +84,19 @@ const make = (keys) => new Provider(issuer, {
     },
   },
 });
+const start = (keys) => {
+  const p = make(keys);
+  for (const ev of ['grant.error', 'server_error', 'authorization.error', 'revocation.error', 'introspection.error']) {
+    p.on(ev, (ctx, err) => console.error(ev + ': ' + err.message + (err.error_detail ? ' (' + err.error_detail + ')' : '')));
+  }
+  return p.callback();
+};
 let keys = [newKey()];
-let handler = make(keys).callback();
+let handler = start(keys);
 createInterface({ input: process.stdin }).on('line', (line) => {
   if (line.trim() !== 'rotate') return;
   keys = [newKey(), ...keys];
-  handler = make(keys).callback();
+  handler = start(keys);
   console.log('rotated ' + keys[0].kid);
 });
 createServer((req, res) => handler(req, res)).listen(port, '127.0.0.1', () => console.log('ready ' + issuer + ' ' + keys[0].kid));
@@ -206,18 +216,21 @@ func (p *Provider) Rotate(t testing.TB) string {
 	if _, err := io.WriteString(p.stdin, "rotate\n"); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case line := <-p.lines:
-		kid, ok := strings.CutPrefix(line, "rotated ")
-		if !ok {
-			t.Fatalf("oidc-provider answered %q to rotate", line)
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case line := <-p.lines:
+			kid, ok := strings.CutPrefix(line, "rotated ")
+			if !ok {
+				continue // one of its notices
+			}
+			p.mu.Lock()
+			p.kid = kid
+			p.mu.Unlock()
+			return kid
+		case <-timeout:
+			t.Fatal("oidc-provider did not rotate its keys within 30s")
+			return ""
 		}
-		p.mu.Lock()
-		p.kid = kid
-		p.mu.Unlock()
-		return kid
-	case <-time.After(30 * time.Second):
-		t.Fatal("oidc-provider did not rotate its keys within 30s")
 	}
-	return ""
 }
