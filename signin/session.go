@@ -101,8 +101,20 @@ func (p *Provider) Resume(ctx context.Context) (*Session, error) {
 	if t == nil || (t.AccessToken == "" && t.RefreshToken == "") {
 		return nil, fmt.Errorf("%w: no session saved", ErrSignInRequired)
 	}
+	return p.NewSession(t)
+}
+
+// NewSession returns a session of tokens the product already holds, such
+// as a refresh token handed over by another application: an access token
+// is obtained at the first call to Token when t has none. It is saved in
+// the Store at the first renewal.
+func (p *Provider) NewSession(t *oauth2.Token) (*Session, error) {
+	if t == nil || (t.AccessToken == "" && t.RefreshToken == "") {
+		return nil, fmt.Errorf("%w: no token", ErrSignInRequired)
+	}
+	c := *t
 	s := &Session{p: p, sem: make(chan struct{}, 1)}
-	s.setLocked(t, time.Time{})
+	s.setLocked(&c, time.Time{})
 	return s, nil
 }
 

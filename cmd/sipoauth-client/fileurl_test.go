@@ -32,6 +32,9 @@ func TestFileURLConfig(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", u, err)
 		}
+		if cc.Tokens, _, err = o.tokenSource(context.Background(), io.Discard, cc.TLSConfig); err != nil {
+			t.Fatal(err)
+		}
 		c, err := client.New(cc)
 		if err != nil {
 			t.Fatal(err)

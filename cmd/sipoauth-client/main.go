@@ -19,10 +19,13 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/client"
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/internal/buildinfo"
+	"github.com/sipoauth/sdk/signin"
 	"github.com/sipoauth/sdk/ucm"
 )
 
@@ -46,7 +49,9 @@ type options struct {
 
 	config, device, user                 string
 	token, tokenURL, refreshToken        string
+	issuer, scope, resource              string
 	clientID, clientSecret               string
+	login                                bool
 	ca, serverName, edge, edgeServerName string
 	mra, rfc8898, verbose, version       bool
 }
@@ -61,6 +66,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.token, "token", "", "static access token (or $SIPOAUTH_TOKEN)")
 	fs.StringVar(&o.tokenURL, "token-url", "", "token endpoint for the refresh_token grant")
 	fs.StringVar(&o.refreshToken, "refresh-token", "", "refresh token (or $SIPOAUTH_REFRESH_TOKEN)")
+	fs.StringVar(&o.issuer, "issuer", "", "issuer URL of an OAuth 2.0 / OpenID Connect authorization server (Keycloak, Entra ID, Okta, Hydra, ...): its metadata gives the token endpoint, for -login or -refresh-token")
+	fs.BoolVar(&o.login, "login", false, "sign in at -issuer with the device grant (RFC 8628): prints the URL to open and the code to enter; signs out (revokes the tokens) at exit")
+	fs.StringVar(&o.scope, "scope", "openid offline_access", "space-separated scopes to ask -issuer for; add the registrar's")
+	fs.StringVar(&o.resource, "resource", "", "resource indicator (RFC 8707) of the registrar, for -issuer")
 	fs.StringVar(&o.clientID, "client-id", "", "OAuth client id for the token endpoint")
 	fs.StringVar(&o.clientSecret, "client-secret", "", "OAuth client secret (or $SIPOAUTH_CLIENT_SECRET)")
 	fs.StringVar(&o.ca, "ca", "", "PEM file of the CAs that sign the node's (or the edge proxy's) certificate; the system roots when empty")
@@ -92,15 +101,24 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	switch {
 	case o.config == "" || o.device == "":
 		return nil, errors.New("-config and -device are required")
-	case o.token == "" && (o.tokenURL == "" || o.refreshToken == ""):
-		return nil, errors.New("give -token, or -token-url with -refresh-token")
+	case o.tokenURL != "" && o.issuer != "":
+		return nil, errors.New("give -token-url or -issuer, not both")
+	case o.login && (o.issuer == "" || o.clientID == ""):
+		return nil, errors.New("-login needs -issuer and -client-id")
+	case o.login && (o.token != "" || o.refreshToken != ""):
+		return nil, errors.New("-login signs in for new tokens: leave out -token and -refresh-token")
+	case o.issuer != "" && !o.login && (o.refreshToken == "" || o.clientID == ""):
+		return nil, errors.New("-issuer needs -login, or -refresh-token with -client-id")
+	case o.token == "" && !o.login && ((o.tokenURL == "" && o.issuer == "") || o.refreshToken == ""):
+		return nil, errors.New("give -token, -token-url with -refresh-token, or -issuer with -login")
 	case o.mra && o.edge == "":
 		return nil, errors.New("-mra needs -edge host:port")
 	}
 	return &o, nil
 }
 
-// clientConfig builds the client's configuration from the flags.
+// clientConfig builds the client's configuration from the flags, all but
+// its Tokens (tokenSource).
 func (o *options) clientConfig(stdout, stderr io.Writer) (client.Config, error) {
 	tlsCfg := &tls.Config{ServerName: o.serverName}
 	if o.ca != "" {
@@ -114,32 +132,14 @@ func (o *options) clientConfig(stdout, stderr io.Writer) (client.Config, error) 
 		}
 		tlsCfg.RootCAs = pool
 	}
-	var tokens client.TokenSource
-	if o.tokenURL != "" && o.refreshToken != "" {
-		// The token endpoint is on the node, behind the same certificate
-		// as its SIP ports: -ca applies to it too.
-		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-			Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{RootCAs: tlsCfg.RootCAs},
-		}}
-		src, err := client.NewRefreshTokenSource(client.RefreshConfig{
-			TokenURL: o.tokenURL, RefreshToken: o.refreshToken,
-			ClientID: o.clientID, ClientSecret: o.clientSecret, HTTPClient: hc,
-		})
-		if err != nil {
-			return client.Config{}, err
-		}
-		tokens = src
-	} else {
-		tokens = client.StaticTokenSource(&client.Token{AccessToken: o.token})
-	}
 	level := slog.LevelWarn
 	if o.verbose {
 		level = slog.LevelDebug
 	}
 	cfg := client.Config{
 		DeviceName: o.device, User: o.user, ConfigURL: o.config,
-		TLSConfig: tlsCfg, Tokens: tokens,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		TLSConfig: tlsCfg,
+		Logger:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 		OnEvent: func(e client.Event) {
 			// The first registration is told by its transcript; events
 			// tell what happens after it.
@@ -176,6 +176,52 @@ func (o *options) clientConfig(stdout, stderr io.Writer) (client.Config, error) 
 	return cfg, nil
 }
 
+// httpClient is the client of the token endpoint and the authorization
+// server: -ca applies to it too, as the token endpoint of a node is behind
+// the same certificate as its SIP ports.
+func httpClient(tlsCfg *tls.Config) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{RootCAs: tlsCfg.RootCAs},
+	}}
+}
+
+// tokenSource returns the token source the flags name. With -login it
+// signs the user in first, and signOut revokes the tokens.
+func (o *options) tokenSource(ctx context.Context, stdout io.Writer, tlsCfg *tls.Config) (tokens client.TokenSource, signOut func(context.Context) error, err error) {
+	switch {
+	case o.tokenURL != "":
+		src, err := client.NewRefreshTokenSource(client.RefreshConfig{
+			TokenURL: o.tokenURL, RefreshToken: o.refreshToken,
+			ClientID: o.clientID, ClientSecret: o.clientSecret, HTTPClient: httpClient(tlsCfg),
+		})
+		return src, nil, err
+	case o.issuer == "":
+		return client.StaticTokenSource(&client.Token{AccessToken: o.token}), nil, nil
+	}
+	p, err := signin.New(ctx, signin.Config{Issuer: o.issuer, ClientID: o.clientID, ClientSecret: o.clientSecret,
+		Scopes: strings.Fields(o.scope), Resource: o.resource, HTTPClient: httpClient(tlsCfg)})
+	if err != nil {
+		return nil, nil, err
+	}
+	if !o.login {
+		s, err := p.NewSession(&oauth2.Token{RefreshToken: o.refreshToken})
+		return s, nil, err
+	}
+	s, err := p.DeviceLogin(ctx, func(dc signin.DeviceCode) error {
+		fmt.Fprintf(stdout, "to sign in, open %s and enter the code %s\n", dc.VerificationURI, dc.UserCode)
+		if dc.VerificationURIComplete != "" {
+			fmt.Fprintf(stdout, "  (or open %s)\n", dc.VerificationURIComplete)
+		}
+		fmt.Fprintf(stdout, "  the code expires at %s\n", dc.Expiry.Format(time.TimeOnly))
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(stdout, "signed in at %s\n", p.Endpoints().Issuer)
+	return s, s.SignOut, nil
+}
+
 // localConfig reads the configuration file of device from path: the file
 // itself, or the directory that holds <device>.cnf.xml.
 func localConfig(path, device string) (*cnfxml.Config, error) {
@@ -200,6 +246,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tokens, signOut, err := o.tokenSource(ctx, stdout, cfg.TLSConfig)
+	if err != nil {
+		return err
+	}
+	if signOut != nil {
+		// At exit, after the unregistration, within a bound of its own:
+		// ctx has ended by then.
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := signOut(sctx); err != nil {
+				fmt.Fprintf(stdout, "sign-out: %v\n", err)
+				return
+			}
+			fmt.Fprintf(stdout, "signed out at %s: tokens revoked\n", o.issuer)
+		}()
+	}
+	cfg.Tokens = tokens
 	c, err := client.New(cfg)
 	if err != nil {
 		return err

@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sipoauth/sdk/internal/testnode"
+	"github.com/sipoauth/sdk/internal/testoidc"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -79,6 +81,11 @@ func TestFlags(t *testing.T) {
 		{"-config", "http://x/", "-token", "x"},
 		{"-config", "http://x/", "-device", "CSFrado"},
 		{"-config", "http://x/", "-device", "CSFrado", "-token", "x", "-mra"},
+		{"-config", "http://x/", "-device", "CSFrado", "-login"},
+		{"-config", "http://x/", "-device", "CSFrado", "-login", "-issuer", "https://login.example.com"},
+		{"-config", "http://x/", "-device", "CSFrado", "-login", "-issuer", "https://login.example.com", "-client-id", "c", "-token", "x"},
+		{"-config", "http://x/", "-device", "CSFrado", "-issuer", "https://login.example.com", "-client-id", "c"},
+		{"-config", "http://x/", "-device", "CSFrado", "-issuer", "https://a", "-token-url", "https://a/token", "-refresh-token", "r"},
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("%q accepted", args)
@@ -113,5 +120,64 @@ func TestLocalConfig(t *testing.T) {
 	o, _ := parseFlags([]string{"-config", filepath.Join(dir, "missing"), "-device", "CSFrado", "-token", "t"}, io.Discard)
 	if _, err := o.clientConfig(io.Discard, io.Discard); err == nil {
 		t.Error("a missing file: no error")
+	}
+}
+
+// TestLogin: -login signs rado in at oidc-provider with the device grant
+// (the test is the user, on the provider's pages, with the URL and code
+// the program printed), registers with a node that takes that provider's
+// tokens, and at exit unregisters and signs out.
+func TestLogin(t *testing.T) {
+	op := testoidc.Start(t)
+	n := testnode.StartFor(t, op.Issuer, testoidc.Audience)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var stdout syncbuf.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-config", n.ConfigURL + "/", "-device", "CSFrado", "-ca", n.CAFile,
+			"-issuer", op.Issuer, "-login", "-client-id", testoidc.SoftClient,
+			"-scope", "openid offline_access " + testoidc.Scope, "-resource", testoidc.Resource}, &stdout, io.Discard)
+	}()
+	prompt := regexp.MustCompile(`to sign in, open (\S+) and enter the code (\S+)\n`)
+	var m []string
+	for deadline := time.Now().Add(20 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		m = prompt.FindStringSubmatch(stdout.String())
+	}
+	if m == nil {
+		t.Fatalf("no sign-in prompt:\n%s", stdout.String())
+	}
+	if m[1] != op.Issuer+"/device" {
+		t.Errorf("verification URL %q", m[1])
+	}
+	b := testoidc.NewBrowser("rado")
+	b.UserCode = m[2]
+	if _, err := b.SignIn(ctx, m[1]); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(stdout.String(), "Ctrl-C to unregister") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if bs, _ := n.Store.Lookup(context.Background(), "rado"); len(bs) != 1 {
+		t.Fatalf("bindings %+v; output:\n%s", bs, stdout.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v\n%s", err, stdout.String())
+	}
+	out := stdout.String()
+	t.Logf("output:\n%s", out)
+	for _, want := range []string{
+		"signed in at " + op.Issuer + "\n",
+		"registered at " + n.Addr + ", expires in ",
+		"unregistered from " + n.Addr + "\n",
+		"signed out at " + op.Issuer + ": tokens revoked\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if bs, _ := n.Store.Lookup(context.Background(), "rado"); len(bs) != 0 {
+		t.Errorf("bindings after exit: %+v", bs)
 	}
 }

@@ -1,6 +1,7 @@
 package testnode
 
 import (
+	"context"
 	"crypto"
 	"crypto/tls"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo"
 
@@ -70,6 +72,40 @@ func Start(t testing.TB) *Node {
 	tokens.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}}
 	tokens.StartTLS()
 	t.Cleanup(tokens.Close)
+	n := serve(t, v, ca, leaf)
+	n.TokenURL, n.Refresh = tokens.URL+"/token", refresh
+	return n
+}
+
+// StartFor starts a node whose device CSFrado is rado's, with OAuth, that
+// takes the access tokens of the authorization server whose issuer URL is
+// issuerURL (its keys found by discovery) for audience. The node has no
+// token endpoint of its own: TokenURL and Refresh are empty.
+func StartFor(t testing.TB, issuerURL, audience string) *Node {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := sipoauth.Discover(ctx, issuerURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := sipoauth.NewJWKSURL(m.JWKSURI, sipoauth.JWKSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { keys.Close() })
+	v, err := sipoauth.New(sipoauth.Config{Keys: keys, Issuers: []string{m.Issuer}, Audiences: []string{audience}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := testca.New(t, "Node CA")
+	return serve(t, v, ca, ca.Server(t, "127.0.0.1"))
+}
+
+// serve runs the registrar's OAuth port with v, under leaf (signed by ca),
+// and the configuration server.
+func serve(t testing.TB, v *sipoauth.Validator, ca *testca.CA, leaf *testca.Leaf) *Node {
+	t.Helper()
 	cert, err := mtlstrust.NewCertSource(leaf.TLS())
 	if err != nil {
 		t.Fatal(err)
@@ -79,8 +115,7 @@ func Start(t testing.TB) *Node {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	n := &Node{Addr: "127.0.0.1:" + strconv.Itoa(port), Store: registrar.NewMemoryStore(),
-		TokenURL: tokens.URL + "/token", Refresh: refresh}
+	n := &Node{Addr: "127.0.0.1:" + strconv.Itoa(port), Store: registrar.NewMemoryStore()}
 	reg, err := registrar.New(registrar.Config{
 		NodeName: "UCM-PUB", Validator: v, Store: n.Store,
 		Devices: registrar.MemoryDevices{"CSFrado": {Name: "CSFrado", Owner: "rado", OAuth: true}},
