@@ -13,7 +13,10 @@
 // fetches an http(s) one.
 //
 // The access token comes from the token endpoint with the refresh token,
-// renewed before it expires, or is given whole with -token. The node's
+// renewed before it expires, or is given whole with -token, or comes from
+// a sign-in at an OAuth 2.0 / OpenID Connect server with package signin:
+// -login -issuer URL -client-id ID prints a URL and a code for the user
+// (the device grant), and signs out at exit. The node's
 // certificate (and the token endpoint's) must verify against -ca.
 // cmd/sipoauth-client is the full program: MRA through an edge proxy,
 // RFC 8898's form, client credentials, and a transcript of the exchange.

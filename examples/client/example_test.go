@@ -10,5 +10,5 @@ import (
 func Example() {
 	err := run(context.Background(), nil, io.Discard, io.Discard)
 	fmt.Println(err)
-	// Output: -config and -device are required, and either -token or -token-url with -refresh-token
+	// Output: -config and -device are required, and one of -token, -token-url with -refresh-token, or -login with -issuer and -client-id
 }

@@ -12,10 +12,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/sipoauth/sdk/client"
+	"github.com/sipoauth/sdk/signin"
 )
 
 func main() {
@@ -41,12 +43,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tokenURL := fs.String("token-url", "", "`URL` of the token endpoint, for the refresh_token grant")
 	refreshToken := fs.String("refresh-token", "", "refresh `token` for -token-url")
 	accessToken := fs.String("token", "", "access `token` to use as it is, instead of -token-url")
+	issuer := fs.String("issuer", "", "issuer `URL` of an OAuth 2.0 / OpenID Connect server, for -login")
+	login := fs.Bool("login", false, "sign in at -issuer with the device grant, instead of -token or -token-url")
+	clientID := fs.String("client-id", "", "client `id` at -issuer")
+	scope := fs.String("scope", "openid offline_access", "space-separated `scopes` to ask -issuer for")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *config == "" || *device == "" || (*accessToken == "") == (*tokenURL == "" || *refreshToken == "") || fs.NArg() > 0 {
+	sources := 0
+	for _, given := range []bool{*accessToken != "", *tokenURL != "" && *refreshToken != "", *login && *issuer != "" && *clientID != ""} {
+		if given {
+			sources++
+		}
+	}
+	if *config == "" || *device == "" || sources != 1 || fs.NArg() > 0 {
 		fs.Usage()
-		return errors.New("-config and -device are required, and either -token or -token-url with -refresh-token")
+		return errors.New("-config and -device are required, and one of -token, -token-url with -refresh-token, or -login with -issuer and -client-id")
 	}
 
 	tlsConfig := &tls.Config{}
@@ -70,6 +82,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		tokens = src
+	}
+	if *login {
+		// The user signs in on another device: the device grant.
+		p, err := signin.New(ctx, signin.Config{Issuer: *issuer, ClientID: *clientID, Scopes: strings.Fields(*scope)})
+		if err != nil {
+			return err
+		}
+		s, err := p.DeviceLogin(ctx, func(dc signin.DeviceCode) error {
+			fmt.Fprintf(stdout, "to sign in, open %s and enter the code %s\n", dc.VerificationURI, dc.UserCode)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// Signing out revokes the tokens, after Close unregisters.
+		defer s.SignOut(context.WithoutCancel(ctx))
+		tokens = s
 	}
 
 	c, err := client.New(client.Config{

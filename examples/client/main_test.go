@@ -7,11 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sipoauth/sdk/internal/testnode"
+	"github.com/sipoauth/sdk/internal/testoidc"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -82,5 +84,50 @@ func TestFlags(t *testing.T) {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil || !strings.HasPrefix(err.Error(), "-config and -device are required") {
 			t.Errorf("%q: %v", args, err)
 		}
+	}
+}
+
+// TestLogin: -login signs rado in at oidc-provider with the device grant
+// (the test is the user, with the URL and code printed), registers with a
+// node that takes that provider's tokens, and at exit unregisters and
+// signs out: the provider refuses the refresh token after it.
+func TestLogin(t *testing.T) {
+	op := testoidc.Start(t)
+	n := testnode.StartFor(t, op.Issuer, testoidc.Audience)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var stdout, stderr syncbuf.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-config", n.ConfigURL + "/", "-device", "CSFrado", "-ca", n.CAFile,
+			"-issuer", op.Issuer, "-login", "-client-id", testoidc.SoftClient, "-scope", "openid offline_access " + testoidc.Scope}, &stdout, &stderr)
+	}()
+	prompt := regexp.MustCompile(`to sign in, open (\S+) and enter the code (\S+)\n`)
+	var m []string
+	for deadline := time.Now().Add(20 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		m = prompt.FindStringSubmatch(stdout.String())
+	}
+	if m == nil {
+		t.Fatalf("no sign-in prompt:\n%s%s", stdout.String(), stderr.String())
+	}
+	b := testoidc.NewBrowser("rado")
+	b.UserCode = m[2]
+	if _, err := b.SignIn(ctx, m[1]); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(stdout.String(), "registered at"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not registered:\n%s%s", stdout.String(), stderr.String())
+		}
+	}
+	if bs, _ := n.Store.Lookup(context.Background(), "rado"); len(bs) != 1 || bs[0].User != "rado" {
+		t.Fatalf("bindings %+v", bs)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v\n%s", err, stdout.String())
+	}
+	if bs, _ := n.Store.Lookup(context.Background(), "rado"); len(bs) != 0 {
+		t.Errorf("bindings after exit: %+v", bs)
 	}
 }
