@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/internal/defaults"
@@ -141,7 +143,23 @@ type Config struct {
 	// EventBuffer is how many events wait for OnEvent; DefaultEventBuffer
 	// when 0.
 	EventBuffer int
+
+	// OnRequest, if set, answers the requests that reach the client over
+	// its registration's connection (RFC 5626: the registrar, or the edge
+	// proxy for MRA, sends them back on the connection the client opened):
+	// MESSAGE, NOTIFY, INVITE and the rest. It returns the final response,
+	// made with sip.NewResponseFromRequest; nil is answered 500. It runs
+	// in a goroutine of its own per request, at most
+	// MaxIncomingRequests at once per connection (503 beyond), and must
+	// return before ctx ends (RequestTimeout). OPTIONS, the keep-alive
+	// probe, is answered 200 by the client itself; without OnRequest,
+	// other requests are answered 501 Not Implemented.
+	OnRequest func(ctx context.Context, req *sip.Request) *sip.Response
 }
+
+// MaxIncomingRequests bounds the requests OnRequest handles at once on one
+// connection.
+const MaxIncomingRequests = 16
 
 // Target is one place the client registers with: a node of the
 // configuration file, and the address it connects to for it.

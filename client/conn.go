@@ -39,6 +39,10 @@ type sipConn struct {
 
 	w *sipstream.Writer // serializes writes, pongs included
 
+	onRequest func(ctx context.Context, req *sip.Request) *sip.Response
+	reqTime   time.Duration
+	incoming  chan struct{} // one slot per request OnRequest is handling
+
 	mu      sync.Mutex
 	pending map[string]chan *sip.Response // by client transaction key
 	err     error                         // why the connection closed
@@ -107,6 +111,9 @@ func dial(ctx context.Context, s *settings, t Target) (*sipConn, error) {
 		w:       sipstream.NewWriter(tc, writeTimeout),
 		pending: make(map[string]chan *sip.Response),
 		done:    make(chan struct{}),
+
+		onRequest: s.OnRequest, reqTime: s.RequestTimeout,
+		incoming: make(chan struct{}, MaxIncomingRequests),
 	}
 	go c.readLoop()
 	return c, nil
@@ -218,16 +225,66 @@ func (c *sipConn) handle(m sip.Message) {
 		}
 		ch <- m // buffered, and removed from pending: never blocks
 	case *sip.Request:
-		if m.IsAck() {
-			return
+		switch {
+		case m.IsAck():
+		case m.Method == sip.OPTIONS:
+			// The keep-alive probe of RFC 3261 §11.
+			res := sipmsg.NewResponse(m, 200, "OK")
+			res.AppendHeader(sip.NewHeader("Allow", c.allow()))
+			c.reply(res)
+		case c.onRequest == nil:
+			c.reply(sipmsg.NewResponse(m, 501, "Not Implemented"))
+		default:
+			select {
+			case c.incoming <- struct{}{}:
+				go c.serve(m)
+			default:
+				res := sipmsg.NewResponse(m, 503, "Service Unavailable")
+				res.AppendHeader(sip.NewHeader("Retry-After", "1"))
+				c.reply(res)
+			}
 		}
-		res := sipmsg.NewResponse(m, 501, "Not Implemented")
-		if m.Method == sip.OPTIONS {
-			res = sipmsg.NewResponse(m, 200, "OK")
-			res.AppendHeader(sip.NewHeader("Allow", "OPTIONS"))
+	}
+}
+
+// allow is the Allow header's value: the methods the client answers.
+func (c *sipConn) allow() string {
+	if c.onRequest == nil {
+		return "OPTIONS"
+	}
+	return "OPTIONS, MESSAGE, NOTIFY, INFO, INVITE, ACK, BYE, CANCEL"
+}
+
+// serve answers req with OnRequest, in a goroutine of its own.
+func (c *sipConn) serve(req *sip.Request) {
+	defer func() { <-c.incoming }()
+	ctx, cancel := context.WithTimeout(context.Background(), c.reqTime)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.done:
+			cancel()
+		case <-ctx.Done():
 		}
-		if err := c.w.WriteMessage(res, time.Time{}); err != nil {
-			c.close(err)
-		}
+	}()
+	res := func() (res *sip.Response) {
+		defer func() {
+			if v := recover(); v != nil {
+				c.log.Error("client: OnRequest panicked", "method", string(req.Method), "panic", fmt.Sprint(v))
+				res = nil
+			}
+		}()
+		return c.onRequest(ctx, req)
+	}()
+	if res == nil {
+		res = sipmsg.NewResponse(req, 500, "Server Internal Error")
+	}
+	c.reply(res)
+}
+
+// reply writes a response to a request of the peer.
+func (c *sipConn) reply(res *sip.Response) {
+	if err := c.w.WriteMessage(res, time.Time{}); err != nil {
+		c.close(err)
 	}
 }

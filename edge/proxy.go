@@ -55,6 +55,13 @@ type Proxy struct {
 	stats counters
 	// auth checks tokens before forwarding; nil without Config.Validator.
 	auth *sipauth.Bearer
+
+	// The clients' flows: the keys of the flow tokens in the Paths the
+	// proxy adds, the client that relays the node's requests to them, and
+	// a slot per request relayed.
+	flows  *flowKeys
+	client *sipgo.Client
+	routed chan struct{}
 }
 
 // Stats are the proxy's counters since New.
@@ -115,9 +122,15 @@ func New(cfg Config) (*Proxy, error) {
 		ua.Close()
 		return nil, fmt.Errorf("edge: %w", err)
 	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(sipLog))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("edge: %w", err)
+	}
 	p := &Proxy{
 		cfg: c, log: c.Logger, ua: ua, srv: srv,
 		listeners: map[net.Listener]struct{}{}, pending: map[string]*pendingTx{},
+		flows: newFlowKeys(), client: client, routed: make(chan struct{}, MaxRoutedBack),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if c.Validator != nil {

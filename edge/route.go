@@ -28,7 +28,9 @@ func (p *Proxy) route(req *sip.Request, tx sip.ServerTransaction) *sip.Response 
 			return res
 		}
 	}
-	return p.forward(ctx, req, p.prepare(req), tx)
+	fwd := p.prepare(req)
+	p.addPath(fwd, req.Source())
+	return p.forward(ctx, req, fwd, tx)
 }
 
 // check is the request validation of RFC 3261 §16.3 that applies here.

@@ -244,9 +244,10 @@ func (p *Proxy) reportConn(c *upConn) {
 	})
 }
 
-// dispatch passes a node's response to the REGISTER waiting for it, and
-// answers a request from the node statelessly: this proxy relays
-// registrations only.
+// dispatch passes a node's response to the REGISTER waiting for it,
+// relays a request of the node routed to a client by the proxy's Path
+// (routeBack), and answers the node's other requests statelessly: its
+// OPTIONS keep-alive 200, the rest 501.
 func (p *Proxy) dispatch(c *upConn, m sip.Message) {
 	switch m := m.(type) {
 	case *sip.Response:
@@ -277,6 +278,21 @@ func (p *Proxy) dispatch(c *upConn, m sip.Message) {
 		}
 		pt.final <- m // buffered, and sent once: the entry is gone
 	case *sip.Request:
+		if m.GetHeader("Route") != nil {
+			// For a client, through the flow token of the proxy's Path.
+			select {
+			case p.routed <- struct{}{}:
+				p.wg.Add(1) // counted: this reader is one of p.wg's
+				go p.routeBack(c, m)
+			default:
+				if !m.IsAck() {
+					res := sipmsg.NewResponse(m, 503, "Service Unavailable")
+					res.AppendHeader(sip.NewHeader("Retry-After", "1"))
+					c.w.WriteMessage(res, time.Now().Add(p.cfg.DialTimeout))
+				}
+			}
+			return
+		}
 		if m.IsAck() {
 			return
 		}

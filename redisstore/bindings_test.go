@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,7 +40,7 @@ func sameBindings(a, b []registrar.Binding) bool {
 			return false
 		}
 		x.Expires, y.Expires = time.Time{}, time.Time{}
-		return x == y
+		return reflect.DeepEqual(x, y)
 	})
 }
 

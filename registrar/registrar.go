@@ -188,6 +188,7 @@ type Request struct {
 	// Read once by parse, in one pass over the headers.
 	authValues []string   // Proxy-Authorization and Authorization values
 	expires    sip.Header // the Expires header, if any
+	path       []string   // the Path header values, in order
 	vias       int
 	// sipgoTx: the request came through a sipgo server transaction, whose
 	// transport gave it a resolved address that only sipgo's
@@ -446,6 +447,12 @@ type Registrar struct {
 	// not a silence the client's transaction times out on (Timer F,
 	// 32 s). DefaultTimeout when 0.
 	Timeout time.Duration
+	// Store holds the bindings, for Lookup (New sets it to the Bind
+	// step's).
+	Store Store
+	// Flows are the connections this node's bindings came on, for Lookup
+	// and Send (New sets it; Bind records them).
+	Flows *Flows
 
 	outages outages
 }
@@ -628,6 +635,9 @@ func (g *Registrar) serve(ctx context.Context, req *sip.Request, peer PeerInfo, 
 const (
 	maxContacts    = 32
 	maxHeaderBytes = 8 << 10
+	// maxPath bounds the Path headers: one per proxy between the client
+	// and the node, an edge proxy and perhaps an SBC.
+	maxPath = 8
 )
 
 // parse reads what the pipeline needs, refusing malformed REGISTERs with
@@ -643,6 +653,7 @@ func parse(r *Request, rule AORRule) *sip.Response {
 	// anew at each Value.
 	udp := r.overUDP()
 	var echo byteCount // the header lines written as they are, without a string
+	pathBytes := 0
 	for _, h := range req.Headers() {
 		name := h.Name()
 		switch {
@@ -674,6 +685,18 @@ func parse(r *Request, rule AORRule) *sip.Response {
 				return respond(r, 400, "Bad Request: more than one Expires")
 			}
 			r.expires = h
+		case strings.EqualFold(name, "Path"):
+			if udp {
+				h.StringWrite(&echo) // echoed in the 200 OK
+				echo += 2
+			}
+			r.path = append(r.path, h.Value())
+			pathBytes += len(h.Value())
+			if len(r.path) > maxPath || pathBytes > maxHeaderBytes {
+				r.Reason = sipauth.OversizedHeader
+				return respond(r, 400, "Bad Request: Path too long")
+			}
+			continue
 		default:
 			continue
 		}
@@ -685,6 +708,15 @@ func parse(r *Request, rule AORRule) *sip.Response {
 	if v, ok := sipauth.CheckSize(r.authValues, 0); !ok {
 		r.Reason = v.Reason
 		return v.Complete(respond(r, v.Status, v.Phrase))
+	}
+	// Path (RFC 3327) is a proxy's: taken where one may stand between the
+	// client and the node (the edge role, the legacy role's SIP proxies),
+	// refused on the OAuth role, where the client connects by itself and a
+	// Path could only be the client's own making, routing the node's
+	// requests wherever it likes.
+	if len(r.path) > 0 && r.Role == RoleOAuth {
+		r.Reason = sipauth.PathNotAllowed
+		return respond(r, 403, "Forbidden: Path on a port clients reach directly")
 	}
 	// Every answer echoes Via, From, To, Call-ID and CSeq: over UDP, a
 	// request whose echo leaves no room for a challenge or the contacts in
@@ -764,6 +796,9 @@ type Bind struct {
 	// NodeName names the node in the Warning of that refusal.
 	NodeName string
 	Now      func() time.Time
+	// Flows, if set, keeps the connection of each registration that came
+	// over TCP or TLS, for requests back to the client.
+	Flows *Flows
 }
 
 // Bind's limits of contacts when none are set. A soft client holds one
@@ -896,6 +931,8 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 	r.Reason = sipauth.Registered
 	if u.RemoveAll || granted == 0 {
 		r.Reason = sipauth.Unregistered
+	} else if s.Flows != nil && r.Peer.Flow != nil {
+		s.Flows.add(ctx, r.Peer.Flow)
 	}
 	return s.ok(r, res, now, granted)
 }
@@ -903,7 +940,10 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 // bindingOf makes the binding of one Contact, keeping its parameters
 // (but expires) to echo them.
 func bindingOf(r *Request, c *sip.ContactHeader) Binding {
-	b := Binding{Contact: canonicalContact(c.Address), Device: r.DeviceName, Source: addrString(r.Peer.Remote)}
+	b := Binding{Contact: canonicalContact(c.Address), Device: r.DeviceName, Source: addrString(r.Peer.Remote), Path: r.path}
+	if r.Peer.Flow != nil {
+		b.Flow = r.Peer.Flow.ID()
+	}
 	if r.Identity != nil {
 		b.User = r.Identity.User
 	}
@@ -991,6 +1031,11 @@ func isCanonical(u sip.Uri) bool {
 // device's bindings come first, and those that no longer fit are left out.
 func (s Bind) ok(r *Request, res Result, now time.Time, granted time.Duration) *sip.Response {
 	resp := respond(r, 200, "OK")
+	// RFC 3327 §5.3: the Path values as received, in order.
+	for _, p := range r.path {
+		resp.AppendHeader(sip.NewHeader("Path", p))
+	}
+	resp.AppendHeader(supportedPath)
 	if granted >= 0 {
 		resp.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(int(granted/time.Second))))
 	}
@@ -1029,6 +1074,9 @@ func (s Bind) ok(r *Request, res Result, now time.Time, granted time.Duration) *
 	}
 	return resp
 }
+
+// supportedPath advertises RFC 3327 in each 200 OK.
+var supportedPath = sip.NewHeader("Supported", "path")
 
 // Config builds the default pipeline.
 type Config struct {
@@ -1082,6 +1130,10 @@ type Config struct {
 	// is a ValidationObserver, the time of every token validation
 	// (prommetrics.NewRegistrar counts them for Prometheus).
 	Observer Observer
+	// FlowRegistry, if set, shares which flows are open with the other
+	// nodes of a cluster (redisstore.Flows), so that Lookup on any node
+	// tells whether a contact can be reached.
+	FlowRegistry FlowRegistry
 }
 
 // New returns a Registrar with the default pipeline: cluster switch,
@@ -1131,7 +1183,10 @@ func New(cfg Config) (*Registrar, error) {
 		auth.OnValidate = vo.ObserveValidation
 	}
 	rule := AORRule{Domains: slices.Clone(cfg.Domains)}
+	flows := &Flows{Registry: cfg.FlowRegistry, Logger: cfg.Logger}
 	return &Registrar{
+		Store:    cfg.Store,
+		Flows:    flows,
 		Observer: cfg.Observer,
 		Ports:    cfg.Ports,
 		PeerInfo: cfg.PeerInfo,
@@ -1146,7 +1201,7 @@ func New(cfg Config) (*Registrar, error) {
 			OwnerBinding{},
 			AORCheck{Rule: rule},
 			Bind{Store: cfg.Store, MaxExpires: cfg.MaxExpires, MinExpires: cfg.MinExpires, DefaultExpires: cfg.DefaultExpires,
-				MaxBindings: cfg.MaxBindings, MaxDeviceBindings: cfg.MaxDeviceBindings, NodeName: cfg.NodeName},
+				MaxBindings: cfg.MaxBindings, MaxDeviceBindings: cfg.MaxDeviceBindings, NodeName: cfg.NodeName, Flows: flows},
 		},
 	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +36,7 @@ func TestApplyRetransmission(t *testing.T) {
 	if err != nil {
 		t.Fatalf("retransmission: %v", err)
 	}
-	if len(r.Bindings) != 2 || r.Bindings[0] != bs[0] || r.Bindings[1] != bs[1] || len(r.New) != 0 {
+	if len(r.Bindings) != 2 || !reflect.DeepEqual(r.Bindings[0], bs[0]) || !reflect.DeepEqual(r.Bindings[1], bs[1]) || len(r.New) != 0 {
 		t.Fatalf("retransmission changed the bindings: %+v, New %v; want %+v", r.Bindings, r.New, bs)
 	}
 
@@ -47,7 +48,7 @@ func TestApplyRetransmission(t *testing.T) {
 		t.Fatalf("removal: %+v, %v", r, err)
 	}
 	after := r.Bindings
-	if r, err = Apply(after, remove); err != nil || len(r.Bindings) != 1 || r.Bindings[0] != after[0] {
+	if r, err = Apply(after, remove); err != nil || len(r.Bindings) != 1 || !reflect.DeepEqual(r.Bindings[0], after[0]) {
 		t.Fatalf("retransmitted removal: %+v, %v", r, err)
 	}
 
@@ -156,7 +157,7 @@ func TestUDPRetransmissionWithoutKeptAnswer(t *testing.T) {
 	if len(cs) != 1 || !strings.HasPrefix(cs[0], "<sip:rado@"+local+">") || !strings.Contains(cs[0], ";expires=") {
 		t.Errorf("retransmission's contacts = %q", cs)
 	}
-	if got := binding(); got != wrote {
+	if got := binding(); !reflect.DeepEqual(got, wrote) {
 		t.Errorf("the retransmission changed the binding: %+v, want %+v", got, wrote)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -255,7 +256,7 @@ func TestOwnDeviceBindings(t *testing.T) {
 		t.Helper()
 		for _, b := range l.bindings("rado") {
 			if b.Device == "CSFrado" {
-				if b != firstBinding {
+				if !reflect.DeepEqual(b, firstBinding) {
 					t.Fatalf("the first device's binding changed:\n%+v\n%+v", b, firstBinding)
 				}
 				return

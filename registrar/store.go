@@ -33,6 +33,15 @@ type Binding struct {
 	User   string `json:"user,omitempty"`
 	// Source is the transport address the REGISTER came from.
 	Source string `json:"source,omitempty"`
+	// Path is the REGISTER's Path header values (RFC 3327), as received
+	// and in order: the route set to the contact, through the proxies that
+	// stand between (an edge proxy). Empty for a client that registered
+	// directly.
+	Path []string `json:"path,omitempty"`
+	// Flow is the id of the connection the REGISTER came on (RFC 5626),
+	// sipserve.Flow.ID(); empty over UDP. A request to the contact goes
+	// back over it (Registrar.Send).
+	Flow string `json:"flow,omitempty"`
 }
 
 // Change is one contact of a REGISTER: Expires 0 removes the binding.
@@ -279,8 +288,8 @@ func detach(b Binding, prev []Binding) Binding {
 			break
 		}
 	}
-	fields := [...]*string{&b.Contact, &b.Params, &b.CallID, &b.Branch, &b.Device, &b.User, &b.Source}
-	olds := [...]string{was.Contact, was.Params, was.CallID, was.Branch, was.Device, was.User, was.Source}
+	fields := [...]*string{&b.Contact, &b.Params, &b.CallID, &b.Branch, &b.Device, &b.User, &b.Source, &b.Flow}
+	olds := [...]string{was.Contact, was.Params, was.CallID, was.Branch, was.Device, was.User, was.Source, was.Flow}
 	var fresh [len(fields)]bool
 	n := 0
 	for i, f := range fields {
@@ -314,6 +323,18 @@ func detach(b Binding, prev []Binding) Binding {
 		b.Instance = b.Params[j : j+len(b.Instance)]
 	default:
 		b.Instance = strings.Clone(b.Instance)
+	}
+	switch {
+	case len(b.Path) == 0:
+		b.Path = nil
+	case slices.Equal(b.Path, was.Path):
+		b.Path = was.Path
+	default:
+		p := make([]string, len(b.Path))
+		for i, v := range b.Path {
+			p[i] = strings.Clone(v)
+		}
+		b.Path = p
 	}
 	return b
 }

@@ -113,6 +113,7 @@ const (
 	NoEdgeCertificate       Reason = "no-edge-certificate"
 	UnknownDevice           Reason = "unknown-device"    // 404
 	DomainNotServed         Reason = "domain-not-served" // 403
+	PathNotAllowed          Reason = "path-not-allowed"  // 403: Path on the OAuth role
 	DevicesUnavailable      Reason = "devices-unavailable"
 	StoreUnavailable        Reason = "store-unavailable"
 	RateLimited             Reason = "rate-limited"
@@ -151,7 +152,7 @@ func (r Reason) Class() Class {
 		DigestNonce, DigestStale, DigestReplay, DigestFailed:
 		return ClassAuth
 	case OAuthDisabled, ProfileWithoutOAuth, OAuthDeviceOnLegacy, NotTLS, MTLSOnOAuthPort, ProxiedOnOAuthPort,
-		NoEdgeCertificate, UnknownDevice, DomainNotServed:
+		NoEdgeCertificate, UnknownDevice, DomainNotServed, PathNotAllowed:
 		return ClassPort
 	case UDPAnswerTooLarge, BadContact, BadExpires, OversizedHeader, BadTo, BadFrom, BadCallIDOrCSeq, BadCSeq,
 		TooManyContacts, SeveralDevices, BadWildcard, IntervalTooBrief, OutOfOrder, BadMaxForwards, TooManyHops,

@@ -25,6 +25,9 @@ type Peer struct {
 	Local, Remote net.Addr
 	// TLS is the connection's TLS state, nil for plain TCP or UDP.
 	TLS *tls.ConnectionState
+	// Flow is the connection, for requests back to the peer; nil over
+	// UDP.
+	Flow *Flow
 }
 
 // Handler answers requests. ServeSIP returns the final response to send,

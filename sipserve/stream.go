@@ -113,8 +113,10 @@ func (s *Server) serveConn(c net.Conn, o streamOptions) {
 		transport = "TLS"
 	}
 	sc := &streamConn{conn: c, w: sipstream.NewWriter(c, defaults.Positive(s.WriteTimeout, DefaultWriteTimeout))}
+	peer.Flow = newFlow(sc, transport)
 	// The connection closes once the answers handed to workers are out
-	// (each write bounded by WriteTimeout).
+	// (each write bounded by WriteTimeout); then the flow is gone.
+	defer peer.Flow.close()
 	defer sc.pending.Wait()
 	r := sipstream.NewReader(c, sipstream.WithPong(sc.w))
 	source := peer.Remote.String()
@@ -133,7 +135,9 @@ func (s *Server) serveConn(c net.Conn, o streamOptions) {
 		}
 		req, ok := m.(*sip.Request)
 		if !ok {
+			// The answer to a request sent on the flow.
 			s.stats.responses.Add(1)
+			peer.Flow.deliver(m.(*sip.Response))
 			continue
 		}
 		req.SetTransport(transport)

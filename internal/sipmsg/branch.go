@@ -6,12 +6,12 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// Branch returns the branch of req's top Via when it names the request's
+// Branch returns the branch of m's top Via when it names the request's
 // transaction (RFC 3261 §17.2.3: it starts with the magic cookie,
 // sip.RFC3261BranchMagicCookie); false when there is no Via or its branch
 // is of an RFC 2543 client.
-func Branch(req *sip.Request) (string, bool) {
-	via := req.Via()
+func Branch(m interface{ Via() *sip.ViaHeader }) (string, bool) {
+	via := m.Via()
 	if via == nil {
 		return "", false
 	}

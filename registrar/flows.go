@@ -1,0 +1,274 @@
+package registrar
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipoauth/sdk/sipserve"
+)
+
+// FlowRegistry tells the nodes of a cluster which flows are up: a node
+// records the flows its bindings came on, and any node can tell whether
+// the flow of a binding is still open, whichever holds it
+// (redisstore.Flows). Implementations must be safe for concurrent use.
+type FlowRegistry interface {
+	// Up records that the flow id is open on this node.
+	Up(ctx context.Context, id string) error
+	// Down records that it has closed.
+	Down(ctx context.Context, id string) error
+	// Alive reports, for each id, whether its flow is open on some node.
+	Alive(ctx context.Context, ids []string) (map[string]bool, error)
+}
+
+// Flows are the flows (the connections, RFC 5626) that this node's
+// bindings came on: requests to a registered client go back over them.
+// With a Registry, the other nodes of the cluster learn which are open.
+type Flows struct {
+	// Registry, if set, is told of each flow that opens and closes; nil
+	// keeps what only this node can tell.
+	Registry FlowRegistry
+	// Logger reports a Registry that failed; slog.Default when nil.
+	Logger *slog.Logger
+
+	local sync.Map // id -> *sipserve.Flow, while open
+}
+
+// timeout bounds a Registry call made for a flow that closed, with no
+// caller's context.
+const flowRegistryTimeout = 5 * time.Second
+
+// add keeps f, the flow a binding came on, until it closes.
+func (fl *Flows) add(ctx context.Context, f *sipserve.Flow) {
+	if _, had := fl.local.LoadOrStore(f.ID(), f); had {
+		return
+	}
+	if !f.AfterClose(func() { fl.closed(f.ID()) }) {
+		fl.local.Delete(f.ID())
+		return
+	}
+	if fl.Registry != nil {
+		if err := fl.Registry.Up(ctx, f.ID()); err != nil {
+			fl.logger().Warn("registrar: recording a flow failed", "flow", f.ID(), "error", err)
+		}
+	}
+}
+
+func (fl *Flows) closed(id string) {
+	fl.local.Delete(id)
+	if fl.Registry == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), flowRegistryTimeout)
+	defer cancel()
+	if err := fl.Registry.Down(ctx, id); err != nil {
+		fl.logger().Warn("registrar: recording a closed flow failed", "flow", id, "error", err)
+	}
+}
+
+func (fl *Flows) logger() *slog.Logger {
+	if fl.Logger != nil {
+		return fl.Logger
+	}
+	return slog.Default()
+}
+
+// Local returns the flow id when this node holds it open.
+func (fl *Flows) Local(id string) (*sipserve.Flow, bool) {
+	v, ok := fl.local.Load(id)
+	if !ok {
+		return nil, false
+	}
+	return v.(*sipserve.Flow), true
+}
+
+// alive tells which of ids are open: this node's from memory, the others
+// from the Registry.
+func (fl *Flows) alive(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	var ask []string
+	for _, id := range ids {
+		if _, ok := fl.local.Load(id); ok {
+			out[id] = true
+		} else if fl.Registry != nil {
+			ask = append(ask, id)
+		}
+	}
+	if len(ask) == 0 {
+		return out, nil
+	}
+	up, err := fl.Registry.Alive(ctx, ask)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ask {
+		out[id] = up[id]
+	}
+	return out, nil
+}
+
+// Contact is a registered contact as a proxy or B2BUA routes a request to
+// it: its binding, with whether the flow it registered on is open.
+type Contact struct {
+	// AOR is the address of record it is registered for.
+	AOR string
+	Binding
+	// FlowUp is true while the connection of Binding.Flow is open, on this
+	// node or (with a FlowRegistry) another; a contact without a flow
+	// (registered over UDP) has it false.
+	FlowUp bool
+	// Local is true when this node holds the flow: Send can use it.
+	Local bool
+}
+
+// Lookup returns the live contacts of aor (the form of Request.AOR,
+// sip:user@host) with their route set (Binding.Path, as the REGISTER
+// carried it), instance, device, flow and expiry, from the Store.
+func (g *Registrar) Lookup(ctx context.Context, aor string) ([]Contact, error) {
+	if g.Store == nil {
+		return nil, errors.New("registrar: Lookup needs the Registrar's Store")
+	}
+	bs, err := g.Store.Lookup(ctx, aor)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Contact, len(bs))
+	var ids []string
+	for i, b := range bs {
+		out[i] = Contact{AOR: aor, Binding: b}
+		if b.Flow != "" {
+			ids = append(ids, b.Flow)
+		}
+	}
+	if len(ids) == 0 || g.Flows == nil {
+		return out, nil
+	}
+	up, err := g.Flows.alive(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("registrar: the flows' state: %w", err)
+	}
+	for i := range out {
+		if id := out[i].Flow; id != "" {
+			_, out[i].Local = g.Flows.Local(id)
+			out[i].FlowUp = up[id]
+		}
+	}
+	return out, nil
+}
+
+// Errors of Send.
+var (
+	// ErrNoFlow: the contact registered over UDP, or through a server
+	// that keeps no flows: there is no connection to reach it by.
+	ErrNoFlow = errors.New("registrar: the contact has no flow to reach it by")
+	// ErrFlowGone: its connection has closed; the client is unreachable
+	// until it registers again (RFC 5626's 430 Flow Failed).
+	ErrFlowGone = errors.New("registrar: the contact's flow has closed")
+	// ErrFlowElsewhere: another node of the cluster holds its connection.
+	ErrFlowElsewhere = errors.New("registrar: another node holds the contact's flow")
+)
+
+// DefaultSendTimeout bounds Send when its context has no deadline: Timer
+// F, 64*T1.
+const DefaultSendTimeout = 32 * time.Second
+
+// NewRequest returns a request of method for c, from the URI from: the
+// Request-URI is the contact's URI, To the AOR (sip:<key>, with the
+// contact's host when the key has no domain), and the route set c's Path
+// (one Route per Path value, in order, RFC 3327 §5.4). Add a body and
+// headers, then Send it.
+func (c Contact) NewRequest(method sip.RequestMethod, from sip.Uri) (*sip.Request, error) {
+	var target, to sip.Uri
+	if err := sip.ParseUri(c.Contact, &target); err != nil {
+		return nil, fmt.Errorf("registrar: contact %q: %w", c.Contact, err)
+	}
+	// The AOR is a key (AORRule): "rado", or "rado@example.com" with
+	// Domains. Without a domain, To names the contact's host, as Jabber's
+	// To names the node.
+	aor := c.AOR
+	if !strings.HasPrefix(aor, "sip:") && !strings.HasPrefix(aor, "sips:") {
+		if !strings.Contains(aor, "@") {
+			aor += "@" + target.Host
+		}
+		aor = "sip:" + aor
+	}
+	if err := sip.ParseUri(aor, &to); err != nil {
+		return nil, fmt.Errorf("registrar: AOR %q: %w", c.AOR, err)
+	}
+	req := sip.NewRequest(method, target)
+	for _, p := range c.Path {
+		req.AppendHeader(sip.NewHeader("Route", p))
+	}
+	params := sip.NewParams()
+	params.Add("tag", random(8))
+	req.AppendHeader(&sip.FromHeader{Address: from, Params: params})
+	req.AppendHeader(&sip.ToHeader{Address: to, Params: sip.NewParams()})
+	callID := sip.CallIDHeader(random(16))
+	req.AppendHeader(&callID)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: method})
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	return req, nil
+}
+
+// Send sends req to the registered contact c over the flow it registered
+// on, which this node must hold (Contact.Local): directly to a client
+// that registered on the OAuth port, or to the edge proxy whose Path the
+// route set names, which relays it over the client's own connection. It
+// adds this node's Via (with a new branch) on top, and returns the final
+// response; the wait ends with ctx, or DefaultSendTimeout.
+func (g *Registrar) Send(ctx context.Context, c Contact, req *sip.Request) (*sip.Response, error) {
+	if c.Flow == "" {
+		return nil, ErrNoFlow
+	}
+	var f *sipserve.Flow
+	if g.Flows != nil {
+		f, _ = g.Flows.Local(c.Flow)
+	}
+	if f == nil {
+		if c.FlowUp {
+			return nil, ErrFlowElsewhere
+		}
+		return nil, ErrFlowGone
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultSendTimeout)
+		defer cancel()
+	}
+	req.PrependHeader(viaOn(f))
+	res, err := f.Request(ctx, req)
+	if errors.Is(err, sipserve.ErrFlowClosed) {
+		return nil, ErrFlowGone
+	}
+	return res, err
+}
+
+// viaOn is this node's Via for a request sent on f.
+func viaOn(f *sipserve.Flow) *sip.ViaHeader {
+	host, port := "127.0.0.1", 0
+	if h, p, err := net.SplitHostPort(f.LocalAddr().String()); err == nil {
+		host = h
+		port, _ = strconv.Atoi(p)
+	}
+	params := sip.NewParams()
+	params.Add("branch", sip.RFC3261BranchMagicCookie+random(12))
+	return &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: f.Transport(), Host: host, Port: port, Params: params}
+}
+
+// random returns n random bytes in hex.
+func random(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return strings.ToLower(hex.EncodeToString(b))
+}

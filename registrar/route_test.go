@@ -1,0 +1,354 @@
+package registrar_test
+
+import (
+	"bufio"
+	"context"
+	"crypto"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipoauth/sdk/client"
+	"github.com/sipoauth/sdk/cnfxml"
+	"github.com/sipoauth/sdk/diag"
+	"github.com/sipoauth/sdk/edge"
+	"github.com/sipoauth/sdk/edgetable"
+	"github.com/sipoauth/sdk/internal/testca"
+	"github.com/sipoauth/sdk/issuer"
+	"github.com/sipoauth/sdk/mtlstrust"
+	"github.com/sipoauth/sdk/registrar"
+	"github.com/sipoauth/sdk/siplimit"
+	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/sipserve"
+)
+
+// routeLab is a node served by sipserve over TLS on its OAuth and edge
+// ports, an edge proxy in front of the edge port, and the issuer.
+type routeLab struct {
+	reg       *registrar.Registrar
+	issuer    *issuer.Issuer
+	nodeCA    *testca.CA
+	oauthPort int
+	edgePort  int
+	edgeAddr  string // the edge proxy's client listener
+	proxyName string
+	proxyCert *testca.Leaf // expc1.example.com, in the edge-proxy table
+}
+
+func newRouteLab(t *testing.T) *routeLab {
+	t.Helper()
+	l := &routeLab{proxyName: "expe1.example.com"}
+	var err error
+	if l.issuer, err = issuer.New(issuer.Config{Issuer: "https://cucm.example.com", Nested: true}); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := sipoauth.NewStaticKeys(map[string]crypto.PublicKey{l.issuer.KeyID(): l.issuer.PublicKey()})
+	kid, key := l.issuer.EncryptionKey()
+	dec, _ := sipoauth.NewSymmetricKeys(map[string][]byte{kid: key})
+	v, err := sipoauth.New(sipoauth.Config{Keys: keys, DecryptionKeys: dec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.nodeCA = testca.New(t, "Node CA")
+	proxyCA := testca.New(t, "Expressway CA")
+	nodeCert, _ := mtlstrust.NewCertSource(l.nodeCA.Server(t, "127.0.0.1").TLS())
+	table := &edgetable.Memory{}
+	table.Put(edgetable.Entry{HostNameOrIP: "expc1", Names: []string{"expc1.example.com"}})
+	quiet := slog.New(slog.DiscardHandler)
+	rawOAuth, _ := net.Listen("tcp", "127.0.0.1:0")
+	rawEdge, _ := net.Listen("tcp", "127.0.0.1:0")
+	lnOAuth := siplimit.NewTLSListener(rawOAuth, mtlstrust.OAuthServerConfig(nodeCert), siplimit.Limits{},
+		mtlstrust.ListenerOptions{Side: diag.NodeSide}, siplimit.WithLogger(quiet))
+	lnEdge := siplimit.NewTLSListener(rawEdge, mtlstrust.EdgeServerConfig(nodeCert, mtlstrust.NewTrustStore(proxyCA.Cert), edgetable.Authorize(table)),
+		siplimit.Limits{}, mtlstrust.ListenerOptions{Side: diag.NodeSide}, siplimit.WithLogger(quiet))
+	l.oauthPort, l.edgePort = rawOAuth.Addr().(*net.TCPAddr).Port, rawEdge.Addr().(*net.TCPAddr).Port
+	l.reg, err = registrar.New(registrar.Config{NodeName: "UCM2-PUB", Validator: v, Logger: quiet,
+		Devices: registrar.MemoryDevices{
+			"CSFrado":  {Name: "CSFrado", Owner: "rado", OAuth: true},
+			"CSFalice": {Name: "CSFalice", Owner: "alice", OAuth: true},
+			"CSFbob":   {Name: "CSFbob", Owner: "bob", OAuth: true},
+		},
+		Ports: registrar.Ports{l.oauthPort: registrar.RoleOAuth, l.edgePort: registrar.RoleEdge}, EdgeAuthorizer: edgetable.Authorize(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &sipserve.Server{Handler: sipserve.Methods{sip.REGISTER: l.reg}, Logger: quiet}
+	go srv.ServeStream(lnOAuth)
+	go srv.ServeStream(lnEdge, sipserve.Shared())
+	t.Cleanup(func() { srv.Close() })
+
+	l.proxyCert = proxyCA.Client(t, "expc1.example.com")
+	proxyCert, _ := mtlstrust.NewCertSource(l.proxyCert.TLS())
+	listenCert, _ := mtlstrust.NewCertSource(l.nodeCA.Server(t, "127.0.0.1").TLS())
+	p, err := edge.New(edge.Config{Name: l.proxyName, Certificate: proxyCert, ListenCertificate: listenCert,
+		NodeTrust: mtlstrust.NewTrustStore(l.nodeCA.Cert), Upstreams: []string{rawEdge.Addr().String()}, ServerName: "127.0.0.1",
+		Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := p.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.edgeAddr = ln.Addr().String()
+	go p.Serve(ln)
+	t.Cleanup(func() { p.Close() })
+	return l
+}
+
+// inbox records what reaches a client.
+type inbox struct {
+	mu   sync.Mutex
+	got  []*sip.Request
+	more chan struct{}
+}
+
+func (b *inbox) handle(_ context.Context, req *sip.Request) *sip.Response {
+	b.mu.Lock()
+	b.got = append(b.got, req)
+	b.mu.Unlock()
+	select {
+	case b.more <- struct{}{}:
+	default:
+	}
+	return sip.NewResponseFromRequest(req, 200, "OK", nil)
+}
+
+// clientFor registers device of user, directly or through the edge proxy.
+func (l *routeLab) clientFor(t *testing.T, device, user string, mra bool, in *inbox) *client.Client {
+	t.Helper()
+	cfg := cnfxml.NewCSF(device)
+	cfg.UserID = user
+	cfg.CallManagers = []cnfxml.CallManager{{Name: "127.0.0.1", Ports: cnfxml.Ports{SIPOAuth: l.oauthPort, SIPMRAOAuth: l.edgePort}}}
+	tok, err := l.issuer.Mint(issuer.TokenRequest{User: user, Device: device})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := client.Config{DeviceName: device, Device: cfg, TLSConfig: &tls.Config{RootCAs: l.nodeCA.Pool()},
+		Tokens: client.StaticTokenSource(&client.Token{AccessToken: tok}), Logger: slog.New(slog.DiscardHandler)}
+	if in != nil {
+		cc.OnRequest = in.handle
+	}
+	if mra {
+		cc.Deployment, cc.EdgeAddr, cc.EdgeServerName = cnfxml.MRA, l.edgeAddr, "127.0.0.1"
+	}
+	c, err := client.New(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestReachRegisteredClients: after registration, Lookup gives each
+// contact with its flow and route set, and a MESSAGE sent with Send
+// reaches the client registered directly over its own TLS connection and
+// the MRA client through the edge proxy, whose Path (with its flow token)
+// the node stored and echoed. After the direct client's connection
+// closes, Lookup shows its flow gone and Send says so.
+func TestReachRegisteredClients(t *testing.T) {
+	l := newRouteLab(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	direct, mra := &inbox{more: make(chan struct{}, 1)}, &inbox{more: make(chan struct{}, 1)}
+	rado := l.clientFor(t, "CSFrado", "rado", false, direct)
+	defer rado.Close()
+	alice := l.clientFor(t, "CSFalice", "alice", true, mra)
+	defer alice.Close()
+	if _, err := rado.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	from := sip.Uri{Scheme: "sip", User: "ucm", Host: "127.0.0.1"}
+	send := func(aor, text string, in *inbox) registrar.Contact {
+		t.Helper()
+		cs, err := l.reg.Lookup(ctx, aor)
+		if err != nil || len(cs) != 1 {
+			t.Fatalf("Lookup(%s): %+v, %v", aor, cs, err)
+		}
+		c := cs[0]
+		if c.Flow == "" || !c.FlowUp || !c.Local || c.Device == "" || c.Instance == "" || time.Until(c.Expires) < time.Minute {
+			t.Fatalf("contact of %s: %+v", aor, c)
+		}
+		req, err := c.NewRequest(sip.MESSAGE, from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.AppendHeader(sip.NewHeader("Content-Type", "text/plain"))
+		req.SetBody([]byte(text))
+		res, err := l.reg.Send(ctx, c, req)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("Send to %s: %v, %v", aor, res, err)
+		}
+		select {
+		case <-in.more:
+		case <-ctx.Done():
+			t.Fatal("nothing arrived")
+		}
+		in.mu.Lock()
+		got := in.got[len(in.got)-1]
+		in.mu.Unlock()
+		if got.Method != sip.MESSAGE || string(got.Body()) != text || got.Recipient.String() != c.Contact {
+			t.Fatalf("%s received %s %s %q", aor, got.Method, got.Recipient.String(), got.Body())
+		}
+		return c
+	}
+	c := send("rado", "hello on-premises", direct)
+	if len(c.Path) != 0 {
+		t.Errorf("a direct client's route set: %q", c.Path)
+	}
+	c = send("alice", "hello over MRA", mra)
+	if len(c.Path) != 1 || !strings.HasPrefix(c.Path[0], "<sip:") || !strings.HasSuffix(c.Path[0], "@"+l.proxyName+";transport=tls;lr;ob>") {
+		t.Errorf("the MRA client's route set: %q", c.Path)
+	}
+	mra.mu.Lock()
+	if vias := mra.got[0].GetHeaders("Via"); len(vias) != 2 {
+		t.Errorf("the MRA client's MESSAGE came with %d Vias, want the edge's and the node's", len(vias))
+	}
+	if mra.got[0].GetHeader("Route") != nil {
+		t.Error("the edge proxy left its Route in")
+	}
+	mra.mu.Unlock()
+
+	// bob registers on a connection of his own, which then closes: his
+	// flow is gone.
+	w := l.dialRaw(t, l.oauthPort, nil)
+	res := w.register(t, "bob", "CSFbob", l.token(t, "bob", "CSFbob"), nil)
+	if !strings.HasPrefix(res, "SIP/2.0 200 ") || !strings.Contains(res, "\r\nSupported: path\r\n") {
+		t.Fatalf("bob's REGISTER:\n%s", res)
+	}
+	if cs, _ := l.reg.Lookup(ctx, "bob"); len(cs) != 1 || !cs[0].FlowUp {
+		t.Fatalf("bob before the close: %+v", cs)
+	}
+	w.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		cs, _ := l.reg.Lookup(ctx, "bob")
+		if len(cs) == 1 && !cs[0].FlowUp && !cs[0].Local && cs[0].Flow != "" {
+			req, _ := cs[0].NewRequest(sip.MESSAGE, from)
+			if _, err := l.reg.Send(ctx, cs[0], req); !errors.Is(err, registrar.ErrFlowGone) {
+				t.Errorf("Send over a closed flow: %v", err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the flow is still up after the connection closed: %+v", cs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (l *routeLab) token(t *testing.T, user, device string) string {
+	t.Helper()
+	tok, err := l.issuer.Mint(issuer.TokenRequest{User: user, Device: device})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// rawConn is a TLS connection written and read as bytes.
+type rawConn struct {
+	*tls.Conn
+	r *bufio.Reader
+}
+
+// dialRaw connects to the node's port, with cert when set (an edge
+// proxy's).
+func (l *routeLab) dialRaw(t *testing.T, port int, cert *testca.Leaf) *rawConn {
+	t.Helper()
+	cfg := &tls.Config{RootCAs: l.nodeCA.Pool(), ServerName: "127.0.0.1"}
+	if cert != nil {
+		cfg.Certificates = []tls.Certificate{cert.TLS()}
+	}
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawConn{Conn: c, r: bufio.NewReader(c)}
+}
+
+// register sends a Jabber-shaped REGISTER with extra header lines and
+// returns the answer's header section as read.
+func (w *rawConn) register(t *testing.T, user, device, token string, extra []string) string {
+	t.Helper()
+	local := w.LocalAddr().String()
+	req := "REGISTER sip:127.0.0.1 SIP/2.0\r\n" +
+		"Via: SIP/2.0/TLS " + local + ";branch=z9hG4bK" + device + strconv.Itoa(len(extra)) + "\r\n" +
+		"Max-Forwards: 70\r\n" +
+		"From: <sip:" + user + "@127.0.0.1>;tag=t" + device + "\r\n" +
+		"To: <sip:" + user + "@127.0.0.1>\r\n" +
+		"Call-ID: call-" + device + "\r\n" +
+		"CSeq: 101 REGISTER\r\n" +
+		"Contact: <sip:" + user + "@" + local + ";transport=tls>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-0000000000" + strconv.Itoa(10+len(device)) + ">\";+u.sip!devicename.ccm.cisco.com=\"" + device + "\"\r\n" +
+		"Proxy-Authorization: Bearer token=\"" + token + "\"\r\n" +
+		"Expires: 3600\r\n"
+	for _, h := range extra {
+		req += h + "\r\n"
+	}
+	req += "Content-Length: 0\r\n\r\n"
+	w.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(w, req); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for {
+		line, err := w.r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the answer: %v (%q)", err, b.String())
+		}
+		b.WriteString(line)
+		if line == "\r\n" {
+			return b.String()
+		}
+	}
+}
+
+// TestPathRules: a third party proxy's Path headers on the edge role are
+// stored and echoed exactly as received, in order, with their
+// parameters; a Path on the OAuth role, where clients connect by
+// themselves, is refused.
+func TestPathRules(t *testing.T) {
+	l := newRouteLab(t)
+	ctx := context.Background()
+	paths := []string{
+		"<sip:kamailio-flow-1@sbc.example.com:5061;transport=tls;lr;ob>",
+		"<sip:10.0.0.7;lr;received=sip:192.0.2.4:40123>, <sip:core.example.com;lr>",
+	}
+	var extra []string
+	for _, p := range paths {
+		extra = append(extra, "Path: "+p)
+	}
+	w := l.dialRaw(t, l.edgePort, l.proxyCert)
+	res := w.register(t, "alice", "CSFalice", l.token(t, "alice", "CSFalice"), extra)
+	if !strings.HasPrefix(res, "SIP/2.0 200 ") || !strings.Contains(res, "\r\nPath: "+paths[0]+"\r\nPath: "+paths[1]+"\r\n") ||
+		!strings.Contains(res, "\r\nSupported: path\r\n") {
+		t.Fatalf("the answer through a proxy:\n%s", res)
+	}
+	cs, err := l.reg.Lookup(ctx, "alice")
+	if err != nil || len(cs) != 1 || !slices.Equal(cs[0].Path, paths) {
+		t.Fatalf("Lookup: %+v, %v", cs, err)
+	}
+
+	w = l.dialRaw(t, l.oauthPort, nil)
+	res = w.register(t, "rado", "CSFrado", l.token(t, "rado", "CSFrado"), []string{"Path: <sip:attacker.example.com;lr>"})
+	if !strings.HasPrefix(res, "SIP/2.0 403 Forbidden: Path on a port clients reach directly\r\n") {
+		t.Fatalf("a Path on the OAuth port:\n%s", res)
+	}
+	if cs, _ := l.reg.Lookup(ctx, "rado"); len(cs) != 0 {
+		t.Errorf("bound anyway: %+v", cs)
+	}
+}
