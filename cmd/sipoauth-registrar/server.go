@@ -306,6 +306,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 	// Bindings, and revocations shared with the other nodes.
 	var store registrar.Store
 	var revocation sipoauth.Revocation
+	var flows registrar.FlowRegistry
 	if s.Store == "memory" {
 		mem := registrar.NewMemoryStore()
 		store = mem
@@ -318,6 +319,11 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		// once.
 		store = r.redis.GuardStore(redisstore.NewBindings(rdb, ""))
 		revocation = r.redis.GuardRevocation(redisstore.NewRevocations(rdb, ""))
+		// Which connections of the clients are open, on which node.
+		f := redisstore.NewFlows(rdb, "")
+		f.Logger = log
+		r.closers = append(r.closers, func() { f.Close() })
+		flows = f
 	}
 	// The cluster-wide SIP OAuth mode: on, unless the cluster's Redis
 	// says otherwise.
@@ -525,6 +531,7 @@ func start(ctx context.Context, s settings) (_ *running, err error) {
 		InsecureLegacyWithoutAuthentication: s.LegacyUnauthenticated,
 		OAuthEnabled:                        oauthEnabled,
 		Logger:                              log,
+		FlowRegistry:                        flows,
 	}
 	if metrics != nil {
 		cfg.Observer = metrics
