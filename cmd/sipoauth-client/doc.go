@@ -18,6 +18,9 @@
 //
 //	go run ./cmd/sipoauth-client -config http://10.10.10.1:6970/ -device CSFrado //	    -ca tomcat-ca.pem -issuer https://login.example.com/realms/voice //	    -login -client-id sip-softphone -scope "openid offline_access sip:register"
 //
+// -answer accepts the MESSAGEs the node (or, for MRA, the edge proxy)
+// sends back over the registration's connection, printing each.
+//
 // -issuer with -refresh-token (and -client-id) uses a refresh token held
 // already instead of signing in.
 //

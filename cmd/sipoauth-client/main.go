@@ -13,12 +13,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"golang.org/x/oauth2"
 
 	"github.com/sipoauth/sdk/bearer"
@@ -54,6 +56,7 @@ type options struct {
 	login                                bool
 	ca, serverName, edge, edgeServerName string
 	mra, rfc8898, verbose, version       bool
+	answer                               bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -78,6 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.edgeServerName, "edge-name", "", "name the edge proxy's certificate must carry; the -edge host when empty")
 	fs.BoolVar(&o.mra, "mra", false, "register through the edge proxy (Mobile and Remote Access)")
 	fs.BoolVar(&o.rfc8898, "rfc8898", false, "send the token in RFC 6750's form (Bearer <token>) instead of Cisco's (Bearer token=\"<token>\")")
+	fs.BoolVar(&o.answer, "answer", false, "accept the MESSAGEs the node sends over the registration's connection (printed, answered 200); other requests are answered 501")
 	fs.BoolVar(&o.verbose, "v", false, "log the client's steps")
 	fs.BoolVar(&o.version, "version", false, "print the version (module version and VCS revision) and exit")
 	if err := fs.Parse(args); err != nil {
@@ -163,6 +167,19 @@ func (o *options) clientConfig(stdout, stderr io.Writer) (client.Config, error) 
 	if o.rfc8898 {
 		cfg.Form = bearer.FormRFC6750
 	}
+	if o.answer {
+		cfg.OnRequest = func(_ context.Context, req *sip.Request) *sip.Response {
+			if req.Method != sip.MESSAGE {
+				return sip.NewResponseFromRequest(req, 501, "Not Implemented", nil)
+			}
+			from := ""
+			if f := req.From(); f != nil {
+				from = f.Address.String()
+			}
+			fmt.Fprintf(stdout, "%s MESSAGE from %s: %s\n", time.Now().Format(time.TimeOnly), from, printable(req.Body()))
+			return sip.NewResponseFromRequest(req, 200, "OK", nil)
+		}
+	}
 	if !strings.Contains(o.config, "://") {
 		dev, err := localConfig(o.config, o.device)
 		if err != nil {
@@ -220,6 +237,22 @@ func (o *options) tokenSource(ctx context.Context, stdout io.Writer, tlsCfg *tls
 	}
 	fmt.Fprintf(stdout, "signed in at %s\n", p.Endpoints().Issuer)
 	return s, s.SignOut, nil
+}
+
+// printable is a message body as one line of text: at most 500 bytes,
+// control characters and invalid UTF-8 escaped.
+func printable(b []byte) string {
+	const max = 500
+	cut := len(b) > max
+	if cut {
+		b = b[:max]
+	}
+	q := strconv.Quote(string(b))
+	s := q[1 : len(q)-1]
+	if cut {
+		s += "..."
+	}
+	return s
 }
 
 // localConfig reads the configuration file of device from path: the file

@@ -181,3 +181,51 @@ func TestLogin(t *testing.T) {
 		t.Errorf("bindings after exit: %+v", bs)
 	}
 }
+
+// TestAnswer: with -answer, a MESSAGE the node sends over the
+// registration's connection is printed and accepted; an INFO is not.
+func TestAnswer(t *testing.T) {
+	n := testnode.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stdout syncbuf.Buffer
+	done := make(chan error, 1)
+	t.Setenv("SIPOAUTH_REFRESH_TOKEN", n.Refresh)
+	go func() {
+		done <- run(ctx, []string{"-config", n.ConfigURL + "/", "-device", "CSFrado", "-ca", n.CAFile, "-token-url", n.TokenURL, "-answer"}, &stdout, io.Discard)
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stdout.String(), "Ctrl-C to unregister") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cs, err := n.Registrar.Lookup(ctx, "rado")
+	if err != nil || len(cs) != 1 || !cs[0].FlowUp {
+		t.Fatalf("contacts %+v, %v; output:\n%s", cs, err, stdout.String())
+	}
+	send := func(method sip.RequestMethod, body string) int {
+		t.Helper()
+		req, err := cs[0].NewRequest(method, sip.Uri{Scheme: "sip", User: "ucm", Host: "127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.AppendHeader(sip.NewHeader("Content-Type", "text/plain"))
+		req.SetBody([]byte(body))
+		res, err := n.Registrar.Send(ctx, cs[0], req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode
+	}
+	if code := send(sip.MESSAGE, "Meeting moved to 3pm\x07"); code != 200 {
+		t.Errorf("MESSAGE: %d", code)
+	}
+	if code := send(sip.INFO, "x"); code != 501 {
+		t.Errorf("INFO: %d", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`\n\d\d:\d\d:\d\d MESSAGE from sip:ucm@127\.0\.0\.1: Meeting moved to 3pm\\a\n`).MatchString(stdout.String()) {
+		t.Errorf("output:\n%s", stdout.String())
+	}
+}

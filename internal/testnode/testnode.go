@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/internal/testca"
@@ -20,6 +20,7 @@ import (
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/sipserve"
 )
 
 // Node is a running node; everything stops when the test ends.
@@ -28,6 +29,8 @@ type Node struct {
 	Addr string
 	// Store holds the bindings the registrar made.
 	Store *registrar.MemoryStore
+	// Registrar is the node's registrar, for Lookup and Send.
+	Registrar *registrar.Registrar
 	// ConfigURL serves CSFrado.cnf.xml, which names Addr's port as the
 	// node's sipOAuthPort: ConfigURL + "/CSFrado.cnf.xml".
 	ConfigURL string
@@ -124,17 +127,12 @@ func serve(t testing.TB, v *sipoauth.Validator, ca *testca.CA, leaf *testca.Leaf
 	if err != nil {
 		t.Fatal(err)
 	}
-	ua, err := sipgo.NewUA()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sipgo.NewServer(ua)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.OnRegister(reg.HandleRegister)
-	go srv.ServeTLS(ln)
-	t.Cleanup(func() { ln.Close(); srv.Close(); ua.Close() })
+	n.Registrar = reg
+	// Served as the standalone registrar serves it: each connection a
+	// flow, for requests back to the client.
+	srv := &sipserve.Server{Handler: sipserve.Methods{sip.REGISTER: reg}}
+	go srv.ServeStream(ln)
+	t.Cleanup(func() { srv.Close() })
 
 	dir := t.TempDir()
 	dev := cnfxml.NewCSF("CSFrado")
