@@ -13,12 +13,15 @@
 //     retries with a token and is registered for 120 s;
 //  2. registers a client over Mobile and Remote Access, through the edge
 //     proxy and its mutual-TLS hop to the node's edge port;
-//  3. produces the three troubleshooting scenarios for real and explains
+//  3. has the node send a MESSAGE to each: a location lookup, then the
+//     request over the connection the client registered on, directly, or
+//     through the edge proxy by the flow token of the Path it added;
+//  4. produces the three troubleshooting scenarios for real and explains
 //     each with its fix: a device whose profile lacks OAuth on the OAuth
 //     port (403 port mismatch), an edge proxy that does not trust the
 //     node's signer, and a node that does not trust the edge proxy's
 //     signer;
-//  4. unregisters the clients.
+//  5. unregisters the clients.
 //
 // It exits 0 when every step had the expected outcome, 1 otherwise (the
 // failed checks are listed), and 2 on bad flags. With -serve it keeps

@@ -30,6 +30,7 @@ type lab struct {
 	node                    *node
 	proxies                 []*proxy
 	main                    *proxy // the edge proxy of the MRA story
+	inbox                   chan delivered
 }
 
 // proxy is a running edge proxy and the failures it reported.
@@ -50,7 +51,7 @@ func (p *proxy) failuresSince(i int) []edge.Failure {
 }
 
 func startLab(o options, log *slog.Logger) (_ *lab, err error) {
-	l := &lab{log: log}
+	l := &lab{log: log, inbox: make(chan delivered, 4)}
 	defer func() {
 		if err != nil {
 			l.close()

@@ -29,10 +29,10 @@ func TestLab(t *testing.T) {
 		t.Errorf("the lab took %s, more than 10 s", elapsed)
 	}
 	passed := strings.Count(text, "✓ ")
-	if failed := strings.Count(text, "✗ "); failed != 0 || passed != 22 {
-		t.Errorf("%d checks passed, %d failed; want 22 and 0\n%s", passed, failed, text)
+	if failed := strings.Count(text, "✗ "); failed != 0 || passed != 28 {
+		t.Errorf("%d checks passed, %d failed; want 28 and 0\n%s", passed, failed, text)
 	}
-	if !regexp.MustCompile(`OK: all 22 checks passed in \d`).MatchString(text) {
+	if !regexp.MustCompile(`OK: all 28 checks passed in \d`).MatchString(text) {
 		t.Errorf("no OK line:\n%s", text)
 	}
 	// The story, in order, with the wire facts of each step.
@@ -48,18 +48,26 @@ func TestLab(t *testing.T) {
 		"2. Client CSFalice registers over MRA",
 		"table entry expc1: expc1.lab.example, 127.0.0.1",
 		"REGISTER of CSFalice on the edge port, client certificate expc1.lab.example → 200 (registered)",
-		"3.1 Scenario 1",
+		"3. The node reaches both clients",
+		"lookup rado → sip:rado@127.0.0.1:",
+		"no route set (registered directly)",
+		`CSFrado      ← MESSAGE (1 Via: `,
+		"lookup alice → sip:alice@127.0.0.1:",
+		"route set <sip:",
+		"@expc1;transport=tls;lr;ob>",
+		`CSFalice     ← MESSAGE (2 Via: `,
+		"4.1 Scenario 1",
 		"← 403 Forbidden",
 		`Warning: 399 CUCM1-PUB "SIP OAuth Registration port Mismatch"`,
 		"Retry-After: 35",
 		"[profile-without-oauth]",
 		"fix: ",
-		"3.2 Scenario 2",
+		"4.2 Scenario 2",
 		"diagnosis: scenario 2 [unknown-ca-at-edge-proxy]",
-		"3.3 Scenario 3",
+		"4.3 Scenario 3",
 		"diagnosis: scenario 3 [unknown-ca-at-node] the node refused",
 		"node         diagnosis: scenario 3 [unknown-ca-at-node]",
-		"4. The clients unregister",
+		"5. The clients unregister",
 		"bindings left: rado 0, alice 0",
 	}
 	rest := text
@@ -89,7 +97,7 @@ func TestLabFails(t *testing.T) {
 		t.Fatalf("exit %d, want 1\n%s", code, out.String())
 	}
 	text := out.String()
-	if !strings.Contains(text, "FAILED: 1 of 21 checks failed") || !strings.Contains(text, "  - the client reports a port mismatch") {
+	if !strings.Contains(text, "FAILED: 1 of 27 checks failed") || !strings.Contains(text, "  - the client reports a port mismatch") {
 		t.Fatalf("the failure is not reported:\n%s", text)
 	}
 }

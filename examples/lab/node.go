@@ -13,18 +13,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/edgetable"
-	"github.com/sipoauth/sdk/internal/logs"
 	"github.com/sipoauth/sdk/issuer"
 	"github.com/sipoauth/sdk/mtlstrust"
 	"github.com/sipoauth/sdk/registrar"
 	"github.com/sipoauth/sdk/siplimit"
 	"github.com/sipoauth/sdk/sipoauth"
+	"github.com/sipoauth/sdk/sipserve"
 )
 
 // Names of the lab's parts.
@@ -193,20 +192,9 @@ func startNode(p ports, nodeCert tls.Certificate, tomcatTrust *mtlstrust.TrustSt
 		n.seen = append(n.seen, s)
 		n.mu.Unlock()
 	})
-	// A client that hangs up is logged at Debug, not as sipgo's "Read error".
-	sipLog := slog.New(logs.SIPStack(log.Handler()))
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Cisco-CUCM15.0"),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log)))
-	if err != nil {
-		return nil, err
-	}
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log))
-	if err != nil {
-		ua.Close()
-		return nil, err
-	}
-	srv.OnRegister(n.reg.HandleRegister)
+	// The SIP server the standalone registrar runs: each TLS connection a
+	// flow, over which the node can reach the client that opened it.
+	srv := &sipserve.Server{Handler: sipserve.Methods{sip.REGISTER: n.reg, sip.OPTIONS: sipserve.OK}, Logger: log}
 	edgeTLS := mtlstrust.EdgeServerConfig(certs, tomcatTrust, edgetable.Authorize(n.table))
 	// The node's SIP ports are bounded as a deployment's are (siplimit's
 	// defaults).
@@ -220,9 +208,9 @@ func startNode(p ports, nodeCert tls.Certificate, tomcatTrust *mtlstrust.TrustSt
 			n.mu.Unlock()
 		},
 	}, siplimit.WithLogger(log))
-	go srv.ServeTLS(oauthLn)
-	go srv.ServeTLS(edgeLn)
-	n.closers = append(n.closers, func() { oauthLn.Close(); edgeLn.Close(); srv.Close(); ua.Close() })
+	go srv.ServeStream(oauthLn)
+	go srv.ServeStream(edgeLn, sipserve.Shared())
+	n.closers = append(n.closers, func() { oauthLn.Close(); edgeLn.Close(); srv.Close() })
 	return n, nil
 }
 

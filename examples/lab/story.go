@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/sipoauth/sdk/bearer"
 	"github.com/sipoauth/sdk/client"
@@ -34,6 +37,7 @@ func (l *lab) story(ctx context.Context, tl *timeline) error {
 	if err != nil {
 		return err
 	}
+	l.reachClients(ctx, tl)
 	if err := l.portMismatch(ctx, tl); err != nil {
 		return err
 	}
@@ -65,6 +69,18 @@ func (l *lab) newClient(device string, d cnfxml.Deployment, edgeAddr, edgeName s
 		Deployment: d, EdgeAddr: edgeAddr, EdgeServerName: edgeName,
 		TLSConfig: l.clientTLS(), Tokens: tokens, Logger: l.log,
 		DialTimeout: 2 * time.Second, RequestTimeout: 5 * time.Second,
+		// A request the node sends back over the connection: a MESSAGE is
+		// taken, and shown by the story.
+		OnRequest: func(_ context.Context, req *sip.Request) *sip.Response {
+			if req.Method != sip.MESSAGE {
+				return sip.NewResponseFromRequest(req, 501, "Not Implemented", nil)
+			}
+			select {
+			case l.inbox <- delivered{device: device, req: req}:
+			default:
+			}
+			return sip.NewResponseFromRequest(req, 200, "OK", nil)
+		},
 		OnEvent: func(e client.Event) {
 			if e.Kind == client.EventTargetSwitched {
 				tl.say(device, "moves on to %s: %v", e.Target.Addr, e.Err)
@@ -244,8 +260,77 @@ func (l *lab) overMRA(ctx context.Context, tl *timeline) (*client.Client, error)
 	return c, nil
 }
 
+// delivered is a MESSAGE that reached a client.
+type delivered struct {
+	device string
+	req    *sip.Request
+}
+
+// reachClients has the node send a MESSAGE to each registered client: the
+// location lookup, then the request over the flow the client registered
+// on, directly or through the edge proxy's Path.
+func (l *lab) reachClients(ctx context.Context, tl *timeline) {
+	tl.step("3.", "The node reaches both clients: a MESSAGE over each registration's own connection")
+	for _, to := range []struct{ aor, device, text string }{
+		{"rado", "CSFrado", "Your 2 pm meeting moved to room 4"},
+		{"alice", "CSFalice", "Welcome back, alice"},
+	} {
+		cs, err := l.node.reg.Lookup(ctx, to.aor)
+		if !tl.check(err == nil && len(cs) == 1 && cs[0].FlowUp && cs[0].Local, "the node looks up %s: one contact, its flow open on this node (%v)", to.aor, err) {
+			continue
+		}
+		c := cs[0]
+		route := "no route set (registered directly)"
+		if len(c.Path) > 0 {
+			route = "route set " + strings.Join(c.Path, ", ")
+		}
+		tl.say("node", "lookup %s → %s on %s, flow %s, %s", to.aor, c.Contact, c.Device, c.Flow, route)
+		req, err := c.NewRequest(sip.MESSAGE, sip.Uri{Scheme: "sip", User: "ucm", Host: nodeName})
+		if err != nil {
+			tl.check(false, "a MESSAGE for %s: %v", to.aor, err)
+			continue
+		}
+		req.AppendHeader(sip.NewHeader("Content-Type", "text/plain"))
+		req.SetBody([]byte(to.text))
+		tl.say("node", "MESSAGE %s over the flow: %q", c.Contact, to.text)
+		res, err := l.node.reg.Send(ctx, c, req)
+		var got delivered
+		select {
+		case got = <-l.inbox:
+		case <-time.After(5 * time.Second):
+		}
+		if got.req != nil {
+			tl.say(got.device, "← MESSAGE (%d Via: %s), answered 200 OK", len(got.req.GetHeaders("Via")), viaHosts(got.req))
+		}
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		tl.say("node", "← %d", status)
+		tl.check(err == nil && status == 200 && got.device == to.device && string(got.req.Body()) == to.text,
+			"%s receives the node's MESSAGE and accepts it (%v)", to.device, err)
+		if to.aor == "alice" {
+			tl.check(len(c.Path) == 1 && strings.Contains(c.Path[0], "@"+l.main.name+";") && len(got.req.GetHeaders("Via")) == 2,
+				"over MRA it went through %s: the Path it added holds its flow token, and its Via is on the request", l.main.name)
+		} else {
+			tl.check(len(c.Path) == 0 && len(got.req.GetHeaders("Via")) == 1, "on premises it went straight over the client's own TLS connection")
+		}
+	}
+}
+
+// viaHosts lists the sent-by of each Via of req, outermost first.
+func viaHosts(req *sip.Request) string {
+	var hs []string
+	for _, h := range req.GetHeaders("Via") {
+		if v, ok := h.(*sip.ViaHeader); ok {
+			hs = append(hs, v.Host+":"+strconv.Itoa(v.Port))
+		}
+	}
+	return strings.Join(hs, ", ")
+}
+
 func (l *lab) portMismatch(ctx context.Context, tl *timeline) error {
-	tl.step("3.1", "Scenario 1: CSFbob's security profile lacks OAuth, yet it registers on the OAuth port")
+	tl.step("4.1", "Scenario 1: CSFbob's security profile lacks OAuth, yet it registers on the OAuth port")
 	c, tokens, err := l.newClient("CSFbob", cnfxml.OnPremises, "", "", tl)
 	if err != nil {
 		return err
@@ -278,7 +363,7 @@ func explain(tl *timeline, fs diag.Findings) {
 }
 
 func (l *lab) unknownCAAtEdge(ctx context.Context, tl *timeline) error {
-	tl.step("3.2", "Scenario 2: the edge proxy does not trust the signer of the node's certificate")
+	tl.step("4.2", "Scenario 2: the edge proxy does not trust the signer of the node's certificate")
 	cert, err := l.edgeCA.issue(proxyName, "127.0.0.1")
 	if err != nil {
 		return err
@@ -295,7 +380,7 @@ func (l *lab) unknownCAAtEdge(ctx context.Context, tl *timeline) error {
 }
 
 func (l *lab) unknownCAAtNode(ctx context.Context, tl *timeline) error {
-	tl.step("3.3", "Scenario 3: the node does not trust the signer of the edge proxy's certificate")
+	tl.step("4.3", "Scenario 3: the node does not trust the signer of the edge proxy's certificate")
 	cert, err := l.otherCA.issue("expc3.lab.example", "127.0.0.1")
 	if err != nil {
 		return err
@@ -378,7 +463,7 @@ func (l *lab) failedHop(ctx context.Context, tl *timeline, p *proxy, scenario in
 }
 
 func (l *lab) unregister(tl *timeline, clients ...*client.Client) error {
-	tl.step("4.", "The clients unregister")
+	tl.step("5.", "The clients unregister")
 	for _, c := range clients {
 		if c == nil {
 			continue
