@@ -43,6 +43,9 @@ type routeLab struct {
 	edgeAddr  string // the edge proxy's client listener
 	proxyName string
 	proxyCert *testca.Leaf // expc1.example.com, in the edge-proxy table
+	// kamailioCert is a third-party proxy's, kamailio.example.com, in the
+	// table too.
+	kamailioCert *testca.Leaf
 }
 
 func newRouteLab(t *testing.T) *routeLab {
@@ -64,6 +67,7 @@ func newRouteLab(t *testing.T) *routeLab {
 	nodeCert, _ := mtlstrust.NewCertSource(l.nodeCA.Server(t, "127.0.0.1").TLS())
 	table := &edgetable.Memory{}
 	table.Put(edgetable.Entry{HostNameOrIP: "expc1", Names: []string{"expc1.example.com"}})
+	table.Put(edgetable.Entry{HostNameOrIP: "kamailio", Names: []string{"kamailio.example.com"}})
 	quiet := slog.New(slog.DiscardHandler)
 	rawOAuth, _ := net.Listen("tcp", "127.0.0.1:0")
 	rawEdge, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -88,6 +92,7 @@ func newRouteLab(t *testing.T) *routeLab {
 	t.Cleanup(func() { srv.Close() })
 
 	l.proxyCert = proxyCA.Client(t, "expc1.example.com")
+	l.kamailioCert = proxyCA.Client(t, "kamailio.example.com")
 	proxyCert, _ := mtlstrust.NewCertSource(l.proxyCert.TLS())
 	listenCert, _ := mtlstrust.NewCertSource(l.nodeCA.Server(t, "127.0.0.1").TLS())
 	p, err := edge.New(edge.Config{Name: l.proxyName, Certificate: proxyCert, ListenCertificate: listenCert,

@@ -17,7 +17,7 @@
 // client.Invalidator: give it to client.Config.Tokens. It renews the access
 // token with the refresh token before it expires. When a registrar refuses
 // a token with error="invalid_token", it renews the token at once. SignOut
-// revokes the tokens (RFC 7009) and forgets them.
+// revokes the tokens (RFC 7009) and forgets them once they are revoked.
 //
 // Tokens are kept in memory only, unless the product gives a Store (its
 // operating system's keychain, for instance). Resume then picks a session

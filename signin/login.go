@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -42,11 +41,13 @@ type DeviceCode struct {
 // 8628): show tells the user where to go and which code to type, then
 // DeviceLogin polls the token endpoint, at the interval the server asks
 // for, until the user has approved or declined, the code expires, or ctx
-// ends.
+// ends; Config.LoginTimeout bounds it.
 func (p *Provider) DeviceLogin(ctx context.Context, show func(DeviceCode) error) (*Session, error) {
 	if p.ep.DeviceAuthURL == "" {
 		return nil, fmt.Errorf("%w: no device authorization endpoint", ErrUnsupported)
 	}
+	ctx, cancelLogin := context.WithTimeout(ctx, p.cfg.LoginTimeout)
+	defer cancelLogin()
 	rctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	da, err := p.conf.DeviceAuth(p.ctx(rctx), p.authOptions()...)
 	cancel()
@@ -95,18 +96,20 @@ func (e *AuthError) Error() string {
 // listens on 127.0.0.1 (or ::1) on a port of its own, gives open the
 // authorization request's URL to show in the system browser, and waits
 // until the browser comes back to http://127.0.0.1:<port><RedirectPath>
-// or ctx ends; bound ctx with the time a user may take.
+// or ctx ends; Config.LoginTimeout bounds the time a user may take.
 //
 // The redirect must carry the state of this request: a request that does
 // not is answered 400 and ignored, so that another page cannot end or
 // hijack the sign-in. When the server names itself in the redirect (RFC
-// 9207 iss), the name must be the issuer's. When Scopes holds
+// 9207 iss), the name must be the issuer's, in an error redirect too. When Scopes holds
 // offline_access and AuthParams no prompt, prompt=consent is sent, as
 // OpenID Connect requires for a refresh token.
 func (p *Provider) BrowserLogin(ctx context.Context, open func(authURL string) error) (*Session, error) {
 	if p.ep.AuthURL == "" {
 		return nil, fmt.Errorf("%w: no authorization endpoint", ErrUnsupported)
 	}
+	ctx, cancelLogin := context.WithTimeout(ctx, p.cfg.LoginTimeout)
+	defer cancelLogin()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		if ln, err = net.Listen("tcp6", "[::1]:0"); err != nil {
@@ -138,11 +141,11 @@ func (p *Provider) BrowserLogin(ctx context.Context, open func(authURL string) e
 	case <-ctx.Done():
 		return nil, fmt.Errorf("signin: waiting for the browser: %w", ctx.Err())
 	}
-	if code := q.Get("error"); code != "" {
-		return nil, &AuthError{Code: code, Description: q.Get("error_description")}
-	}
 	if iss := q.Get("iss"); iss != "" && p.ep.Issuer != "" && iss != p.ep.Issuer {
 		return nil, fmt.Errorf("signin: the redirect came from issuer %q, not %q (RFC 9207)", truncate(iss, 100), p.ep.Issuer)
+	}
+	if code := q.Get("error"); code != "" {
+		return nil, &AuthError{Code: code, Description: q.Get("error_description")}
 	}
 	rctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
@@ -190,7 +193,8 @@ func (c *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case q.Get("error") != "":
 		io.WriteString(w, page("Sign-in failed", "The sign-in was refused: "+q.Get("error")+". You can close this window."))
 	default:
-		io.WriteString(w, page("Signed in", "You are signed in. You can close this window and go back to the application."))
+		// The code is not exchanged yet: the sign-in may still fail.
+		io.WriteString(w, page("Sign-in received", "Sign-in received; return to the application. You can close this window."))
 	}
 }
 
@@ -198,10 +202,6 @@ func page(title, text string) string {
 	return "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + html.EscapeString(title) +
 		"</title></head><body><h1>" + html.EscapeString(title) + "</h1><p>" + html.EscapeString(text) + "</p></body></html>\n"
 }
-
-// errNotRevocable is the server's unsupported_token_type: it cannot revoke
-// that kind of token.
-var errNotRevocable = errors.New("signin: the server cannot revoke this kind of token")
 
 // revoke asks the server to revoke token (RFC 7009 §2.1).
 func (p *Provider) revoke(ctx context.Context, token, hint string) error {
@@ -234,7 +234,7 @@ func (p *Provider) revoke(ctx context.Context, token, hint string) error {
 	}
 	json.Unmarshal(body, &e)
 	if e.Error == "unsupported_token_type" {
-		return errNotRevocable
+		return fmt.Errorf("signin: revoking the %s: %w", strings.ReplaceAll(hint, "_", " "), ErrNotRevocable)
 	}
 	msg := "answered " + strconv.Itoa(res.StatusCode)
 	if e.Error != "" {

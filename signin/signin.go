@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -27,6 +28,8 @@ const (
 	DefaultEarlyExpiry = time.Minute
 	// DefaultRedirectPath is the path of the loopback redirect URI.
 	DefaultRedirectPath = "/callback"
+	// DefaultLoginTimeout bounds BrowserLogin and DeviceLogin.
+	DefaultLoginTimeout = 10 * time.Minute
 )
 
 var (
@@ -42,6 +45,9 @@ var (
 	// ErrBadToken means the server's token cannot be used to register:
 	// not a bearer token, or not one a SIP header can carry.
 	ErrBadToken = errors.New("signin: unusable token")
+	// ErrNotRevocable is the server's unsupported_token_type answer to a
+	// revocation: it cannot revoke that kind of token.
+	ErrNotRevocable = errors.New("signin: the server cannot revoke this kind of token")
 )
 
 // Endpoints are an authorization server's URLs.
@@ -84,12 +90,20 @@ type Config struct {
 	Resource string
 	// AuthParams are other parameters of the authorization and device
 	// authorization requests, such as audience for servers that want it.
+	// New refuses the parameters the package sets itself (state,
+	// redirect_uri, client_id, response_type, code_challenge,
+	// code_challenge_method, scope, resource: use Scopes and Resource),
+	// and a parameter with several values, which cannot be sent.
 	AuthParams url.Values
 	// RedirectPath is the path of BrowserLogin's redirect URI,
 	// http://127.0.0.1:<port><RedirectPath>; DefaultRedirectPath when
 	// empty. Register http://127.0.0.1<RedirectPath> at the server: a
 	// native client's loopback redirect takes any port (RFC 8252 §7.3).
+	// It holds neither a query (?) nor a fragment (#).
 	RedirectPath string
+	// LoginTimeout bounds BrowserLogin and DeviceLogin when their context
+	// has no earlier deadline; DefaultLoginTimeout when 0.
+	LoginTimeout time.Duration
 
 	// Store keeps the tokens across restarts; in memory only when nil.
 	Store Store
@@ -100,7 +114,9 @@ type Config struct {
 	Timeout time.Duration
 	// EarlyExpiry is how long before its expiry an access token is
 	// renewed; DefaultEarlyExpiry when 0, and never more than half the
-	// token's lifetime.
+	// lifetime of a token received from the server. The lifetime of a
+	// resumed token (Resume, NewSession) is not known, so EarlyExpiry
+	// applies to it whole.
 	EarlyExpiry time.Duration
 	// Logger reports what the caller is not told otherwise (a Store that
 	// failed to save); slog.Default when nil.
@@ -126,12 +142,25 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	cfg.Timeout = defaults.Positive(cfg.Timeout, DefaultTimeout)
 	cfg.EarlyExpiry = defaults.Positive(cfg.EarlyExpiry, DefaultEarlyExpiry)
+	cfg.LoginTimeout = defaults.Positive(cfg.LoginTimeout, DefaultLoginTimeout)
 	if cfg.RedirectPath == "" {
 		cfg.RedirectPath = DefaultRedirectPath
 	}
 	if !strings.HasPrefix(cfg.RedirectPath, "/") {
 		return nil, fmt.Errorf("signin: RedirectPath %q does not start with /", cfg.RedirectPath)
 	}
+	if strings.ContainsAny(cfg.RedirectPath, "?#") {
+		return nil, fmt.Errorf("signin: RedirectPath %q holds a query or a fragment", cfg.RedirectPath)
+	}
+	for k, vs := range cfg.AuthParams {
+		if slices.Contains(protocolParams, k) {
+			return nil, fmt.Errorf("signin: AuthParams cannot set %s: the package sets it", k)
+		}
+		if len(vs) > 1 {
+			return nil, fmt.Errorf("signin: AuthParams has %d values of %s; one can be sent", len(vs), k)
+		}
+	}
+	cfg.AuthParams = maps.Clone(cfg.AuthParams)
 	if cfg.Store == nil {
 		cfg.Store = new(MemoryStore)
 	}
@@ -190,6 +219,11 @@ func (p *Provider) Endpoints() Endpoints { return p.ep }
 func (p *Provider) ctx(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, p.hc)
 }
+
+// protocolParams are the authorization request's parameters the package
+// sets itself, which AuthParams cannot.
+var protocolParams = []string{"state", "redirect_uri", "client_id", "response_type",
+	"code_challenge", "code_challenge_method", "scope", "resource"}
 
 // authOptions are the parameters of a sign-in request.
 func (p *Provider) authOptions() []oauth2.AuthCodeOption {

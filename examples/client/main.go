@@ -97,7 +97,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		// Signing out revokes the tokens, after Close unregisters.
-		defer s.SignOut(context.WithoutCancel(ctx))
+		defer func() {
+			if err := s.SignOut(context.WithoutCancel(ctx)); err != nil {
+				fmt.Fprintln(stderr, "client: signing out:", err)
+			}
+		}()
 		tokens = s
 	}
 
