@@ -246,6 +246,10 @@ func (g *Registrar) Send(ctx context.Context, c Contact, req *sip.Request) (*sip
 		ctx, cancel = context.WithTimeout(ctx, DefaultSendTimeout)
 		defer cancel()
 	}
+	if req.ContentLength() == nil {
+		// A stream frames messages by it (RFC 3261 §18.3).
+		req.SetBody(req.Body())
+	}
 	req.PrependHeader(viaOn(f))
 	res, err := f.Request(ctx, req)
 	if errors.Is(err, sipserve.ErrFlowClosed) {

@@ -1,6 +1,7 @@
 package registrar_test
 
 import (
+	"os"
 	"bufio"
 	"context"
 	"crypto"
@@ -69,6 +70,9 @@ func newRouteLab(t *testing.T) *routeLab {
 	table.Put(edgetable.Entry{HostNameOrIP: "expc1", Names: []string{"expc1.example.com"}})
 	table.Put(edgetable.Entry{HostNameOrIP: "kamailio", Names: []string{"kamailio.example.com"}})
 	quiet := slog.New(slog.DiscardHandler)
+	if os.Getenv("ROUTE_DEBUG") != "" {
+		quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	rawOAuth, _ := net.Listen("tcp", "127.0.0.1:0")
 	rawEdge, _ := net.Listen("tcp", "127.0.0.1:0")
 	lnOAuth := siplimit.NewTLSListener(rawOAuth, mtlstrust.OAuthServerConfig(nodeCert), siplimit.Limits{},
@@ -81,6 +85,7 @@ func newRouteLab(t *testing.T) *routeLab {
 			"CSFrado":  {Name: "CSFrado", Owner: "rado", OAuth: true},
 			"CSFalice": {Name: "CSFalice", Owner: "alice", OAuth: true},
 			"CSFbob":   {Name: "CSFbob", Owner: "bob", OAuth: true},
+			"CSFcarol": {Name: "CSFcarol", Owner: "carol", OAuth: true},
 		},
 		Ports: registrar.Ports{l.oauthPort: registrar.RoleOAuth, l.edgePort: registrar.RoleEdge}, EdgeAuthorizer: edgetable.Authorize(table)})
 	if err != nil {
@@ -227,20 +232,55 @@ func TestReachRegisteredClients(t *testing.T) {
 	}
 	mra.mu.Unlock()
 
-	// bob registers on a connection of his own, which then closes: his
+	// A route set the edge proxy did not issue is refused by it.
+	forged := c
+	forged.Path = []string{"<sip:MTI3LjAuMC4xOjQwMDAw.AAAAAAAAAAAAAAAAAAAAAA@" + l.proxyName + ";transport=tls;lr;ob>"}
+	req, _ := forged.NewRequest(sip.MESSAGE, from)
+	if res, err := l.reg.Send(ctx, forged, req); err != nil || res.StatusCode != 403 {
+		t.Errorf("a forged flow token: %v, %v", res, err)
+	}
+	// A client behind the edge proxy whose connection to it closes: the
+	// node's flow (to the proxy) is up, the proxy answers 430 Flow Failed.
+	_, edgePort, _ := net.SplitHostPort(l.edgeAddr)
+	ep, _ := strconv.Atoi(edgePort)
+	gone := l.dialRaw(t, ep, nil)
+	if res := gone.register(t, "bob", "CSFbob", l.token(t, "bob", "CSFbob"), nil); !strings.HasPrefix(res, "SIP/2.0 200 ") {
+		t.Fatalf("bob through the edge proxy:\n%s", res)
+	}
+	gone.Close()
+	cs, err := l.reg.Lookup(ctx, "bob")
+	if err != nil || len(cs) != 1 || !cs[0].FlowUp {
+		t.Fatalf("bob: %+v, %v", cs, err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		// Until the proxy has seen the connection close, the MESSAGE is
+		// written to it and waits for an answer that never comes.
+		req, _ := cs[0].NewRequest(sip.MESSAGE, from)
+		actx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		res, err := l.reg.Send(actx, cs[0], req)
+		cancel()
+		if err == nil && res.StatusCode == 430 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a MESSAGE to a client gone from the edge proxy: %v, %v", res, err)
+		}
+	}
+
+	// carol registers on a connection of her own, which then closes: her
 	// flow is gone.
 	w := l.dialRaw(t, l.oauthPort, nil)
-	res := w.register(t, "bob", "CSFbob", l.token(t, "bob", "CSFbob"), nil)
+	res := w.register(t, "carol", "CSFcarol", l.token(t, "carol", "CSFcarol"), nil)
 	if !strings.HasPrefix(res, "SIP/2.0 200 ") || !strings.Contains(res, "\r\nSupported: path\r\n") {
-		t.Fatalf("bob's REGISTER:\n%s", res)
+		t.Fatalf("carol's REGISTER:\n%s", res)
 	}
-	if cs, _ := l.reg.Lookup(ctx, "bob"); len(cs) != 1 || !cs[0].FlowUp {
-		t.Fatalf("bob before the close: %+v", cs)
+	if cs, _ := l.reg.Lookup(ctx, "carol"); len(cs) != 1 || !cs[0].FlowUp {
+		t.Fatalf("carol before the close: %+v", cs)
 	}
 	w.Close()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		cs, _ := l.reg.Lookup(ctx, "bob")
+		cs, _ := l.reg.Lookup(ctx, "carol")
 		if len(cs) == 1 && !cs[0].FlowUp && !cs[0].Local && cs[0].Flow != "" {
 			req, _ := cs[0].NewRequest(sip.MESSAGE, from)
 			if _, err := l.reg.Send(ctx, cs[0], req); !errors.Is(err, registrar.ErrFlowGone) {
@@ -267,7 +307,8 @@ func (l *routeLab) token(t *testing.T, user, device string) string {
 // rawConn is a TLS connection written and read as bytes.
 type rawConn struct {
 	*tls.Conn
-	r *bufio.Reader
+	r    *bufio.Reader
+	cseq int
 }
 
 // dialRaw connects to the node's port, with cert when set (an edge
@@ -291,13 +332,14 @@ func (l *routeLab) dialRaw(t *testing.T, port int, cert *testca.Leaf) *rawConn {
 func (w *rawConn) register(t *testing.T, user, device, token string, extra []string) string {
 	t.Helper()
 	local := w.LocalAddr().String()
+	w.cseq++
 	req := "REGISTER sip:127.0.0.1 SIP/2.0\r\n" +
-		"Via: SIP/2.0/TLS " + local + ";branch=z9hG4bK" + device + strconv.Itoa(len(extra)) + "\r\n" +
+		"Via: SIP/2.0/TLS " + local + ";branch=z9hG4bK" + device + strconv.Itoa(w.cseq) + "\r\n" +
 		"Max-Forwards: 70\r\n" +
 		"From: <sip:" + user + "@127.0.0.1>;tag=t" + device + "\r\n" +
 		"To: <sip:" + user + "@127.0.0.1>\r\n" +
-		"Call-ID: call-" + device + "\r\n" +
-		"CSeq: 101 REGISTER\r\n" +
+		"Call-ID: call-" + device + "-" + local + "\r\n" +
+		"CSeq: " + strconv.Itoa(100+w.cseq) + " REGISTER\r\n" +
 		"Contact: <sip:" + user + "@" + local + ";transport=tls>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-0000000000" + strconv.Itoa(10+len(device)) + ">\";+u.sip!devicename.ccm.cisco.com=\"" + device + "\"\r\n" +
 		"Proxy-Authorization: Bearer token=\"" + token + "\"\r\n" +
 		"Expires: 3600\r\n"
