@@ -1,7 +1,6 @@
 package registrar_test
 
 import (
-	"os"
 	"bufio"
 	"context"
 	"crypto"
@@ -10,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
