@@ -80,13 +80,21 @@ func (p *Proxy) path(source string) sip.Header {
 	return sip.NewHeader("Path", "<sip:"+p.flows.token(source)+"@"+p.cfg.Name+";transport=tls;lr;ob>")
 }
 
-// addPath puts the proxy's Path first, as RFC 3327 §5.1 asks.
+// addPath sets the proxy's Path as the only one. A client connects to
+// the proxy by itself: nothing stands between them to add a Path, so one
+// the client wrote is its own making, naming a flow it chose (another
+// client's), and goes.
 func (p *Proxy) addPath(fwd *sip.Request, source string) {
-	if fwd.GetHeader("Path") == nil {
-		fwd.AppendHeader(p.path(source))
-		return
+	var names []string
+	for _, h := range fwd.Headers() {
+		if strings.EqualFold(h.Name(), "Path") {
+			names = append(names, h.Name())
+		}
 	}
-	fwd.PrependHeader(p.path(source))
+	for _, n := range names {
+		fwd.RemoveHeader(n)
+	}
+	fwd.AppendHeader(p.path(source))
 }
 
 // routeBack relays a request of the node to the client its Route's flow

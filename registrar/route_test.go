@@ -243,13 +243,15 @@ func TestReachRegisteredClients(t *testing.T) {
 	// node's flow (to the proxy) is up, the proxy answers 430 Flow Failed.
 	_, edgePort, _ := net.SplitHostPort(l.edgeAddr)
 	ep, _ := strconv.Atoi(edgePort)
+	// (bob's own Path, naming alice's flow, is dropped by the proxy.)
 	gone := l.dialRaw(t, ep, nil)
-	if res := gone.register(t, "bob", "CSFbob", l.token(t, "bob", "CSFbob"), nil); !strings.HasPrefix(res, "SIP/2.0 200 ") {
+	if res := gone.register(t, "bob", "CSFbob", l.token(t, "bob", "CSFbob"), []string{"Path: " + c.Path[0], "path: <sip:x@evil.example.com;lr>"}); !strings.HasPrefix(res, "SIP/2.0 200 ") {
 		t.Fatalf("bob through the edge proxy:\n%s", res)
 	}
 	gone.Close()
 	cs, err := l.reg.Lookup(ctx, "bob")
-	if err != nil || len(cs) != 1 || !cs[0].FlowUp {
+	if err != nil || len(cs) != 1 || !cs[0].FlowUp || len(cs[0].Path) != 1 || cs[0].Path[0] == c.Path[0] ||
+		!strings.HasSuffix(cs[0].Path[0], "@"+l.proxyName+";transport=tls;lr;ob>") {
 		t.Fatalf("bob: %+v, %v", cs, err)
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
