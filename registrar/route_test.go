@@ -182,7 +182,7 @@ func TestReachRegisteredClients(t *testing.T) {
 	}
 
 	from := sip.Uri{Scheme: "sip", User: "ucm", Host: "127.0.0.1"}
-	send := func(aor, text string, in *inbox) registrar.Contact {
+	send := func(method sip.RequestMethod, aor, text string, in *inbox) registrar.Contact {
 		t.Helper()
 		cs, err := l.reg.Lookup(ctx, aor)
 		if err != nil || len(cs) != 1 {
@@ -192,7 +192,7 @@ func TestReachRegisteredClients(t *testing.T) {
 		if c.Flow == "" || !c.FlowUp || !c.Local || c.Device == "" || c.Instance == "" || time.Until(c.Expires) < time.Minute {
 			t.Fatalf("contact of %s: %+v", aor, c)
 		}
-		req, err := c.NewRequest(sip.MESSAGE, from)
+		req, err := c.NewRequest(method, from)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +200,14 @@ func TestReachRegisteredClients(t *testing.T) {
 		req.SetBody([]byte(text))
 		res, err := l.reg.Send(ctx, c, req)
 		if err != nil || res.StatusCode != 200 {
-			t.Fatalf("Send to %s: %v, %v", aor, res, err)
+			t.Fatalf("Send %s to %s: %v, %v", method, aor, res, err)
+		}
+		if method == sip.OPTIONS {
+			// The client answers it itself, the keep-alive probe.
+			if allow := res.GetHeader("Allow"); allow == nil || !strings.Contains(allow.Value(), "MESSAGE") {
+				t.Errorf("OPTIONS answered without the client's Allow: %v", res)
+			}
+			return c
 		}
 		select {
 		case <-in.more:
@@ -210,16 +217,20 @@ func TestReachRegisteredClients(t *testing.T) {
 		in.mu.Lock()
 		got := in.got[len(in.got)-1]
 		in.mu.Unlock()
-		if got.Method != sip.MESSAGE || string(got.Body()) != text || got.Recipient.String() != c.Contact {
+		if got.Method != method || string(got.Body()) != text || got.Recipient.String() != c.Contact {
 			t.Fatalf("%s received %s %s %q", aor, got.Method, got.Recipient.String(), got.Body())
 		}
 		return c
 	}
-	c := send("rado", "hello on-premises", direct)
+	c := send(sip.MESSAGE, "rado", "hello on-premises", direct)
 	if len(c.Path) != 0 {
 		t.Errorf("a direct client's route set: %q", c.Path)
 	}
-	c = send("alice", "hello over MRA", mra)
+	c = send(sip.MESSAGE, "alice", "hello over MRA", mra)
+	// The other methods the edge proxy relays by the flow token.
+	send(sip.NOTIFY, "alice", "event", mra)
+	send(sip.INVITE, "alice", "v=0", mra)
+	send(sip.OPTIONS, "alice", "", mra)
 	if len(c.Path) != 1 || !strings.HasPrefix(c.Path[0], "<sip:") || !strings.HasSuffix(c.Path[0], "@"+l.proxyName+";transport=tls;lr;ob>") {
 		t.Errorf("the MRA client's route set: %q", c.Path)
 	}
