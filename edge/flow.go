@@ -46,38 +46,126 @@ func newFlowKeys() *flowKeys {
 	return &k
 }
 
-// token is the flow token of the client at source (host:port of its
-// connection): the address and a MAC of it, base64url (characters a SIP
-// URI's user part takes as they are).
-func (k *flowKeys) token(source string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(source)) + "." + base64.RawURLEncoding.EncodeToString(k.mac(source))
+// token is the flow token of the client's connection from source
+// (host:port) that the proxy numbered conn: the address, the number and a
+// MAC of both, base64url (characters a SIP URI's user part takes as they
+// are). The number tells a later connection from the same address apart
+// (a NAT that gives the port to another device): RFC 5626 §5.2's token
+// names a flow, not an address.
+func (k *flowKeys) token(source, conn string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(source)) + "." + conn + "." + base64.RawURLEncoding.EncodeToString(k.mac(source, conn))
 }
 
-func (k *flowKeys) mac(source string) []byte {
+func (k *flowKeys) mac(source, conn string) []byte {
 	m := hmac.New(sha256.New, k.key[:])
 	m.Write([]byte(source))
+	m.Write([]byte{0})
+	m.Write([]byte(conn))
 	return m.Sum(nil)[:16]
 }
 
 // source reads a flow token; false when the proxy did not issue it.
-func (k *flowKeys) source(token string) (string, bool) {
-	a, b, ok := strings.Cut(token, ".")
-	if !ok || len(token) > 256 {
-		return "", false
+func (k *flowKeys) source(token string) (source, conn string, ok bool) {
+	if len(token) > 256 {
+		return "", "", false
 	}
-	src, err1 := base64.RawURLEncoding.DecodeString(a)
-	mac, err2 := base64.RawURLEncoding.DecodeString(b)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, k.mac(string(src))) {
-		return "", false
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", "", false
 	}
-	return string(src), true
+	src, err1 := base64.RawURLEncoding.DecodeString(parts[0])
+	mac, err2 := base64.RawURLEncoding.DecodeString(parts[2])
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, k.mac(string(src), parts[1])) {
+		return "", "", false
+	}
+	return string(src), parts[1], true
+}
+
+// clientConn is the client connection from an address that a flow token
+// names, with the number the proxy gave it.
+type clientConn struct {
+	conn sip.Connection
+	id   string
+}
+
+// connID returns the number of the client's connection from source, the
+// one that carried req, numbering it when it is new.
+func (p *Proxy) connID(source string) string {
+	cur, _ := p.ua.TransportLayer().GetConnection("tls", source)
+	if v, ok := p.clients.Load(source); ok && v.(*clientConn).conn == cur {
+		return v.(*clientConn).id
+	}
+	var b [9]byte
+	rand.Read(b[:])
+	c := &clientConn{conn: cur, id: base64.RawURLEncoding.EncodeToString(b[:])}
+	p.clients.Store(source, c)
+	return c.id
+}
+
+// liveConn reports whether the connection the token numbered id is still
+// the open one from source.
+func (p *Proxy) liveConn(source, id string) bool {
+	v, ok := p.clients.Load(source)
+	if !ok || v.(*clientConn).id != id {
+		return false
+	}
+	cur, _ := p.ua.TransportLayer().GetConnection("tls", source)
+	if cur == nil || cur != v.(*clientConn).conn {
+		p.clients.CompareAndDelete(source, v)
+		return false
+	}
+	return true
+}
+
+// sweepClients forgets the numbers of the client connections that have
+// closed, every minute until Close.
+func (p *Proxy) sweepClients() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-t.C:
+		}
+		p.clients.Range(func(k, v any) bool {
+			if cur, _ := p.ua.TransportLayer().GetConnection("tls", k.(string)); cur == nil || cur != v.(*clientConn).conn {
+				p.clients.CompareAndDelete(k, v)
+			}
+			return true
+		})
+	}
+}
+
+// MaxRoutedBackPerClient bounds the node's requests relayed to one client
+// at once, so that a client that does not answer holds up no other's.
+const MaxRoutedBackPerClient = 8
+
+// takeClientSlot counts a request relayed to the client at source; false
+// when it has MaxRoutedBackPerClient already.
+func (p *Proxy) takeClientSlot(source string) bool {
+	p.perClientMu.Lock()
+	defer p.perClientMu.Unlock()
+	if p.perClient[source] >= MaxRoutedBackPerClient {
+		return false
+	}
+	p.perClient[source]++
+	return true
+}
+
+func (p *Proxy) releaseClientSlot(source string) {
+	p.perClientMu.Lock()
+	defer p.perClientMu.Unlock()
+	if p.perClient[source]--; p.perClient[source] <= 0 {
+		delete(p.perClient, source)
+	}
 }
 
 // path is the Path the proxy adds to a REGISTER from the client at
 // source: its flow token and the proxy's name, loose-routed, with RFC
 // 5626's ob (the node reaches it over the flow it came on).
 func (p *Proxy) path(source string) sip.Header {
-	return sip.NewHeader("Path", "<sip:"+p.flows.token(source)+"@"+p.cfg.Name+";transport=tls;lr;ob>")
+	return sip.NewHeader("Path", "<sip:"+p.flows.token(source, p.connID(source))+"@"+p.cfg.Name+";transport=tls;lr;ob>")
 }
 
 // addPath sets the proxy's Path as the only one. A client connects to
@@ -114,36 +202,36 @@ func (p *Proxy) routeBack(c *upConn, req *sip.Request) {
 // errNotOurs: the request's top Route is not a flow token of this proxy.
 var errNotOurs = errors.New("not routed through this proxy")
 
-// clientOf reads the client's address from the top Route, which must be
-// the proxy's Path, and removes it (RFC 3261 §16.4).
-func (p *Proxy) clientOf(fwd *sip.Request) (string, error) {
+// clientOf reads the client's address and connection number from the top
+// Route, which must be the proxy's Path, and removes it (RFC 3261 §16.4).
+func (p *Proxy) clientOf(fwd *sip.Request) (source, conn string, err error) {
 	h := fwd.GetHeader("Route")
 	if h == nil {
-		return "", errNotOurs
+		return "", "", errNotOurs
 	}
 	var uri sip.Uri
 	params := sip.NewParams()
 	v := strings.TrimSpace(h.Value())
 	first, rest, _ := strings.Cut(v, ",")
 	if _, err := sip.ParseAddressValue(strings.TrimSpace(first), &uri, &params); err != nil {
-		return "", errNotOurs
+		return "", "", errNotOurs
 	}
-	src, ok := p.flows.source(uri.User)
+	src, id, ok := p.flows.source(uri.User)
 	if !ok {
-		return "", errNotOurs
+		return "", "", errNotOurs
 	}
 	fwd.RemoveHeader("Route")
 	if rest = strings.TrimSpace(rest); rest != "" {
 		fwd.PrependHeader(sip.NewHeader("Route", rest))
 	}
-	return src, nil
+	return src, id, nil
 }
 
 // relayToClient sends the node's request to the client and returns the
 // answer for the node, without the proxy's Via; nil for an ACK.
 func (p *Proxy) relayToClient(c *upConn, req *sip.Request) *sip.Response {
 	fwd := req.Clone()
-	src, err := p.clientOf(fwd)
+	src, id, err := p.clientOf(fwd)
 	if err != nil {
 		if req.IsAck() {
 			return nil
@@ -156,8 +244,19 @@ func (p *Proxy) relayToClient(c *upConn, req *sip.Request) *sip.Response {
 		}
 		n := sip.MaxForwardsHeader(mf.Val() - 1)
 		fwd.ReplaceHeader(&n)
+	} else {
+		n := sip.MaxForwardsHeader(DefaultMaxForwards)
+		fwd.AppendHeader(&n)
 	}
-	if conn, _ := p.ua.TransportLayer().GetConnection("tls", src); conn == nil {
+	if !req.IsAck() {
+		if !p.takeClientSlot(src) {
+			res := sipmsg.NewResponse(req, 503, "Service Unavailable")
+			res.AppendHeader(sip.NewHeader("Retry-After", "1"))
+			return res
+		}
+		defer p.releaseClientSlot(src)
+	}
+	if !p.liveConn(src, id) {
 		// RFC 5626 §5.3: the flow has failed; the client must register
 		// again.
 		p.log.Info("edge: the client's connection has closed", "client", src, "method", string(req.Method))

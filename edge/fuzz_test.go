@@ -109,8 +109,8 @@ func handle(p *Proxy, c *upConn, m sip.Message) {
 func FuzzRouteBack(f *testing.F) {
 	k := newFlowKeys()
 	for _, s := range []string{
-		"<sip:" + k.token("127.0.0.1:50123") + "@expe1.example.com;transport=tls;lr;ob>",
-		"<sip:" + k.token("[::1]:5061") + "@expe1;lr>, <sip:core.example.com;lr>",
+		"<sip:" + k.token("127.0.0.1:50123", "c1") + "@expe1.example.com;transport=tls;lr;ob>",
+		"<sip:" + k.token("[::1]:5061", "AAAAAAAAAAAA") + "@expe1;lr>, <sip:core.example.com;lr>",
 		"<sip:MTI3LjAuMC4xOjU4Mjc4.bijZY7n1OcW6kBy3osnJLg@expc1;transport=tls;lr;ob>",
 		"<sip:forged.AAAA@expe1;lr>",
 		"sip:bare@host",
@@ -124,18 +124,18 @@ func FuzzRouteBack(f *testing.F) {
 	f.Fuzz(func(t *testing.T, route, addr string) {
 		// A client's address, [IPv6%zone]:port at most, has a token the
 		// proxy reads back; no longer one is ever issued.
-		if got, ok := k.source(k.token(addr)); len(addr) <= 100 && (!ok || got != addr) {
-			t.Fatalf("token of %q read back as %q, %v", addr, got, ok)
+		if got, id, ok := k.source(k.token(addr, "n1")); len(addr) <= 100 && (!ok || got != addr || id != "n1") {
+			t.Fatalf("token of %q read back as %q %q, %v", addr, got, id, ok)
 		}
 		req := sip.NewRequest(sip.MESSAGE, sip.Uri{Scheme: "sip", User: "a", Host: "b"})
 		req.AppendHeader(sip.NewHeader("Route", route))
-		src, err := p.clientOf(req)
+		src, id, err := p.clientOf(req)
 		if err != nil {
 			return
 		}
 		// Only a token of this proxy names a client.
 		first, _, _ := strings.Cut(route, ",")
-		if !strings.Contains(first, k.token(src)) {
+		if !strings.Contains(first, k.token(src, id)) {
 			t.Fatalf("%q gave client %q without its token", route, src)
 		}
 	})

@@ -62,6 +62,12 @@ type Proxy struct {
 	flows  *flowKeys
 	client *sipgo.Client
 	routed chan struct{}
+	// clients numbers the clients' connections by address, for the flow
+	// tokens (*clientConn by host:port); perClient counts the requests
+	// relayed to each.
+	clients     sync.Map
+	perClientMu sync.Mutex
+	perClient   map[string]int
 }
 
 // Stats are the proxy's counters since New.
@@ -130,9 +136,10 @@ func New(cfg Config) (*Proxy, error) {
 	p := &Proxy{
 		cfg: c, log: c.Logger, ua: ua, srv: srv,
 		listeners: map[net.Listener]struct{}{}, pending: map[string]*pendingTx{},
-		flows: newFlowKeys(), client: client, routed: make(chan struct{}, MaxRoutedBack),
+		flows: newFlowKeys(), client: client, routed: make(chan struct{}, MaxRoutedBack), perClient: map[string]int{},
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	go p.sweepClients()
 	if c.Validator != nil {
 		p.auth = &sipauth.Bearer{Validator: c.Validator, Mode: sipauth.CiscoMode, Challenge: c.Challenge, RetryAfter: c.retryAfterSeconds()}
 	}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -86,6 +87,7 @@ func newRouteLab(t *testing.T) *routeLab {
 			"CSFalice": {Name: "CSFalice", Owner: "alice", OAuth: true},
 			"CSFbob":   {Name: "CSFbob", Owner: "bob", OAuth: true},
 			"CSFcarol": {Name: "CSFcarol", Owner: "carol", OAuth: true},
+			"CSFdave":  {Name: "CSFdave", Owner: "dave", OAuth: true},
 		},
 		Ports: registrar.Ports{l.oauthPort: registrar.RoleOAuth, l.edgePort: registrar.RoleEdge}, EdgeAuthorizer: edgetable.Authorize(table)})
 	if err != nil {
@@ -259,6 +261,9 @@ func TestReachRegisteredClients(t *testing.T) {
 	if res := gone.register(t, "bob", "CSFbob", l.token(t, "bob", "CSFbob"), []string{"Path: " + c.Path[0], "path: <sip:x@evil.example.com;lr>"}); !strings.HasPrefix(res, "SIP/2.0 200 ") {
 		t.Fatalf("bob through the edge proxy:\n%s", res)
 	}
+	// Reset, not closed: no TIME_WAIT keeps the address from the next
+	// device.
+	gone.NetConn().(*net.TCPConn).SetLinger(0)
 	gone.Close()
 	cs, err := l.reg.Lookup(ctx, "bob")
 	if err != nil || len(cs) != 1 || !cs[0].FlowUp || len(cs[0].Path) != 1 || cs[0].Path[0] == c.Path[0] ||
@@ -278,6 +283,17 @@ func TestReachRegisteredClients(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("a MESSAGE to a client gone from the edge proxy: %v, %v", res, err)
 		}
+	}
+
+	// Another device gets bob's address and port (a NAT's reuse): the
+	// node's requests for bob, by his flow token, do not reach it.
+	reuse := l.dialRawFrom(t, ep, nil, gone.LocalAddr().(*net.TCPAddr))
+	if res := reuse.register(t, "dave", "CSFdave", l.token(t, "dave", "CSFdave"), nil); !strings.HasPrefix(res, "SIP/2.0 200 ") {
+		t.Fatalf("dave from bob's old address:\n%s", res)
+	}
+	req, _ = cs[0].NewRequest(sip.MESSAGE, from)
+	if res, err := l.reg.Send(ctx, cs[0], req); err != nil || res.StatusCode != 430 {
+		t.Errorf("a MESSAGE for bob, with dave at bob's old address: %v, %v", res, err)
 	}
 
 	// carol registers on a connection of her own, which then closes: her
@@ -328,11 +344,27 @@ type rawConn struct {
 // proxy's).
 func (l *routeLab) dialRaw(t *testing.T, port int, cert *testca.Leaf) *rawConn {
 	t.Helper()
+	return l.dialRawFrom(t, port, cert, nil)
+}
+
+// dialRawFrom is dialRaw from the local address from, when set, reused at
+// once (SO_REUSEADDR), as a NAT gives a port to another device.
+func (l *routeLab) dialRawFrom(t *testing.T, port int, cert *testca.Leaf, from *net.TCPAddr) *rawConn {
+	t.Helper()
 	cfg := &tls.Config{RootCAs: l.nodeCA.Pool(), ServerName: "127.0.0.1"}
 	if cert != nil {
 		cfg.Certificates = []tls.Certificate{cert.TLS()}
 	}
-	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cfg)
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	if from != nil {
+		d.LocalAddr = from
+		d.Control = func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1) })
+			return serr
+		}
+	}
+	c, err := tls.DialWithDialer(d, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
