@@ -252,7 +252,7 @@ func (c *sipConn) allow() string {
 	if c.onRequest == nil {
 		return "OPTIONS"
 	}
-	return "OPTIONS, MESSAGE, NOTIFY, INFO, INVITE, ACK, BYE, CANCEL"
+	return "OPTIONS, MESSAGE, NOTIFY, INFO"
 }
 
 // serve answers req with OnRequest, in a goroutine of its own.

@@ -35,10 +35,19 @@ type Flows struct {
 
 	mu      sync.Mutex
 	open    map[string]struct{} // this node's, renewed
+	down    []string            // closed, to delete
 	running bool
+	kick    chan struct{} // deletions wait
 	stop    chan struct{}
 	done    chan struct{}
 }
+
+// maxDownBatch bounds one pipeline of deletions; maxDownQueue the
+// deletions that wait (beyond it the oldest are left to expire).
+const (
+	maxDownBatch = 1000
+	maxDownQueue = 100_000
+)
 
 var _ registrar.FlowRegistry = (*Flows)(nil)
 
@@ -47,7 +56,8 @@ func NewFlows(client redis.UniversalClient, prefix string) *Flows {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Flows{client: client, prefix: prefix, open: map[string]struct{}{}, stop: make(chan struct{}), done: make(chan struct{})}
+	return &Flows{client: client, prefix: prefix, open: map[string]struct{}{},
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // Key is the key of the flow id, <prefix>flow:<id>.
@@ -59,20 +69,36 @@ func (f *Flows) ttl() time.Duration { return defaults.Positive(f.TTL, DefaultFlo
 func (f *Flows) Up(ctx context.Context, id string) error {
 	f.mu.Lock()
 	f.open[id] = struct{}{}
-	if !f.running {
-		f.running = true
-		go f.renew()
-	}
+	f.startLocked()
 	f.mu.Unlock()
 	return f.client.Set(ctx, f.Key(id), "1", f.ttl()).Err()
 }
 
-// Down implements registrar.FlowRegistry.
-func (f *Flows) Down(ctx context.Context, id string) error {
+func (f *Flows) startLocked() {
+	if !f.running {
+		f.running = true
+		go f.run()
+	}
+}
+
+// Down implements registrar.FlowRegistry. The key is deleted by the
+// renewing goroutine, with the others that closed meanwhile, in one
+// pipeline: thousands of clients dropping at once cost a few round trips,
+// not a goroutine and a connection each.
+func (f *Flows) Down(_ context.Context, id string) error {
 	f.mu.Lock()
 	delete(f.open, id)
+	if len(f.down) >= maxDownQueue {
+		f.down = f.down[1:] // it expires with its TTL
+	}
+	f.down = append(f.down, id)
+	f.startLocked()
 	f.mu.Unlock()
-	return f.client.Del(ctx, f.Key(id)).Err()
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 // Alive implements registrar.FlowRegistry, with one round trip.
@@ -94,9 +120,9 @@ func (f *Flows) Alive(ctx context.Context, ids []string) (map[string]bool, error
 	return out, nil
 }
 
-// renew sets the keys of this node's open flows again, every third of
-// the TTL, until Close.
-func (f *Flows) renew() {
+// run deletes the keys of the flows that closed as they come, and sets
+// those of the open ones again every third of the TTL, until Close.
+func (f *Flows) run() {
 	defer close(f.done)
 	t := time.NewTicker(f.ttl() / 3)
 	defer t.Stop()
@@ -104,36 +130,73 @@ func (f *Flows) renew() {
 		select {
 		case <-f.stop:
 			return
+		case <-f.kick:
+			f.deleteDown()
 		case <-t.C:
+			f.renew()
 		}
+	}
+}
+
+// deleteDown deletes the keys of the flows that closed.
+func (f *Flows) deleteDown() {
+	for {
 		f.mu.Lock()
-		ids := make([]string, 0, len(f.open))
-		for id := range f.open {
-			ids = append(ids, id)
-		}
+		n := min(len(f.down), maxDownBatch)
+		ids := f.down[:n:n]
+		f.down = f.down[n:]
 		f.mu.Unlock()
-		if len(ids) == 0 {
-			continue
+		if n == 0 {
+			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), f.ttl()/3)
 		_, err := f.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, id := range ids {
-				p.SetXX(ctx, f.Key(id), "1", f.ttl()) // not one Down deleted meanwhile
+				p.Del(ctx, f.Key(id))
 			}
 			return nil
 		})
 		cancel()
 		if err != nil {
-			l := f.Logger
-			if l == nil {
-				l = slog.Default()
-			}
-			l.Warn("redisstore: renewing the open flows failed", "flows", len(ids), "error", err)
+			f.logger().Warn("redisstore: deleting closed flows failed; they expire with their TTL", "flows", len(ids), "error", err)
 		}
 	}
 }
 
-// Close stops the renewals; the keys expire with their TTL.
+func (f *Flows) logger() *slog.Logger {
+	if f.Logger != nil {
+		return f.Logger
+	}
+	return slog.Default()
+}
+
+// renew sets the keys of this node's open flows again.
+func (f *Flows) renew() {
+	f.mu.Lock()
+	ids := make([]string, 0, len(f.open))
+	for id := range f.open {
+		ids = append(ids, id)
+	}
+	f.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), f.ttl()/3)
+	defer cancel()
+	_, err := f.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			p.SetXX(ctx, f.Key(id), "1", f.ttl()) // not one Down deleted meanwhile
+		}
+		return nil
+	})
+	if err != nil {
+		f.logger().Warn("redisstore: renewing the open flows failed", "flows", len(ids), "error", err)
+	}
+}
+
+// Close stops the renewals and deletes the keys of the flows that closed;
+// those of the flows still open expire with their TTL (the node's
+// connections close with it).
 func (f *Flows) Close() error {
 	f.mu.Lock()
 	running := f.running
@@ -146,5 +209,6 @@ func (f *Flows) Close() error {
 	if running {
 		<-f.done
 	}
+	f.deleteDown()
 	return nil
 }

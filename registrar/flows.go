@@ -11,10 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/sipoauth/sdk/internal/chans"
 	"github.com/sipoauth/sdk/sipserve"
 )
 
@@ -41,27 +43,44 @@ type Flows struct {
 	// Logger reports a Registry that failed; slog.Default when nil.
 	Logger *slog.Logger
 
-	local sync.Map // id -> *sipserve.Flow, while open
+	local sync.Map // id -> *localFlow, while open
+
+	pendingMu sync.Mutex
+	pending   map[string]int // requests sent and not answered, by flow and contact
 }
 
 // timeout bounds a Registry call made for a flow that closed, with no
 // caller's context.
 const flowRegistryTimeout = 5 * time.Second
 
-// add keeps f, the flow a binding came on, until it closes.
+// add keeps f, the flow a binding came on, until it closes, and records
+// it in the Registry; a Registry that failed is asked again at the next
+// REGISTER on the flow.
 func (fl *Flows) add(ctx context.Context, f *sipserve.Flow) {
-	if _, had := fl.local.LoadOrStore(f.ID(), f); had {
-		return
-	}
-	if !f.AfterClose(func() { fl.closed(f.ID()) }) {
+	v, had := fl.local.LoadOrStore(f.ID(), &localFlow{flow: f})
+	lf := v.(*localFlow)
+	if !had && !f.AfterClose(func() { fl.closed(f.ID()) }) {
 		fl.local.Delete(f.ID())
 		return
 	}
-	if fl.Registry != nil {
-		if err := fl.Registry.Up(ctx, f.ID()); err != nil {
-			fl.logger().Warn("registrar: recording a flow failed", "flow", f.ID(), "error", err)
-		}
+	if fl.Registry == nil || lf.shared.Load() {
+		return
 	}
+	if err := fl.Registry.Up(ctx, f.ID()); err != nil {
+		fl.logger().Warn("registrar: recording a flow failed", "flow", f.ID(), "error", err)
+		return
+	}
+	lf.shared.Store(true)
+	if chans.Closed(f.Done()) {
+		// Closed while it was recorded: its Down may have come first.
+		fl.closed(f.ID())
+	}
+}
+
+// localFlow is a flow this node holds, and whether the Registry knows it.
+type localFlow struct {
+	flow   *sipserve.Flow
+	shared atomic.Bool
 }
 
 func (fl *Flows) closed(id string) {
@@ -89,7 +108,7 @@ func (fl *Flows) Local(id string) (*sipserve.Flow, bool) {
 	if !ok {
 		return nil, false
 	}
-	return v.(*sipserve.Flow), true
+	return v.(*localFlow).flow, true
 }
 
 // alive tells which of ids are open: this node's from memory, the others
@@ -109,7 +128,9 @@ func (fl *Flows) alive(ctx context.Context, ids []string) (map[string]bool, erro
 	}
 	up, err := fl.Registry.Alive(ctx, ask)
 	if err != nil {
-		return nil, err
+		// What this node knows still holds: the others read as gone.
+		fl.logger().Warn("registrar: reading the flows of the other nodes failed", "flows", len(ask), "error", err)
+		return out, nil
 	}
 	for _, id := range ask {
 		out[id] = up[id]
@@ -131,9 +152,11 @@ type Contact struct {
 	Local bool
 }
 
-// Lookup returns the live contacts of aor (the form of Request.AOR,
-// sip:user@host) with their route set (Binding.Path, as the REGISTER
-// carried it), instance, device, flow and expiry, from the Store.
+// Lookup returns the live contacts of aor (the key of Request.AOR:
+// "rado", or "rado@example.com" with Domains) with their route set
+// (Binding.Path, as the REGISTER carried it), instance, device, flow and
+// expiry, from the Store. When the FlowRegistry cannot be read, the flows
+// held by other nodes read as gone (and it is logged).
 func (g *Registrar) Lookup(ctx context.Context, aor string) ([]Contact, error) {
 	if g.Store == nil {
 		return nil, errors.New("registrar: Lookup needs the Registrar's Store")
@@ -176,7 +199,17 @@ var (
 	ErrFlowGone = errors.New("registrar: the contact's flow has closed")
 	// ErrFlowElsewhere: another node of the cluster holds its connection.
 	ErrFlowElsewhere = errors.New("registrar: another node holds the contact's flow")
+	// ErrContactBusy: MaxPendingPerContact requests to the contact wait
+	// for their answers already.
+	ErrContactBusy = errors.New("registrar: too many requests to the contact wait for their answers")
+	// ErrMethod: Send carries non-INVITE requests only.
+	ErrMethod = errors.New("registrar: Send carries non-INVITE requests (MESSAGE, NOTIFY, OPTIONS, INFO...); an INVITE needs a dialog")
 )
+
+// MaxPendingPerContact bounds the requests Send has sent to one contact
+// and not had answered, so that a client that does not answer holds up
+// no other on the same flow (an edge proxy's carries all its clients').
+const MaxPendingPerContact = 8
 
 // DefaultSendTimeout bounds Send when its context has no deadline: Timer
 // F, 64*T1.
@@ -221,14 +254,19 @@ func (c Contact) NewRequest(method sip.RequestMethod, from sip.Uri) (*sip.Reques
 	return req, nil
 }
 
-// Send sends req to the registered contact c over the flow it registered
-// on, which this node must hold (Contact.Local): directly to a client
-// that registered on the OAuth port, or to the edge proxy whose Path the
-// route set names, which relays it over the client's own connection. It
-// adds this node's Via (with a new branch) on top, and returns the final
-// response; the wait ends with ctx, or DefaultSendTimeout.
+// Send sends req, a non-INVITE request, to the registered contact c over
+// the flow it registered on, which this node must hold (Contact.Local):
+// directly to a client that registered on the OAuth port, or to the edge
+// proxy whose Path the route set names, which relays it over the client's
+// own connection. It adds this node's Via (with a new branch) on top of
+// req, and Content-Length when it has none, and returns the final
+// response; the wait ends with ctx, or DefaultSendTimeout. It must not be
+// called from a Handler for the flow its own request came on.
 func (g *Registrar) Send(ctx context.Context, c Contact, req *sip.Request) (*sip.Response, error) {
-	if c.Flow == "" {
+	switch {
+	case req.IsInvite() || req.IsAck() || req.IsCancel():
+		return nil, ErrMethod
+	case c.Flow == "":
 		return nil, ErrNoFlow
 	}
 	var f *sipserve.Flow
@@ -241,6 +279,10 @@ func (g *Registrar) Send(ctx context.Context, c Contact, req *sip.Request) (*sip
 		}
 		return nil, ErrFlowGone
 	}
+	if !g.Flows.takePending(c) {
+		return nil, ErrContactBusy
+	}
+	defer g.Flows.releasePending(c)
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultSendTimeout)
@@ -256,6 +298,31 @@ func (g *Registrar) Send(ctx context.Context, c Contact, req *sip.Request) (*sip
 		return nil, ErrFlowGone
 	}
 	return res, err
+}
+
+func pendingKey(c Contact) string { return c.Flow + "\x00" + c.Contact }
+
+func (fl *Flows) takePending(c Contact) bool {
+	fl.pendingMu.Lock()
+	defer fl.pendingMu.Unlock()
+	if fl.pending == nil {
+		fl.pending = map[string]int{}
+	}
+	k := pendingKey(c)
+	if fl.pending[k] >= MaxPendingPerContact {
+		return false
+	}
+	fl.pending[k]++
+	return true
+}
+
+func (fl *Flows) releasePending(c Contact) {
+	fl.pendingMu.Lock()
+	defer fl.pendingMu.Unlock()
+	k := pendingKey(c)
+	if fl.pending[k]--; fl.pending[k] <= 0 {
+		delete(fl.pending, k)
+	}
 }
 
 // viaOn is this node's Via for a request sent on f.

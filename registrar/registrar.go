@@ -635,9 +635,11 @@ func (g *Registrar) serve(ctx context.Context, req *sip.Request, peer PeerInfo, 
 const (
 	maxContacts    = 32
 	maxHeaderBytes = 8 << 10
-	// maxPath bounds the Path headers: one per proxy between the client
-	// and the node, an edge proxy and perhaps an SBC.
-	maxPath = 8
+	// maxPath and maxPathBytes bound the Path headers, kept with each
+	// binding: one per proxy between the client and the node, an edge
+	// proxy and perhaps an SBC, some 100 bytes each.
+	maxPath      = 8
+	maxPathBytes = 2 << 10
 )
 
 // parse reads what the pipeline needs, refusing malformed REGISTERs with
@@ -692,7 +694,7 @@ func parse(r *Request, rule AORRule) *sip.Response {
 			}
 			r.path = append(r.path, h.Value())
 			pathBytes += len(h.Value())
-			if len(r.path) > maxPath || pathBytes > maxHeaderBytes {
+			if len(r.path) > maxPath || pathBytes > maxPathBytes {
 				r.Reason = sipauth.OversizedHeader
 				return respond(r, 400, "Bad Request: Path too long")
 			}
@@ -709,12 +711,12 @@ func parse(r *Request, rule AORRule) *sip.Response {
 		r.Reason = v.Reason
 		return v.Complete(respond(r, v.Status, v.Phrase))
 	}
-	// Path (RFC 3327) is a proxy's: taken where one may stand between the
-	// client and the node (the edge role, the legacy role's SIP proxies),
-	// refused on the OAuth role, where the client connects by itself and a
-	// Path could only be the client's own making, routing the node's
-	// requests wherever it likes.
-	if len(r.path) > 0 && r.Role == RoleOAuth {
+	// Path (RFC 3327) is a proxy's: taken where one stands between the
+	// client and the node (the edge role; the legacy role when a proxy's
+	// Via is on the request), refused where the client connected by itself
+	// (the OAuth role, or one Via), for there a Path could only be the
+	// client's own making, routing the node's requests wherever it likes.
+	if len(r.path) > 0 && (r.Role == RoleOAuth || (r.Role == RoleLegacy && r.vias < 2)) {
 		r.Reason = sipauth.PathNotAllowed
 		return respond(r, 403, "Forbidden: Path on a port clients reach directly")
 	}
@@ -867,6 +869,15 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 		headerExpires = time.Duration(n) * time.Second
 	}
 	maxB, maxD := defaults.Positive(s.MaxBindings, DefaultMaxBindings), defaults.Positive(s.MaxDeviceBindings, DefaultMaxDeviceBindings)
+	if len(r.path) > 0 {
+		// One copy for every binding of the request, kept apart from the
+		// request's memory.
+		p := make([]string, len(r.path))
+		for i, v := range r.path {
+			p[i] = strings.Clone(v)
+		}
+		r.path = p
+	}
 	u := Update{Now: now, CallID: r.SIP.CallID().Value(), CSeq: r.SIP.CSeq().SeqNo, Device: r.DeviceName,
 		MaxBindings: maxB, MaxDeviceBindings: maxD}
 	u.Branch, _ = sipmsg.Branch(r.SIP)

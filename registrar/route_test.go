@@ -231,7 +231,7 @@ func TestReachRegisteredClients(t *testing.T) {
 	c = send(sip.MESSAGE, "alice", "hello over MRA", mra)
 	// The other methods the edge proxy relays by the flow token.
 	send(sip.NOTIFY, "alice", "event", mra)
-	send(sip.INVITE, "alice", "v=0", mra)
+	send(sip.INFO, "alice", "info", mra)
 	send(sip.OPTIONS, "alice", "", mra)
 	if len(c.Path) != 1 || !strings.HasPrefix(c.Path[0], "<sip:") || !strings.HasSuffix(c.Path[0], "@"+l.proxyName+";transport=tls;lr;ob>") {
 		t.Errorf("the MRA client's route set: %q", c.Path)
@@ -245,6 +245,11 @@ func TestReachRegisteredClients(t *testing.T) {
 	}
 	mra.mu.Unlock()
 
+	// An INVITE needs a dialog, which Send does not keep.
+	invite, _ := c.NewRequest(sip.INVITE, from)
+	if _, err := l.reg.Send(ctx, c, invite); !errors.Is(err, registrar.ErrMethod) {
+		t.Errorf("Send INVITE: %v", err)
+	}
 	// A route set the edge proxy did not issue is refused by it.
 	forged := c
 	forged.Path = []string{"<sip:MTI3LjAuMC4xOjQwMDAw.AAAAAAAAAAAAAAAAAAAAAA@" + l.proxyName + ";transport=tls;lr;ob>"}
@@ -443,4 +448,39 @@ func TestPathRules(t *testing.T) {
 	if cs, _ := l.reg.Lookup(ctx, "rado"); len(cs) != 0 {
 		t.Errorf("bound anyway: %+v", cs)
 	}
+}
+
+// TestSendBounds: a client that never answers holds at most
+// MaxPendingPerContact of the node's requests; the next fails at once.
+func TestSendBounds(t *testing.T) {
+	l := newRouteLab(t)
+	ctx := context.Background()
+	w := l.dialRaw(t, l.oauthPort, nil)
+	if res := w.register(t, "carol", "CSFcarol", l.token(t, "carol", "CSFcarol"), nil); !strings.HasPrefix(res, "SIP/2.0 200 ") {
+		t.Fatalf("carol:\n%s", res)
+	}
+	cs, err := l.reg.Lookup(ctx, "carol")
+	if err != nil || len(cs) != 1 {
+		t.Fatal(cs, err)
+	}
+	from := sip.Uri{Scheme: "sip", User: "ucm", Host: "127.0.0.1"}
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range registrar.MaxPendingPerContact {
+		req, _ := cs[0].NewRequest(sip.MESSAGE, from)
+		wg.Go(func() {
+			if _, err := l.reg.Send(wctx, cs[0], req); !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				t.Errorf("a request nobody answers: %v", err)
+			}
+		})
+	}
+	defer wg.Wait()
+	time.Sleep(300 * time.Millisecond) // the eight are written and wait
+	req, _ := cs[0].NewRequest(sip.MESSAGE, from)
+	start := time.Now()
+	if _, err := l.reg.Send(ctx, cs[0], req); !errors.Is(err, registrar.ErrContactBusy) || time.Since(start) > 100*time.Millisecond {
+		t.Errorf("a ninth request: %v after %v", err, time.Since(start))
+	}
+	cancel()
 }

@@ -104,6 +104,7 @@ type wireRegister struct {
 	Token         string
 	CallID        string
 	ContentLength string
+	Extra         []string // more header lines, before Content-Length
 }
 
 func (q wireRegister) String() string {
@@ -146,6 +147,9 @@ func (q wireRegister) String() string {
 	}
 	if expires != "-" {
 		b.WriteString("Expires: " + expires + "\r\n")
+	}
+	for _, h := range q.Extra {
+		b.WriteString(h + "\r\n")
 	}
 	cl := q.ContentLength
 	if cl == "" {
@@ -596,6 +600,32 @@ func TestLegacyFailsClosed(t *testing.T) {
 	res, raw = w.exchange(t, wireRegister{From: "alice", Contact: contact, Vias: []string{"SIP/2.0/TCP 10.0.0.5:5060;branch=z9hG4bKlegacy3"}}.String())
 	if res.StatusCode != 403 {
 		t.Fatalf("lab switch, another user's AOR:\n%s", raw)
+	}
+}
+
+// TestLegacyPath: on the legacy role a Path is taken from a proxy (a
+// second Via on the request), and refused from a phone that wrote it
+// itself (one Via), which could route the node's requests anywhere.
+func TestLegacyPath(t *testing.T) {
+	t.Parallel()
+	contact := `<sip:1005@10.0.0.5:5060;transport=tcp>;+u.sip!devicename.ccm.cisco.com="SEPlegacy"`
+	w, store := legacyRegistrar(t, Config{InsecureLegacyWithoutAuthentication: true})
+	path := "Path: <sip:victim.example.com;lr>"
+	res, raw := w.exchange(t, wireRegister{From: "1005", Contact: contact, Extra: []string{path},
+		Vias: []string{"SIP/2.0/TCP 10.0.0.5:5060;branch=z9hG4bKlp1"}}.String())
+	if res.StatusCode != 403 || res.Reason != "Forbidden: Path on a port clients reach directly" {
+		t.Fatalf("a phone's own Path:\n%s", raw)
+	}
+	if bs, _ := store.Lookup(context.Background(), "1005"); len(bs) != 0 {
+		t.Fatalf("bound: %+v", bs)
+	}
+	res, raw = w.exchange(t, wireRegister{From: "1005", Contact: contact, Extra: []string{"Path: <sip:sbc.example.com;lr>"},
+		Vias: []string{"SIP/2.0/TCP 192.0.2.9:5060;branch=z9hG4bKsbc", "SIP/2.0/TCP 10.0.0.5:5060;branch=z9hG4bKlp2"}}.String())
+	if res.StatusCode != 200 || !strings.Contains(raw, "\r\nPath: <sip:sbc.example.com;lr>\r\n") {
+		t.Fatalf("through a proxy:\n%s", raw)
+	}
+	if bs, _ := store.Lookup(context.Background(), "1005"); len(bs) != 1 || !slices.Equal(bs[0].Path, []string{"<sip:sbc.example.com;lr>"}) {
+		t.Fatalf("bindings %+v", bs)
 	}
 }
 

@@ -324,17 +324,12 @@ func detach(b Binding, prev []Binding) Binding {
 	default:
 		b.Instance = strings.Clone(b.Instance)
 	}
+	// Bind copies a request's Path once for all its bindings.
 	switch {
 	case len(b.Path) == 0:
 		b.Path = nil
 	case slices.Equal(b.Path, was.Path):
 		b.Path = was.Path
-	default:
-		p := make([]string, len(b.Path))
-		for i, v := range b.Path {
-			p[i] = strings.Clone(v)
-		}
-		b.Path = p
 	}
 	return b
 }

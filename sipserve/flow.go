@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -18,8 +19,10 @@ import (
 
 // MaxFlowRequests bounds the requests a Flow has sent and not had
 // answered: beyond it Request fails with ErrFlowBusy, so that a peer that
-// does not answer holds no more memory.
-const MaxFlowRequests = 64
+// does not answer holds no more memory. An edge proxy's flow carries the
+// requests to all its clients; the registrar bounds those to each client
+// (registrar.MaxPendingPerContact).
+const MaxFlowRequests = 1024
 
 var (
 	// ErrFlowClosed is returned by Flow.Request once the connection has
@@ -134,7 +137,12 @@ func (f *Flow) deliver(res *sip.Response) {
 // transaction over a reliable transport (RFC 3261 §17.1.2: sent once, no
 // retransmission) and returns its final response. req must carry its own
 // top Via with a unique branch: the response is matched by it. The wait
-// ends with ctx; bound it (Timer F is 32 s).
+// ends with ctx; bound it (Timer F is 32 s). The write is bounded by the
+// Server's WriteTimeout too; a write that fails closes the connection.
+//
+// A Handler must not wait on its own request's Flow: the connection's
+// reader may be the goroutine running it, and the answer would not be read
+// until it returns.
 func (f *Flow) Request(ctx context.Context, req *sip.Request) (*sip.Response, error) {
 	branch, ok := sipmsg.Branch(req)
 	if !ok {
@@ -165,8 +173,13 @@ func (f *Flow) Request(ctx context.Context, req *sip.Request) (*sip.Response, er
 		}
 		f.mu.Unlock()
 	}()
-	deadline, _ := ctx.Deadline()
+	deadline := time.Now().Add(f.sc.writeTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
 	if err := f.sc.w.WriteMessage(req, deadline); err != nil {
+		// A write cut short leaves the stream broken mid-message.
+		f.sc.conn.Close()
 		return nil, fmt.Errorf("sipserve: sending on the flow: %w", err)
 	}
 	select {

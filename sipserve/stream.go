@@ -17,8 +17,9 @@ import (
 // streamConn is a served stream connection: its writer, shared by the
 // workers that answer its requests.
 type streamConn struct {
-	conn net.Conn
-	w    *sipstream.Writer
+	conn         net.Conn
+	w            *sipstream.Writer
+	writeTimeout time.Duration
 	// pending counts the requests handed to workers and not answered.
 	pending sync.WaitGroup
 }
@@ -112,12 +113,15 @@ func (s *Server) serveConn(c net.Conn, o streamOptions) {
 		peer.TLS = &cs
 		transport = "TLS"
 	}
-	sc := &streamConn{conn: c, w: sipstream.NewWriter(c, defaults.Positive(s.WriteTimeout, DefaultWriteTimeout))}
+	wt := defaults.Positive(s.WriteTimeout, DefaultWriteTimeout)
+	sc := &streamConn{conn: c, w: sipstream.NewWriter(c, wt), writeTimeout: wt}
 	peer.Flow = newFlow(sc, transport)
 	// The connection closes once the answers handed to workers are out
-	// (each write bounded by WriteTimeout); then the flow is gone.
-	defer peer.Flow.close()
+	// (each write bounded by WriteTimeout). Its flow is gone before:
+	// nothing more can be read on it, and the requests waiting for an
+	// answer must not wait for their time to end.
 	defer sc.pending.Wait()
+	defer peer.Flow.close()
 	r := sipstream.NewReader(c, sipstream.WithPong(sc.w))
 	source := peer.Remote.String()
 	for {
