@@ -44,6 +44,11 @@ type Flows struct {
 	Logger *slog.Logger
 
 	local sync.Map // id -> *localFlow, while open
+	// hops are the open flows from each edge proxy, by the first hop of the
+	// Path it adds (host:port of its URI): a binding made over an edge
+	// proxy's earlier connection is reached over its later one, since the
+	// proxy routes by its flow token, whichever connection carries it.
+	hops sync.Map // hop -> *localFlow
 
 	pendingMu sync.Mutex
 	pending   map[string]int // requests sent and not answered, by flow and contact
@@ -83,8 +88,49 @@ type localFlow struct {
 	shared atomic.Bool
 }
 
+// addHop notes f as the flow from the proxy whose Path starts with hop.
+func (fl *Flows) addHop(hop string, f *sipserve.Flow) {
+	if v, ok := fl.local.Load(f.ID()); ok && hop != "" {
+		fl.hops.Store(hop, v)
+	}
+}
+
+// hop returns an open flow from the proxy that added path, if any.
+func (fl *Flows) hop(path []string) (*sipserve.Flow, bool) {
+	if len(path) == 0 {
+		return nil, false
+	}
+	v, ok := fl.hops.Load(firstHop(path[0]))
+	if !ok || chans.Closed(v.(*localFlow).flow.Done()) {
+		return nil, false
+	}
+	return v.(*localFlow).flow, true
+}
+
+// firstHop is the host:port of the first URI of a Path value, in lower
+// case; empty when it cannot be read.
+func firstHop(path string) string {
+	first, _, _ := strings.Cut(path, ",")
+	var u sip.Uri
+	params := sip.NewParams()
+	if _, err := sip.ParseAddressValue(strings.TrimSpace(first), &u, &params); err != nil || u.Host == "" {
+		return ""
+	}
+	hop := strings.ToLower(u.Host)
+	if u.Port > 0 {
+		hop += ":" + strconv.Itoa(u.Port)
+	}
+	return hop
+}
+
 func (fl *Flows) closed(id string) {
 	fl.local.Delete(id)
+	fl.hops.Range(func(k, v any) bool {
+		if v.(*localFlow).flow.ID() == id {
+			fl.hops.CompareAndDelete(k, v)
+		}
+		return true
+	})
 	if fl.Registry == nil {
 		return
 	}
@@ -184,6 +230,11 @@ func (g *Registrar) Lookup(ctx context.Context, aor string) ([]Contact, error) {
 		if id := out[i].Flow; id != "" {
 			_, out[i].Local = g.Flows.Local(id)
 			out[i].FlowUp = up[id]
+			if !out[i].FlowUp {
+				// The edge proxy it came through holds another flow here.
+				_, out[i].FlowUp = g.Flows.hop(out[i].Path)
+				out[i].Local = out[i].FlowUp
+			}
 		}
 	}
 	return out, nil
@@ -272,6 +323,9 @@ func (g *Registrar) Send(ctx context.Context, c Contact, req *sip.Request) (*sip
 	var f *sipserve.Flow
 	if g.Flows != nil {
 		f, _ = g.Flows.Local(c.Flow)
+		if f == nil {
+			f, _ = g.Flows.hop(c.Path)
+		}
 	}
 	if f == nil {
 		if c.FlowUp {

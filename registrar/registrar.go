@@ -944,6 +944,9 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 		r.Reason = sipauth.Unregistered
 	} else if s.Flows != nil && r.Peer.Flow != nil {
 		s.Flows.add(ctx, r.Peer.Flow)
+		if r.Role == RoleEdge && len(r.path) > 0 {
+			s.Flows.addHop(firstHop(r.path[0]), r.Peer.Flow)
+		}
 	}
 	return s.ok(r, res, now, granted)
 }

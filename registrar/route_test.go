@@ -88,6 +88,7 @@ func newRouteLab(t *testing.T) *routeLab {
 			"CSFbob":   {Name: "CSFbob", Owner: "bob", OAuth: true},
 			"CSFcarol": {Name: "CSFcarol", Owner: "carol", OAuth: true},
 			"CSFdave":  {Name: "CSFdave", Owner: "dave", OAuth: true},
+			"CSFerin":  {Name: "CSFerin", Owner: "erin", OAuth: true},
 		},
 		Ports: registrar.Ports{l.oauthPort: registrar.RoleOAuth, l.edgePort: registrar.RoleEdge}, EdgeAuthorizer: edgetable.Authorize(table)})
 	if err != nil {
@@ -244,6 +245,24 @@ func TestReachRegisteredClients(t *testing.T) {
 		t.Error("the edge proxy left its Route in")
 	}
 	mra.mu.Unlock()
+
+	// The edge proxy's connection to the node closes; its next one (opened
+	// for erin's REGISTER) carries alice's MESSAGE, by the proxy's flow
+	// token, though alice registered over the first.
+	old, ok := l.reg.Flows.Local(c.Flow)
+	if !ok {
+		t.Fatal("the edge proxy's flow is not held")
+	}
+	old.Close()
+	<-old.Done()
+	_, edgePort0, _ := net.SplitHostPort(l.edgeAddr)
+	ep0, _ := strconv.Atoi(edgePort0)
+	if res := l.dialRaw(t, ep0, nil).register(t, "erin", "CSFerin", l.token(t, "erin", "CSFerin"), nil); !strings.HasPrefix(res, "SIP/2.0 200 ") {
+		t.Fatalf("erin through the edge proxy:\n%s", res)
+	}
+	if again := send(sip.MESSAGE, "alice", "over the edge proxy's new connection", mra); again.Flow != c.Flow {
+		t.Errorf("alice's binding changed: %+v", again)
+	}
 
 	// An INVITE needs a dialog, which Send does not keep.
 	invite, _ := c.NewRequest(sip.INVITE, from)

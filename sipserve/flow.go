@@ -79,6 +79,10 @@ func (f *Flow) Transport() string { return f.transport }
 // can name the flow in a store shared by a cluster.
 func (f *Flow) ID() string { return f.id }
 
+// Close closes the connection: the peer (a client, an edge proxy) must
+// connect again.
+func (f *Flow) Close() error { return f.sc.conn.Close() }
+
 // Done is closed when the connection has closed.
 func (f *Flow) Done() <-chan struct{} { return f.done }
 
