@@ -24,8 +24,9 @@
 // credentials' form (Cisco's or RFC 6750's) is configurable.
 //
 // Tokens come from a TokenSource, in the manner of golang.org/x/oauth2: a
-// static token, or a RefreshTokenSource that uses the refresh_token grant
-// and renews the token before it expires. A token the registrar refuses
+// static token, a RefreshTokenSource that uses the refresh_token grant
+// and renews the token before it expires, or a signin.Session, a user
+// signed in at an OAuth 2.0 / OpenID Connect server. A token the registrar refuses
 // with error="invalid_token" is never sent again: the client asks the
 // source for a new one, and reports ErrTokenRefused if that is refused too.
 //
@@ -37,6 +38,10 @@
 // exponentially after failures. Close unregisters. Changes are reported
 // as Events to Config.OnEvent, which never holds up registration, and
 // logged with log/slog; tokens are never logged.
+//
+// Requests that come back over the registration's connection (the node's
+// MESSAGE or NOTIFY, through the edge proxy for MRA) go to
+// Config.OnRequest; OPTIONS, the keep-alive probe, is answered 200.
 //
 // The SIP messages are built and parsed with github.com/emiago/sipgo/sip
 // over a TLS connection the client owns.

@@ -25,13 +25,21 @@
 //     Via gets received (and rport) when the request came from another
 //     address (§18.2.1, RFC 3581); Max-Forwards is decremented, or set to
 //     70; the proxy's Via (SIP/2.0/TLS, the local address of the node
-//     connection, a fresh branch per attempt) goes on top. No Path
-//     (RFC 3327) or Record-Route is added: a REGISTER creates no dialog,
-//     and this proxy relays registrations only, not requests from the
-//     node to the clients.
+//     connection, a fresh branch per attempt) goes on top. A Path (RFC
+//     3327) is added, the only one (a client's own is dropped): its user
+//     part is a flow token that names the client's connection, signed
+//     with a key of the proxy's, so that the node's requests to the
+//     client come back through the proxy. No Record-Route is added: a
+//     REGISTER creates no dialog.
 //   - Answers: the proxy's Via is removed and every answer is relayed on
 //     the client's server transaction, except 100 Trying, which is hop by
 //     hop (§16.7 step 5).
+//   - Requests from the node (MESSAGE, NOTIFY, OPTIONS, INVITE...) whose
+//     top Route is the proxy's Path are relayed to the client over the
+//     connection the token names (RFC 5626), and its answers back; 403
+//     for a token the proxy did not issue, 430 Flow Failed when that
+//     connection has closed, at most MaxRoutedBackPerClient at once per
+//     client.
 //   - Upstreams: one long-lived TLS connection per node, dialed on first
 //     use and shared by all REGISTERs sent there. Nodes are tried in
 //     Config.Upstreams order, a node that failed in the last 30 seconds

@@ -27,6 +27,14 @@
 // revocation list, the store, the device source), the answer is 503 with
 // Retry-After and the cause is logged and counted apart from bad tokens.
 //
+// Bindings keep what reaching the client takes (Registrar.Lookup, Send):
+// the Path of the proxies in between (RFC 3327, stored and echoed;
+// refused where the client connected by itself) and, under sipserve, the
+// flow it registered on (RFC 5626): the connection a request back to a
+// client behind NAT, or to the edge proxy that holds its connection, goes
+// over. A FlowRegistry (redisstore.Flows) tells every node of a cluster
+// which flows are open.
+//
 // The registrar sees parsed requests; the sockets under sipgo are bounded
 // by package siplimit (connections, timeouts, message size, UDP
 // admission), which a program puts between its listeners and sipgo.

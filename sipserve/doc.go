@@ -30,6 +30,11 @@
 // connection in front for the limits on connections, sizes, idle time
 // and UDP sources.
 //
+// Each stream connection is a Flow (Peer.Flow): the way back to its peer.
+// Flow.Request sends a request on it and returns the answer the reader
+// matches to it by its Via branch, so that a registrar reaches a client
+// over the connection the client opened.
+//
 // Methods routes by method and answers the rest as RFC 3261 asks (405
 // with Allow, 481 to a CANCEL, nothing to an ACK). The registrar's
 // *Registrar is a Handler for REGISTER.
