@@ -299,7 +299,7 @@ type PortCheck struct {
 	// EdgeAuthorizer is asked again on every REGISTER of the edge role,
 	// with the connection's verified peer, so that an edge proxy removed
 	// from the table stops registering on the connections it already
-	// holds, not just on new ones (mtlstrust.AuthorizeTable reads the
+	// holds, not just on new ones (edgetable.Authorize reads the
 	// table at each call). Nil refuses every REGISTER on the edge role.
 	EdgeAuthorizer mtlstrust.Authorizer
 	// AllowPlaintext accepts OAuth registrations over plain TCP or UDP, for
@@ -1107,11 +1107,16 @@ type Config struct {
 	// challenge (see sipauth.Bearer).
 	Mode      sipauth.ChallengeMode
 	Challenge bearer.Challenge
-	Ports     Ports
+	// Ports gives each local port its role: RoleOAuth for the port
+	// clients reach with a token (5090), RoleEdge for the edge proxies'
+	// (5091); a port not listed is RoleLegacy. DefaultPorts() when nil,
+	// so a listener on another port (an ephemeral one, in a test) must be
+	// listed, or its OAuth REGISTERs get the port mismatch.
+	Ports Ports
 	// EdgeAuthorizer decides, on every REGISTER of the edge role, whether
 	// the edge proxy at the other end of the connection is still allowed:
 	// give it the authorizer of the edge port's TLS configuration
-	// (mtlstrust.AuthorizeTable(table)), so that removing a proxy from the
+	// (edgetable.Authorize(table)), so that removing a proxy from the
 	// table also stops the connections it holds. Nil refuses every
 	// REGISTER on the edge role.
 	EdgeAuthorizer mtlstrust.Authorizer

@@ -19,7 +19,9 @@ type Binding struct {
 	// `+sip.instance="<urn:uuid:...>";+u.sip!devicename.ccm.cisco.com="CSFrado"`,
 	// so the 200 OK can echo them.
 	Params string `json:"params,omitempty"`
-	// Instance and RegID are RFC 5626's +sip.instance and reg-id.
+	// Instance and RegID are RFC 5626's +sip.instance and reg-id;
+	// Instance as the Contact wrote it, quotes and angle brackets included
+	// ("<urn:uuid:...>").
 	Instance string `json:"instance,omitempty"`
 	RegID    int    `json:"regId,omitempty"`
 	CallID   string `json:"callId"`

@@ -200,8 +200,8 @@ func (s *Session) save(ctx context.Context, t *oauth2.Token) {
 // when it is due or the registrar refused it. When the renewal fails but
 // the access token was not refused and has not expired yet, the failure
 // is logged and the access token returned. It returns ErrSignInRequired
-// when the renewal needs the user, at once once a renewal said so, and
-// ErrSignedOut after SignOut.
+// when the renewal needs the user (and from then on without asking the
+// server again), and ErrSignedOut after SignOut.
 func (s *Session) Token(ctx context.Context) (*client.Token, error) {
 	t, gen, err := s.current()
 	if t != nil || err != nil {
