@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/integration"
+
 	"github.com/sipoauth/sdk/diag"
 	"github.com/sipoauth/sdk/internal/testca"
 )
@@ -20,10 +22,7 @@ import (
 func needOpenSSL(t *testing.T) string {
 	path, err := exec.LookPath("openssl")
 	if err != nil {
-		if os.Getenv("SIPOAUTH_INTEGRATION") == "1" {
-			t.Fatal("openssl is required (SIPOAUTH_INTEGRATION=1): apt-get install openssl")
-		}
-		t.Skip("openssl not installed; install Debian's openssl to run this interoperability test")
+		integration.Missing(t, "openssl not installed; install Debian's openssl to run this interoperability test")
 	}
 	return path
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/integration"
+
 	"github.com/chromedp/chromedp"
 )
 
@@ -114,10 +116,7 @@ func openPage(t *testing.T) *browser {
 func needChromium(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("SIPOAUTH_INTEGRATION") == "1" {
-			t.Fatalf("%s is required (SIPOAUTH_INTEGRATION=1): apt-get install chromium", chromium)
-		}
-		t.Skipf("%s not installed: the page is not tested in a browser (apt-get install chromium)", chromium)
+		integration.Missing(t, "%s not installed: the page is not tested in a browser (apt-get install chromium)", chromium)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sipoauth/sdk/internal/integration"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -148,7 +149,7 @@ func deviceConfig(device, user string, nodes ...string) *cnfxml.Config {
 // killed and started again, REGISTERs get 503 with Retry-After meanwhile
 // and 200 after, every binding still there, no process restarted.
 func TestClusterOfProcesses(t *testing.T) {
-	if os.Getenv("SIPOAUTH_INTEGRATION") != "1" {
+	if !integration.Required() {
 		t.Skip("three registrar processes on Redis; SIPOAUTH_INTEGRATION=1 runs it")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/integration"
+
 	"github.com/sipoauth/sdk/cnfxml"
 	"github.com/sipoauth/sdk/edgetable"
 	"github.com/sipoauth/sdk/internal/syncbuf"
@@ -340,20 +342,13 @@ func freePortBase(t *testing.T) int {
 // registers the device directly and through the edge proxy with its
 // client commands.
 func TestInitDeploymentRuns(t *testing.T) {
-	integration := os.Getenv("SIPOAUTH_INTEGRATION") == "1"
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		if integration {
-			t.Fatal("SIPOAUTH_INTEGRATION=1 and no go tool on PATH")
-		}
-		t.Skip("no go tool on PATH to build the programs NEXT.txt runs")
+		integration.Missing(t, "no go tool on PATH to build the programs NEXT.txt runs")
 	}
 	sh, err := exec.LookPath("sh")
 	if err != nil {
-		if integration {
-			t.Fatal("SIPOAUTH_INTEGRATION=1 and no sh on PATH")
-		}
-		t.Skip("no sh on PATH to run NEXT.txt's commands")
+		integration.Missing(t, "no sh on PATH to run NEXT.txt's commands")
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()

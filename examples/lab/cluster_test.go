@@ -3,21 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipoauth/sdk/internal/integration"
 )
 
 // TestLabCluster: -cluster tells the cluster's story with a real
 // redis-server, every check passing, the steps in order.
 func TestLabCluster(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("SIPOAUTH_INTEGRATION") == "1" {
-			t.Fatal("redis-server not installed (SIPOAUTH_INTEGRATION=1); apt-get install redis-server")
-		}
-		t.Skip("redis-server not installed; apt-get install redis-server")
+		integration.Missing(t, "redis-server not installed; apt-get install redis-server")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -2,8 +2,9 @@ package loopback
 
 import (
 	"net"
-	"os"
 	"sync"
+
+	"github.com/sipoauth/sdk/internal/integration"
 )
 
 // available is whether ::1 can be bound, checked once.
@@ -31,9 +32,6 @@ type TB interface {
 func Need6(t TB) {
 	t.Helper()
 	if err := Available(); err != nil {
-		if os.Getenv("SIPOAUTH_INTEGRATION") == "1" {
-			t.Fatalf("::1 is required (SIPOAUTH_INTEGRATION=1): the test needs a second source address beside 127.0.0.1: %v", err)
-		}
-		t.Skipf("::1 is not configured (%v): the test needs a second source address beside 127.0.0.1", err)
+		integration.Missing(t, "::1 is not configured (%v): the test needs a second source address beside 127.0.0.1", err)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/integration"
+
 	"github.com/sipoauth/sdk/internal/syncbuf"
 )
 
@@ -116,10 +118,7 @@ type Provider struct {
 // Start runs oidc-provider until the test ends.
 func Start(t testing.TB) *Provider {
 	t.Helper()
-	skip := t.Skipf
-	if os.Getenv("SIPOAUTH_INTEGRATION") == "1" {
-		skip = t.Fatalf
-	}
+	skip := func(format string, args ...any) { integration.Missing(t, format, args...) }
 	node, err := exec.LookPath("node")
 	if err != nil {
 		skip("node not installed")

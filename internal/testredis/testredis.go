@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipoauth/sdk/internal/integration"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sipoauth/sdk/internal/syncbuf"
@@ -98,10 +100,7 @@ func lookPath(t testing.TB, name string) string {
 	t.Helper()
 	bin, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("SIPOAUTH_INTEGRATION") == "1" {
-			t.Fatalf("%s not installed (SIPOAUTH_INTEGRATION=1); apt-get install redis-server", name)
-		}
-		t.Skipf("%s not installed; apt-get install redis-server", name)
+		integration.Missing(t, "%s not installed; apt-get install redis-server", name)
 	}
 	return bin
 }
