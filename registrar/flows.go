@@ -3,6 +3,8 @@ package registrar
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -44,11 +46,15 @@ type Flows struct {
 	Logger *slog.Logger
 
 	local sync.Map // id -> *localFlow, while open
-	// hops are the open flows from each edge proxy, by the first hop of the
+	// hops are the flows from each edge proxy, by the first hop of the
 	// Path it adds (host:port of its URI): a binding made over an edge
 	// proxy's earlier connection is reached over its later one, since the
-	// proxy routes by its flow token, whichever connection carries it.
-	hops sync.Map // hop -> *localFlow
+	// proxy routes by its flow token, whichever connection carries it. A
+	// hop belongs to the certificate that named it first, so that another
+	// proxy of the table cannot take the requests for its clients, and at
+	// most maxHops are kept.
+	hopsMu sync.Mutex
+	hops   map[string]*hopEntry
 
 	pendingMu sync.Mutex
 	pending   map[string]int // requests sent and not answered, by flow and contact
@@ -60,13 +66,22 @@ const flowRegistryTimeout = 5 * time.Second
 
 // add keeps f, the flow a binding came on, until it closes, and records
 // it in the Registry; a Registry that failed is asked again at the next
-// REGISTER on the flow.
-func (fl *Flows) add(ctx context.Context, f *sipserve.Flow) {
-	v, had := fl.local.LoadOrStore(f.ID(), &localFlow{flow: f})
-	lf := v.(*localFlow)
-	if !had && !f.AfterClose(func() { fl.closed(f.ID()) }) {
-		fl.local.Delete(f.ID())
-		return
+// REGISTER on the flow. edgePath is the REGISTER's first Path value on
+// the edge role (empty elsewhere), and peer the edge proxy's certificate.
+func (fl *Flows) add(ctx context.Context, f *sipserve.Flow, edgePath string, peer *x509.Certificate) {
+	var lf *localFlow
+	if v, ok := fl.local.Load(f.ID()); ok {
+		lf = v.(*localFlow) // the flow's later REGISTERs: nothing to allocate
+	} else {
+		v, had := fl.local.LoadOrStore(f.ID(), &localFlow{flow: f})
+		lf = v.(*localFlow)
+		if !had && !f.AfterClose(func() { fl.closed(f.ID()) }) {
+			fl.local.Delete(f.ID())
+			return
+		}
+	}
+	if edgePath != "" && peer != nil && !lf.hopped.Swap(true) {
+		fl.addHop(firstHop(edgePath), peer, f)
 	}
 	if fl.Registry == nil || lf.shared.Load() {
 		return
@@ -82,16 +97,44 @@ func (fl *Flows) add(ctx context.Context, f *sipserve.Flow) {
 	}
 }
 
-// localFlow is a flow this node holds, and whether the Registry knows it.
+// localFlow is a flow this node holds, whether the Registry knows it,
+// and whether its edge proxy's hop is noted.
 type localFlow struct {
 	flow   *sipserve.Flow
 	shared atomic.Bool
+	hopped atomic.Bool
 }
 
-// addHop notes f as the flow from the proxy whose Path starts with hop.
-func (fl *Flows) addHop(hop string, f *sipserve.Flow) {
-	if v, ok := fl.local.Load(f.ID()); ok && hop != "" {
-		fl.hops.Store(hop, v)
+// maxHops bounds the hops noted: one per edge proxy.
+const maxHops = 4096
+
+// hopEntry is an edge proxy's hop: the certificate that named it, and its
+// open flow (nil while it has none).
+type hopEntry struct {
+	peer [sha256.Size]byte
+	flow *sipserve.Flow
+}
+
+// addHop notes f as the flow from the proxy whose Path starts with hop,
+// unless another certificate named that hop first.
+func (fl *Flows) addHop(hop string, peer *x509.Certificate, f *sipserve.Flow) {
+	if hop == "" {
+		return
+	}
+	id := sha256.Sum256(peer.Raw)
+	fl.hopsMu.Lock()
+	defer fl.hopsMu.Unlock()
+	e := fl.hops[hop]
+	switch {
+	case e == nil && len(fl.hops) >= maxHops:
+		return
+	case e == nil:
+		if fl.hops == nil {
+			fl.hops = map[string]*hopEntry{}
+		}
+		fl.hops[hop] = &hopEntry{peer: id, flow: f}
+	case e.peer == id:
+		e.flow = f
 	}
 }
 
@@ -100,11 +143,14 @@ func (fl *Flows) hop(path []string) (*sipserve.Flow, bool) {
 	if len(path) == 0 {
 		return nil, false
 	}
-	v, ok := fl.hops.Load(firstHop(path[0]))
-	if !ok || chans.Closed(v.(*localFlow).flow.Done()) {
+	hop := firstHop(path[0])
+	fl.hopsMu.Lock()
+	defer fl.hopsMu.Unlock()
+	e := fl.hops[hop]
+	if e == nil || e.flow == nil || chans.Closed(e.flow.Done()) {
 		return nil, false
 	}
-	return v.(*localFlow).flow, true
+	return e.flow, true
 }
 
 // firstHop is the host:port of the first URI of a Path value, in lower
@@ -125,12 +171,13 @@ func firstHop(path string) string {
 
 func (fl *Flows) closed(id string) {
 	fl.local.Delete(id)
-	fl.hops.Range(func(k, v any) bool {
-		if v.(*localFlow).flow.ID() == id {
-			fl.hops.CompareAndDelete(k, v)
+	fl.hopsMu.Lock()
+	for _, e := range fl.hops {
+		if e.flow != nil && e.flow.ID() == id {
+			e.flow = nil // the hop stays its certificate's
 		}
-		return true
-	})
+	}
+	fl.hopsMu.Unlock()
 	if fl.Registry == nil {
 		return
 	}

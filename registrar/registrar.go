@@ -3,6 +3,7 @@ package registrar
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -943,10 +944,11 @@ func (s Bind) Handle(ctx context.Context, r *Request) *sip.Response {
 	if u.RemoveAll || granted == 0 {
 		r.Reason = sipauth.Unregistered
 	} else if s.Flows != nil && r.Peer.Flow != nil {
-		s.Flows.add(ctx, r.Peer.Flow)
-		if r.Role == RoleEdge && len(r.path) > 0 {
-			s.Flows.addHop(firstHop(r.path[0]), r.Peer.Flow)
+		edgePath, peer := "", (*x509.Certificate)(nil)
+		if r.Role == RoleEdge && len(r.path) > 0 && r.Peer.TLS != nil && len(r.Peer.TLS.PeerCertificates) > 0 {
+			edgePath, peer = r.path[0], r.Peer.TLS.PeerCertificates[0]
 		}
+		s.Flows.add(ctx, r.Peer.Flow, edgePath, peer)
 	}
 	return s.ok(r, res, now, granted)
 }

@@ -89,6 +89,7 @@ func newRouteLab(t *testing.T) *routeLab {
 			"CSFcarol": {Name: "CSFcarol", Owner: "carol", OAuth: true},
 			"CSFdave":  {Name: "CSFdave", Owner: "dave", OAuth: true},
 			"CSFerin":  {Name: "CSFerin", Owner: "erin", OAuth: true},
+			"CSFfrank": {Name: "CSFfrank", Owner: "frank", OAuth: true},
 		},
 		Ports: registrar.Ports{l.oauthPort: registrar.RoleOAuth, l.edgePort: registrar.RoleEdge}, EdgeAuthorizer: edgetable.Authorize(table)})
 	if err != nil {
@@ -255,6 +256,22 @@ func TestReachRegisteredClients(t *testing.T) {
 	}
 	old.Close()
 	<-old.Done()
+	// Meanwhile another proxy of the table names the same first hop: it
+	// does not get alice's requests.
+	rogue := l.dialRaw(t, l.edgePort, l.kamailioCert)
+	if res := rogue.register(t, "frank", "CSFfrank", l.token(t, "frank", "CSFfrank"), []string{"Path: " + c.Path[0]}); !strings.HasPrefix(res, "SIP/2.0 200 ") {
+		t.Fatalf("frank through another proxy:\n%s", res)
+	}
+	if now, err := l.reg.Lookup(ctx, "alice"); err != nil || len(now) != 1 || now[0].FlowUp {
+		t.Errorf("alice with her proxy away and another naming its hop: %+v, %v", now, err)
+	} else {
+		rctx, rcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		req0, _ := now[0].NewRequest(sip.MESSAGE, from)
+		if _, err := l.reg.Send(rctx, now[0], req0); !errors.Is(err, registrar.ErrFlowGone) {
+			t.Errorf("alice's MESSAGE with her proxy away and another naming its hop: %v", err)
+		}
+		rcancel()
+	}
 	_, edgePort0, _ := net.SplitHostPort(l.edgeAddr)
 	ep0, _ := strconv.Atoi(edgePort0)
 	if res := l.dialRaw(t, ep0, nil).register(t, "erin", "CSFerin", l.token(t, "erin", "CSFerin"), nil); !strings.HasPrefix(res, "SIP/2.0 200 ") {
