@@ -42,6 +42,9 @@ type sipConn struct {
 	onRequest func(ctx context.Context, req *sip.Request) *sip.Response
 	reqTime   time.Duration
 	incoming  chan struct{} // one slot per request OnRequest is handling
+	// life ends when the connection closes: the context of OnRequest.
+	life context.Context
+	end  context.CancelFunc
 
 	mu      sync.Mutex
 	pending map[string]chan *sip.Response // by client transaction key
@@ -115,6 +118,7 @@ func dial(ctx context.Context, s *settings, t Target) (*sipConn, error) {
 		onRequest: s.OnRequest, reqTime: s.RequestTimeout,
 		incoming: make(chan struct{}, MaxIncomingRequests),
 	}
+	c.life, c.end = context.WithCancel(context.Background())
 	go c.readLoop()
 	return c, nil
 }
@@ -131,6 +135,7 @@ func (c *sipConn) close(err error) {
 	}
 	c.err = err
 	close(c.done)
+	c.end()
 	c.tls.Close()
 }
 
@@ -258,15 +263,8 @@ func (c *sipConn) allow() string {
 // serve answers req with OnRequest, in a goroutine of its own.
 func (c *sipConn) serve(req *sip.Request) {
 	defer func() { <-c.incoming }()
-	ctx, cancel := context.WithTimeout(context.Background(), c.reqTime)
+	ctx, cancel := context.WithTimeout(c.life, c.reqTime)
 	defer cancel()
-	go func() {
-		select {
-		case <-c.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	res := func() (res *sip.Response) {
 		defer func() {
 			if v := recover(); v != nil {
