@@ -103,28 +103,35 @@ func (f *fixture) start(extra ...string) *running {
 // startLogged is start, returning the node's log too.
 func (f *fixture) startLogged(extra ...string) (*running, *syncbuf.Buffer) {
 	f.t.Helper()
-	s, err := loadConfig(f.args(extra...))
+	return startArgs(f.t, f.args(extra...))
+}
+
+// startArgs starts a registrar with the command line args; it stops with
+// the test, and its log is shown when the test fails.
+func startArgs(t *testing.T, args []string) (*running, *syncbuf.Buffer) {
+	t.Helper()
+	s, err := loadConfig(args)
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	logs := new(syncbuf.Buffer)
 	s.logOut = logs
-	f.t.Cleanup(func() {
-		if f.t.Failed() {
-			f.t.Logf("registrar log:\n%s", logs)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("registrar log:\n%s", logs)
 		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	r, err := start(ctx, s)
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
-	f.t.Cleanup(func() {
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := r.Close(ctx); err != nil {
-			f.t.Errorf("close: %v", err)
+			t.Errorf("close: %v", err)
 		}
 	})
 	return r, logs

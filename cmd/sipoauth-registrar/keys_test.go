@@ -152,18 +152,7 @@ func TestIssuerURL(t *testing.T) {
 	handler = mux
 	// The fixture's -keys and -issuer left out.
 	args := without(f.args(), "-keys", "-issuer")
-	s, err := loadConfig(append(args, "-edge", "", "-issuer-url", srv.URL+"/realms/sip"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.logOut = io.Discard
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	r, err := start(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close(ctx)
+	r, _ := startArgs(t, append(args, "-edge", "", "-issuer-url", srv.URL+"/realms/sip"))
 	c := f.client(r.addr("oauth", "tls"), "TLS", nil)
 	register := func(tok string) *sip.Response {
 		req := c.register("CSFrado", "rado")
@@ -176,16 +165,7 @@ func TestIssuerURL(t *testing.T) {
 	}
 	// As a real server issues them: sub an opaque id, the user's name in
 	// preferred_username (-user-claim), the device in its own claim.
-	s2, err := loadConfig(append(args, "-edge", "", "-issuer-url", srv.URL+"/realms/sip", "-user-claim", "preferred_username", "-device-claim", "sip_device"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2.logOut = io.Discard
-	r2, err := start(ctx, s2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r2.Close(ctx)
+	r2, _ := startArgs(t, append(args, "-edge", "", "-issuer-url", srv.URL+"/realms/sip", "-user-claim", "preferred_username", "-device-claim", "sip_device"))
 	c2 := f.client(r2.addr("oauth", "tls"), "TLS", nil)
 	byName, _ := idp.Mint(issuer.TokenRequest{User: "9b2e7c4a-0f1d-4e6b-8a3c-5d7f9e1b2c4d", Extra: map[string]any{"preferred_username": "RADO", "sip_device": "CSFrado"}})
 	req := c2.register("CSFrado", "rado")
@@ -204,8 +184,10 @@ func TestIssuerURL(t *testing.T) {
 	}
 
 	named = "https://impostor.example.com"
-	s, _ = loadConfig(append(args, "-edge", "", "-issuer-url", srv.URL+"/realms/sip"))
+	s, _ := loadConfig(append(args, "-edge", "", "-issuer-url", srv.URL+"/realms/sip"))
 	s.logOut = io.Discard
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
 	if r, err := start(ctx, s); err == nil || !strings.Contains(err.Error(), `-issuer-url: sipoauth: discovery: `) || !strings.Contains(err.Error(), `names the issuer "https://impostor.example.com"`) {
 		if err == nil {
 			r.Close(ctx)
@@ -241,18 +223,7 @@ func TestIntrospection(t *testing.T) {
 	defer srv.Close()
 	base = srv.URL
 	args := without(f.args(), "-keys", "-issuer")
-	s, err := loadConfig(append(args, "-edge", "", "-issuer-url", base+"/realms/sip", "-introspection-client", "sip-registrar", "-introspection-secret", "n0de"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.logOut = io.Discard
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	r, err := start(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close(ctx)
+	r, _ := startArgs(t, append(args, "-edge", "", "-issuer-url", base+"/realms/sip", "-introspection-client", "sip-registrar", "-introspection-secret", "n0de"))
 	c := f.client(r.addr("oauth", "tls"), "TLS", nil)
 	register := func(tok string) *sip.Response {
 		req := c.register("CSFrado", "rado")
@@ -282,18 +253,9 @@ func TestIssuerURLWithOIDCProvider(t *testing.T) {
 	f := newFixture(t)
 	f.write("devices", "devices.json", []byte(`[{"name": "CSFbot", "owner": "`+testoidc.ResourceServer+`", "oauth": true}]`))
 	args := without(f.args(), "-keys", "-issuer", "-audience")
-	s, err := loadConfig(append(args, "-edge", "", "-issuer-url", p.Issuer, "-audience", testoidc.Audience, "-scope", testoidc.Scope))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.logOut = io.Discard
+	r, _ := startArgs(t, append(args, "-edge", "", "-issuer-url", p.Issuer, "-audience", testoidc.Audience, "-scope", testoidc.Scope))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	r, err := start(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close(ctx)
 	m, err := sipoauth.Discover(ctx, p.Issuer, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -337,17 +299,8 @@ func TestIssuerURLWithOIDCProvider(t *testing.T) {
 	// credentials at the provider. oidc-provider's introspection answer
 	// for a client credentials token has no sub: the user is its
 	// client_id (-user-claim).
-	s2, err := loadConfig(append(args, "-edge", "", "-issuer-url", p.Issuer, "-scope", testoidc.Scope, "-user-claim", "client_id",
+	r2, _ := startArgs(t, append(args, "-edge", "", "-issuer-url", p.Issuer, "-scope", testoidc.Scope, "-user-claim", "client_id",
 		"-introspection-client", testoidc.ResourceServer, "-introspection-secret", testoidc.ResourceServerSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2.logOut = io.Discard
-	r2, err := start(ctx, s2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r2.Close(ctx)
 	c = f.client(r2.addr("oauth", "tls"), "TLS", nil)
 	if res := register(opaque); res.StatusCode != 200 {
 		t.Fatalf("an opaque token introspected:\n%s", res)

@@ -17,7 +17,6 @@ import (
 
 	sipclient "github.com/sipoauth/sdk/client"
 	"github.com/sipoauth/sdk/cnfxml"
-	"github.com/sipoauth/sdk/internal/syncbuf"
 	"github.com/sipoauth/sdk/internal/testoidc"
 	"github.com/sipoauth/sdk/internal/testredis"
 	"github.com/sipoauth/sdk/signin"
@@ -69,24 +68,9 @@ func TestSignInWithOIDCProvider(t *testing.T) {
 	f := newFixture(t)
 	args := append(without(f.args(), "-keys", "-issuer", "-audience", "-decryption-key"),
 		"-edge", "", "-store", store, "-issuer-url", op.Issuer, "-audience", testoidc.Audience, "-scope", testoidc.Scope)
-	s, err := loadConfig(args)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := new(syncbuf.Buffer)
-	s.logOut = logs
+	r, _ := startArgs(t, args)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	r, err := start(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close(ctx)
-	defer func() {
-		if t.Failed() {
-			t.Logf("registrar log:\n%s", logs)
-		}
-	}()
 
 	p, err := signin.New(ctx, signin.Config{Issuer: op.Issuer, ClientID: testoidc.SoftClient,
 		Scopes: []string{"openid", "offline_access", testoidc.Scope}, Resource: testoidc.Resource})
